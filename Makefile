@@ -1,0 +1,34 @@
+# Two commands do everything: `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DB      ?= hearth.duckdb
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Build the warehouse from the bundled sample and open the dashboard on it.
+demo: $(STAMP)
+	rm -f $(DB) $(DB).wal
+	$(BIN)/hearth --db $(DB) ingest data/sample
+	$(BIN)/hearth --db $(DB) dashboard
+
+## Run every test (browser tests need Debian's chromium: apt-get install -y chromium).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+## Benchmarks at reference scale; they print ratios against baselines run in the same process.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/metrics.py
+	$(BIN)/python benchmarks/dashboard.py
+
+clean:
+	rm -rf $(VENV) *.duckdb *.duckdb.wal tests/artifacts benchmarks/out

@@ -1,0 +1,130 @@
+"""The `hearth` command. Each subcommand is a thin shell over a library function.
+
+Every expected failure (bad file, bad config, unknown quarter) is raised as a HearthError or
+ConfigError whose message names the file, the problem and the fix; main() prints that one
+line and exits non-zero. Nothing a user can cause ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hearth.config import CONFIG_TEMPLATE, ConfigError, load_config
+
+
+class HearthError(Exception):
+    """An expected failure; the message is what the user reads."""
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+# --- pipelines: files in, warehouse out ------------------------------------------------------
+
+def cmd_init(args) -> int:
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        raise HearthError(f"{target}: already exists; pass --force to overwrite it")
+    target.write_text(CONFIG_TEMPLATE.format(name=args.name, time_zone=args.time_zone), encoding="utf-8")
+    print(f"wrote {target}: edit [meetings] to map your meeting ids or titles to groups")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from pipelines.ingest import ingest_paths
+    from pipelines.report import format_summaries
+
+    config = load_config(args.config)
+    summaries = ingest_paths(
+        args.paths, db=args.db, config=config, kind=args.kind, fmt=args.format,
+        refresh=not args.no_refresh,
+    )
+    if args.json:
+        _print_json([s.as_dict() for s in summaries])
+    else:
+        print(format_summaries(summaries))
+    return 1 if any(s.error for s in summaries) else 0
+
+
+def cmd_status(args) -> int:
+    from pipelines.report import format_status, warehouse_status
+
+    status = warehouse_status(db=args.db)
+    if args.json:
+        _print_json(status)
+    else:
+        print(format_status(status))
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from pipelines.synth import synthesize
+
+    written = synthesize(
+        out=Path(args.out), members=args.members, groups=args.groups,
+        quarters=args.quarters, seed=args.seed,
+    )
+    for path, rows in written.items():
+        print(f"{path}: {rows} rows")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth",
+        description="Is the small-group program reducing member isolation? Load, measure, review.",
+    )
+    parser.add_argument("--db", help="warehouse file (default: $HEARTH_DB or ./hearth.duckdb)")
+    parser.add_argument("--config", help="hearth.toml (default: $HEARTH_CONFIG or ./hearth.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a commented hearth.toml to start from")
+    p.add_argument("path", nargs="?", default="hearth.toml")
+    p.add_argument("--name", default="Our program")
+    p.add_argument("--time-zone", default="UTC", help="IANA zone for exports without one")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("ingest", help="load canonical CSVs or tool exports (files or folders)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--kind", help="force the canonical entity: groups, members, sessions, attendance, buddy_checkins, survey_responses")
+    p.add_argument("--format", help="force a tool export format (see `hearth formats`)")
+    p.add_argument("--no-refresh", action="store_true", help="skip rebuilding the indicators afterwards")
+    p.add_argument("--json", action="store_true", help="print the load summary as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("status", help="what is loaded, what was quarantined, how fresh each group is")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("synth", help="write a realistic synthetic community in the canonical formats")
+    p.add_argument("--members", type=int, default=200)
+    p.add_argument("--groups", type=int, default=20)
+    p.add_argument("--quarters", type=int, default=6)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", default="data/synth")
+    p.set_defaults(func=cmd_synth)
+
+    # --- further subcommands register below (formats, refresh, review, flags, watchlist, dashboard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (HearthError, ConfigError) as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hearth: interrupted; the file being loaded was rolled back", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

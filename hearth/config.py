@@ -1,0 +1,127 @@
+"""The program's configuration: one loader, one frozen object passed to everything.
+
+Looked up in this order: an explicit path (`--config`), `$HEARTH_CONFIG`, `./hearth.toml`.
+Without a file, the defaults below describe a calendar-quarter program in UTC.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message says what to fix."""
+
+
+MIN_ALLOWED_K = 3  # the anonymity threshold may be raised, never lowered below this
+
+
+@dataclass(frozen=True)
+class Config:
+    program_name: str = "Hearth program"
+    time_zone: str = "UTC"
+    fiscal_year_start_month: int = 1
+    min_responses: int = 5      # k: survey figures for fewer responses are suppressed
+    min_comments: int = 10      # free-text comments need more responses still
+    pool_quarters: bool = False  # show small groups by pooling two consecutive quarters
+    meetings: dict[str, str] = field(default_factory=dict)   # meeting id or title -> group_id
+    question_aliases: dict[str, str] = field(default_factory=dict)  # question text -> item id
+    extra_labels: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    instrument_path: Path | None = None
+    source: Path | None = None  # the file this came from, if any
+
+    def group_for_meeting(self, *keys: str | None) -> str | None:
+        """The group a meeting belongs to, by meeting id first, then by title (case-insensitive)."""
+        lowered = {k.strip().lower(): v for k, v in self.meetings.items()}
+        for key in keys:
+            if key and key.strip().lower() in lowered:
+                return lowered[key.strip().lower()]
+            if key and key.replace(" ", "").lower() in lowered:  # Zoom ids print as "845 1234 5678"
+                return lowered[key.replace(" ", "").lower()]
+        return None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read hearth.toml (or the defaults when there is none)."""
+    explicit = path or os.environ.get("HEARTH_CONFIG")
+    candidate = Path(explicit) if explicit else Path("hearth.toml")
+    if not candidate.exists():
+        if explicit:
+            raise ConfigError(f"{candidate}: configuration file not found; run `hearth init` to write one")
+        return Config()
+    try:
+        raw = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{candidate}: not valid TOML ({exc}); fix the line named or run `hearth init`") from None
+    program = raw.get("program", {})
+    anonymity = raw.get("anonymity", {})
+    survey = raw.get("survey", {})
+    k = int(anonymity.get("min_responses", 5))
+    if k < MIN_ALLOWED_K:
+        raise ConfigError(
+            f"{candidate}: anonymity.min_responses = {k} is below {MIN_ALLOWED_K}; "
+            f"Hearth never shows survey figures for fewer than {MIN_ALLOWED_K} responses"
+        )
+    tz = str(program.get("time_zone", "UTC"))
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{candidate}: program.time_zone {tz!r} is not an IANA time zone (e.g. Europe/London)") from None
+    month = int(program.get("fiscal_year_start_month", 1))
+    if not 1 <= month <= 12:
+        raise ConfigError(f"{candidate}: program.fiscal_year_start_month must be 1-12, not {month}")
+    instrument = survey.get("instrument")
+    return Config(
+        program_name=str(program.get("name", "Hearth program")),
+        time_zone=tz,
+        fiscal_year_start_month=month,
+        min_responses=k,
+        min_comments=max(int(anonymity.get("min_comments", 10)), k),
+        pool_quarters=bool(anonymity.get("pool_quarters", False)),
+        meetings={str(key): str(v) for key, v in raw.get("meetings", {}).items()},
+        question_aliases={str(key): str(v) for key, v in survey.get("aliases", {}).items()},
+        extra_labels=raw.get("labels", {}),
+        instrument_path=(candidate.parent / instrument) if instrument else None,
+        source=candidate,
+    )
+
+
+CONFIG_TEMPLATE = """\
+# hearth.toml - how Hearth reads your program's files. Every key is optional.
+
+[program]
+name = "{name}"
+# Times in exports that carry no zone (Zoom, Teams, Meet) are read in this zone.
+time_zone = "{time_zone}"
+# Quarters are calendar quarters; set 4 for a fiscal year starting in April.
+fiscal_year_start_month = 1
+
+[anonymity]
+# Survey figures for fewer responses than this are suppressed (never below 3).
+min_responses = 5
+# Free-text comments are shown only for units with at least this many responses.
+min_comments = 10
+# Show small groups by pooling two consecutive quarters (labelled as pooled).
+pool_quarters = false
+
+# Which group a meeting belongs to: meeting id (digits, spaces ignored) or exact title.
+[meetings]
+# "845 1234 5678" = "g01"
+# "Tuesday Evening Circle" = "g02"
+
+[survey]
+# instrument = "instrument.toml"   # your own instrument; Hearth's default is used otherwise
+
+# Question text in your survey tool -> item id in the instrument, where the wording differs.
+[survey.aliases]
+# "I feel like I belong here" = "bel_1"
+
+# Answer labels in other languages: [labels.<map>.<language>] with map agree5, agree7 or lonely3.
+# [labels.agree5.es]
+# "muy en desacuerdo" = 1
+# "muy de acuerdo" = 5
+"""

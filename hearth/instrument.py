@@ -1,0 +1,97 @@
+"""The survey instrument: constructs, items, scale ranges, reverse keying and answer labels.
+
+Reverse keying is read from the instrument, never inferred from an item's position.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from hearth.config import Config, ConfigError
+
+DEFAULT_INSTRUMENT = Path(__file__).with_name("instrument.toml")
+
+
+@dataclass(frozen=True)
+class Item:
+    item_id: str
+    construct: str
+    position: int
+    text: str
+    scale_min: int
+    scale_max: int
+    reverse_keyed: bool
+    label_map: str
+
+
+@dataclass(frozen=True)
+class Instrument:
+    name: str
+    items: tuple[Item, ...]
+    labels: dict[str, dict[str, int]]  # map name -> {lower-cased label: number}, all languages merged
+    titles: dict[str, str]             # construct -> human title
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [i.item_id for i in self.items]
+
+    def item(self, item_id: str) -> Item:
+        return next(i for i in self.items if i.item_id == item_id)
+
+    def constructs(self) -> list[str]:
+        return list(dict.fromkeys(i.construct for i in self.items))
+
+    def items_of(self, construct: str) -> list[Item]:
+        return [i for i in self.items if i.construct == construct]
+
+    def answer_value(self, item_id: str, answer: str) -> int | None:
+        """The number an answer stands for: a number in range, or a known label; None otherwise."""
+        item = self.item(item_id)
+        text = answer.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = self.labels.get(item.label_map, {}).get(" ".join(text.lower().split()))
+        if number is None or number != int(number) or not item.scale_min <= number <= item.scale_max:
+            return None
+        return int(number)
+
+
+def load_instrument(config: Config | None = None) -> Instrument:
+    path = (config.instrument_path if config else None) or DEFAULT_INSTRUMENT
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: instrument file not found; fix survey.instrument in hearth.toml") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: instrument is not valid TOML ({exc})") from None
+    labels: dict[str, dict[str, int]] = {}
+    extra = config.extra_labels if config else {}
+    for source in (raw.get("labels", {}), extra):
+        for map_name, languages in source.items():
+            merged = labels.setdefault(map_name, {})
+            for mapping in languages.values():
+                merged.update({" ".join(str(k).lower().split()): int(v) for k, v in mapping.items()})
+    items: list[Item] = []
+    titles: dict[str, str] = {}
+    for construct, spec in raw.get("constructs", {}).items():
+        low, high = spec["scale"]
+        titles[construct] = spec.get("title", construct.replace("_", " ").capitalize())
+        for position, item in enumerate(spec["items"], start=1):
+            items.append(
+                Item(
+                    item_id=item["id"],
+                    construct=construct,
+                    position=position,
+                    text=item["text"],
+                    scale_min=int(low),
+                    scale_max=int(high),
+                    reverse_keyed=bool(item.get("reverse", False)),
+                    label_map=spec.get("labels", ""),
+                )
+            )
+    if len({i.item_id for i in items}) != len(items):
+        raise ConfigError(f"{path}: item ids must be unique")
+    return Instrument(name=raw.get("name", "instrument"), items=tuple(items), labels=labels, titles=titles)

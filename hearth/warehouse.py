@@ -1,0 +1,72 @@
+"""The DuckDB warehouse: one connection helper, versioned migrations, and the published snapshot.
+
+DuckDB allows one read-write process and no readers beside it. So the pipelines write to the
+warehouse file, and after every successful load or refresh they publish a read-only copy of
+what the dashboard needs, swapped in atomically with os.replace. The dashboard reads only that
+copy: it never holds a lock an ingest would trip over, and never sees a half-loaded state.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = "hearth.duckdb"
+
+
+def db_path(path: str | os.PathLike | None = None) -> Path:
+    """--db, then $HEARTH_DB, then ./hearth.duckdb."""
+    return Path(path or os.environ.get("HEARTH_DB") or DEFAULT_DB)
+
+
+def published_path(path: str | os.PathLike | None = None) -> Path:
+    """Where the dashboard's read-only snapshot of the warehouse lives."""
+    p = db_path(path)
+    return p.with_name(p.stem + ".published.duckdb")
+
+
+def connect(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing, creating it and applying pending migrations."""
+    p = db_path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(p))
+    migrate(con)
+    return con
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every migration shipped with Hearth, in order."""
+    folder = resources.files("hearth") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, name = entry.name.removesuffix(".sql").partition("_")
+            found.append((int(version), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations not yet recorded in raw.migrations; returns the versions applied."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS raw.migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+    )
+    done = {v for (v,) in con.execute("SELECT version FROM raw.migrations").fetchall()}
+    applied = []
+    for version, name, sql in migrations():
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO raw.migrations (version, name) VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
