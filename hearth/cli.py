@@ -73,6 +73,15 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def cmd_dashboard(args) -> int:
+    from dashboard.launch import LaunchError, run_dashboard
+
+    try:
+        return run_dashboard(db=args.db, audience=args.audience, port=args.port, config=args.config)
+    except LaunchError as exc:
+        raise HearthError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearth",
@@ -110,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth)
 
     # --- further subcommands register below (formats, refresh, review, flags, watchlist, dashboard)
+    p = sub.add_parser("dashboard", help="open the dashboard on localhost (lead, council or coach view)")
+    p.add_argument("--audience", choices=["lead", "council", "coach"], default="lead",
+                   help="who it is for: council sees aggregates only; coach adds member-level views")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(func=cmd_dashboard)
     return parser
 
 

@@ -9,6 +9,7 @@ copy: it never holds a lock an ingest would trip over, and never sees a half-loa
 from __future__ import annotations
 
 import os
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -70,3 +71,20 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             raise
         applied.append(version)
     return applied
+
+
+def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = None) -> Path:
+    """Copy the committed warehouse to the read-only snapshot the dashboard reads, atomically.
+
+    After CHECKPOINT the file holds every committed change and nothing else, and this process is
+    the only writer, so a byte copy is a consistent snapshot. It is written beside the target and
+    swapped in with os.replace: a reader either keeps the previous snapshot open (its file stays
+    valid until closed) or opens the new one, never a half-written file.
+    """
+    source = db_path(path)
+    target = published_path(path)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    con.execute("CHECKPOINT")
+    shutil.copyfile(source, temp)
+    os.replace(temp, target)
+    return target

@@ -1,0 +1,654 @@
+"""`hearth ingest`: files in, warehouse out — validated, idempotent, nothing lost.
+
+For every file: detect what it is (a canonical entity from its header, or a tool export from its
+content), hash it (the same bytes twice add nothing), then in ONE transaction stage the rows in
+DuckDB, run the entity's checks (compiled from its pandera model), send failing rows to
+raw.quarantine with line, column and reason, insert the rest unless their natural key is already
+loaded (those count as duplicates), and write the manifest row. A crash or kill before COMMIT
+leaves the warehouse exactly as it was. Every summary reconciles:
+rows read = loaded + duplicates + quarantined.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from hearth.config import Config, load_config
+from hearth.instrument import Instrument, load_instrument
+from hearth.warehouse import connect, publish
+from pipelines.schemas import ENTITIES, LOAD_ORDER, required_columns, schema_of, sql_checks
+
+# Column names that identify a survey respondent. They are never read into the warehouse.
+IDENTIFYING = (
+    "email", "e-mail", "name", "first name", "last name", "full name", "respondent", "ip",
+    "ip address", "ipaddress", "ipaddr", "location", "latitude", "longitude", "user agent",
+    "useragent", "user_agent", "recipient", "external reference", "username",
+)
+SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
+
+
+class IngestError(Exception):
+    """A file that cannot be read at all; the message names the problem and the fix."""
+
+
+@dataclass
+class LoadSummary:
+    file: str
+    kind: str | None = None
+    format: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    answers_quarantined: int = 0  # single survey answers set aside (the response itself loaded)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    dropped_columns: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    guests: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    load_id: int | None = None
+    already_loaded: str | None = None  # when the same bytes were loaded before: when
+    error: str | None = None
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_duplicate + self.rows_quarantined
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"reconciles": self.reconciles}
+
+
+# --- reading and recognising files ------------------------------------------------------------
+
+def expand(paths: list[str | Path]) -> list[Path]:
+    """Files named directly, plus the data files inside named folders (recursively, sorted)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+                and p.name.lower() != "readme.txt"
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 23):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_head(path: Path, size: int = 1 << 20) -> bytes:
+    if not path.exists():
+        raise IngestError("file not found; check the path")
+    if not path.is_file():
+        raise IngestError("not a file; name a file or a folder of files")
+    with path.open("rb") as fh:
+        head = fh.read(size)
+    if not head.strip():
+        raise IngestError("file is empty; export it again from the source")
+    return head
+
+
+def decode_head(head: bytes) -> str:
+    """The first part of a canonical file as text, or a clear reason why it is not UTF-8 text."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IngestError("file is UTF-16 text, which canonical files are not; save it as 'CSV UTF-8'")
+    if b"\x00" in head[:8192]:
+        raise IngestError("file is binary, not a CSV; export it as CSV (comma-separated values)")
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start > len(head) - 4:  # a multi-byte character cut by the read, not a bad byte
+            return head[: exc.start].decode("utf-8-sig")
+        raise IngestError(
+            f"file is not UTF-8 (byte {exc.start}: {head[exc.start:exc.start + 1]!r}; it looks like "
+            "Windows-1252 / Latin-1); re-save it as 'CSV UTF-8' and ingest again"
+        ) from None
+
+
+def header_of(text: str) -> list[str]:
+    first = text.splitlines()[0] if text.splitlines() else ""
+    if "\t" in first and "," not in first:
+        raise IngestError("file is tab-separated; canonical files use commas (save as CSV)")
+    return [c.strip() for c in next(csv.reader(io.StringIO(first)), [])]
+
+
+def detect_kind(columns: list[str], path: Path, instrument: Instrument) -> str:
+    """Which canonical entity a header describes: the one whose required columns it best covers."""
+    present = {c.lower() for c in columns}
+    best, best_share = None, 0.0
+    for kind in LOAD_ORDER:
+        required = required_columns(kind, instrument)
+        share = len(present & set(required)) / len(required)
+        if kind == "survey_responses" and not present & set(instrument.item_ids):
+            share = min(share, 0.5)
+        if share > best_share or (share == best_share and path.stem.lower() == kind):
+            best, best_share = kind, share
+    if best is None or best_share < 0.5:
+        raise IngestError(
+            "header matches no canonical file (groups, members, sessions, attendance, "
+            "buddy_checkins, survey_responses) and no tool export Hearth knows; see docs/formats.md, "
+            "`hearth formats`, or force one with --kind / --format"
+        )
+    return best
+
+
+# --- the load -------------------------------------------------------------------------------
+
+def ingest_paths(
+    paths: list[str | Path],
+    db: str | Path | None = None,
+    config: Config | None = None,
+    kind: str | None = None,
+    fmt: str | None = None,
+    refresh: bool = True,
+) -> list[LoadSummary]:
+    """Load files and folders into the warehouse; one summary per file, in load order."""
+    config = config or load_config()
+    instrument = load_instrument(config)
+    if kind and kind not in ENTITIES:
+        from hearth.cli import HearthError
+
+        raise HearthError(f"--kind {kind!r} is not a canonical entity; use one of {', '.join(ENTITIES)}")
+    files = expand(paths)
+    con = connect(db)
+    try:
+        write_instrument(con, instrument)
+        plans = [_plan(path, instrument, kind, fmt) for path in files]
+        plans.sort(key=lambda plan: plan.order)
+        summaries = [_load(con, plan, config, instrument) for plan in plans]
+        if refresh and (any(s.rows_loaded for s in summaries) or not _published_exists(db)):
+            refresh_and_publish(con, config, db)
+    finally:
+        con.close()
+    return summaries
+
+
+def refresh_and_publish(con: duckdb.DuckDBPyConnection, config: Config, db) -> None:
+    """Rebuild the indicators, then swap in the dashboard's read-only copy."""
+    from metrics.refresh import refresh
+
+    refresh(con, config)
+    publish(con, db)
+
+
+def _published_exists(db) -> bool:
+    from hearth.warehouse import published_path
+
+    return published_path(db).exists()
+
+
+@dataclass
+class _Plan:
+    path: Path
+    kind: str | None = None
+    fmt: str = "canonical"
+    columns: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def order(self) -> int:
+        if self.error:
+            return -1
+        if self.fmt != "canonical":  # exports need the roster and sessions loaded first
+            return 100 if self.kind == "attendance" else 101
+        return LOAD_ORDER.index(self.kind)
+
+
+def _plan(path: Path, instrument: Instrument, kind: str | None, fmt: str | None) -> _Plan:
+    """Recognise a file without loading it; problems become the plan's error."""
+    plan = _Plan(path)
+    try:
+        head = read_head(path)
+        if fmt is None and kind is None:
+            from pipelines.adapters import detect_format
+
+            fmt = detect_format(path, head)
+        if fmt and fmt != "canonical":
+            from pipelines.adapters import FORMATS
+
+            if fmt not in FORMATS:
+                raise IngestError(f"--format {fmt!r} is unknown; `hearth formats` lists the supported ones")
+            plan.fmt, plan.kind = fmt, FORMATS[fmt].kind
+            return plan
+        plan.columns = header_of(decode_head(head))
+        plan.kind = kind or detect_kind(plan.columns, path, instrument)
+    except IngestError as exc:
+        plan.error = str(exc)
+    return plan
+
+
+def _load(con, plan: _Plan, config: Config, instrument: Instrument) -> LoadSummary:
+    summary = LoadSummary(file=str(plan.path), kind=plan.kind, format=plan.fmt)
+    if plan.error:
+        summary.error = plan.error
+        return summary
+    digest = file_hash(plan.path)
+    seen = con.execute(
+        "SELECT load_id, loaded_at FROM raw.load_manifest WHERE content_hash = ?", [digest]
+    ).fetchone()
+    if seen:
+        summary.already_loaded = f"load #{seen[0]} on {seen[1]:%Y-%m-%d %H:%M}"
+        return summary
+    con.execute("BEGIN TRANSACTION")
+    try:
+        summary.load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
+        if plan.fmt == "canonical":
+            _load_canonical(con, plan, summary, instrument)
+        else:
+            _load_export(con, plan, summary, config, instrument)
+        _write_manifest(con, summary, digest, plan)
+        con.execute("COMMIT")
+    except IngestError as exc:
+        con.execute("ROLLBACK")
+        summary.error = str(exc)
+    except duckdb.Error as exc:  # a safety net: a file we failed to foresee still gets one line
+        con.execute("ROLLBACK")
+        summary.error = f"could not be loaded ({str(exc).splitlines()[0]}); nothing from it was stored"
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for table in ("staged", "suspects", "failures", "reject_errors", "reject_scans"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return summary
+
+
+def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrument) -> None:
+    kind = plan.kind
+    schema = schema_of(kind, instrument)
+    known = set(schema.columns)
+    lowered = [c.lower() for c in plan.columns]
+    duplicated = sorted({c for c in lowered if lowered.count(c) > 1})
+    if duplicated:
+        raise IngestError(f"header names {', '.join(duplicated)} more than once; keep one of each")
+    missing = [c for c in required_columns(kind, instrument) if c not in lowered]
+    if missing:
+        raise IngestError(
+            f"{kind} file is missing required column(s) {', '.join(missing)}; add them "
+            f"(see docs/formats.md, section {kind})"
+        )
+    if kind == "survey_responses":
+        summary.dropped_columns = [c for c in plan.columns if _identifying(c)]
+    summary.ignored_columns = [
+        c for c in plan.columns
+        if c.lower() not in known and c not in summary.dropped_columns
+    ]
+    keep = [c for c in plan.columns if c.lower() in known]
+    line_sql = _stage(con, plan.path, plan.columns, keep)
+    _add_missing_optional(con, schema, set(lowered))
+    summary.rows_read = con.execute("SELECT count(*) FROM staged").fetchone()[0] + con.execute(
+        "SELECT count(DISTINCT line) FROM reject_errors"
+    ).fetchone()[0]
+    if kind == "survey_responses":
+        _map_answer_labels(con, instrument, set(lowered))
+    _find_failures(con, kind, schema, set(lowered), instrument, line_sql)
+    _quarantine(con, summary, kind)
+    _insert(con, kind, summary, instrument, set(lowered))
+
+
+def _add_missing_optional(con, schema, present: set[str]) -> None:
+    """Optional columns a file leaves out are simply empty."""
+    for name, column in schema.columns.items():
+        if name not in present and not column.required:
+            con.execute(f'ALTER TABLE staged ADD COLUMN "{name}" VARCHAR')
+
+
+def _identifying(column: str) -> bool:
+    name = column.strip().lower().replace("_", " ")
+    return name in IDENTIFYING or any(name.startswith(p + " ") or name.endswith(" " + p) for p in ("email", "ip"))
+
+
+def _stage(con, path: Path, header: list[str], keep: list[str]) -> str:
+    """Read the file's kept columns as text into `staged`; returns the SQL for a row's line."""
+    types = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in header)
+    select = ", ".join(f'"{c}" AS "{c.lower()}"' for c in keep)
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE staged AS
+                SELECT {select} FROM read_csv(?, header = true, auto_detect = false,
+                    columns = {{{types}}}, delim = ',', quote = '"', escape = '"',
+                    store_rejects = true, ignore_errors = true)""",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise IngestError(f"could not be read as CSV ({str(exc).splitlines()[0]}); check it is a comma-separated export") from None
+    # A row's line in the file: rows are stored in file order, and the rows DuckDB rejected
+    # (wrong field count, broken quoting, invalid UTF-8) are the gaps. Temporary tables number
+    # their rows from an offset, hence "rowid - first". Only failing rows ever need a line.
+    rejected = [r[0] for r in con.execute("SELECT DISTINCT line FROM reject_errors ORDER BY line").fetchall()]
+    first = con.execute("SELECT coalesce(min(rowid), 0) FROM staged").fetchone()[0]
+    line = f"(rowid - {first} + 2)"
+    if rejected:
+        thresholds = ", ".join(str(n - 2 - j) for j, n in enumerate(rejected))
+        line = f"({line} + list_count(list_filter([{thresholds}], lambda t: t <= rowid - {first})))"
+    return line
+
+
+def _map_answer_labels(con, instrument: Instrument, present: set[str]) -> None:
+    """Canonical survey files may carry answer labels ("Agree"); turn known labels into numbers."""
+    for item in instrument.items:
+        if item.item_id not in present:
+            continue
+        labels = instrument.labels.get(item.label_map, {})
+        if not labels:
+            continue
+        cases = " ".join(f"WHEN '{k.replace(chr(39), chr(39) * 2)}' THEN '{v}'" for k, v in labels.items())
+        col = f'"{item.item_id}"'
+        con.execute(
+            f"UPDATE staged SET {col} = CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} ELSE {col} END "
+            f"WHERE {col} IS NOT NULL AND TRY_CAST(trim({col}) AS BIGINT) IS NULL"
+        )
+
+
+def _find_failures(con, kind, schema, present, instrument, line_sql: str) -> None:
+    """Collect every failing (rid, line, column, reason) into `failures`; value kept unless survey.
+
+    One pass over `staged` finds the rows that fail anything (`suspects`); the per-check
+    detail then runs over those few rows only, so a clean ten-million-row file costs one scan.
+    """
+    entity = ENTITIES[kind]
+    # (column, predicate that holds for a valid row, SQL expression for the reason)
+    checks = [(c.column, c.predicate, _literal(c.reason)) for c in sql_checks(schema, present)]
+    for column, table, ref in entity.references:
+        if column in present:
+            noun = table.split(".")[1]
+            checks.append((
+                column,
+                f'"{column}" IS NULL OR "{column}" IN (SELECT {ref} FROM {table})',
+                f"'{noun.rstrip('s')} ' || \"{column}\" || ' is not in the warehouse; "
+                f"load its {noun} file first (or in the same run)'",
+            ))
+    checks += [(c, f"({p}) IS NOT FALSE", _literal(r)) for c, p, r in entity.row_rules if c in present]
+    survey = kind == "survey_responses"
+    items = set(instrument.item_ids) if survey else set()
+    if survey:
+        answered = [f'"{i}"' for i in instrument.item_ids if i in present]
+        checks.append((None, f"coalesce({', '.join(answered)}) IS NOT NULL",
+                       _literal("answers no survey item; nothing to load")))
+    everything = " AND ".join(f"({p})" for _, p, _ in checks) or "TRUE"
+    con.execute(
+        f"CREATE TEMP TABLE suspects AS SELECT rowid AS rid, {line_sql} AS line, * "
+        f"FROM staged WHERE ({everything}) IS NOT TRUE"
+    )
+    parts = [
+        # Malformed lines DuckDB could not split into the header's columns.
+        "SELECT DISTINCT CAST(NULL AS BIGINT) AS rid, line, CAST(NULL AS VARCHAR) AS column_name, "
+        "CASE error_type WHEN 'INVALID ENCODING' THEN 'is not valid UTF-8; re-save the file as CSV UTF-8' "
+        "WHEN 'MISSING COLUMNS' THEN 'has too few fields; check for a missing comma' "
+        "WHEN 'TOO MANY COLUMNS' THEN 'has too many fields; quote values that contain commas' "
+        "ELSE 'could not be parsed (' || lower(error_type) || '); check the quoting on this line' END AS reason, "
+        + ("CAST(NULL AS VARCHAR)" if survey else "csv_line") + " AS value, 'row' AS scope FROM reject_errors"
+    ]
+    for column, predicate, reason in checks:
+        scope = "answer" if column in items else "row"
+        value = "NULL" if survey or column is None else f'"{column}"'
+        name = _literal(column) if column else "NULL"
+        parts.append(
+            f"SELECT rid, line, {name}, {reason}, {value}, '{scope}' "
+            f"FROM suspects WHERE ({predicate}) IS NOT TRUE"
+        )
+    con.execute("CREATE TEMP TABLE failures AS " + " UNION ALL ".join(f"({p})" for p in parts))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quarantine(con, summary: LoadSummary, kind: str) -> None:
+    con.execute(
+        "INSERT INTO raw.quarantine SELECT ?, ?, line, column_name, reason, value FROM failures",
+        [summary.load_id, Path(summary.file).name],
+    )
+    summary.rows_quarantined = con.execute(
+        "SELECT count(DISTINCT line) FROM failures WHERE scope = 'row'"
+    ).fetchone()[0]
+    summary.answers_quarantined = con.execute(
+        "SELECT count(*) FROM failures WHERE scope = 'answer' AND rid NOT IN "
+        "(SELECT rid FROM failures WHERE scope = 'row' AND rid IS NOT NULL)"
+    ).fetchone()[0]
+    summary.quarantine_reasons = {
+        f"{column}: {reason}" if column else reason: n
+        for column, reason, n in con.execute(
+            "SELECT column_name, reason, count(*) FROM failures GROUP BY ALL ORDER BY 3 DESC, 1, 2"
+        ).fetchall()
+    }
+
+
+# The natural key as it reads in the staged (text) row, in the order of Entity.key.
+KEY_SQL = {
+    "groups": ("s.group_id",),
+    "members": ("s.member_id", "s.group_id", "CAST(s.joined_on AS DATE)"),
+    "sessions": ("s.session_id",),
+    "attendance": ("s.session_id", "s.member_id"),
+    "buddy_checkins": ("s.member_id", "s.buddy_id", "CAST(s.checked_in_at AS TIMESTAMPTZ)"),
+}
+
+_INSERTS = {
+    "groups": """
+        INSERT INTO core.groups SELECT group_id, name, modality, language, time_zone,
+            CAST(cadence_days AS INTEGER), coach, CAST(started_on AS DATE), cohort, $load_id
+        FROM valid""",
+    "members": """
+        INSERT INTO core.members SELECT member_id, any_value(name), any_value(lower(trim(email))), $load_id
+        FROM valid WHERE member_id NOT IN (SELECT member_id FROM core.members) GROUP BY member_id;
+        UPDATE core.members m SET name = v.name, email = coalesce(lower(trim(v.email)), m.email)
+        FROM (SELECT member_id, any_value(name) AS name, any_value(email) AS email FROM valid GROUP BY ALL) v
+        WHERE m.member_id = v.member_id AND m.load_id <> $load_id;
+        INSERT INTO core.memberships SELECT member_id, group_id, CAST(joined_on AS DATE),
+            CAST(left_on AS DATE), role, tier, $load_id
+        FROM valid""",
+    "sessions": """
+        INSERT INTO core.sessions SELECT session_id, group_id, CAST(starts_at AS TIMESTAMPTZ),
+            CAST(left(starts_at, 10) AS DATE), CAST(duration_minutes AS INTEGER),
+            host_member_id, modality, lower(captioned) IN ('true', 'yes', '1'), $load_id
+        FROM valid""",
+    "attendance": """
+        INSERT INTO core.attendance SELECT session_id, member_id, status,
+            CAST(minutes AS INTEGER), $load_id
+        FROM valid""",
+    "buddy_checkins": """
+        INSERT INTO core.buddy_checkins SELECT member_id, buddy_id,
+            CAST(checked_in_at AS TIMESTAMPTZ), channel, $load_id
+        FROM valid""",
+}
+
+
+def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, present: set[str]) -> None:
+    """Insert rows that passed, skipping natural keys already loaded or repeated in the file."""
+    entity = ENTITIES[kind]
+    if kind == "survey_responses":
+        _insert_survey(con, summary, instrument, present)
+        return
+    matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, KEY_SQL[kind], strict=True))
+    passed = "s.rowid NOT IN (SELECT rid FROM failures WHERE scope = 'row' AND rid IS NOT NULL)"
+    # Keys repeated inside the file: the first valid occurrence loads, the rest are duplicates.
+    # (A grouped aggregate is cheaper than a window over every row, and usually finds nothing.)
+    con.execute(
+        f"""CREATE TEMP TABLE repeats AS
+            SELECT {", ".join(f"{expr} AS k{i}" for i, expr in enumerate(KEY_SQL[kind]))}, min(s.rowid) AS keep
+            FROM staged s WHERE {passed} GROUP BY ALL HAVING count(*) > 1"""
+    )
+    repeated = " AND ".join(f"r.k{i} = {expr}" for i, expr in enumerate(KEY_SQL[kind]))
+    con.execute(
+        f"""CREATE TEMP VIEW valid AS
+            SELECT s.* FROM staged s
+            WHERE {passed}
+            AND NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {matches})
+            AND NOT EXISTS (SELECT 1 FROM repeats r WHERE {repeated} AND r.keep <> s.rowid)"""
+    )
+    try:
+        for statement in _INSERTS[kind].split(";"):
+            inserted = con.execute(statement.replace("$load_id", str(summary.load_id))).fetchone()[0]
+        summary.rows_loaded = inserted  # the last statement inserts the entity's own rows
+    finally:
+        con.execute("DROP VIEW IF EXISTS valid")
+        con.execute("DROP TABLE IF EXISTS repeats")
+    summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
+
+
+def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: set[str]) -> None:
+    items = [i for i in instrument.item_ids if i in present]
+    # An answer that failed its check is blanked; the rest of the response still counts.
+    answer = {
+        i: f"""CASE WHEN rowid IN (SELECT rid FROM failures WHERE column_name = '{i}')
+                    THEN NULL ELSE CAST(trim("{i}") AS SMALLINT) END""" for i in items
+    }
+    group = "group_id" if "group_id" in present else "NULL"
+    comment = "comment" if "comment" in present else "NULL"
+    fingerprint = " || '|' || ".join(
+        ["survey_id", "CAST(CAST(submitted_at AS TIMESTAMPTZ) AS VARCHAR)", f"coalesce({group}, '')"]
+        + [f"coalesce(CAST({answer[i]} AS VARCHAR), '')" for i in items]
+        + [f"coalesce({comment}, '')"]
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE responses AS
+            SELECT md5({fingerprint}) AS response_id, survey_id,
+                   CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at,
+                   nullif(trim({group}), '') AS group_id, {comment} AS comment, rowid AS rid,
+                   {", ".join(f'{answer[i]} AS "{i}"' for i in items)}
+            FROM staged WHERE rowid NOT IN (SELECT rid FROM failures WHERE scope = 'row' AND rid IS NOT NULL)
+            QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rowid) = 1"""
+    )
+    try:
+        con.execute("DELETE FROM responses WHERE response_id IN (SELECT response_id FROM core.survey_responses)")
+        summary.rows_loaded = con.execute("SELECT count(*) FROM responses").fetchone()[0]
+        con.execute(
+            "INSERT INTO core.survey_responses SELECT response_id, survey_id, submitted_at, group_id, "
+            f"comment, {summary.load_id} FROM responses"
+        )
+        con.execute(
+            f"""INSERT INTO core.survey_answers
+                SELECT response_id, item_id, value FROM (
+                    UNPIVOT (SELECT response_id, {", ".join(f'"{i}"' for i in items)} FROM responses)
+                    ON {", ".join(f'"{i}"' for i in items)} INTO NAME item_id VALUE value)
+                WHERE value IS NOT NULL"""
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS responses")
+    summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
+
+
+def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrument: Instrument) -> None:
+    """A meeting or survey tool's export: the adapter makes canonical frames, then the same load."""
+    from pipelines.adapters import AdapterError, parse_export
+
+    roster = con.execute(
+        """SELECT m.member_id, m.name, m.email, ms.group_id, ms.joined_on, ms.left_on
+           FROM core.members m JOIN core.memberships ms USING (member_id)"""
+    ).df()
+    try:
+        parsed = parse_export(plan.path, plan.fmt, config, roster, instrument)
+    except AdapterError as exc:
+        raise IngestError(str(exc)) from None
+    summary.dropped_columns = list(parsed.dropped_columns)
+    summary.guests = list(parsed.guests)
+    summary.notes = list(parsed.notes)
+    frames = []
+    if parsed.sessions is not None:
+        frames.append(("sessions", parsed.sessions))
+    if parsed.attendance is not None:
+        frames.append(("attendance", parsed.attendance))
+    if parsed.survey is not None:
+        frames.append(("survey_responses", parsed.survey))
+    adapter_rejects = pd.DataFrame(
+        parsed.quarantine, columns=["line", "column_name", "reason"]
+    ) if parsed.quarantine else None
+    main_kind = frames[-1][0] if frames else plan.kind
+    for kind, frame in frames:
+        part = LoadSummary(file=summary.file, kind=kind, load_id=summary.load_id)
+        _load_frame(con, kind, frame, part, instrument, adapter_rejects if kind == main_kind else None)
+        if kind == main_kind:
+            summary.rows_loaded += part.rows_loaded
+            summary.rows_quarantined += part.rows_quarantined
+            summary.answers_quarantined += part.answers_quarantined
+            for reason, n in part.quarantine_reasons.items():
+                summary.quarantine_reasons[reason] = summary.quarantine_reasons.get(reason, 0) + n
+        else:
+            summary.notes.append(f"{part.rows_loaded} new {kind} ({part.rows_duplicate} already loaded)")
+    # Rows the adapter folded into others (join/leave segments of one person) or set aside
+    # (incomplete responses) are accounted for so the file still reconciles.
+    summary.rows_read = parsed.rows_read
+    excluded = getattr(parsed, "rows_excluded", 0)
+    merged = getattr(parsed, "rows_merged", 0)
+    if excluded:
+        summary.notes.append(f"{excluded} incomplete responses excluded (counted as quarantined)")
+        summary.quarantine_reasons["incomplete response; excluded"] = excluded
+    if merged:
+        summary.notes.append(f"{merged} join/leave segments merged into one row per member per session")
+    summary.rows_quarantined += excluded
+    summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
+
+
+def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument, rejects) -> None:
+    """Load a canonical frame produced by an adapter through the same checks as a canonical file."""
+    schema = schema_of(kind, instrument)
+    frame = frame.copy()
+    if "line" not in frame:
+        frame["line"] = range(2, len(frame) + 2)
+    columns = [c for c in frame.columns if c in schema.columns]
+    staged = frame[columns + ["line"]].astype({c: "string" for c in columns})
+    staged = staged.astype(object).where(staged.notna(), None)
+    staged = staged.map(lambda v: None if v == "" else v)
+    con.register("frame_in", staged)
+    try:
+        types = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)
+        con.execute(f"CREATE TEMP TABLE staged AS SELECT {types}, CAST(line AS BIGINT) AS line FROM frame_in")
+    finally:
+        con.unregister("frame_in")
+    con.execute("CREATE OR REPLACE TEMP TABLE reject_errors (line BIGINT, column_name VARCHAR, error_type VARCHAR, error_message VARCHAR, csv_line VARCHAR)")
+    summary.rows_read = len(frame)
+    present = set(columns)
+    _add_missing_optional(con, schema, present)
+    if kind == "survey_responses":
+        _map_answer_labels(con, instrument, present)
+    _find_failures(con, kind, schema, present, instrument, "line")
+    if rejects is not None:
+        con.register("adapter_rejects", rejects)
+        con.execute("INSERT INTO failures SELECT (SELECT rowid FROM staged s WHERE s.line = a.line), "
+                    "CAST(line AS BIGINT), column_name, reason, NULL, "
+                    "CASE WHEN column_name IS NULL THEN 'row' ELSE 'answer' END FROM adapter_rejects a")
+        con.unregister("adapter_rejects")
+    _quarantine(con, summary, kind)
+    _insert(con, kind, summary, instrument, present)
+    for table in ("staged", "suspects", "failures", "reject_errors"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _write_manifest(con, summary: LoadSummary, digest: str, plan: _Plan) -> None:
+    con.execute(
+        "INSERT INTO raw.load_manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            summary.load_id, plan.path.name, str(plan.path.resolve()), digest, summary.kind,
+            summary.format, datetime.now(UTC), summary.rows_read, summary.rows_loaded,
+            summary.rows_duplicate, summary.rows_quarantined, summary.dropped_columns,
+            summary.guests, summary.notes,
+        ],
+    )
+
+
+def write_instrument(con, instrument: Instrument) -> None:
+    """Keep core.instrument_items in step with the instrument in use."""
+    rows = [
+        (i.item_id, i.construct, i.position, i.text, i.scale_min, i.scale_max, i.reverse_keyed, i.label_map)
+        for i in instrument.items
+    ]
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM core.instrument_items")
+    con.executemany("INSERT INTO core.instrument_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute("COMMIT")

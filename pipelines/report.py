@@ -1,0 +1,111 @@
+"""What a load did, in words: the ingest summary and `hearth status`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from hearth.warehouse import db_path
+
+if TYPE_CHECKING:
+    from pipelines.ingest import LoadSummary
+
+
+def format_summaries(summaries: list[LoadSummary]) -> str:
+    lines: list[str] = []
+    for s in summaries:
+        name = Path(s.file).name
+        if s.error:
+            lines.append(f"{s.file}: {s.error}")
+            continue
+        if s.already_loaded:
+            lines.append(f"{name}: already loaded ({s.already_loaded}); 0 rows added")
+            continue
+        what = s.kind if s.format == "canonical" else f"{s.kind} from {s.format}"
+        lines.append(
+            f"{name} ({what}): read {s.rows_read} = loaded {s.rows_loaded} + duplicates "
+            f"{s.rows_duplicate} + quarantined {s.rows_quarantined}"
+        )
+        if s.answers_quarantined:
+            lines.append(f"  {s.answers_quarantined} single answers set aside (their responses loaded)")
+        for reason, n in list(s.quarantine_reasons.items())[:8]:
+            lines.append(f"  quarantined {n}: {reason}")
+        if len(s.quarantine_reasons) > 8:
+            lines.append(f"  … {len(s.quarantine_reasons) - 8} more reasons: `hearth status` lists them")
+        if s.dropped_columns:
+            lines.append(f"  identifying columns dropped before storage: {', '.join(s.dropped_columns)}")
+        if s.ignored_columns:
+            lines.append(f"  columns ignored (not part of the format): {', '.join(s.ignored_columns)}")
+        if s.guests:
+            shown = ", ".join(s.guests[:10]) + (" …" if len(s.guests) > 10 else "")
+            lines.append(f"  {len(s.guests)} participants matched no roster member (kept as guests): {shown}")
+        lines += [f"  note: {note}" for note in s.notes]
+    loaded = sum(s.rows_loaded for s in summaries)
+    errors = sum(1 for s in summaries if s.error)
+    total = f"{len(summaries)} file(s): {loaded} rows loaded"
+    if loaded == 0 and summaries and not errors:
+        total += " (nothing new: everything here was loaded before)"
+    if errors:
+        total += f"; {errors} file(s) could not be read (see above)"
+    lines.append(total)
+    return "\n".join(lines)
+
+
+def warehouse_status(db=None) -> dict:
+    """Loads per file, quarantine totals by reason, and the latest data date per group."""
+    path = db_path(db)
+    if not path.exists():
+        return {"warehouse": str(path), "files": [], "quarantine": [], "groups": []}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        def rows(sql: str) -> list[dict]:
+            cur = con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+        files = rows(
+            """SELECT load_id, file_name, kind, format, strftime(loaded_at, '%Y-%m-%d %H:%M') AS loaded_at,
+                      rows_read, rows_loaded, rows_duplicate, rows_quarantined
+               FROM raw.load_manifest ORDER BY load_id"""
+        )
+        quarantine = rows(
+            """SELECT file_name, column_name, reason, count(*) AS rows
+               FROM raw.quarantine GROUP BY ALL ORDER BY rows DESC, file_name, reason"""
+        )
+        groups = rows(
+            """SELECT g.group_id, g.name,
+                      CAST(max(s.session_date) AS VARCHAR) AS latest_session,
+                      CAST((SELECT CAST(max(r.submitted_at) AS DATE) FROM core.survey_responses r
+                            WHERE r.group_id = g.group_id) AS VARCHAR) AS latest_survey
+               FROM core.groups g LEFT JOIN core.sessions s USING (group_id)
+               GROUP BY ALL ORDER BY g.group_id"""
+        )
+    finally:
+        con.close()
+    return {"warehouse": str(path), "files": files, "quarantine": quarantine, "groups": groups}
+
+
+def format_status(status: dict) -> str:
+    if not status["files"]:
+        return f"{status['warehouse']}: nothing loaded yet. Try `hearth ingest data/sample`."
+    out = [f"Warehouse {status['warehouse']}", "", "Files loaded:"]
+    for f in status["files"]:
+        out.append(
+            f"  #{f['load_id']} {f['file_name']} ({f['kind']}, {f['format']}) {f['loaded_at']}: "
+            f"{f['rows_loaded']} loaded, {f['rows_duplicate']} duplicates, {f['rows_quarantined']} quarantined"
+        )
+    out += ["", "Quarantine by reason:"]
+    if not status["quarantine"]:
+        out.append("  nothing quarantined")
+    for q in status["quarantine"]:
+        column = f"{q['column_name']}: " if q["column_name"] else ""
+        out.append(f"  {q['rows']:>6}  {q['file_name']}  {column}{q['reason']}")
+    out += ["", "Latest data per group:"]
+    for g in status["groups"]:
+        out.append(
+            f"  {g['group_id']:<8} {g['name'][:32]:<32} last session {g['latest_session'] or '-'}"
+            f"  last survey {g['latest_survey'] or '-'}"
+        )
+    return "\n".join(out)

@@ -1,0 +1,263 @@
+"""What a valid row of each canonical entity looks like: one pandera DataFrameModel per entity.
+
+The models are the single statement of the rules. Files can hold ten million rows, so Hearth does
+not pull them into pandas to validate: `sql_checks()` compiles each model's dtypes, nullability
+and Field checks into DuckDB predicates that run where the data already is. A parity test
+(tests/test_validation_parity.py) runs pandera itself on the bad-file corpus and asserts both
+reject exactly the same cells.
+
+Rules that need the warehouse (does this session exist?) or span columns cannot live in a
+pandera column; they are listed beside the model in REFERENCES and ROW_RULES.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+from zoneinfo import available_timezones
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from hearth.instrument import Instrument
+
+MODALITIES = ["video", "audio", "text", "in_person", "hybrid"]
+COHORTS = ["pilot", "scale_up"]
+ROLES = ["member", "facilitator", "mentor"]
+TIERS = ["light", "standard", "intensive"]
+STATUSES = ["attended", "absent", "excused"]
+CHANNELS = ["call", "message", "video", "in_person"]
+BOOLEANS = ["true", "false", "yes", "no", "1", "0"]
+TIME_ZONES = sorted(available_timezones())
+
+DATE = r"\d{4}-\d{2}-\d{2}"
+# A time without a zone is ambiguous across a program spread over time zones: require one.
+TIMESTAMP_WITH_ZONE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})"
+IDENTIFIER = r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}"
+LANGUAGE = r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*"
+
+Timestamp = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
+
+
+class Groups(pa.DataFrameModel):
+    group_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
+    name: Series[str]
+    modality: Series[str] = pa.Field(isin=MODALITIES)
+    language: Series[str] = pa.Field(str_matches=LANGUAGE)
+    time_zone: Series[str] = pa.Field(isin=TIME_ZONES)
+    cadence_days: Series[int] = pa.Field(ge=1, le=31)
+    coach: Series[str] | None = pa.Field(nullable=True)
+    started_on: Series[str] = pa.Field(str_matches=DATE)
+    cohort: Series[str] = pa.Field(isin=COHORTS)
+
+
+class Members(pa.DataFrameModel):
+    member_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
+    name: Series[str]
+    email: Series[str] | None = pa.Field(nullable=True, str_matches=r"[^@\s]+@[^@\s]+")
+    group_id: Series[str]
+    joined_on: Series[str] = pa.Field(str_matches=DATE)
+    left_on: Series[str] | None = pa.Field(nullable=True, str_matches=DATE)
+    role: Series[str] = pa.Field(isin=ROLES)
+    tier: Series[str] = pa.Field(isin=TIERS)
+
+
+class Sessions(pa.DataFrameModel):
+    session_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
+    group_id: Series[str]
+    starts_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE)
+    duration_minutes: Series[int] = pa.Field(ge=1, le=600)
+    host_member_id: Series[str] | None = pa.Field(nullable=True)
+    modality: Series[str] = pa.Field(isin=MODALITIES)
+    captioned: Series[str] = pa.Field(isin=BOOLEANS)
+
+
+class Attendance(pa.DataFrameModel):
+    session_id: Series[str]
+    member_id: Series[str]
+    status: Series[str] = pa.Field(isin=STATUSES)
+    minutes: Series[int] | None = pa.Field(nullable=True, ge=0, le=600)
+
+
+class BuddyCheckins(pa.DataFrameModel):
+    member_id: Series[str]
+    buddy_id: Series[str]
+    checked_in_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE)
+    channel: Series[str] = pa.Field(isin=CHANNELS)
+
+
+class SurveyResponses(pa.DataFrameModel):
+    """The fixed columns; item columns are added from the instrument by survey_model()."""
+
+    survey_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
+    submitted_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE)
+    group_id: Series[str] | None = pa.Field(nullable=True)
+    comment: Series[str] | None = pa.Field(nullable=True)
+
+
+def survey_schema(instrument: Instrument) -> pa.DataFrameSchema:
+    """SurveyResponses plus one optional, nullable whole-number column per instrument item."""
+    schema = SurveyResponses.to_schema()
+    items = {
+        item.item_id: pa.Column(
+            int, nullable=True, required=False,
+            checks=[pa.Check.ge(item.scale_min), pa.Check.le(item.scale_max)],
+        )
+        for item in instrument.items
+    }
+    return schema.add_columns(items)
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str
+    model: type[pa.DataFrameModel]
+    key: tuple[str, ...]  # natural key: a row with a key already loaded is a duplicate
+    table: str
+    # (column, referenced table, referenced column): must exist in the warehouse
+    references: tuple[tuple[str, str, str], ...] = ()
+    # (column, SQL predicate over the staged row that must hold, reason when it does not)
+    row_rules: tuple[tuple[str, str, str], ...] = ()
+
+
+ENTITIES: dict[str, Entity] = {
+    e.kind: e
+    for e in (
+        Entity("groups", Groups, ("group_id",), "core.groups"),
+        Entity(
+            "members", Members, ("member_id", "group_id", "joined_on"), "core.memberships",
+            references=(("group_id", "core.groups", "group_id"),),
+            row_rules=(("left_on", "left_on IS NULL OR left_on >= joined_on",
+                        "left_on is before joined_on; swap them or clear left_on"),),
+        ),
+        Entity(
+            "sessions", Sessions, ("session_id",), "core.sessions",
+            references=(("group_id", "core.groups", "group_id"),
+                        ("host_member_id", "core.members", "member_id")),
+        ),
+        Entity(
+            "attendance", Attendance, ("session_id", "member_id"), "core.attendance",
+            references=(("session_id", "core.sessions", "session_id"),
+                        ("member_id", "core.members", "member_id")),
+        ),
+        Entity(
+            "buddy_checkins", BuddyCheckins, ("member_id", "buddy_id", "checked_in_at"),
+            "core.buddy_checkins",
+            references=(("member_id", "core.members", "member_id"),
+                        ("buddy_id", "core.members", "member_id")),
+            row_rules=(("buddy_id", "buddy_id <> member_id",
+                        "a member cannot be their own buddy; fix buddy_id"),),
+        ),
+        Entity(
+            "survey_responses", SurveyResponses, ("response_id",), "core.survey_responses",
+        ),
+    )
+}
+
+# Load order for a folder: what a row refers to must already be there.
+LOAD_ORDER = list(ENTITIES)
+
+
+def schema_of(kind: str, instrument: Instrument) -> pa.DataFrameSchema:
+    if kind == "survey_responses":
+        return survey_schema(instrument)
+    return ENTITIES[kind].model.to_schema()
+
+
+def required_columns(kind: str, instrument: Instrument) -> list[str]:
+    schema = schema_of(kind, instrument)
+    return [name for name, col in schema.columns.items() if col.required]
+
+
+# --- compiling pandera to DuckDB ------------------------------------------------------------
+
+def _quote(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _number(col: str) -> str:
+    return f"TRY_CAST(trim({col}) AS BIGINT)"
+
+
+def _check_sql(col: str, check: pa.Check, numeric: bool) -> tuple[str, str]:
+    """(predicate that holds for a valid non-null value, reason when it fails)."""
+    stats = check.statistics or {}
+    value = _number(col) if numeric else col
+    match check.name:
+        case "isin":
+            allowed = stats["allowed_values"]
+            reason = (f"must be one of: {', '.join(allowed)}" if len(allowed) <= 8
+                      else "must be an IANA time zone such as Europe/London")
+            return f"{col} IN ({', '.join(_quote(a) for a in allowed)})", reason
+        case "greater_than_or_equal_to":
+            return f"{value} >= {stats['min_value']}", f"must be at least {stats['min_value']}"
+        case "less_than_or_equal_to":
+            return f"{value} <= {stats['max_value']}", f"must be at most {stats['max_value']}"
+        case "greater_than":
+            return f"{value} > {stats['min_value']}", f"must be more than {stats['min_value']}"
+        case "less_than":
+            return f"{value} < {stats['max_value']}", f"must be less than {stats['max_value']}"
+        case "str_matches":
+            pattern = stats["pattern"]
+            pattern = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+            return f"regexp_full_match({col}, {_quote(pattern)})", _PATTERN_REASONS.get(
+                pattern, f"does not match the expected pattern {pattern}"
+            )
+    raise ValueError(f"pandera check {check.name!r} has no DuckDB translation; add one in sql_checks")
+
+
+_PATTERN_REASONS = {
+    DATE: "must be a date written YYYY-MM-DD",
+    TIMESTAMP_WITH_ZONE: "must be an ISO 8601 time with a zone offset, e.g. 2025-04-07T18:30:00+01:00",
+    IDENTIFIER: "must be an id of letters, digits and _ . : - (up to 64 characters)",
+    LANGUAGE: "must be a language code such as en or pt-BR",
+    r"[^@\s]+@[^@\s]+": "must be an email address",
+}
+
+
+@dataclass(frozen=True)
+class SqlCheck:
+    column: str
+    predicate: str  # holds for a valid row
+    reason: str
+
+
+def sql_checks(schema: pa.DataFrameSchema, present: set[str]) -> list[SqlCheck]:
+    """Translate a pandera schema into row-level DuckDB predicates over VARCHAR columns.
+
+    A NULL (empty) value passes every check except "required"; checks on numeric columns apply
+    to the value parsed as a whole number.
+    """
+    out: list[SqlCheck] = []
+    for name, column in schema.columns.items():
+        if name not in present:
+            continue
+        col = _ident(name)
+        numeric = str(column.dtype).startswith("int")
+        if not column.nullable:
+            out.append(SqlCheck(name, f"{col} IS NOT NULL AND trim({col}) <> ''", "is required but empty"))
+        if numeric:
+            out.append(SqlCheck(name, f"{col} IS NULL OR {_number(col)} IS NOT NULL", "must be a whole number"))
+        for check in column.checks:
+            predicate, reason = _check_sql(col, check, numeric)
+            guard = f"{_number(col)} IS NULL" if numeric else f"{col} IS NULL"
+            out.append(SqlCheck(name, f"{guard} OR ({predicate})", reason))
+    # Values that look right but are not real dates or times (2025-02-30, 25:00).
+    for name, column in schema.columns.items():
+        if name not in present:
+            continue
+        patterns = {c.statistics.get("pattern") for c in column.checks if c.name == "str_matches"}
+        col = _ident(name)
+        if DATE in patterns:
+            out.append(SqlCheck(name, f"{col} IS NULL OR NOT regexp_full_match({col}, {_quote(DATE)}) "
+                                      f"OR TRY_CAST({col} AS DATE) IS NOT NULL", "is not a real calendar date"))
+        if TIMESTAMP_WITH_ZONE in patterns:
+            out.append(SqlCheck(name, f"{col} IS NULL OR NOT regexp_full_match({col}, {_quote(TIMESTAMP_WITH_ZONE)}) "
+                                      f"OR TRY_CAST({col} AS TIMESTAMPTZ) IS NOT NULL", "is not a real time"))
+    return out
