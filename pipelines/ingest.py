@@ -549,8 +549,10 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
     from pipelines.adapters import AdapterError, parse_export
 
     roster = con.execute(
-        """SELECT m.member_id, m.name, m.email, ms.group_id, ms.joined_on, ms.left_on
-           FROM core.members m JOIN core.memberships ms USING (member_id)"""
+        """SELECT m.member_id, m.name, m.email, ms.group_id, ms.joined_on, ms.left_on,
+                  g.name AS group_name
+           FROM core.members m JOIN core.memberships ms USING (member_id)
+           LEFT JOIN core.groups g ON g.group_id = ms.group_id"""
     ).df()
     try:
         parsed = parse_export(plan.path, plan.fmt, config, roster, instrument)

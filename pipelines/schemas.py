@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated
 from zoneinfo import available_timezones
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera import extensions
 from pandera.typing import Series
 
 from hearth.instrument import Instrument
@@ -38,10 +38,24 @@ TIMESTAMP_WITH_ZONE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]
 IDENTIFIER = r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}"
 LANGUAGE = r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*"
 
-Timestamp = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
 
 
-class Groups(pa.DataFrameModel):
+@extensions.register_check_method(statistics=["kind"])
+def parses_as(values: pd.Series, *, kind: str) -> pd.Series:
+    """Text that has the right shape must also be a real date ("date") or instant ("time")."""
+    if kind == "date":
+        parsed = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+    else:
+        parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+    return parsed.notna()
+
+
+class _Canonical(pa.DataFrameModel):
+    class Config:
+        coerce = True  # files are text: whole-number columns are parsed, and fail if they can't be
+
+
+class Groups(_Canonical):
     group_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
     name: Series[str]
     modality: Series[str] = pa.Field(isin=MODALITIES)
@@ -49,50 +63,50 @@ class Groups(pa.DataFrameModel):
     time_zone: Series[str] = pa.Field(isin=TIME_ZONES)
     cadence_days: Series[int] = pa.Field(ge=1, le=31)
     coach: Series[str] | None = pa.Field(nullable=True)
-    started_on: Series[str] = pa.Field(str_matches=DATE)
+    started_on: Series[str] = pa.Field(str_matches=DATE, parses_as={"kind": "date"})
     cohort: Series[str] = pa.Field(isin=COHORTS)
 
 
-class Members(pa.DataFrameModel):
+class Members(_Canonical):
     member_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
     name: Series[str]
     email: Series[str] | None = pa.Field(nullable=True, str_matches=r"[^@\s]+@[^@\s]+")
     group_id: Series[str]
-    joined_on: Series[str] = pa.Field(str_matches=DATE)
-    left_on: Series[str] | None = pa.Field(nullable=True, str_matches=DATE)
+    joined_on: Series[str] = pa.Field(str_matches=DATE, parses_as={"kind": "date"})
+    left_on: Series[str] | None = pa.Field(nullable=True, str_matches=DATE, parses_as={"kind": "date"})
     role: Series[str] = pa.Field(isin=ROLES)
     tier: Series[str] = pa.Field(isin=TIERS)
 
 
-class Sessions(pa.DataFrameModel):
+class Sessions(_Canonical):
     session_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
     group_id: Series[str]
-    starts_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE)
+    starts_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE, parses_as={"kind": "time"})
     duration_minutes: Series[int] = pa.Field(ge=1, le=600)
     host_member_id: Series[str] | None = pa.Field(nullable=True)
     modality: Series[str] = pa.Field(isin=MODALITIES)
     captioned: Series[str] = pa.Field(isin=BOOLEANS)
 
 
-class Attendance(pa.DataFrameModel):
+class Attendance(_Canonical):
     session_id: Series[str]
     member_id: Series[str]
     status: Series[str] = pa.Field(isin=STATUSES)
     minutes: Series[int] | None = pa.Field(nullable=True, ge=0, le=600)
 
 
-class BuddyCheckins(pa.DataFrameModel):
+class BuddyCheckins(_Canonical):
     member_id: Series[str]
     buddy_id: Series[str]
-    checked_in_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE)
+    checked_in_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE, parses_as={"kind": "time"})
     channel: Series[str] = pa.Field(isin=CHANNELS)
 
 
-class SurveyResponses(pa.DataFrameModel):
+class SurveyResponses(_Canonical):
     """The fixed columns; item columns are added from the instrument by survey_model()."""
 
     survey_id: Series[str] = pa.Field(str_matches=IDENTIFIER)
-    submitted_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE)
+    submitted_at: Series[str] = pa.Field(str_matches=TIMESTAMP_WITH_ZONE, parses_as={"kind": "time"})
     group_id: Series[str] | None = pa.Field(nullable=True)
     comment: Series[str] | None = pa.Field(nullable=True)
 
@@ -102,7 +116,7 @@ def survey_schema(instrument: Instrument) -> pa.DataFrameSchema:
     schema = SurveyResponses.to_schema()
     items = {
         item.item_id: pa.Column(
-            int, nullable=True, required=False,
+            "Int64", nullable=True, required=False, coerce=True,
             checks=[pa.Check.ge(item.scale_min), pa.Check.le(item.scale_max)],
         )
         for item in instrument.items
@@ -209,6 +223,12 @@ def _check_sql(col: str, check: pa.Check, numeric: bool) -> tuple[str, str]:
             return f"regexp_full_match({col}, {_quote(pattern)})", _PATTERN_REASONS.get(
                 pattern, f"does not match the expected pattern {pattern}"
             )
+        case "parses_as":
+            shape = DATE if stats["kind"] == "date" else TIMESTAMP_WITH_ZONE
+            target = "DATE" if stats["kind"] == "date" else "TIMESTAMPTZ"
+            # Only judged once the shape is right, so a row gets one reason, not two.
+            return (f"NOT regexp_full_match({col}, {_quote(shape)}) OR TRY_CAST({col} AS {target}) IS NOT NULL",
+                    f"is not a real calendar {'date' if stats['kind'] == 'date' else 'time'}")
     raise ValueError(f"pandera check {check.name!r} has no DuckDB translation; add one in sql_checks")
 
 
@@ -239,7 +259,7 @@ def sql_checks(schema: pa.DataFrameSchema, present: set[str]) -> list[SqlCheck]:
         if name not in present:
             continue
         col = _ident(name)
-        numeric = str(column.dtype).startswith("int")
+        numeric = str(column.dtype).lower().startswith("int")
         if not column.nullable:
             out.append(SqlCheck(name, f"{col} IS NOT NULL AND trim({col}) <> ''", "is required but empty"))
         if numeric:
@@ -248,16 +268,4 @@ def sql_checks(schema: pa.DataFrameSchema, present: set[str]) -> list[SqlCheck]:
             predicate, reason = _check_sql(col, check, numeric)
             guard = f"{_number(col)} IS NULL" if numeric else f"{col} IS NULL"
             out.append(SqlCheck(name, f"{guard} OR ({predicate})", reason))
-    # Values that look right but are not real dates or times (2025-02-30, 25:00).
-    for name, column in schema.columns.items():
-        if name not in present:
-            continue
-        patterns = {c.statistics.get("pattern") for c in column.checks if c.name == "str_matches"}
-        col = _ident(name)
-        if DATE in patterns:
-            out.append(SqlCheck(name, f"{col} IS NULL OR NOT regexp_full_match({col}, {_quote(DATE)}) "
-                                      f"OR TRY_CAST({col} AS DATE) IS NOT NULL", "is not a real calendar date"))
-        if TIMESTAMP_WITH_ZONE in patterns:
-            out.append(SqlCheck(name, f"{col} IS NULL OR NOT regexp_full_match({col}, {_quote(TIMESTAMP_WITH_ZONE)}) "
-                                      f"OR TRY_CAST({col} AS TIMESTAMPTZ) IS NOT NULL", "is not a real time"))
     return out
