@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 ## Build the warehouse from the bundled sample and open the dashboard on it.
 demo: $(STAMP)
 	rm -f $(DB) $(DB).wal
-	$(BIN)/hearth --db $(DB) ingest data/sample
-	$(BIN)/hearth --db $(DB) dashboard
+	$(BIN)/hearth --db $(DB) --config data/sample/hearth.toml ingest data/sample
+	$(BIN)/hearth --db $(DB) --config data/sample/hearth.toml dashboard
 
 ## Run every test (browser tests need Debian's chromium: apt-get install -y chromium).
 test: $(STAMP)

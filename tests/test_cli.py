@@ -1,0 +1,78 @@
+"""The `hearth` command: documented, helpful, and never a traceback for things users can cause."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from hearth.cli import build_parser, main
+from tests.community import write_community
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `hearth (\w+)", readme, flags=re.M))
+    assert documented == set(subcommands())
+
+
+def test_init_writes_a_config_that_loads_and_refuses_to_overwrite(tmp_path, capsys):
+    from hearth.config import load_config
+
+    target = tmp_path / "hearth.toml"
+    assert main(["init", str(target), "--name", "Circles", "--time-zone", "Europe/London"]) == 0
+    config = load_config(target)
+    assert (config.program_name, config.time_zone, config.min_responses, config.min_comments) == (
+        "Circles", "Europe/London", 5, 10)
+    assert main(["init", str(target)]) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+
+
+def test_a_config_below_the_anonymity_floor_is_refused_with_the_reason(tmp_path, capsys):
+    config = tmp_path / "hearth.toml"
+    config.write_text("[anonymity]\nmin_responses = 2\n", encoding="utf-8")
+    assert main(["--config", str(config), "--db", str(tmp_path / "w.duckdb"), "ingest", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "min_responses = 2 is below 3" in err and "Traceback" not in err
+
+
+def test_status_lists_files_quarantine_and_freshness(tmp_path):
+    db = tmp_path / "w.duckdb"
+    community = write_community(tmp_path / "c")
+    (community / "attendance.csv").write_text(
+        (community / "attendance.csv").read_text() + "g01-2025-04-08,m01,late,5\n", encoding="utf-8")
+    run = [sys.executable, "-m", "hearth.cli", "--db", str(db)]
+    subprocess.run(run + ["ingest", "--no-refresh", str(community)], check=True, capture_output=True)
+    status = json.loads(subprocess.run(run + ["status", "--json"], capture_output=True, text=True, check=True).stdout)
+    assert [(f["file_name"], f["rows_loaded"], f["rows_quarantined"]) for f in status["files"]] == [
+        ("groups.csv", 2, 0), ("members.csv", 4, 0), ("sessions.csv", 3, 0),
+        ("attendance.csv", 6, 1), ("buddy_checkins.csv", 2, 0), ("survey_responses.csv", 2, 0),
+    ]
+    assert status["quarantine"] == [
+        {"file_name": "attendance.csv", "column_name": "status",
+         "reason": "must be one of: attended, absent, excused", "rows": 1},
+    ]
+    assert [(g["group_id"], g["latest_session"], g["latest_survey"]) for g in status["groups"]] == [
+        ("g01", "2025-04-08", "2025-06-21"), ("g02", "2025-07-01", None),
+    ]
+    text = subprocess.run(run + ["status"], capture_output=True, text=True, check=True).stdout
+    assert "attendance.csv  status: must be one of: attended, absent, excused" in text
+
+
+def test_the_second_ingest_of_the_same_files_says_nothing_was_added(tmp_path):
+    db = tmp_path / "w.duckdb"
+    community = write_community(tmp_path / "c")
+    run = [sys.executable, "-m", "hearth.cli", "--db", str(db), "ingest", "--no-refresh", str(community)]
+    subprocess.run(run, check=True, capture_output=True)
+    second = subprocess.run(run, check=True, capture_output=True, text=True).stdout
+    assert second.splitlines()[-1] == "6 file(s): 0 rows loaded (nothing new: everything here was loaded before)"
