@@ -61,6 +61,13 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_formats(args) -> int:
+    from pipelines.adapters import format_list
+
+    print(format_list())
+    return 0
+
+
 def cmd_synth(args) -> int:
     from pipelines.synth import synthesize
 
@@ -111,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("synth", help="write a realistic synthetic community in the canonical formats")
-    p.add_argument("--members", type=int, default=200)
+    p.add_argument("--members", type=int, default=220)
     p.add_argument("--groups", type=int, default=20)
     p.add_argument("--quarters", type=int, default=6)
     p.add_argument("--seed", type=int, default=7)
@@ -119,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth)
 
     # --- further subcommands register below (formats, refresh, review, flags, watchlist, dashboard)
+    p = sub.add_parser("formats", help="list the meeting and survey tool exports Hearth reads")
+    p.set_defaults(func=cmd_formats)
+
+    from metrics.commands import register as register_metrics
+
+    register_metrics(sub)  # refresh, review, flags, watchlist
+
     p = sub.add_parser("dashboard", help="open the dashboard on localhost (lead, council or coach view)")
     p.add_argument("--audience", choices=["lead", "council", "coach"], default="lead",
                    help="who it is for: council sees aggregates only; coach adds member-level views")

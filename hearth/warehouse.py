@@ -34,6 +34,7 @@ def connect(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
     p = db_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(p))
+    con.execute("SET enable_progress_bar = false")  # it would print into --json output
     migrate(con)
     return con
 

@@ -290,23 +290,26 @@ def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrume
         if c.lower() not in known and c not in summary.dropped_columns
     ]
     keep = [c for c in plan.columns if c.lower() in known]
-    line_sql = _stage(con, plan.path, plan.columns, keep)
-    _add_missing_optional(con, schema, set(lowered))
+    types = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in plan.columns)
+    source = (
+        f"SELECT {', '.join(f'{_ident(c)} AS {_ident(c.lower())}' for c in keep)} "
+        f"FROM read_csv({_literal(str(plan.path))}, header = true, auto_detect = false, "
+        f"columns = {{{types}}}, delim = ',', quote = '\"', escape = '\"', "
+        "store_rejects = true, ignore_errors = true)"
+    )
+    checks = _checks(kind, schema, set(lowered), instrument)
+    try:
+        _stage(con, source, kind, set(lowered), instrument, checks)
+    except duckdb.Error as exc:
+        raise IngestError(
+            f"could not be read as CSV ({str(exc).splitlines()[0]}); check it is a comma-separated export"
+        ) from None
     summary.rows_read = con.execute("SELECT count(*) FROM staged").fetchone()[0] + con.execute(
         "SELECT count(DISTINCT line) FROM reject_errors"
     ).fetchone()[0]
-    if kind == "survey_responses":
-        _map_answer_labels(con, instrument, set(lowered))
-    _find_failures(con, kind, schema, set(lowered), instrument, line_sql)
+    _find_failures(con, checks, kind == "survey_responses", _line_sql(con))
     _quarantine(con, summary, kind)
     _insert(con, kind, summary, instrument, set(lowered))
-
-
-def _add_missing_optional(con, schema, present: set[str]) -> None:
-    """Optional columns a file leaves out are simply empty."""
-    for name, column in schema.columns.items():
-        if name not in present and not column.required:
-            con.execute(f'ALTER TABLE staged ADD COLUMN "{name}" VARCHAR')
 
 
 def _identifying(column: str) -> bool:
@@ -314,23 +317,89 @@ def _identifying(column: str) -> bool:
     return name in IDENTIFYING or any(name.startswith(p + " ") or name.endswith(" " + p) for p in ("email", "ip"))
 
 
-def _stage(con, path: Path, header: list[str], keep: list[str]) -> str:
-    """Read the file's kept columns as text into `staged`; returns the SQL for a row's line."""
-    types = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in header)
-    select = ", ".join(f'"{c}" AS "{c.lower()}"' for c in keep)
-    try:
-        con.execute(
-            f"""CREATE TEMP TABLE staged AS
-                SELECT {select} FROM read_csv(?, header = true, auto_detect = false,
-                    columns = {{{types}}}, delim = ',', quote = '"', escape = '"',
-                    store_rejects = true, ignore_errors = true)""",
-            [str(path)],
-        )
-    except duckdb.Error as exc:
-        raise IngestError(f"could not be read as CSV ({str(exc).splitlines()[0]}); check it is a comma-separated export") from None
-    # A row's line in the file: rows are stored in file order, and the rows DuckDB rejected
-    # (wrong field count, broken quoting, invalid UTF-8) are the gaps. Temporary tables number
-    # their rows from an offset, hence "rowid - first". Only failing rows ever need a line.
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class _Check:
+    column: str | None
+    predicate: str   # holds for a valid row
+    reason: str      # SQL expression for the reason
+    scope: str       # "row": the row is quarantined; "answer": only that survey answer is
+
+
+def _checks(kind: str, schema, present: set[str], instrument: Instrument) -> list[_Check]:
+    """Every rule for this entity: the pandera model's, then the warehouse references and
+    cross-column rules that a column-wise model cannot hold."""
+    entity = ENTITIES[kind]
+    items = set(instrument.item_ids) if kind == "survey_responses" else set()
+    checks = [
+        _Check(c.column, c.predicate, _literal(c.reason), "answer" if c.column in items else "row")
+        for c in sql_checks(schema, present)
+    ]
+    for column, table, ref in entity.references:
+        if column in present:
+            noun = table.split(".")[1]
+            checks.append(_Check(
+                column,
+                f'"{column}" IS NULL OR "{column}" IN (SELECT {ref} FROM {table})',
+                f"'{noun.rstrip('s')} ' || \"{column}\" || ' is not in the warehouse; "
+                f"load its {noun} file first (or in the same run)'",
+                "row",
+            ))
+    checks += [_Check(c, f"({p}) IS NOT FALSE", _literal(r), "row") for c, p, r in entity.row_rules if c in present]
+    if items:
+        answered = [f'"{i}"' for i in instrument.item_ids if i in present]
+        checks.append(_Check(None, f"coalesce({', '.join(answered)}) IS NOT NULL",
+                             _literal("answers no survey item; nothing to load"), "row"))
+    return checks
+
+
+def _stage(con, source: str, kind: str, present: set[str], instrument: Instrument,
+           checks: list[_Check], keep_line: bool = False) -> None:
+    """Materialise the rows as text in `staged`, judged in the same pass.
+
+    `ok`: the row passes every row-level rule and may load; `clean`: it also has no bad survey
+    answer. One pass over a ten-million-row file does both, so a clean file is read once.
+    """
+    columns = [c for c in schema_of(kind, instrument).columns if c in present]
+    mapped = ", ".join(_answer_sql(c, instrument) if kind == "survey_responses" else _ident(c) + f" AS {_ident(c)}"
+                       for c in columns) + (", line" if keep_line else "")
+    ok = " AND ".join(f"({c.predicate})" for c in checks if c.scope == "row") or "TRUE"
+    clean = " AND ".join(f"({c.predicate})" for c in checks) or "TRUE"
+    con.execute(
+        f"""CREATE TEMP TABLE staged AS
+            SELECT *, ({ok}) IS TRUE AS ok, ({clean}) IS TRUE AS clean
+            FROM (SELECT {mapped} FROM ({source}))"""
+    )
+    # Optional columns a file leaves out are simply empty.
+    for name, column in schema_of(kind, instrument).columns.items():
+        if name not in present and not column.required:
+            con.execute(f"ALTER TABLE staged ADD COLUMN {_ident(name)} VARCHAR")
+
+
+def _answer_sql(column: str, instrument: Instrument) -> str:
+    """Survey answers may be labels ("Agree"); known labels become their numbers."""
+    col = _ident(column)
+    if column not in instrument.item_ids:
+        return f"{col} AS {col}"
+    item = instrument.item(column)
+    labels = instrument.labels.get(item.label_map, {})
+    if not labels:
+        return f"{col} AS {col}"
+    cases = " ".join(f"WHEN {_literal(k)} THEN '{v}'" for k, v in labels.items())
+    return (f"CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} "
+            f"ELSE trim({col}) END AS {col}")
+
+
+def _line_sql(con) -> str:
+    """SQL for a staged row's line in the file.
+
+    Rows are stored in file order, and the rows DuckDB rejected (wrong field count, broken
+    quoting, invalid UTF-8) are the gaps. Temporary tables number their rows from an offset,
+    hence "rowid - first". Only failing rows ever need their line.
+    """
     rejected = [r[0] for r in con.execute("SELECT DISTINCT line FROM reject_errors ORDER BY line").fetchall()]
     first = con.execute("SELECT coalesce(min(rowid), 0) FROM staged").fetchone()[0]
     line = f"(rowid - {first} + 2)"
@@ -340,52 +409,13 @@ def _stage(con, path: Path, header: list[str], keep: list[str]) -> str:
     return line
 
 
-def _map_answer_labels(con, instrument: Instrument, present: set[str]) -> None:
-    """Canonical survey files may carry answer labels ("Agree"); turn known labels into numbers."""
-    for item in instrument.items:
-        if item.item_id not in present:
-            continue
-        labels = instrument.labels.get(item.label_map, {})
-        if not labels:
-            continue
-        cases = " ".join(f"WHEN '{k.replace(chr(39), chr(39) * 2)}' THEN '{v}'" for k, v in labels.items())
-        col = f'"{item.item_id}"'
-        con.execute(
-            f"UPDATE staged SET {col} = CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} ELSE {col} END "
-            f"WHERE {col} IS NOT NULL AND TRY_CAST(trim({col}) AS BIGINT) IS NULL"
-        )
+def _find_failures(con, checks: list[_Check], survey: bool, line_sql: str) -> None:
+    """Every failing (rid, line, column, reason, value, scope) into `failures`.
 
-
-def _find_failures(con, kind, schema, present, instrument, line_sql: str) -> None:
-    """Collect every failing (rid, line, column, reason) into `failures`; value kept unless survey.
-
-    One pass over `staged` finds the rows that fail anything (`suspects`); the per-check
-    detail then runs over those few rows only, so a clean ten-million-row file costs one scan.
+    Only the rows `_stage` judged unclean are examined rule by rule, so the detail costs
+    nothing on a clean file. Survey answers are never copied into the quarantine.
     """
-    entity = ENTITIES[kind]
-    # (column, predicate that holds for a valid row, SQL expression for the reason)
-    checks = [(c.column, c.predicate, _literal(c.reason)) for c in sql_checks(schema, present)]
-    for column, table, ref in entity.references:
-        if column in present:
-            noun = table.split(".")[1]
-            checks.append((
-                column,
-                f'"{column}" IS NULL OR "{column}" IN (SELECT {ref} FROM {table})',
-                f"'{noun.rstrip('s')} ' || \"{column}\" || ' is not in the warehouse; "
-                f"load its {noun} file first (or in the same run)'",
-            ))
-    checks += [(c, f"({p}) IS NOT FALSE", _literal(r)) for c, p, r in entity.row_rules if c in present]
-    survey = kind == "survey_responses"
-    items = set(instrument.item_ids) if survey else set()
-    if survey:
-        answered = [f'"{i}"' for i in instrument.item_ids if i in present]
-        checks.append((None, f"coalesce({', '.join(answered)}) IS NOT NULL",
-                       _literal("answers no survey item; nothing to load")))
-    everything = " AND ".join(f"({p})" for _, p, _ in checks) or "TRUE"
-    con.execute(
-        f"CREATE TEMP TABLE suspects AS SELECT rowid AS rid, {line_sql} AS line, * "
-        f"FROM staged WHERE ({everything}) IS NOT TRUE"
-    )
+    con.execute(f"CREATE TEMP TABLE suspects AS SELECT rowid AS rid, {line_sql} AS line, * FROM staged WHERE NOT clean")
     parts = [
         # Malformed lines DuckDB could not split into the header's columns.
         "SELECT DISTINCT CAST(NULL AS BIGINT) AS rid, line, CAST(NULL AS VARCHAR) AS column_name, "
@@ -395,13 +425,12 @@ def _find_failures(con, kind, schema, present, instrument, line_sql: str) -> Non
         "ELSE 'could not be parsed (' || lower(error_type) || '); check the quoting on this line' END AS reason, "
         + ("CAST(NULL AS VARCHAR)" if survey else "csv_line") + " AS value, 'row' AS scope FROM reject_errors"
     ]
-    for column, predicate, reason in checks:
-        scope = "answer" if column in items else "row"
-        value = "NULL" if survey or column is None else f'"{column}"'
-        name = _literal(column) if column else "NULL"
+    for check in checks:
+        value = "NULL" if survey or check.column is None else _ident(check.column)
+        name = _literal(check.column) if check.column else "NULL"
         parts.append(
-            f"SELECT rid, line, {name}, {reason}, {value}, '{scope}' "
-            f"FROM suspects WHERE ({predicate}) IS NOT TRUE"
+            f"SELECT rid, line, {name}, {check.reason}, {value}, '{check.scope}' "
+            f"FROM suspects WHERE ({check.predicate}) IS NOT TRUE"
         )
     con.execute("CREATE TEMP TABLE failures AS " + " UNION ALL ".join(f"({p})" for p in parts))
 
@@ -476,22 +505,21 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
         _insert_survey(con, summary, instrument, present)
         return
     matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, KEY_SQL[kind], strict=True))
-    passed = "s.rowid NOT IN (SELECT rid FROM failures WHERE scope = 'row' AND rid IS NOT NULL)"
     # Keys repeated inside the file: the first valid occurrence loads, the rest are duplicates.
     # (A grouped aggregate is cheaper than a window over every row, and usually finds nothing.)
     con.execute(
         f"""CREATE TEMP TABLE repeats AS
             SELECT {", ".join(f"{expr} AS k{i}" for i, expr in enumerate(KEY_SQL[kind]))}, min(s.rowid) AS keep
-            FROM staged s WHERE {passed} GROUP BY ALL HAVING count(*) > 1"""
+            FROM staged s WHERE s.ok GROUP BY ALL HAVING count(*) > 1"""
     )
     repeated = " AND ".join(f"r.k{i} = {expr}" for i, expr in enumerate(KEY_SQL[kind]))
-    con.execute(
-        f"""CREATE TEMP VIEW valid AS
-            SELECT s.* FROM staged s
-            WHERE {passed}
-            AND NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {matches})
-            AND NOT EXISTS (SELECT 1 FROM repeats r WHERE {repeated} AND r.keep <> s.rowid)"""
-    )
+    # Anti-joins against empty tables still cost a pass over every row: leave them out then.
+    conditions = ["s.ok"]
+    if con.execute(f"SELECT EXISTS (SELECT 1 FROM {entity.table})").fetchone()[0]:
+        conditions.append(f"NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {matches})")
+    if con.execute("SELECT EXISTS (SELECT 1 FROM repeats)").fetchone()[0]:
+        conditions.append(f"NOT EXISTS (SELECT 1 FROM repeats r WHERE {repeated} AND r.keep <> s.rowid)")
+    con.execute(f"CREATE TEMP VIEW valid AS SELECT s.* FROM staged s WHERE {' AND '.join(conditions)}")
     try:
         for statement in _INSERTS[kind].split(";"):
             inserted = con.execute(statement.replace("$load_id", str(summary.load_id))).fetchone()[0]
@@ -522,7 +550,7 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
                    CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at,
                    nullif(trim({group}), '') AS group_id, {comment} AS comment, rowid AS rid,
                    {", ".join(f'{answer[i]} AS "{i}"' for i in items)}
-            FROM staged WHERE rowid NOT IN (SELECT rid FROM failures WHERE scope = 'row' AND rid IS NOT NULL)
+            FROM staged WHERE ok
             QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rowid) = 1"""
     )
     try:
@@ -556,8 +584,8 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
     ).df()
     try:
         parsed = parse_export(plan.path, plan.fmt, config, roster, instrument)
-    except AdapterError as exc:
-        raise IngestError(str(exc)) from None
+    except AdapterError as exc:  # its message may name the file; the summary names it already
+        raise IngestError(str(exc).removeprefix(f"{plan.path}: ")) from None
     summary.dropped_columns = list(parsed.dropped_columns)
     summary.guests = list(parsed.guests)
     summary.notes = list(parsed.notes)
@@ -586,13 +614,19 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
     # Rows the adapter folded into others (join/leave segments of one person) or set aside
     # (incomplete responses) are accounted for so the file still reconciles.
     summary.rows_read = parsed.rows_read
-    excluded = getattr(parsed, "rows_excluded", 0)
-    merged = getattr(parsed, "rows_merged", 0)
+    excluded, merged = parsed.rows_excluded, parsed.rows_merged
     if excluded:
-        summary.notes.append(f"{excluded} incomplete responses excluded (counted as quarantined)")
-        summary.quarantine_reasons["incomplete response; excluded"] = excluded
+        # Not loadable by design (an unfinished response; a registration that never attended).
+        # Counted with the quarantine, with one record saying why, so the file reconciles.
+        what = ("incomplete responses" if plan.kind == "survey_responses"
+                else "registrations without attendance (no-shows, declined, waiting room only)")
+        reason = f"{what}; excluded"
+        summary.quarantine_reasons[reason] = excluded
+        con.execute("INSERT INTO raw.quarantine VALUES (?, ?, NULL, NULL, ?, NULL)",
+                    [summary.load_id, plan.path.name, f"{excluded} {reason}"])
     if merged:
-        summary.notes.append(f"{merged} join/leave segments merged into one row per member per session")
+        summary.notes.append(f"{merged} join/leave segments merged into one row per member per session "
+                             "(counted as duplicates)")
     summary.rows_quarantined += excluded
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
@@ -604,22 +638,21 @@ def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument
     if "line" not in frame:
         frame["line"] = range(2, len(frame) + 2)
     columns = [c for c in frame.columns if c in schema.columns]
-    staged = frame[columns + ["line"]].astype({c: "string" for c in columns})
-    staged = staged.astype(object).where(staged.notna(), None)
-    staged = staged.map(lambda v: None if v == "" else v)
-    con.register("frame_in", staged)
+    text = frame[columns].astype("string").astype(object)
+    text = text.where(text.notna() & (text != ""), None)
+    text["line"] = frame["line"].astype("int64")
+    present = set(columns)
+    checks = _checks(kind, schema, present, instrument)
+    con.register("frame_in", text)
     try:
-        types = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)
-        con.execute(f"CREATE TEMP TABLE staged AS SELECT {types}, CAST(line AS BIGINT) AS line FROM frame_in")
+        source = f"SELECT {', '.join(f'CAST({_ident(c)} AS VARCHAR) AS {_ident(c)}' for c in columns)}, line FROM frame_in"
+        _stage(con, source, kind, present, instrument, checks, keep_line=True)
     finally:
         con.unregister("frame_in")
-    con.execute("CREATE OR REPLACE TEMP TABLE reject_errors (line BIGINT, column_name VARCHAR, error_type VARCHAR, error_message VARCHAR, csv_line VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE reject_errors (line BIGINT, column_name VARCHAR, "
+                "error_type VARCHAR, error_message VARCHAR, csv_line VARCHAR)")
     summary.rows_read = len(frame)
-    present = set(columns)
-    _add_missing_optional(con, schema, present)
-    if kind == "survey_responses":
-        _map_answer_labels(con, instrument, present)
-    _find_failures(con, kind, schema, present, instrument, "line")
+    _find_failures(con, checks, kind == "survey_responses", "line")
     if rejects is not None:
         con.register("adapter_rejects", rejects)
         con.execute("INSERT INTO failures SELECT (SELECT rowid FROM staged s WHERE s.line = a.line), "

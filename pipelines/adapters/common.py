@@ -1,0 +1,447 @@
+"""What every export adapter needs: reading the bytes, finding the table, reading times,
+durations and names the way meeting and survey tools write them.
+
+Everything here is pure: text in, values out. The adapters decide what the values mean.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+# --- bytes to rows ------------------------------------------------------------------------------
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """(text, encoding name) with any byte-order mark removed.
+
+    Teams writes UTF-16 with a BOM; Zoom's newer reports and Luma write UTF-8 with a BOM; a file
+    re-saved by Excel on Windows may be cp1252.
+    """
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        return raw.decode("utf-16", errors="replace"), "utf-16"
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    # UTF-16 without a BOM: every other byte of ASCII text is zero.
+    sample = raw[:200]
+    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
+        return raw.decode("utf-16-le", errors="replace"), "utf-16-le"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), "cp1252"
+
+
+def sniff_delimiter(text: str) -> str:
+    """Tab when the first lines hold more tabs than commas (Teams), else comma (or semicolon)."""
+    lines = [ln for ln in text.splitlines()[:30] if ln.strip()]
+    counts = {d: sum(ln.count(d) for ln in lines) for d in ("\t", ",", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int            # line in the file where the record starts (first line = 1)
+    cells: list[str]
+
+    def blank(self) -> bool:
+        return not any(c.strip() for c in self.cells)
+
+
+def read_rows(text: str, delimiter: str | None = None) -> list[Row]:
+    """Every record of a delimited text, each with the line it starts on (quoted newlines kept)."""
+    delim = delimiter or sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    rows: list[Row] = []
+    start = 1
+    for cells in reader:
+        rows.append(Row(start, [c.strip("\ufeff") for c in cells]))
+        start = reader.line_num + 1
+    return rows
+
+
+def read_file_rows(path: Path) -> tuple[list[Row], str]:
+    """(rows, encoding) of a delimited export."""
+    from pipelines.adapters import AdapterError
+
+    text, encoding = decode(path.read_bytes())
+    try:
+        return read_rows(text), encoding
+    except csv.Error as exc:
+        raise AdapterError(
+            f"{path}: cannot be read as a delimited export ({exc}); download it again from the "
+            "tool without editing it"
+        ) from None
+
+
+def norm_header(text: str) -> str:
+    """Headers are matched case- and space-insensitively ('First Join' = 'first join')."""
+    return " ".join(str(text).replace("\ufeff", "").strip().lower().split())
+
+
+def find_header(rows: list[Row], required: set[str], start: int = 0) -> int | None:
+    """Index of the first row at or after `start` whose normalised cells include all `required`."""
+    for i in range(start, len(rows)):
+        cells = {norm_header(c) for c in rows[i].cells}
+        if required <= cells:
+            return i
+    return None
+
+
+def table(rows: list[Row], header_index: int) -> tuple[list[str], list[Row]]:
+    """(normalised header, data rows) from a header row to the first blank or section row."""
+    header = [norm_header(c) for c in rows[header_index].cells]
+    data: list[Row] = []
+    for row in rows[header_index + 1:]:
+        if row.blank() or SECTION.match(row.cells[0].strip()):
+            break
+        data.append(row)
+    return header, data
+
+
+SECTION = re.compile(r"^\d+\.\s+\S")  # Teams' "1. Summary", "2. Participants", ...
+
+
+def cell(header: list[str], row: Row, *names: str) -> str:
+    """The value under the first of `names` present in the header ('' when absent)."""
+    for name in names:
+        if name in header:
+            i = header.index(name)
+            return row.cells[i].strip() if i < len(row.cells) else ""
+    return ""
+
+
+def key_values(rows: list[Row]) -> dict[str, str]:
+    """A 'Label<sep>Value' block (Teams' summaries) as {normalised label: value}."""
+    out: dict[str, str] = {}
+    for row in rows:
+        filled = [c for c in row.cells if c.strip()]
+        if len(filled) >= 2:
+            out.setdefault(norm_header(filled[0]), filled[1].strip())
+    return out
+
+
+# --- times ----------------------------------------------------------------------------------------
+
+_DATE_TIME = re.compile(
+    r"^\s*(?P<a>\d{1,4})[/.\-](?P<b>\d{1,2})[/.\-](?P<c>\d{1,4})"
+    r"(?:[,T ]\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+    r"\s*(?P<zone>Z|[A-Za-z]{2,5}(?:[+\-]\d{1,2}(?::?\d{2})?)?|[+\-]\d{2}:?\d{2})?\s*$"
+)
+_TIME_ONLY = re.compile(
+    r"^\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?\s*$"
+)
+
+# Zone abbreviations that survey tools print after a timestamp (Google Forms: "EST", "GMT+5:30").
+ZONE_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "BST": 60, "IST": 330, "CET": 60, "CEST": 120,
+    "EET": 120, "EEST": 180, "EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420,
+    "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600,
+    "AEST": 600, "AEDT": 660, "ACST": 570, "AWST": 480, "NZST": 720, "NZDT": 780, "JST": 540,
+    "SGT": 480,
+}
+
+MONTH_FIRST_ZONES = ("America/", "US/", "Pacific/Honolulu", "Canada/")
+
+
+def month_first_by_zone(zone_name: str) -> bool:
+    """Where the data cannot tell: programs in the Americas get month-first dates (en-US)."""
+    return zone_name.startswith(MONTH_FIRST_ZONES)
+
+
+class TimeFormatError(ValueError):
+    """A time that matches none of the shapes the export tools write."""
+
+
+def _zone_offset(text: str) -> timezone | None:
+    if not text:
+        return None
+    if text == "Z":
+        return UTC
+    m = re.fullmatch(r"([A-Za-z]{2,5})?([+\-])?(\d{1,2})?(?::?(\d{2}))?", text)
+    if not m:
+        return None
+    abbr, sign, hours, minutes = m.groups()
+    base = 0
+    if abbr:
+        if abbr.upper() not in ZONE_ABBREVIATIONS:
+            raise TimeFormatError(f"unknown time zone abbreviation {abbr!r}")
+        base = ZONE_ABBREVIATIONS[abbr.upper()]
+    if hours:
+        base += (1 if sign != "-" else -1) * (int(hours) * 60 + int(minutes or 0))
+    return timezone(timedelta(minutes=base))
+
+
+def _hour(h: int, ampm: str | None) -> int:
+    if not ampm:
+        return h
+    pm = ampm.lower().startswith("p")
+    if not 1 <= h <= 12:
+        raise TimeFormatError("hour out of range for a 12-hour clock")
+    return (h % 12) + (12 if pm else 0)
+
+
+def date_parts(text: str) -> tuple[int, int] | None:
+    """The first two numbers of a slashed date (to decide day- or month-first from the data)."""
+    m = _DATE_TIME.match(text or "")
+    if not m or len(m["a"]) == 4:
+        return None
+    return int(m["a"]), int(m["b"])
+
+
+def decide_month_first(values: list[str], zone_name: str) -> tuple[bool, str]:
+    """(month_first, how it was decided) for a column of slashed dates.
+
+    A first number above 12 can only be a day; a second above 12 only a day; 12-hour clocks
+    (AM/PM) are the en-US habit. Failing all that, the program's time zone decides.
+    """
+    parts = [p for p in (date_parts(v) for v in values) if p]
+    if any(a > 12 for a, _ in parts):
+        return False, "day-first (read from the data)"
+    if any(b > 12 for _, b in parts):
+        return True, "month-first (read from the data)"
+    if any(re.search(r"\d\s*[AaPp]\.?[Mm]\.?", v or "") for v in values):
+        return True, "month-first (12-hour clock, as en-US writes)"
+    first = month_first_by_zone(zone_name)
+    how = "month-first" if first else "day-first"
+    return first, f"{how} (ambiguous in the data; taken from program.time_zone {zone_name})"
+
+
+def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple[datetime, bool]:
+    """(aware datetime, had_zone) from the shapes meeting and survey tools write.
+
+    `2021-11-19 09:54:15`, `2026-04-09T20:18:25.760Z`, `11/19/2021 9:54:15 AM`,
+    `4/23/2021, 6:44:22 PM`, `15/11/22, 09:30:17`, `2022/10/17 6:31:58 PM EST`,
+    `… GMT+5:30`. A time without a zone is read in `zone` (had_zone False).
+    """
+    m = _DATE_TIME.match(text or "")
+    if not m:
+        raise TimeFormatError(f"not a date and time: {text!r}")
+    a, b, c = m["a"], m["b"], m["c"]
+    if len(a) == 4:
+        year, month, day = int(a), int(b), int(c)
+    else:
+        first, second = int(a), int(b)
+        month, day = (first, second) if month_first else (second, first)
+        year = int(c)
+        if len(c) == 2:
+            year += 2000
+    hour = _hour(int(m["h"] or 0), m["ampm"])
+    frac = (m["frac"] or "0")[:6].ljust(6, "0")
+    try:
+        naive = datetime(year, month, day, hour, int(m["mi"] or 0), int(m["s"] or 0), int(frac))
+    except ValueError as exc:
+        raise TimeFormatError(f"not a valid date: {text!r} ({exc})") from None
+    offset = _zone_offset(m["zone"] or "")
+    if offset is not None:
+        return naive.replace(tzinfo=offset), True
+    return naive.replace(tzinfo=zone), False
+
+
+def parse_time_of_day(text: str) -> time:
+    """`6:31 PM`, `18:31`, `18:31:05` (Google Meet's join/exit columns)."""
+    m = _TIME_ONLY.match(text or "")
+    if not m:
+        raise TimeFormatError(f"not a time of day: {text!r}")
+    return time(_hour(int(m["h"]), m["ampm"]), int(m["mi"]), int(m["s"] or 0))
+
+
+def iso(dt: datetime) -> str:
+    """ISO 8601 with offset, to the second: `2025-04-01T18:30:00+01:00`."""
+    return dt.replace(microsecond=0).isoformat()
+
+
+# --- durations ------------------------------------------------------------------------------------
+
+_DURATION_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b", re.IGNORECASE
+)
+
+
+def parse_duration_minutes(text: str) -> float | None:
+    """Minutes from `29m 22s`, `2h 30m 1s`, `1 hr 5 min`, `45 min`, `30 sec`, `58` (minutes),
+    or `01:05:30`. None when empty."""
+    t = (text or "").strip()
+    if not t:
+        return None
+    if re.fullmatch(r"\d+(?:\.\d+)?", t):
+        return float(t)
+    m = re.fullmatch(r"(\d+):(\d{2}):(\d{2})", t)
+    if m:
+        return int(m[1]) * 60 + int(m[2]) + int(m[3]) / 60
+    total = 0.0
+    matched = ""
+    for part in _DURATION_PART.finditer(t):
+        value, unit = float(part[1]), part[2].lower()
+        total += value * 60 if unit.startswith("h") else value / 60 if unit.startswith("s") else value
+        matched += part[0]
+    if not matched or re.sub(r"\s", "", matched) != re.sub(r"\s", "", t):
+        raise TimeFormatError(f"not a duration: {text!r}")
+    return total
+
+
+def union_minutes(intervals: list[tuple[datetime, datetime]]) -> float:
+    """Minutes covered by the union of the intervals (overlaps and repeats counted once)."""
+    total = 0.0
+    end: datetime | None = None
+    start: datetime | None = None
+    for s, e in sorted(intervals):
+        if e < s:
+            s, e = e, s
+        if end is None or s > end:
+            if end is not None and start is not None:
+                total += (end - start).total_seconds()
+            start, end = s, e
+        elif e > end:
+            end = e
+    if end is not None and start is not None:
+        total += (end - start).total_seconds()
+    return total / 60
+
+
+def whole_minutes(minutes: float) -> int:
+    """Round half up, as people read durations (29m 30s -> 30)."""
+    return int(minutes + 0.5)
+
+
+# --- names and emails -------------------------------------------------------------------------
+
+_DEVICE = (
+    r"iphone|ipad|ipod|android|galaxy(?:\s+\w+)?|pixel(?:\s+\w+)?|samsung(?:\s+\w+)?|"
+    r"macbook(?:\s+(?:pro|air))?|imac|ipad\s+pro|surface(?:\s+\w+)?|laptop|phone|tablet|pc"
+)
+_DEVICE_OF = re.compile(rf"^(?:{_DEVICE})\s+(?:de|di|von|van|of|da|do)\s+(.+)$", re.IGNORECASE)
+_POSSESSIVE_DEVICE = re.compile(rf"^(.+?)['’]s\s+(?:{_DEVICE})$", re.IGNORECASE)
+_DEVICE_SUFFIX = re.compile(rf"^(.+?)\s*[-–:|]\s*(?:{_DEVICE})$", re.IGNORECASE)
+_TAGS = re.compile(
+    r"\s*[\(\[](?:guest|external|invit[ée]|unverified|organi[sz]er|host|co-?host|"
+    r"he/him|she/her|they/them|he/they|she/they)[\)\]]\s*",
+    re.IGNORECASE,
+)
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def norm_email(text: str | None) -> str:
+    """Lower-case, stripped; googlemail.com is gmail.com. '' when not an address."""
+    e = (text or "").strip().lower()
+    if "@" not in e:
+        return ""
+    local, _, domain = e.rpartition("@")
+    if domain == "googlemail.com":
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def norm_name(text: str | None) -> str:
+    """Case, accents, spacing and punctuation folded; 'Last, First' becomes 'first last'."""
+    t = strip_accents(str(text or "")).strip()
+    if t.count(",") == 1:
+        last, first = (p.strip() for p in t.split(","))
+        if last and first:
+            t = f"{first} {last}"
+    t = re.sub(r"[^\w\s'-]", " ", t.lower())
+    return " ".join(t.split())
+
+
+def name_candidates(display: str) -> list[str]:
+    """Normalised names a meeting display name may stand for, best first.
+
+    Strips "(Guest)" and pronoun tags, device prefixes and suffixes ("iPhone de Ana",
+    "Ana's iPad", "Ana - Galaxy S21") and, for Zoom's "Name (Original Name)", also offers the
+    name inside the brackets.
+    """
+    t = _TAGS.sub(" ", display or "").strip()
+    found: list[str] = []
+    inner = re.fullmatch(r"(.+?)\s*\(([^()]+)\)\s*", t)
+    bases = [inner[1], inner[2]] if inner else [t]
+    for base in bases:
+        base = base.strip()
+        for pattern in (_DEVICE_OF, _POSSESSIVE_DEVICE, _DEVICE_SUFFIX):
+            m = pattern.match(base)
+            if m:
+                base = m[1].strip()
+                break
+        n = norm_name(base)
+        if n and n not in found:
+            found.append(n)
+    return found
+
+
+@dataclass(frozen=True)
+class RosterMatch:
+    member_id: str | None
+    how: str  # "email", "name", or "" when no member matched
+
+
+class RosterMatcher:
+    """Matches meeting participants to one group's roster: email first, then a unique name."""
+
+    def __init__(self, roster_rows: list[dict]):
+        self.by_email: dict[str, str] = {}
+        by_name: dict[str, set[str]] = {}
+        for r in roster_rows:
+            member = str(r["member_id"])
+            email = norm_email(_text(r.get("email")))
+            if email:
+                self.by_email.setdefault(email, member)
+            name = norm_name(_text(r.get("name")))
+            if name:
+                by_name.setdefault(name, set()).add(member)
+        # Two members sharing a name cannot be told apart by name: only email can match them.
+        self.by_name = {n: next(iter(ms)) for n, ms in by_name.items() if len(ms) == 1}
+
+    def match(self, name: str, email: str) -> RosterMatch:
+        e = norm_email(email)
+        if e and e in self.by_email:
+            return RosterMatch(self.by_email[e], "email")
+        for candidate in name_candidates(name):
+            if candidate in self.by_name:
+                return RosterMatch(self.by_name[candidate], "name")
+        return RosterMatch(None, "")
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    try:
+        if value != value:  # NaN / NA
+            return ""
+    except (TypeError, ValueError):
+        return ""
+    return str(value)
+
+
+def as_date(value) -> date | None:
+    """A roster date (date, Timestamp, 'YYYY-MM-DD' or empty) as a date."""
+    t = _text(value).strip()
+    if not t or t.lower() in {"nat", "none"}:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(t[:10])
+
+
+# --- quarters -------------------------------------------------------------------------------------
+
+
+def survey_quarter(day: date, fiscal_year_start_month: int = 1) -> str:
+    """The quarter a response belongs to, e.g. '2025Q3' (metrics.quarters' rule, so surveys
+    and indicators agree): calendar quarters by default; with a fiscal year starting in
+    another month the year is named by the calendar year in which it ends (start month 4:
+    2025-05-10 is '2026Q1')."""
+    from metrics.quarters import quarter_of
+
+    return quarter_of(day, fiscal_year_start_month)

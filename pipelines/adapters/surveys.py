@@ -1,0 +1,434 @@
+"""Survey tool exports -> canonical survey responses, anonymous by construction.
+
+Each tool's reader turns its file into a SurveyTable: the columns (with the question texts a
+column may stand for), the response records with their line numbers, when each was submitted,
+and whether it was completed. `build_survey` then does what is common: drop identifying columns
+before anything else touches the data, map questions to instrument items, turn labels into
+numbers, and quarantine what does not fit (naming the column and the reason, never the answer).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from hearth.config import Config
+from hearth.instrument import Instrument
+from pipelines.adapters import AdapterError, Parsed
+from pipelines.adapters.common import (
+    Row,
+    TimeFormatError,
+    decide_month_first,
+    iso,
+    norm_header,
+    parse_datetime,
+    read_file_rows,
+    survey_quarter,
+)
+
+
+@dataclass
+class Column:
+    index: int
+    label: str                 # as the export names it (for messages and dropped_columns)
+    texts: list[str]           # question texts the column may stand for, best first
+    role: str = "question"     # question, metadata, submitted, identifying
+
+
+@dataclass
+class SurveyTable:
+    columns: list[Column]
+    records: list[Row]
+    zone: ZoneInfo                               # zone of times that carry none
+    zone_note: str = ""
+    complete: Callable[[list[str]], bool] = lambda cells: True
+    incomplete_note: str = ""
+    notes: list[str] = field(default_factory=list)
+    raw_times: list[object] | None = None        # .xlsx: the submitted cell as a datetime
+
+
+# Identifying columns, matched on the normalised header. Checked after instrument items and
+# aliases (so a question that happens to contain one of these words can still be mapped).
+IDENTIFYING = re.compile(
+    r"e-?mail|\bname\b|name$|^username$|ip ?addr|^ip$|^ip address$|latitude|longitude|"
+    r"location|user ?agent|respondent|recipient|external ?(data)?ref|phone|^token$|"
+    r"^network id$|^collector id$|^custom data|^refurl$|^id$|^#$|^response ?id$"
+)
+METADATA = {
+    "start time", "completion time", "last modified time", "start date", "end date",
+    "startdate", "enddate", "status", "progress", "duration (in seconds)", "finished",
+    "recordeddate", "distributionchannel", "userlanguage", "lastpage", "startlanguage",
+    "datestamp", "seed", "response type", "start date (utc)", "stage date (utc)",
+    "submit date (utc)", "submitted at", "tags", "timestamp", "submitdate", "ending",
+}
+COMMENT_TEXTS = {
+    "comment", "comments", "any other comments", "anything else you'd like to tell us",
+}
+_OUT_FIXED = ["survey_id", "submitted_at", "group_id"]
+
+
+def _question_key(text: str) -> str:
+    """Question text for matching: case, spacing and curly quotes folded, end punctuation off."""
+    t = str(text).replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
+    t = t.replace("\u201d", '"')
+    return " ".join(t.lower().split()).rstrip(" .?!:")
+
+
+def _grid_texts(header: str) -> list[str]:
+    """'Question [Row]' (Google Forms grids, LimeSurvey full text): the whole, then the row."""
+    m = re.fullmatch(r"\s*(.*?)\s*\[(.+)\]\s*", header)
+    return [header, m[2]] if m and m[1] else [header]
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat(sep=" ")
+    return str(value).strip()
+
+
+def _zone(config: Config) -> ZoneInfo:
+    return ZoneInfo(config.time_zone)
+
+
+def _no_zone_note(config: Config) -> str:
+    return f"times had no zone; read as {config.time_zone} (program.time_zone)"
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+
+def _simple(path: Path, rows: list[Row], submitted: str, config: Config) -> SurveyTable:
+    header = rows[0].cells
+    cols = []
+    for i, h in enumerate(header):
+        key = norm_header(h)
+        role = "submitted" if key == submitted else "metadata" if key in METADATA else "question"
+        cols.append(Column(i, h, _grid_texts(h), role))
+    if not any(c.role == "submitted" for c in cols):
+        raise AdapterError(f"{path}: no {submitted!r} column; export the responses again")
+    return SurveyTable(cols, [r for r in rows[1:] if not r.blank()], _zone(config))
+
+
+def read_google_forms(path: Path, config: Config) -> SurveyTable:
+    rows, _ = read_file_rows(path)
+    return _simple(path, rows, "timestamp", config)
+
+
+def read_typeform(path: Path, config: Config) -> SurveyTable:
+    rows, _ = read_file_rows(path)
+    header = [norm_header(h) for h in rows[0].cells]
+    submitted = "submit date (utc)" if "submit date (utc)" in header else "submitted at"
+    t = _simple(path, rows, submitted, config)
+    t.zone = ZoneInfo("UTC")
+    if "response type" in header:
+        i = header.index("response type")
+        t.complete = lambda cells: i >= len(cells) or cells[i].strip().lower() != "partial"
+        t.incomplete_note = "Response Type partial"
+    return t
+
+
+def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
+    rows, _ = read_file_rows(path)
+    if len(rows) < 2:
+        raise AdapterError(f"{path}: a SurveyMonkey export has two header rows; this has fewer")
+    top, sub = rows[0].cells, rows[1].cells
+    cols = []
+    question = ""
+    for i, h in enumerate(top):
+        question = h.strip() or question  # the question stands only above its first column
+        below = sub[i].strip() if i < len(sub) else ""
+        key = norm_header(h) if h.strip() else ""
+        role = "submitted" if key == "end date" else "metadata" if key in METADATA else "question"
+        if below.lower() in {"", "response", "open-ended response"}:
+            texts, label = [question], question
+        else:
+            texts, label = [f"{question} [{below}]", below, question], f"{question} [{below}]"
+        cols.append(Column(i, label, texts, role))
+    if not any(c.role == "submitted" for c in cols):
+        raise AdapterError(f"{path}: no 'End Date' column; export 'All individual responses'")
+    return SurveyTable(cols, [r for r in rows[2:] if not r.blank()], _zone(config))
+
+
+def read_qualtrics(path: Path, config: Config) -> SurveyTable:
+    rows, _ = read_file_rows(path)
+    if len(rows) < 3:
+        raise AdapterError(f"{path}: a Qualtrics export has three header rows; this has fewer")
+    ids, texts, imports = rows[0].cells, rows[1].cells, rows[2].cells
+    zone = _zone(config)
+    zone_note = ""
+    for meta in imports:
+        try:
+            info = json.loads(meta)
+        except ValueError:
+            continue
+        if isinstance(info, dict) and info.get("timeZone"):
+            try:
+                zone = ZoneInfo(str(info["timeZone"]))
+                zone_note = f"times read in {info['timeZone']} (named in the export's third row)"
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+            break
+    header = [norm_header(h) for h in ids]
+    submitted = "recordeddate" if "recordeddate" in header else "enddate"
+    cols = []
+    for i, col_id in enumerate(ids):
+        key = norm_header(col_id)
+        text = texts[i] if i < len(texts) else ""
+        if key == submitted:
+            role = "submitted"
+        elif key in METADATA or key.endswith("_do"):  # _DO: the order options were shown in
+            role = "metadata"
+        else:
+            role = "question"
+        candidates = [col_id, text]
+        if " - " in text:
+            candidates.append(text.rsplit(" - ", 1)[1])
+        cols.append(Column(i, col_id, candidates, role))
+    t = SurveyTable(cols, [r for r in rows[3:] if not r.blank()], zone, zone_note=zone_note)
+    if "finished" in header:
+        f = header.index("finished")
+        s = header.index("status") if "status" in header else None
+
+        def complete(cells: list[str]) -> bool:
+            finished = f < len(cells) and cells[f].strip().lower() in {"true", "1"}
+            # Status "Survey Preview" / "Survey Test" (or 1 / 2 in numeric exports): not real.
+            status = cells[s].strip().lower() if s is not None and s < len(cells) else ""
+            return finished and status not in {"survey preview", "survey test", "1", "2"}
+
+        t.complete = complete
+        t.incomplete_note = "Finished = False, or a survey preview / test"
+    return t
+
+
+def read_limesurvey(path: Path, config: Config) -> SurveyTable:
+    rows, _ = read_file_rows(path)
+    t = _simple(path, rows, "submitdate", config)
+    header = [norm_header(h) for h in rows[0].cells]
+    s = header.index("submitdate")
+    t.complete = lambda cells: s < len(cells) and bool(cells[s].strip())
+    t.incomplete_note = "empty submitdate"
+    return t
+
+
+def read_microsoft_forms(path: Path, config: Config) -> SurveyTable:
+    try:
+        frame = pd.read_excel(path, engine="calamine", header=None, dtype=object)
+    except Exception as exc:  # a damaged workbook: say so rather than show a traceback
+        raise AdapterError(f"{path}: cannot read this .xlsx ({exc}); download it again") from None
+    if frame.empty:
+        raise AdapterError(f"{path}: the workbook is empty")
+    header = [_cell_text(v) for v in frame.iloc[0].tolist()]
+    rows = [Row(1, header)]
+    raw_times: list[object] = []
+    keys = [norm_header(h) for h in header]
+    if "completion time" not in keys:
+        raise AdapterError(f"{path}: no 'Completion time' column; use Open results in Excel")
+    done = keys.index("completion time")
+    for n, values in enumerate(frame.iloc[1:].itertuples(index=False), start=2):
+        cells = [_cell_text(v) for v in values]
+        if not any(cells):
+            continue
+        rows.append(Row(n, cells))
+        raw_times.append(values[done])
+    t = _simple(path, rows, "completion time", config)
+    t.raw_times = raw_times
+    return t
+
+
+READERS = {
+    "google_forms": read_google_forms,
+    "microsoft_forms": read_microsoft_forms,
+    "typeform": read_typeform,
+    "surveymonkey": read_surveymonkey,
+    "qualtrics": read_qualtrics,
+    "limesurvey": read_limesurvey,
+}
+
+
+# --- the common part -----------------------------------------------------------------------------
+
+
+def parse_survey(path: Path, fmt: str, config: Config, instrument: Instrument) -> Parsed:
+    t = READERS[fmt](path, config)
+    return build_survey(path, fmt, t, config, instrument)
+
+
+def _targets(config: Config, instrument: Instrument) -> dict[str, str]:
+    """Normalised question text -> item id (or comment / group_id / survey_id)."""
+    targets = {_question_key(i.text): i.item_id for i in instrument.items}
+    targets.update({t: "comment" for t in COMMENT_TEXTS})
+    targets.update({"survey_id": "survey_id", "survey id": "survey_id", "group_id": "group_id"})
+    targets.update({_question_key(k): v for k, v in config.question_aliases.items()})
+    return targets
+
+
+def build_survey(
+    path: Path, fmt: str, t: SurveyTable, config: Config, instrument: Instrument
+) -> Parsed:
+    targets = _targets(config, instrument)
+    valid = set(instrument.item_ids) | {"comment", "group_id", "survey_id"}
+    bad_alias = sorted({v for v in config.question_aliases.values() if v not in valid})
+    if bad_alias:
+        raise AdapterError(
+            f"{path}: [survey.aliases] maps questions to {', '.join(bad_alias)}, which the "
+            f"instrument does not have; use one of {', '.join(instrument.item_ids)}, comment, "
+            "group_id or survey_id"
+        )
+
+    mapped: dict[int, str] = {}
+    dropped: list[str] = []
+    unmatched: list[str] = []
+    notes = list(t.notes)
+    for col in t.columns:
+        if col.role == "submitted":
+            continue
+        target = next((targets[k] for k in map(_question_key, col.texts) if k in targets), None)
+        if target is None and col.role == "question" and any(
+            re.search(r"\bgroup\b", _question_key(x)) for x in col.texts
+        ) and not IDENTIFYING.search(norm_header(col.texts[0])):
+            target = "group_id"  # "Which group are you in?"
+        if target in {"comment", "group_id", "survey_id"} and any(
+            IDENTIFYING.search(norm_header(x)) for x in col.texts[:1] if x
+        ):
+            target = None  # an alias never carries an email or a name into the comment
+        if target is not None:
+            if target in mapped.values():
+                notes.append(f"column {col.label!r} also maps to {target}; the first one is used")
+                continue
+            mapped[col.index] = target
+            continue
+        if any(IDENTIFYING.search(norm_header(x)) for x in col.texts[:1] if x):
+            dropped.append(col.label)
+        elif col.role == "question" and col.label.strip():
+            unmatched.append(col.label)
+    if not any(v in instrument.item_ids for v in mapped.values()):
+        sample = "; ".join(repr(u) for u in unmatched[:3]) or "(none)"
+        raise AdapterError(
+            f"{path}: no question matched an item of the instrument (questions: {sample}); "
+            "add lines under [survey.aliases] in hearth.toml mapping the question text to an "
+            'item id, e.g. "I feel at home in my group" = "bel_1"'
+        )
+    if unmatched:
+        notes.append(f"questions not in the instrument, ignored: {', '.join(unmatched)}")
+
+    submitted_index = next((c.index for c in t.columns if c.role == "submitted"), None)
+    if submitted_index is None:
+        raise AdapterError(
+            f"{path}: no submission time column (RecordedDate / EndDate / Timestamp); download "
+            "the responses again with the tool's standard columns"
+        )
+    if t.raw_times is None:
+        month_first, how = decide_month_first(
+            [r.cells[submitted_index] for r in t.records if submitted_index < len(r.cells)],
+            config.time_zone,
+        )
+    else:
+        month_first, how = True, ""
+    out_zone = ZoneInfo(config.time_zone)
+    item_ids = instrument.item_ids
+    rows: list[dict] = []
+    quarantine: list[tuple[int | None, str | None, str]] = []
+    excluded = 0
+    zoneless = False
+    for n, rec in enumerate(t.records):
+        cells = rec.cells
+        if not t.complete(cells):
+            excluded += 1
+            continue
+        raw = t.raw_times[n] if t.raw_times is not None else None
+        try:
+            if isinstance(raw, datetime):
+                at, had_zone = (raw if raw.tzinfo else raw.replace(tzinfo=t.zone)), bool(raw.tzinfo)
+            else:
+                text = cells[submitted_index] if submitted_index < len(cells) else ""
+                at, had_zone = parse_datetime(text, t.zone, month_first)
+        except TimeFormatError:
+            quarantine.append((rec.line, None,
+                               "submitted_at: submission time is not a date and time the tool "
+                               "writes; response not loaded"))
+            continue
+        zoneless = zoneless or (not had_zone and not t.zone_note and t.zone == out_zone)
+        local = at.astimezone(out_zone)
+        out = {"survey_id": "", "submitted_at": iso(local), "group_id": ""}
+        out.update({i: "" for i in item_ids})
+        out["comment"] = ""
+        answered = 0
+        for index, target in mapped.items():
+            value = cells[index].strip() if index < len(cells) else ""
+            if not value:
+                continue
+            if target == "group_id":  # a group id, or a meeting title mapped to one
+                out[target] = config.group_for_meeting(value) or value
+                continue
+            if target in {"comment", "survey_id"}:
+                out[target] = value
+                continue
+            number = instrument.answer_value(target, value)
+            if number is None:
+                item = instrument.item(target)
+                try:
+                    float(value)
+                    reason = (f"answer outside the item's scale {item.scale_min}-"
+                              f"{item.scale_max}; answer dropped")
+                except ValueError:
+                    reason = (f"answer label not in the instrument's {item.label_map} map; add "
+                              f"it under [labels.{item.label_map}.<lang>] in hearth.toml")
+                quarantine.append((rec.line, target, reason))
+                continue
+            out[target] = str(number)
+            answered += 1
+        if not answered:
+            quarantine.append((rec.line, None,
+                               "response answers no instrument item; response not loaded"))
+            continue
+        if not out["survey_id"]:
+            out["survey_id"] = survey_quarter(local.date(), config.fiscal_year_start_month)
+        out["line"] = rec.line
+        rows.append(out)
+
+    if t.zone_note:
+        notes.append(t.zone_note)
+    elif t.zone != out_zone and t.raw_times is None:
+        notes.append(f"times read in {t.zone.key} (as the tool writes them)")
+    if zoneless:
+        notes.append(_no_zone_note(config))
+    if how and "data" not in how and any(
+        re.match(r"\d{1,2}/\d{1,2}/", r.cells[submitted_index]) for r in t.records
+        if submitted_index < len(r.cells)
+    ):
+        notes.append(f"dates read {how}")
+    if excluded:
+        notes.append(f"{excluded} incomplete responses excluded ({t.incomplete_note})")
+    if dropped:
+        notes.append(f"identifying columns dropped: {', '.join(dropped)}")
+
+    columns = _OUT_FIXED + item_ids + ["comment", "line"]
+    survey = pd.DataFrame(rows, columns=columns)
+    survey = survey.astype({c: "str" for c in columns if c != "line"})
+    survey["line"] = survey["line"].astype("int64")
+    return Parsed(
+        format=fmt,
+        kind="survey_responses",
+        rows_read=len(t.records),
+        sessions=None,
+        attendance=None,
+        survey=survey,
+        quarantine=quarantine,
+        rows_excluded=excluded,
+        dropped_columns=dropped,
+        notes=notes,
+    )
