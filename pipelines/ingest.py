@@ -367,11 +367,11 @@ def _stage(con, source: str, kind: str, present: set[str], instrument: Instrumen
     mapped = ", ".join(_answer_sql(c, instrument) if kind == "survey_responses" else _ident(c) + f" AS {_ident(c)}"
                        for c in columns) + (", line" if keep_line else "")
     ok = " AND ".join(f"({c.predicate})" for c in checks if c.scope == "row") or "TRUE"
-    clean = " AND ".join(f"({c.predicate})" for c in checks) or "TRUE"
+    answers = " AND ".join(f"({c.predicate})" for c in checks if c.scope == "answer") or "TRUE"
     con.execute(
         f"""CREATE TEMP TABLE staged AS
-            SELECT *, ({ok}) IS TRUE AS ok, ({clean}) IS TRUE AS clean
-            FROM (SELECT {mapped} FROM ({source}))"""
+            SELECT *, ok AND ({answers}) IS TRUE AS clean
+            FROM (SELECT *, ({ok}) IS TRUE AS ok FROM (SELECT {mapped} FROM ({source})))"""
     )
     # Optional columns a file leaves out are simply empty.
     for name, column in schema_of(kind, instrument).columns.items():

@@ -196,7 +196,7 @@ def _ident(name: str) -> str:
 
 
 def _number(col: str) -> str:
-    return f"TRY_CAST(trim({col}) AS BIGINT)"
+    return f"TRY_CAST({col} AS BIGINT)"  # DuckDB's cast ignores surrounding spaces
 
 
 def _check_sql(col: str, check: pa.Check, numeric: bool) -> tuple[str, str]:
@@ -261,9 +261,10 @@ def sql_checks(schema: pa.DataFrameSchema, present: set[str]) -> list[SqlCheck]:
         col = _ident(name)
         numeric = str(column.dtype).lower().startswith("int")
         if not column.nullable:
-            out.append(SqlCheck(name, f"{col} IS NOT NULL AND trim({col}) <> ''", "is required but empty"))
-        if numeric:
-            out.append(SqlCheck(name, f"{col} IS NULL OR {_number(col)} IS NOT NULL", "must be a whole number"))
+            out.append(SqlCheck(name, f"{col} IS NOT NULL", "is required but empty"))
+        if numeric:  # (the cast alone would round 5.5 to 6)
+            out.append(SqlCheck(name, f"{col} IS NULL OR ({_number(col)} IS NOT NULL AND NOT contains({col}, '.'))",
+                                "must be a whole number"))
         for check in column.checks:
             predicate, reason = _check_sql(col, check, numeric)
             guard = f"{_number(col)} IS NULL" if numeric else f"{col} IS NULL"
