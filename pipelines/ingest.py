@@ -588,7 +588,8 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
         raise IngestError(str(exc).removeprefix(f"{plan.path}: ")) from None
     summary.dropped_columns = list(parsed.dropped_columns)
     summary.guests = list(parsed.guests)
-    summary.notes = list(parsed.notes)
+    # (The summary names dropped columns on its own line; don't repeat them as a note.)
+    summary.notes = [n for n in parsed.notes if not n.startswith("identifying columns dropped")]
     frames = []
     if parsed.sessions is not None:
         frames.append(("sessions", parsed.sessions))
