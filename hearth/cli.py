@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -149,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except (HearthError, ConfigError) as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `hearth review | head`: the reader has gone; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
+        return 0
     except KeyboardInterrupt:
         print("hearth: interrupted; the file being loaded was rolled back", file=sys.stderr)
         return 130

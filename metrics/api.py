@@ -1,0 +1,512 @@
+"""Read the indicators: small frames and dicts for the CLI and the dashboard (no SQL in pages).
+
+Every function takes an open DuckDB connection (the warehouse, or the dashboard's read-only
+published copy) and reads only the marts tables that `hearth refresh` builds.
+
+Quarters
+    quarters(con) -> list[str]                         quarters with data, oldest first
+    latest_quarter(con) -> str | None
+    resolve_quarter(con, quarter=None) -> str          None -> latest; unknown -> HearthError
+The quarterly review
+    review(con, quarter, config, group_ids=None) -> dict   the `hearth review --json` structure
+    indicator_object(row, config) -> dict              {value, n, ci_low, ci_high, status, change, note}
+    slice_indicators(con, quarter, config, group_ids) -> dict   figures for a filtered set of
+                                                       groups, survey ones via anonymity.slice_groups
+Coaching
+    flags(con, quarter, group_ids=None) -> DataFrame   quarter, group_id, flag, reason, evidence
+    watchlist(con, quarter, group_id=None) -> DataFrame   member-level: coaches only
+Tables for pages
+    groups(con) -> DataFrame
+    indicators(con, quarter=None, group_ids=None, indicator=None) -> DataFrame
+    trend(con, indicator, group_id=None) -> DataFrame  one indicator over quarters
+    program_indicators(con, quarter=None) -> DataFrame   the program's rows (group_id NULL)
+    movements(con, quarter, group_ids=None) -> DataFrame  groups moved / clearly changed
+    funnel(con, quarter, indicator) -> DataFrame       funnel-plot points and limits
+    shrunken(con, quarter, indicator) -> DataFrame     empirical-Bayes estimates, ranked
+    session_attendance(con, group_id, quarter=None) -> DataFrame
+    participation_funnel(con, quarter=None) -> DataFrame
+    retention_curve(con) -> DataFrame
+    inclusion(con, quarter, dimension=None) -> DataFrame
+    reliability(con, quarter=None) -> DataFrame
+    comments(con, quarter, group_id=None) -> DataFrame   plain text, never Markdown/HTML
+    freshness(con) -> DataFrame
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from hearth.config import Config
+from metrics.anonymity import POOLED_LABEL, public_indicator, slice_groups
+from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS, SURVEY_MEANS
+from metrics.quarters import previous_quarter
+from metrics.statistics import mean_interval, wilson_interval
+
+CANT_TELL = "can't tell yet"
+
+
+def _has_marts(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'marts' AND table_name = 'indicators'"
+    ).fetchone()[0])
+
+
+def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
+    if not _has_marts(con):
+        from hearth.cli import HearthError
+
+        raise HearthError(
+            "the warehouse has no indicators yet; load data with `hearth ingest` or run "
+            "`hearth refresh`"
+        )
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalars: NaN/NA -> None, numpy -> Python."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _where_groups(group_ids: Iterable[str] | None, column: str = "group_id") -> tuple[str, list]:
+    if group_ids is None:
+        return "", []
+    ids = list(group_ids)
+    return f" AND {column} IN (SELECT unnest(?::VARCHAR[]))", [ids]
+
+
+# --- quarters ---------------------------------------------------------------------------------
+
+def quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Quarters with sessions or survey responses, oldest first."""
+    if not _has_marts(con):
+        return []
+    rows = con.execute(
+        "SELECT quarter FROM marts.session_attendance UNION "
+        "SELECT quarter FROM marts.survey_scores ORDER BY quarter"
+    ).fetchall()
+    return [q for (q,) in rows]
+
+
+def latest_quarter(con: duckdb.DuckDBPyConnection) -> str | None:
+    found = quarters(con)
+    return found[-1] if found else None
+
+
+def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> str:
+    """The quarter asked for, or the latest with data; HearthError naming the ones available."""
+    from hearth.cli import HearthError
+
+    _require_marts(con)
+    available = quarters(con)
+    if not available:
+        raise HearthError("the warehouse holds no sessions or survey responses yet; "
+                          "load some with `hearth ingest`")
+    if quarter is None:
+        return available[-1]
+    label = str(quarter).strip().upper()
+    if label not in available:
+        raise HearthError(
+            f"no data for quarter {quarter!r}; quarters available: {', '.join(available)}"
+        )
+    return label
+
+
+# --- the review -------------------------------------------------------------------------------
+
+def indicator_object(row: dict | pd.Series, config: Config) -> dict[str, Any]:
+    """One marts.indicators row as {value, n, ci_low, ci_high, status, change, note}.
+
+    Survey figures go through anonymity.public_indicator once more, so nothing suppressed in
+    the warehouse can leak here: suppressed objects carry no value, interval or n.
+    """
+    r = {k: _clean(v) for k, v in dict(row).items()}
+    key = r["indicator"]
+    change = {"delta": r.get("delta"), "verdict": r.get("verdict") or CANT_TELL,
+              "p_adjusted": r.get("p_adjusted")}
+    if key in SURVEY_KEYS:
+        shown = public_indicator(
+            r.get("value"), r.get("n"), r.get("ci_low"), r.get("ci_high"),
+            config.min_responses, enough_data=r.get("status") != "insufficient",
+            hidden=r.get("status") == "suppressed", pooled=bool(r.get("pooled")),
+        )
+        note = r.get("note") if shown["status"] == "suppressed" and r.get("note") \
+            else shown["label"]
+        if shown["status"] != "ok" or shown["pooled"]:
+            change = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
+        return {"value": shown["value"], "n": shown["n"], "ci_low": shown["ci_low"],
+                "ci_high": shown["ci_high"], "status": shown["status"], "change": change,
+                "note": note}
+    status = r.get("status") or "insufficient"
+    if status != "ok":
+        change = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
+    return {
+        "value": r.get("value") if status == "ok" else None,
+        "n": r.get("n"),
+        "ci_low": r.get("ci_low") if status == "ok" else None,
+        "ci_high": r.get("ci_high") if status == "ok" else None,
+        "status": status,
+        "change": change,
+        "note": r.get("note") if status != "ok" else (
+            f"target {r['target']:.0f}" if key == "sessions_held" and r.get("target") is not None
+            else None),
+    }
+
+
+def _missing_object(key: str, config: Config) -> dict[str, Any]:
+    if key in SURVEY_KEYS:
+        return indicator_object({"indicator": key, "n": 0, "status": "suppressed"}, config)
+    return {"value": None, "n": 0, "ci_low": None, "ci_high": None, "status": "insufficient",
+            "change": {"delta": None, "verdict": CANT_TELL, "p_adjusted": None},
+            "note": "no data this quarter"}
+
+
+def review(
+    con: duckdb.DuckDBPyConnection, quarter: str | None, config: Config,
+    group_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The quarterly review: program KPIs and per-group indicators, each with its change.
+
+    Structure: {quarter, previous_quarter, k, program: {indicators: {key: object}},
+    groups: {group_id: {name, modality, language, coach, cohort, size, size_band (roster now),
+    sessions_expected (by the cadence), active_band (active members this quarter against the
+    8-12 band), flags: [...], indicators: {key: object}}}, reliability: [...],
+    selection (only with group_ids): slice_indicators(...)}.
+    """
+    q = resolve_quarter(con, quarter)
+    rows = indicators(con, q)
+    if group_ids is not None:
+        rows = rows[rows["group_id"].isna() | rows["group_id"].isin(list(group_ids))]
+    program = {key: _missing_object(key, config) for key in REVIEW_KEYS}
+    groups_out: dict[str, dict] = {}
+    info = groups(con).set_index("group_id")
+    flag_rows = flags(con, q, group_ids)
+    flags_by_group = flag_rows.groupby("group_id")["flag"].apply(list).to_dict() \
+        if len(flag_rows) else {}
+    for record in rows.to_dict("records"):
+        obj = indicator_object(record, config)
+        gid = _clean(record["group_id"])
+        if gid is None:
+            program[record["indicator"]] = obj
+            continue
+        if gid not in groups_out:
+            meta = info.loc[gid] if gid in info.index else pd.Series(dtype=object)
+            groups_out[gid] = {
+                "name": _clean(meta.get("name")),
+                "modality": _clean(meta.get("modality")),
+                "language": _clean(meta.get("language")),
+                "coach": _clean(meta.get("coach")),
+                "cohort": _clean(meta.get("cohort")),
+                "size": _clean(meta.get("size")),
+                "size_band": _clean(meta.get("size_band")),
+                "sessions_expected": None,
+                "active_band": None,
+                "flags": flags_by_group.get(gid, []),
+                "indicators": {key: _missing_object(key, config) for key in REVIEW_KEYS},
+            }
+        groups_out[gid]["indicators"][record["indicator"]] = obj
+        if record["indicator"] == "sessions_held":
+            groups_out[gid]["sessions_expected"] = _clean(record.get("target"))
+        if record["indicator"] == "active_members" and obj["value"] is not None:
+            active = obj["value"]
+            groups_out[gid]["active_band"] = ("under 8" if active < 8 else
+                                              "8-12" if active <= 12 else "over 12")
+    out = {
+        "quarter": q,
+        "previous_quarter": previous_quarter(q),
+        "k": config.min_responses,
+        "program": {"name": config.program_name, "indicators": program},
+        "groups": groups_out,
+        "reliability": [
+            {k: _clean(v) for k, v in r.items()}
+            for r in reliability(con, q).to_dict("records")
+        ],
+    }
+    if group_ids is not None:
+        out["selection"] = slice_indicators(con, q, config, group_ids)
+    return out
+
+
+def slice_indicators(
+    con: duckdb.DuckDBPyConnection, quarter: str, config: Config, group_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Indicators for a filtered set of groups, pooled.
+
+    Participation shares add up the groups' counts (Wilson interval); counts add up (active
+    members are counted once per group). Survey figures pool the responses of the selected
+    groups whose own figure is shown, and only when anonymity.slice_groups allows it.
+    """
+    selected = list(dict.fromkeys(group_ids))
+    rows = con.execute(
+        "SELECT indicator, sum(hits) AS hits, sum(n) AS n, sum(value) AS total, "
+        "count(*) FILTER (WHERE status = 'ok') AS ok "
+        "FROM marts.indicators WHERE quarter = ? AND group_id IN (SELECT unnest(?::VARCHAR[])) "
+        "GROUP BY indicator", [quarter, selected],
+    ).df().set_index("indicator")
+    out: dict[str, dict[str, Any]] = {}
+    nothing = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
+    for key in REVIEW_KEYS:
+        spec = BY_KEY[key]
+        if spec.family == "survey":
+            continue
+        if key not in rows.index or not rows.at[key, "ok"]:
+            out[key] = _missing_object(key, config)
+            continue
+        if spec.kind == "count":
+            out[key] = {"value": float(rows.at[key, "total"]), "n": _clean(rows.at[key, "n"]),
+                        "ci_low": None, "ci_high": None, "status": "ok", "change": nothing,
+                        "note": None}
+        elif spec.kind == "proportion":
+            est = wilson_interval(int(rows.at[key, "hits"]), int(rows.at[key, "n"]))
+            enough = est.n >= spec.min_n
+            out[key] = {"value": est.value if enough else None, "n": est.n,
+                        "ci_low": est.ci_low if enough else None,
+                        "ci_high": est.ci_high if enough else None,
+                        "status": "ok" if enough else "insufficient", "change": nothing,
+                        "note": None if enough else "too little data"}
+        else:  # retention and HHI do not add up across groups
+            out[key] = {"value": None, "n": None, "ci_low": None, "ci_high": None,
+                        "status": "insufficient", "change": nothing,
+                        "note": "not defined for a selection of groups"}
+
+    # Responses per group are counted in SQL; only the pooled groups' scores reach pandas
+    # (reading every score of the quarter cost ~150 ms at reference scale).
+    per_group = con.execute(
+        "SELECT g.group_id, count(s.construct) AS n FROM marts.groups g "
+        "LEFT JOIN marts.survey_scores s ON s.group_id = g.group_id AND s.quarter = ? "
+        "AND s.construct = 'belonging' GROUP BY g.group_id", [quarter],
+    ).df().set_index("group_id")["n"]
+    other = con.execute(
+        "SELECT count(*) FROM marts.survey_scores WHERE quarter = ? AND construct = 'belonging' "
+        "AND group_id IS NULL", [quarter],
+    ).fetchone()[0]
+    decision = slice_groups(per_group, [g for g in selected if g in per_group.index],
+                            k=config.min_responses, other_n=int(other))
+    scores = con.execute(
+        "SELECT construct, score FROM marts.survey_scores WHERE quarter = ? "
+        "AND group_id IN (SELECT unnest(?::VARCHAR[]))", [quarter, list(decision.groups)],
+    ).df()
+    for key in SURVEY_KEYS:
+        construct = "loneliness" if key == "loneliness_share" else key
+        if not decision.allowed:
+            out[key] = {"value": None, "n": None, "ci_low": None, "ci_high": None,
+                        "status": "suppressed", "change": nothing, "note": decision.reason}
+            continue
+        values = scores[scores["construct"] == construct]["score"].to_numpy(float)
+        if key in SURVEY_MEANS:
+            est = mean_interval(values)
+        else:
+            threshold = 6 if key == "loneliness_share" else 4
+            est = wilson_interval(int((values >= threshold).sum()), len(values))
+        shown = public_indicator(est.value, est.n, est.ci_low, est.ci_high, config.min_responses)
+        note = shown["label"]
+        if decision.left_out:
+            note = (f"{decision.left_out} selected group(s) left out: their own figures are "
+                    "hidden")
+        out[key] = {"value": shown["value"], "n": shown["n"], "ci_low": shown["ci_low"],
+                    "ci_high": shown["ci_high"], "status": shown["status"], "change": nothing,
+                    "note": note}
+    return out
+
+
+def program_indicators(con: duckdb.DuckDBPyConnection,
+                       quarter: str | None = None) -> pd.DataFrame:
+    """The program-wide rows of marts.indicators (group_id NULL): every quarter, or one.
+
+    A few rows per quarter, for the dashboard's KPI tiles and trend charts; reading them this
+    way avoids pulling every group's rows to pick out the program's.
+    (Added by the dashboard.)
+    """
+    sql = "SELECT * FROM marts.indicators WHERE group_id IS NULL"
+    params: list = []
+    if quarter is not None:
+        sql += " AND quarter = ?"
+        params.append(quarter)
+    return con.execute(sql + " ORDER BY indicator, quarter", params).df()
+
+
+def movements(con: duckdb.DuckDBPyConnection, quarter: str,
+              group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """How many groups moved on each indicator since the previous quarter, and in how many the
+    change is clear: columns indicator, direction ('up' | 'down'), moved, clear.
+
+    ``clear`` counts groups whose verdict (after the Benjamini-Hochberg control across groups)
+    agrees with the direction; the review writes its highlight sentences from this.
+    (Added by the dashboard.)
+    """
+    where, params = _where_groups(group_ids)
+    return con.execute(
+        "SELECT indicator, CASE WHEN delta > 0 THEN 'up' ELSE 'down' END AS direction, "
+        "count(*) AS moved, "
+        "count(*) FILTER (WHERE verdict = CASE WHEN delta > 0 THEN 'up' ELSE 'down' END) AS clear "
+        "FROM marts.indicators WHERE quarter = ? AND group_id IS NOT NULL "
+        "AND delta IS NOT NULL AND delta <> 0" + where +
+        " GROUP BY ALL ORDER BY indicator, direction", [quarter, *params],
+    ).df()
+
+
+# --- coaching ---------------------------------------------------------------------------------
+
+def flags(
+    con: duckdb.DuckDBPyConnection, quarter: str, group_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Struggling-group flags for a quarter (evidence is JSON text)."""
+    where, params = _where_groups(group_ids)
+    return con.execute(
+        "SELECT quarter, group_id, flag, reason, evidence FROM marts.flags WHERE quarter = ?"
+        + where + " ORDER BY group_id, flag = 'cant_tell_yet', flag", [quarter, *params],
+    ).df()
+
+
+def flags_records(con: duckdb.DuckDBPyConnection, quarter: str,
+                  group_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """flags() as [{group_id, flag, reason, evidence}] with evidence parsed (the CLI's JSON)."""
+    return [
+        {"group_id": r["group_id"], "flag": r["flag"], "reason": r["reason"],
+         "evidence": json.loads(r["evidence"]) if r["evidence"] else {}}
+        for r in flags(con, quarter, group_ids).to_dict("records")
+    ]
+
+
+def watchlist(
+    con: duckdb.DuckDBPyConnection, quarter: str, group_id: str | None = None
+) -> pd.DataFrame:
+    """Members with withdrawal signals (coach view only: names members)."""
+    where, params = ("", []) if group_id is None else (" AND group_id = ?", [group_id])
+    return con.execute(
+        "SELECT quarter, group_id, member_id, member_name, signal, reason, last_attended, "
+        "consecutive_missed FROM marts.watchlist WHERE quarter = ?" + where +
+        " ORDER BY group_id, member_name, signal", [quarter, *params],
+    ).df()
+
+
+# --- tables for pages -------------------------------------------------------------------------
+
+def groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM marts.groups ORDER BY group_id").df()
+
+
+def indicators(
+    con: duckdb.DuckDBPyConnection, quarter: str | None = None,
+    group_ids: Sequence[str] | None = None, indicator: str | None = None,
+) -> pd.DataFrame:
+    sql = "SELECT * FROM marts.indicators WHERE true"
+    params: list = []
+    if quarter is not None:
+        sql += " AND quarter = ?"
+        params.append(quarter)
+    if indicator is not None:
+        sql += " AND indicator = ?"
+        params.append(indicator)
+    where, extra = _where_groups(group_ids)
+    return con.execute(sql + where + " ORDER BY quarter, group_id NULLS FIRST, indicator",
+                       params + extra).df()
+
+
+def trend(con: duckdb.DuckDBPyConnection, indicator: str,
+          group_id: str | None = None) -> pd.DataFrame:
+    """One indicator over quarters for a group (or the program when group_id is None)."""
+    return con.execute(
+        "SELECT quarter, value, n, ci_low, ci_high, status, delta, verdict, p_adjusted, pooled, "
+        "note FROM marts.indicators WHERE indicator = ? AND group_id IS NOT DISTINCT FROM ? "
+        "ORDER BY quarter", [indicator, group_id],
+    ).df()
+
+
+def funnel(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str) -> pd.DataFrame:
+    return con.execute(
+        "SELECT * FROM marts.funnel_points WHERE quarter = ? AND indicator = ? ORDER BY n",
+        [quarter, indicator],
+    ).df()
+
+
+def shrunken(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str) -> pd.DataFrame:
+    return con.execute(
+        "SELECT * FROM marts.shrunken WHERE quarter = ? AND indicator = ? ORDER BY rank",
+        [quarter, indicator],
+    ).df()
+
+
+def session_attendance(con: duckdb.DuckDBPyConnection, group_id: str,
+                       quarter: str | None = None) -> pd.DataFrame:
+    sql = "SELECT * FROM marts.session_attendance WHERE group_id = ?"
+    params: list = [group_id]
+    if quarter is not None:
+        sql += " AND quarter = ?"
+        params.append(quarter)
+    return con.execute(sql + " ORDER BY session_date, session_id", params).df()
+
+
+def participation_funnel(con: duckdb.DuckDBPyConnection,
+                         quarter: str | None = None) -> pd.DataFrame:
+    if quarter is None:
+        return con.execute(
+            "SELECT stage, sum(members) AS members FROM marts.participation_funnel "
+            "GROUP BY stage ORDER BY list_position(['joined', 'first_session', 'regular', "
+            "'host'], stage)"
+        ).df()
+    return con.execute(
+        "SELECT stage, members FROM marts.participation_funnel WHERE quarter = ? "
+        "ORDER BY list_position(['joined', 'first_session', 'regular', 'host'], stage)",
+        [quarter],
+    ).df()
+
+
+def retention_curve(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM marts.retention_curve ORDER BY days").df()
+
+
+def inclusion(con: duckdb.DuckDBPyConnection, quarter: str,
+              dimension: str | None = None) -> pd.DataFrame:
+    sql = "SELECT * FROM marts.inclusion WHERE quarter = ?"
+    params: list = [quarter]
+    if dimension is not None:
+        sql += " AND dimension = ?"
+        params.append(dimension)
+    return con.execute(sql + " ORDER BY dimension, indicator, category", params).df()
+
+
+def reliability(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> pd.DataFrame:
+    sql = "SELECT * FROM marts.reliability"
+    params: list = []
+    if quarter is not None:
+        sql += " WHERE quarter = ?"
+        params.append(quarter)
+    return con.execute(sql + " ORDER BY quarter, construct, policy", params).df()
+
+
+def comments(con: duckdb.DuckDBPyConnection, quarter: str,
+             group_id: str | None = None) -> pd.DataFrame:
+    """Comments as plain text (group_id None: the program's), only from units with enough
+    responses (marts.comments holds nothing else)."""
+    return con.execute(
+        "SELECT comment FROM marts.comments WHERE quarter = ? AND group_id IS NOT DISTINCT FROM ? "
+        "ORDER BY comment", [quarter, group_id],
+    ).df()
+
+
+def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM marts.freshness ORDER BY group_id").df()
+
+
+__all__ = [
+    "POOLED_LABEL", "comments", "flags", "flags_records", "freshness", "funnel", "groups",
+    "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
+    "participation_funnel", "program_indicators",
+    "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "session_attendance",
+    "shrunken", "slice_indicators", "trend", "watchlist",
+]

@@ -1,0 +1,298 @@
+"""Change between quarters, and fair comparison between groups.
+
+add_changes: every indicator against the previous quarter, with the test that suits it:
+- survey indices (belonging, psychological safety, peer support): Mann-Whitney U on the two
+  quarters' marts.survey_scores as independent samples (answers are anonymous), exact
+  permutation distribution with ties for small n (statistics.mann_whitney);
+- shares (attendance rate, newcomer return, buddy coverage, hosting breadth, top host's share,
+  lonely share, willing to lead) and retention (retained out of followed): the two-proportion
+  test of statistics.two_proportions (pooled z; Fisher's exact test when an expected count is
+  under 5);
+- counts (active members, sessions held, distinct hosts, new hosts): the conditional test for
+  two Poisson counts (given the total, the later count is Binomial(total, 1/2) under no change);
+- host concentration (HHI) is descriptive: its change has no test ("can't tell yet").
+p-values are adjusted with Benjamini-Hochberg across the groups of one quarter and indicator
+(the program-wide row is a single test and is not adjusted). The verdict is "up"/"down" when
+the adjusted p < 0.05, "no clear change" otherwise, and "can't tell yet" when either quarter
+is missing, suppressed, pooled or too thin.
+
+funnel_points: Spiegelhalter funnel limits (95% and 99.8%) around the groups' overall value;
+proportions widened for over-dispersion (statistics.overdispersion_phi), means ybar +- z s/sqrt(n).
+
+shrunken_estimates: empirical-Bayes estimates with intervals and a rank (1 = best), the fair
+way to order groups of very different sizes.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from metrics.definitions import BY_KEY, SURVEY_MEANS
+from metrics.quarters import shift_quarter
+from metrics.statistics import (
+    benjamini_hochberg,
+    change_verdicts,
+    funnel_limits_mean,
+    funnel_limits_proportion,
+    mann_whitney,
+    overdispersion_phi,
+    shrink_means,
+    shrink_proportions,
+    two_proportions,
+)
+
+Z95 = 1.959963984540054
+Z998 = 3.090232306167813
+
+KEYS = ["quarter", "group_id", "indicator"]
+
+
+def two_proportion_pvalues(x1, n1, x2, n2) -> np.ndarray:
+    """statistics.two_proportions over arrays.
+
+    Rows with every expected count >= 5 use the pooled z test computed at once (the same
+    formula as two_proportions); the rest (Fisher's exact test) call two_proportions once per
+    distinct table. NaN where a total is 0 or missing.
+    """
+    x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
+    out = np.full(x1.shape, np.nan)
+    valid = np.isfinite(x1) & np.isfinite(n1) & np.isfinite(x2) & np.isfinite(n2) \
+        & (n1 > 0) & (n2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (x1 + x2) / (n1 + n2)
+        expected = np.minimum.reduce([n1 * pooled, n1 * (1 - pooled), n2 * pooled,
+                                      n2 * (1 - pooled)])
+        z = (x1 / n1 - x2 / n2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    large = valid & (expected >= 5)
+    out[large] = 2.0 * stats.norm.sf(np.abs(z[large]))
+    small = valid & ~large
+    if small.any():
+        tables = np.stack([x1[small], n1[small], x2[small], n2[small]], axis=1).astype(np.int64)
+        distinct, inverse = np.unique(tables, axis=0, return_inverse=True)
+        out[small] = _fisher_pvalues(distinct)[inverse.ravel()]
+    return out
+
+
+def _fisher_pvalues(tables: np.ndarray) -> np.ndarray:
+    """Two-sided Fisher exact p for many 2x2 tables (rows x1, n1, x2, n2) at once.
+
+    The same test scipy.stats.fisher_exact (and so statistics.two_proportions) runs: given the
+    margins, x1 is hypergeometric; p sums the probabilities of every table no more likely than
+    the one observed (relative tolerance 1e-7, as scipy). Tables with huge margins go one at a
+    time through statistics.two_proportions.
+    """
+    x1, n1, x2, n2 = tables.T
+    total = n1 + n2
+    successes = x1 + x2
+    low = np.maximum(0, n1 + successes - total)
+    high = np.minimum(successes, n1)
+    width = int((high - low).max()) + 1 if len(tables) else 0
+    if width > 2000:
+        return np.array([two_proportions(*map(int, row)) for row in tables])
+    support = low[:, None] + np.arange(width)[None, :]
+    inside = support <= high[:, None]
+    pmf = np.where(inside, stats.hypergeom.pmf(support, total[:, None], successes[:, None],
+                                               n1[:, None]), 0.0)
+    observed = stats.hypergeom.pmf(x1, total, successes, n1)
+    p = np.where(pmf <= observed[:, None] * (1 + 1e-7), pmf, 0.0).sum(axis=1)
+    return np.minimum(p, 1.0)
+
+
+def poisson_count_pvalues(before, after) -> np.ndarray:
+    """Two-sided conditional test that two counts come from the same Poisson rate.
+
+    Given total t = before + after, after ~ Binomial(t, 1/2) under no change;
+    p = min(1, 2 min(P(X <= after), P(X >= after))). p = 1 when both are 0.
+    """
+    b = np.asarray(before, dtype=float)
+    a = np.asarray(after, dtype=float)
+    out = np.full(b.shape, np.nan)
+    ok = np.isfinite(a) & np.isfinite(b)
+    total = np.where(ok, a + b, 0)
+    low = stats.binom.cdf(np.where(ok, a, 0), total, 0.5)
+    high = stats.binom.sf(np.where(ok, a, 0) - 1, total, 0.5)
+    out[ok] = np.minimum(1.0, 2.0 * np.minimum(low, high))[ok]
+    out[ok & (total == 0)] = 1.0
+    return out
+
+
+def _survey_mean_pvalues(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Series:
+    """Mann-Whitney p per row of `pairs` (quarter, prev_quarter, group_id, indicator)."""
+    if pairs.empty:
+        return pd.Series(dtype=float)
+    wanted = pd.concat([
+        pairs[["quarter", "group_id", "indicator"]],
+        pairs[["prev_quarter", "group_id", "indicator"]].rename(columns={"prev_quarter": "quarter"}),
+    ]).drop_duplicates()
+    con.register("_wanted_scores", wanted)
+    try:
+        scores = con.execute(
+            """
+            SELECT s.quarter, s.group_id, s.construct AS indicator, list(s.score) AS scores
+            FROM marts.survey_scores s
+            JOIN _wanted_scores w
+              ON w.quarter = s.quarter AND w.indicator = s.construct
+             AND w.group_id IS NOT DISTINCT FROM s.group_id
+            GROUP BY ALL
+            """
+        ).df()
+        program = con.execute(
+            "SELECT quarter, construct AS indicator, list(score) AS scores "
+            "FROM marts.survey_scores GROUP BY ALL"
+        ).df() if pairs["group_id"].isna().any() else pd.DataFrame()
+    finally:
+        con.unregister("_wanted_scores")
+    lookup = {(r.quarter, r.group_id, r.indicator): r.scores for r in scores.itertuples()}
+    for r in program.itertuples():
+        lookup[(r.quarter, None, r.indicator)] = r.scores
+    out = []
+    for r in pairs.itertuples():
+        group = None if pd.isna(r.group_id) else r.group_id
+        before = lookup.get((r.prev_quarter, group, r.indicator))
+        after = lookup.get((r.quarter, group, r.indicator))
+        if before is None or after is None:
+            out.append(np.nan)
+            continue
+        out.append(mann_whitney(np.asarray(before), np.asarray(after))[1])
+    return pd.Series(out, index=pairs.index, dtype=float)
+
+
+def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame) -> pd.DataFrame:
+    """Add delta, p_value, p_adjusted, verdict and test to every indicator row."""
+    frame = indicators.copy()
+    if frame.empty:
+        for column in ("delta", "p_value", "p_adjusted"):
+            frame[column] = pd.Series(dtype=float)
+        frame["verdict"] = frame["test"] = pd.Series(dtype=object)
+        return frame
+    frame["prev_quarter"] = frame["quarter"].map(
+        {q: shift_quarter(q, -1) for q in frame["quarter"].unique()})
+    prev = frame[KEYS + ["value", "hits", "n", "status", "pooled"]].rename(columns={
+        "quarter": "prev_quarter", "value": "prev_value", "hits": "prev_hits", "n": "prev_n",
+        "status": "prev_status", "pooled": "prev_pooled",
+    })
+    merged = frame.merge(prev, on=["prev_quarter", "group_id", "indicator"], how="left")
+    kind = merged["indicator"].map({k: v.kind for k, v in BY_KEY.items()})
+    both_ok = (merged["status"] == "ok") & (merged["prev_status"] == "ok") \
+        & ~merged["pooled"].fillna(False).astype(bool) \
+        & ~merged["prev_pooled"].fillna(False).astype(bool)
+    merged["delta"] = (merged["value"] - merged["prev_value"]).where(both_ok)
+
+    p = np.full(len(merged), np.nan)
+    test = np.full(len(merged), None, dtype=object)
+    shares = (both_ok & kind.isin(["proportion"])).to_numpy()
+    p[shares] = two_proportion_pvalues(merged.loc[shares, "prev_hits"], merged.loc[shares, "prev_n"],
+                                       merged.loc[shares, "hits"], merged.loc[shares, "n"])
+    test[shares] = "two proportions"
+    surv = (both_ok & (kind == "survival")).to_numpy()
+    p[surv] = two_proportion_pvalues(merged.loc[surv, "prev_hits"], merged.loc[surv, "prev_n"],
+                                     merged.loc[surv, "hits"], merged.loc[surv, "n"])
+    test[surv] = "two proportions (retained of followed)"
+    counts = (both_ok & (kind == "count")).to_numpy()
+    p[counts] = poisson_count_pvalues(merged.loc[counts, "prev_value"], merged.loc[counts, "value"])
+    test[counts] = "Poisson counts"
+    means = (both_ok & merged["indicator"].isin(SURVEY_MEANS)).to_numpy()
+    if means.any():
+        p[means] = _survey_mean_pvalues(con, merged.loc[means]).to_numpy()
+        test[means] = "Mann-Whitney U"
+    merged["p_value"] = p
+    merged["test"] = test
+
+    adjusted = np.full(len(merged), np.nan)
+    is_group = merged["group_id"].notna().to_numpy()
+    adjusted[~is_group] = p[~is_group]
+    for _, index in merged[is_group].groupby(["quarter", "indicator"]).groups.items():
+        rows = merged.index.get_indexer(index)
+        adjusted[rows] = benjamini_hochberg(p[rows])
+    merged["p_adjusted"] = adjusted
+    merged["verdict"] = change_verdicts(merged["delta"].to_numpy(float), adjusted,
+                                        both_ok.to_numpy())
+    return merged.drop(columns=[c for c in merged.columns if c.startswith("prev_")])
+
+
+FUNNEL_INDICATORS = (
+    "attendance_rate", "newcomer_return", "buddy_coverage", "hosting_breadth", "top_host_share",
+    "loneliness_share", "willingness_to_lead", "belonging", "psychological_safety",
+    "peer_support",
+)
+
+
+def _outside(value, lo95, hi95, lo998, hi998) -> np.ndarray:
+    v = np.asarray(value, dtype=float)
+    return np.select(
+        [v < lo998, v < lo95, v > hi998, v > hi95],
+        ["below 99.8%", "below 95%", "above 99.8%", "above 95%"],
+        default="within",
+    )
+
+
+def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
+    """One point per group x quarter x comparable indicator, with its funnel limits."""
+    rows = indicators[
+        indicators["group_id"].notna() & (indicators["status"] == "ok")
+        & indicators["indicator"].isin(FUNNEL_INDICATORS) & ~indicators["pooled"].astype(bool)
+    ]
+    parts = []
+    for (quarter, key), unit in rows.groupby(["quarter", "indicator"], sort=True):
+        n = unit["n"].to_numpy(float)
+        if BY_KEY[key].kind == "proportion":
+            hits = unit["hits"].to_numpy(float)
+            target = hits.sum() / n.sum() if n.sum() else np.nan
+            if not 0 < target < 1:
+                continue  # every group at 0% or 100%: nothing to compare
+            phi = overdispersion_phi(hits, n, target)
+            lo95, hi95 = funnel_limits_proportion(target, n, Z95, phi)
+            lo998, hi998 = funnel_limits_proportion(target, n, Z998, phi)
+        else:
+            sd = unit["sd"].to_numpy(float)
+            target = float((unit["value"].to_numpy(float) * n).sum() / n.sum())
+            dof = np.clip(n - 1, 0, None)
+            pooled_var = np.nansum(dof * sd**2) / dof.sum() if dof.sum() else np.nan
+            if not np.isfinite(pooled_var):
+                continue
+            phi = np.nan
+            lo95, hi95 = funnel_limits_mean(target, float(np.sqrt(pooled_var)), n, Z95)
+            lo998, hi998 = funnel_limits_mean(target, float(np.sqrt(pooled_var)), n, Z998)
+        value = unit["value"].to_numpy(float)
+        parts.append(pd.DataFrame({
+            "quarter": quarter, "indicator": key, "group_id": unit["group_id"].to_numpy(),
+            "value": value, "n": unit["n"].to_numpy(), "target": target,
+            "lo95": lo95, "hi95": hi95, "lo998": lo998, "hi998": hi998,
+            "outside": _outside(value, lo95, hi95, lo998, hi998), "phi": phi,
+        }))
+    if not parts:
+        return pd.DataFrame(columns=["quarter", "indicator", "group_id", "value", "n", "target",
+                                     "lo95", "hi95", "lo998", "hi998", "outside", "phi"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def shrunken_estimates(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Empirical-Bayes estimates per group x quarter x comparable indicator, ranked (1 = best)."""
+    rows = indicators[
+        indicators["group_id"].notna() & (indicators["status"] == "ok")
+        & indicators["indicator"].isin(FUNNEL_INDICATORS) & ~indicators["pooled"].astype(bool)
+    ]
+    parts = []
+    for (quarter, key), unit in rows.groupby(["quarter", "indicator"], sort=True):
+        if BY_KEY[key].kind == "proportion":
+            est = shrink_proportions(unit["hits"].to_numpy(float), unit["n"].to_numpy(float))
+        else:
+            se = unit["sd"].to_numpy(float) / np.sqrt(unit["n"].to_numpy(float))
+            est = shrink_means(unit["value"].to_numpy(float), se)
+        ascending = not BY_KEY[key].higher_is_better
+        rank = est["estimate"].rank(ascending=ascending, method="min")
+        parts.append(pd.DataFrame({
+            "quarter": quarter, "indicator": key, "group_id": unit["group_id"].to_numpy(),
+            "raw_value": unit["value"].to_numpy(float), "n": unit["n"].to_numpy(),
+            "estimate": est["estimate"].to_numpy(), "ci_low": est["ci_low"].to_numpy(),
+            "ci_high": est["ci_high"].to_numpy(), "rank": rank.to_numpy(),
+        }))
+    if not parts:
+        return pd.DataFrame(columns=["quarter", "indicator", "group_id", "raw_value", "n",
+                                     "estimate", "ci_low", "ci_high", "rank"])
+    out = pd.concat(parts, ignore_index=True)
+    out["rank"] = out["rank"].astype("Int64")
+    return out

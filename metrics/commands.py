@@ -1,0 +1,205 @@
+"""The metrics subcommands of `hearth`: refresh, review, flags, watchlist.
+
+Thin shells over metrics.refresh and metrics.api (imported when a command runs, so that
+`hearth --help` and the pipeline commands do not pay for scipy). `refresh` writes (and
+republishes the dashboard's copy); the others open the warehouse read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hearth.config import load_config
+from hearth.warehouse import connect, db_path
+from metrics.definitions import BY_KEY, REVIEW_KEYS
+
+SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def _open_read_only(db: str | None) -> duckdb.DuckDBPyConnection:
+    from hearth.cli import HearthError
+
+    path = db_path(db)
+    if not Path(path).exists():
+        raise HearthError(f"{path}: no warehouse here; load data first with `hearth ingest PATH`")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise HearthError(f"{path}: cannot open the warehouse ({exc}); is an ingest running?") \
+            from None
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from metrics.refresh import refresh
+
+    config = load_config(args.config)
+    con = connect(args.db)
+    try:
+        counts = refresh(con, config)
+        from hearth import warehouse
+
+        if hasattr(warehouse, "publish"):
+            warehouse.publish(con, args.db)
+    finally:
+        con.close()
+    if getattr(args, "json", False):
+        _print_json(counts)
+    else:
+        for table, rows in counts.items():
+            print(f"marts.{table}: {rows} rows")
+    return 0
+
+
+def format_figure(key: str, obj: dict[str, Any], verdict: bool = True) -> str:
+    """One indicator object as a short plain-text cell, e.g. '78% (71-84%, n=120)'."""
+    if obj["status"] != "ok":
+        return obj.get("note") or ("can't tell yet" if obj["status"] == "insufficient"
+                                   else "suppressed")
+    value = obj["value"]
+    spec = BY_KEY[key]
+    if spec.kind in ("proportion", "survival"):
+        text = f"{100 * value:.0f}%"
+        if obj["ci_low"] is not None:
+            text += f" ({100 * obj['ci_low']:.0f}-{100 * obj['ci_high']:.0f}%)"
+    elif spec.kind == "mean" and key != "host_hhi":
+        text = f"{value:.0f}"
+        if obj["ci_low"] is not None:
+            text += f" ({obj['ci_low']:.0f}-{obj['ci_high']:.0f})"
+    elif key == "host_hhi":
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.0f}"
+    if obj.get("n") is not None:
+        text += f" n={obj['n']}"
+    if obj.get("note"):
+        text += f" [{obj['note']}]"
+    if verdict and obj["change"]["verdict"] in ("up", "down"):
+        text += f" ({obj['change']['verdict']} since last quarter)"
+    return text
+
+
+def format_review(data: dict[str, Any]) -> str:
+    lines = [f"{data['program']['name']} - quarterly review {data['quarter']} "
+             f"(change against {data['previous_quarter']})", ""]
+    width = max(len(BY_KEY[k].title) for k in REVIEW_KEYS)
+    lines.append("Program")
+    for key in REVIEW_KEYS:
+        obj = data["program"]["indicators"][key]
+        change = obj["change"]
+        delta = change["delta"]
+        shown = ""
+        if delta is not None:
+            scale = 100 if BY_KEY[key].kind in ("proportion", "survival") else 1
+            shown = f"  change {delta * scale:+.1f}: {change['verdict']}"
+        elif obj["status"] == "ok":
+            shown = f"  change: {change['verdict']}"
+        lines.append(f"  {BY_KEY[key].title:<{width}}  {format_figure(key, obj, False)}{shown}")
+    warnings = [r for r in data["reliability"] if r["warning"] and r["policy"] == "pairwise"]
+    for r in warnings:
+        lines.append(f"  ! reliability of {r['construct']}: alpha {r['alpha']:.2f} is below "
+                     "0.7; read its index with caution")
+    lines.append("")
+    lines.append("Groups")
+    for gid, group in data["groups"].items():
+        flags = ", ".join(f for f in group["flags"]) or "no flags"
+        lines.append(f"  {gid} {group['name'] or ''} (size {group['size']}, "
+                     f"{group['size_band']}): {flags}")
+        for key in ("attendance_rate", "active_members", "sessions_held", "belonging",
+                    "psychological_safety", "hosting_breadth"):
+            lines.append(f"      {BY_KEY[key].title:<{width}}  "
+                         f"{format_figure(key, group['indicators'][key])}")
+    return "\n".join(lines)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from metrics import api
+
+    config = load_config(args.config)
+    con = _open_read_only(args.db)
+    try:
+        data = api.review(con, args.quarter, config,
+                          group_ids=args.group if getattr(args, "group", None) else None)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(data)
+    else:
+        print(format_review(data))
+    return 0
+
+
+def cmd_flags(args: argparse.Namespace) -> int:
+    from metrics import api
+
+    con = _open_read_only(args.db)
+    try:
+        quarter = api.resolve_quarter(con, args.quarter)
+        records = api.flags_records(con, quarter)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(records)
+        return 0
+    if not records:
+        print(f"{quarter}: no group flagged")
+    for r in records:
+        print(f"{quarter} {r['group_id']} {r['flag']}: {r['reason']}")
+    return 0
+
+
+def cmd_watchlist(args: argparse.Namespace) -> int:
+    from metrics import api
+
+    con = _open_read_only(args.db)
+    try:
+        quarter = api.resolve_quarter(con, args.quarter)
+        frame = api.watchlist(con, quarter, args.group)
+    finally:
+        con.close()
+    records = [
+        {k: (None if v is None or v != v else (str(v) if k == "last_attended" else v))
+         for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+    if args.json:
+        _print_json(records)
+        return 0
+    if not records:
+        print(f"{quarter}: no member shows withdrawal signals")
+    for r in records:
+        print(f"{quarter} {r['group_id']} {r['member_name']} ({r['member_id']}): "
+              f"{SIGNAL_WORDS.get(r['signal'], r['signal'])} - {r['reason']}")
+    return 0
+
+
+def register(sub) -> None:
+    """Add refresh, review, flags and watchlist to the `hearth` subcommand parser."""
+    p = sub.add_parser("refresh", help="rebuild the indicators (marts) from the loaded data")
+    p.add_argument("--json", action="store_true", help="print rows per table as JSON")
+    p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("review", help="the quarterly review: program KPIs and group indicators")
+    p.add_argument("--quarter", help="e.g. 2025Q3 (default: the latest quarter with data)")
+    p.add_argument("--group", action="append", help="limit to these groups (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("flags", help="struggling groups, with reasons and evidence")
+    p.add_argument("--quarter", help="e.g. 2025Q3 (default: the latest quarter with data)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_flags)
+
+    p = sub.add_parser("watchlist", help="members showing withdrawal signals (coaches only)")
+    p.add_argument("--quarter", help="e.g. 2025Q3 (default: the latest quarter with data)")
+    p.add_argument("--group", help="one group's members only")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_watchlist)

@@ -1,0 +1,116 @@
+"""Participation and leadership indicators: intervals and status on the SQL steps' counts.
+
+The counting is done in metrics/sql/05-07 (stage_counts, stage_km); this module turns
+counts into figures a reader can trust:
+
+- shares (attendance rate, newcomer return, buddy coverage, hosting breadth, top host's share)
+  get a Wilson 95% interval: statistics.wilson_intervals;
+- retention is a Kaplan-Meier survival with a Greenwood log(-log) interval, the same formula as
+  statistics.kaplan_meier, applied to the Greenwood sums the SQL step accumulated per group;
+- counts (active members, sessions held, distinct hosts, new hosts) are censuses, not samples:
+  no interval;
+- below an indicator's minimum data (metrics.definitions) the status is "insufficient" and no
+  value is shown.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from metrics.definitions import BY_KEY
+from metrics.statistics import wilson_intervals
+
+Z95 = 1.959963984540054
+
+
+def survival_intervals(
+    survival: np.ndarray, greenwood_sum: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log(-log) Greenwood interval of Kaplan-Meier survival, vectorised.
+
+    S^exp(+-z sqrt(G) / log S), as statistics.kaplan_meier. Where it is undefined: with no
+    event (S = 1) the Wilson interval of n retained out of n; with everyone gone (S = 0) the
+    Wilson interval of 0 out of n.
+    """
+    s = np.asarray(survival, dtype=float)
+    g = np.asarray(greenwood_sum, dtype=float)
+    m = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = Z95 * np.sqrt(g) / np.log(s)
+        low = s ** np.exp(-spread)
+        high = s ** np.exp(spread)
+    safe_m = np.where(m > 0, m, 0)
+    _, all_low, _ = wilson_intervals(safe_m, safe_m)
+    _, _, none_high = wilson_intervals(np.zeros_like(safe_m), safe_m)
+    low = np.where(s >= 1, all_low, np.where(s <= 0, 0.0, low))
+    high = np.where(s >= 1, 1.0, np.where(s <= 0, none_high, high))
+    return low, high
+
+
+def with_status(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark rows below their indicator's minimum data as insufficient (and blank their value)."""
+    out = frame.copy()
+    minimum = out["indicator"].map({k: v.min_n for k, v in BY_KEY.items()}).astype(float)
+    unit = out["indicator"].map({k: v.unit for k, v in BY_KEY.items()})
+    n = out["n"].fillna(0).astype(float)
+    thin = ((n < minimum) | out["value"].isna()).to_numpy()
+    out["status"] = np.where(thin, "insufficient", "ok")
+    note = pd.Series(None, index=out.index, dtype=object)
+    if thin.any():
+        note[thin] = ("too little data: " + n[thin].astype(int).astype(str) + " " + unit[thin]
+                      + " (needs " + minimum[thin].astype(int).astype(str) + ")")
+    out["note"] = note
+    for col in ("value", "ci_low", "ci_high"):
+        out[col] = out[col].where(~thin)  # no number below the minimum data
+    return out
+
+
+def attendance_indicators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Participation and leadership indicators per group x quarter and program-wide."""
+    counts = con.execute(
+        "SELECT quarter, group_id, indicator, hits, n, value, target FROM stage_counts"
+    ).df()
+    km = con.execute(
+        "SELECT quarter, nullif(group_id, '*') AS group_id, greenwood_sum FROM stage_km"
+    ).df()
+    counts = counts.merge(km.assign(indicator="retention"),
+                          on=["quarter", "group_id", "indicator"], how="left")
+    kind = counts["indicator"].map({k: v.kind for k, v in BY_KEY.items()})
+    n = counts["n"].fillna(0).to_numpy(dtype=float)
+    hits = counts["hits"].fillna(0).to_numpy(dtype=float)
+
+    low = np.full(len(counts), np.nan)
+    high = np.full(len(counts), np.nan)
+    shares = (kind == "proportion").to_numpy()
+    if shares.any():
+        _, lo, hi = wilson_intervals(hits[shares], n[shares])
+        low[shares], high[shares] = lo, hi
+    surv = (kind == "survival").to_numpy() & counts["value"].notna().to_numpy()
+    if surv.any():
+        lo, hi = survival_intervals(counts["value"].to_numpy(dtype=float)[surv],
+                                    counts["greenwood_sum"].to_numpy(dtype=float)[surv], n[surv])
+        low[surv], high[surv] = lo, hi
+    counts["ci_low"] = low
+    counts["ci_high"] = high
+    counts["pooled"] = False
+    counts = counts.drop(columns=["greenwood_sum"])
+    return with_status(counts)
+
+
+def attendance_inclusion(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Attendance rate by modality, language, time-zone band, tier and captioning."""
+    frame = con.execute(
+        "SELECT quarter, dimension, category, hits, n FROM stage_inclusion_attendance "
+        "ORDER BY quarter, dimension, category"
+    ).df()
+    value, low, high = wilson_intervals(frame["hits"].to_numpy(float), frame["n"].to_numpy(float))
+    thin = frame["n"].to_numpy() < BY_KEY["attendance_rate"].min_n
+    return pd.DataFrame({
+        "quarter": frame["quarter"], "dimension": frame["dimension"],
+        "category": frame["category"], "indicator": "attendance_rate",
+        "value": np.where(thin, np.nan, value), "n": frame["n"],
+        "ci_low": np.where(thin, np.nan, low), "ci_high": np.where(thin, np.nan, high),
+        "status": np.where(thin, "insufficient", "ok"),
+    })

@@ -1,0 +1,121 @@
+-- Who was expected at each session, and what happened, without ever expanding the roster into
+-- one row per member per session.
+--
+-- A group's sessions are numbered 1, 2, 3... in date order (seq). A membership (joined_on <=
+-- date < left_on) covers a contiguous run of them, first_seq..last_seq: those are the sessions
+-- the member was expected at. Each membership's attendance is then a string of bits over that
+-- span, built with bitstring_agg from the attendance rows:
+--   attended_bits  1 = attended (hosting a session counts as attending it)
+--   excused_bits   1 = excused (and did not attend)
+--   contact_bits   attended or excused: a 0 is a missed session
+-- Runs of missed sessions, the last attendance and per-quarter counts are string operations on
+-- these few hundred thousand short strings. Attendance by someone not on the group's roster
+-- that day is not counted anywhere (the ingest summary lists such guests).
+
+CREATE OR REPLACE TEMP TABLE stage_sessions AS
+SELECT
+    session_id, group_id, session_date, host_member_id, modality, captioned,
+    quarter_of(session_date) AS quarter,
+    row_number() OVER (PARTITION BY group_id ORDER BY session_date, session_id)::INTEGER AS seq
+FROM core.sessions;
+
+SET VARIABLE hearth_max_seq = (SELECT greatest(coalesce(max(seq), 1), 1) FROM stage_sessions);
+
+-- Each membership's span of its group's sessions (first_seq > last_seq: none yet), and the
+-- span as a bit mask over all session numbers.
+CREATE OR REPLACE TEMP TABLE stage_spans AS
+WITH spans AS (
+    SELECT
+        row_number() OVER (ORDER BY m.group_id, m.member_id, m.joined_on)::INTEGER AS mid,
+        m.group_id, m.member_id, m.joined_on, m.left_on, m.tier, m.role,
+        coalesce(f.seq, 1 + coalesce(l.seq, 0)) AS first_seq,
+        coalesce(l.seq, 0) AS last_seq
+    FROM core.memberships m
+    ASOF LEFT JOIN stage_sessions f
+        ON f.group_id = m.group_id AND m.joined_on <= f.session_date
+    ASOF LEFT JOIN stage_sessions l
+        ON l.group_id = m.group_id AND coalesce(m.left_on, DATE '9999-12-31') > l.session_date
+)
+SELECT *, greatest(last_seq - first_seq + 1, 0) AS span,
+       CASE WHEN first_seq <= last_seq
+            THEN repeat('0', first_seq - 1) || repeat('1', last_seq - first_seq + 1)
+                 || repeat('0', getvariable('hearth_max_seq') - last_seq)
+            ELSE repeat('0', getvariable('hearth_max_seq')) END::BIT AS span_mask
+FROM spans;
+
+-- Per group x member: which sessions they attended (or hosted) and were excused from, as bits
+-- over the group's session numbers. One pass over the attendance table.
+CREATE OR REPLACE TEMP TABLE stage_marks AS
+WITH marks AS (
+    SELECT s.group_id, a.member_id, s.seq, a.session_id,
+           a.status = 'attended' OR a.member_id = s.host_member_id AS attended,
+           a.status = 'excused' AND a.member_id IS DISTINCT FROM s.host_member_id AS excused,
+           a.member_id = s.host_member_id AS is_host
+    FROM core.attendance a JOIN stage_sessions s USING (session_id)
+    UNION ALL
+    SELECT group_id, host_member_id, seq, NULL, true, false, true
+    FROM stage_sessions WHERE host_member_id IS NOT NULL
+)
+-- one pass, two groupings: bits per group x member, and non-host rows per session
+SELECT group_id, member_id, session_id,
+       bitstring_agg(seq, 1, getvariable('hearth_max_seq')) FILTER (WHERE attended) AS a,
+       bitstring_agg(seq, 1, getvariable('hearth_max_seq')) FILTER (WHERE excused) AS e,
+       count(*) FILTER (WHERE attended AND NOT is_host) AS attended_rows,
+       count(*) FILTER (WHERE excused) AS excused_rows
+FROM marks
+GROUP BY GROUPING SETS ((group_id, member_id), (session_id));
+
+CREATE OR REPLACE TEMP TABLE stage_pair_bits AS
+SELECT group_id, member_id,
+       coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS a,
+       coalesce(e, repeat('0', getvariable('hearth_max_seq'))::BIT)
+           & ~coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS e
+FROM stage_marks WHERE member_id IS NOT NULL;
+
+-- Non-host attendance rows per session (all of them; 04 removes those off the roster).
+CREATE OR REPLACE TEMP TABLE stage_session_rows AS
+SELECT session_id, attended_rows AS attended, excused_rows AS excused
+FROM stage_marks WHERE session_id IS NOT NULL;
+
+-- Per membership: its attendance within its span, as bit masks and as strings over the span.
+CREATE OR REPLACE TEMP TABLE stage_member_bits AS
+WITH masked AS (
+    SELECT sp.*,
+           coalesce(p.a, repeat('0', getvariable('hearth_max_seq'))::BIT) & sp.span_mask AS a,
+           coalesce(p.e, repeat('0', getvariable('hearth_max_seq'))::BIT) & sp.span_mask AS e
+    FROM stage_spans sp
+    LEFT JOIN stage_pair_bits p USING (group_id, member_id)
+)
+SELECT mid, group_id, member_id, joined_on, left_on, tier, role, first_seq, last_seq, span,
+       a, e, span_mask,
+       substr(a::VARCHAR, first_seq, span) AS attended_bits,
+       substr(e::VARCHAR, first_seq, span) AS excused_bits,
+       substr((a | e)::VARCHAR, first_seq, span) AS contact_bits
+FROM masked;
+
+-- Per membership x quarter: the part of the span inside the quarter's sessions, and the state
+-- of the membership at the quarter's last session (for the watchlist).
+CREATE OR REPLACE TEMP TABLE stage_group_quarter_seq AS
+SELECT group_id, quarter, min(seq) AS q_first_seq, max(seq) AS q_last_seq, count(*) AS sessions
+FROM stage_sessions GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE stage_group_quarter_masks AS
+SELECT group_id, quarter, q_first_seq, q_last_seq,
+       (repeat('0', q_first_seq - 1) || repeat('1', q_last_seq - q_first_seq + 1)
+        || repeat('0', getvariable('hearth_max_seq') - q_last_seq))::BIT AS q_mask
+FROM stage_group_quarter_seq;
+
+CREATE OR REPLACE TEMP TABLE stage_member_quarters AS
+SELECT b.mid, b.group_id, b.member_id, b.tier, b.joined_on, b.left_on, q.quarter, b.first_seq,
+       bit_count(b.span_mask & q.q_mask) AS rostered,
+       bit_count(b.a & q.q_mask) AS attended,
+       bit_count(b.e & q.q_mask) AS excused,
+       -- position (within the span) of the membership's last session in this quarter
+       least(b.last_seq, q.q_last_seq) - b.first_seq + 1 AS hi
+FROM stage_member_bits b
+JOIN stage_group_quarter_masks q
+  ON q.group_id = b.group_id AND q.q_first_seq <= b.last_seq AND q.q_last_seq >= b.first_seq;
+
+-- Members who came at least once in a group's quarter.
+CREATE OR REPLACE TEMP TABLE stage_active AS
+SELECT DISTINCT group_id, quarter, member_id FROM stage_member_quarters WHERE attended > 0;

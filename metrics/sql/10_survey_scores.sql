@@ -1,0 +1,83 @@
+-- Survey scoring, from the instrument (core.instrument_items, copied to stage_instrument by the
+-- runner): reverse keying is read from it, never inferred from an item's position. A response counts for a construct when it answers
+-- at least half of the construct's items.
+--   index constructs: (mean keyed item - scale min) / (scale max - scale min) * 100, 0-100
+--   loneliness: total on 3-9 (mean item x items, so a skipped item is prorated); lonely >= 6
+--   willingness_to_lead: mean item on its scale; agreeing = 4 or 5 on 1-5 (top two points)
+-- A response belongs to the quarter its survey_id names when that is a quarter label like
+-- 2025Q3, otherwise to the quarter of its submission date in the program's time zone.
+
+-- The self-reported group is matched to a group by id, or else by name (survey tools often
+-- offer the group's name); anything else counts for the program only.
+CREATE OR REPLACE TEMP TABLE stage_responses AS
+SELECT response_id,
+       coalesce(
+           (SELECT g.group_id FROM core.groups g WHERE g.group_id = trim(r.group_id)),
+           (SELECT min(g.group_id) FROM core.groups g
+            WHERE lower(trim(g.name)) = lower(trim(r.group_id)))
+       ) AS group_id,
+       comment,
+       CASE WHEN regexp_full_match(upper(trim(survey_id)), '\d{4}Q[1-4]')
+            THEN upper(trim(survey_id))
+            ELSE quarter_of(local_date(submitted_at)) END AS quarter,
+       local_date(submitted_at) AS submitted_on
+FROM core.survey_responses r;
+
+CREATE OR REPLACE TEMP TABLE stage_constructs AS
+SELECT construct, count(*) AS n_items, min(scale_min) AS scale_min, max(scale_max) AS scale_max
+FROM stage_instrument GROUP BY construct;
+
+CREATE OR REPLACE TEMP TABLE stage_item_scores AS
+SELECT a.response_id, i.construct, i.item_id,
+       CASE WHEN i.reverse_keyed THEN i.scale_min + i.scale_max - a.value
+            ELSE a.value END AS keyed
+FROM core.survey_answers a
+JOIN stage_instrument i USING (item_id)
+WHERE a.value BETWEEN i.scale_min AND i.scale_max;
+
+-- One row per response x construct. Rows are sorted by score, so row order cannot be used to
+-- re-link one response's constructs.
+CREATE TABLE marts.survey_scores AS
+WITH per_response AS (
+    SELECT s.response_id, s.construct, avg(s.keyed) AS mean_item, count(*) AS answered
+    FROM stage_item_scores s GROUP BY ALL
+)
+SELECT r.quarter, r.group_id, p.construct,
+       CASE p.construct
+           WHEN 'loneliness' THEN p.mean_item * c.n_items
+           WHEN 'willingness_to_lead' THEN p.mean_item
+           ELSE (p.mean_item - c.scale_min) / (c.scale_max - c.scale_min) * 100
+       END AS score
+FROM per_response p
+JOIN stage_constructs c USING (construct)
+JOIN stage_responses r USING (response_id)
+WHERE p.answered * 2 >= c.n_items
+ORDER BY r.quarter, r.group_id, p.construct, score;
+
+-- Per unit (group x quarter; program-wide as group_id NULL) x indicator: n, mean, sd, hits.
+CREATE OR REPLACE TEMP TABLE stage_survey_units AS
+WITH scored AS (
+    SELECT quarter, group_id,
+           CASE construct WHEN 'loneliness' THEN 'loneliness_share' ELSE construct END
+               AS indicator,
+           score,
+           CASE construct
+               WHEN 'loneliness' THEN (score >= 6)::INTEGER
+               WHEN 'willingness_to_lead' THEN (score >= 4)::INTEGER
+           END AS hit
+    FROM marts.survey_scores
+)
+SELECT quarter, group_id, indicator, count(*) AS n, avg(score) AS mean,
+       stddev_samp(score) AS sd, sum(hit) AS hits, sum(score) AS sum_score,
+       sum(score * score) AS sum_sq
+FROM scored WHERE group_id IS NOT NULL GROUP BY ALL
+UNION ALL
+SELECT quarter, NULL, indicator, count(*), avg(score), stddev_samp(score), sum(hit),
+       sum(score), sum(score * score)
+FROM scored GROUP BY ALL;
+
+-- Responses per unit (any construct), which is what anonymity thresholds count.
+CREATE OR REPLACE TEMP TABLE stage_survey_responses AS
+SELECT quarter, group_id, count(*) AS responses,
+       count(comment) FILTER (WHERE trim(comment) <> '') AS comments
+FROM stage_responses GROUP BY ALL;

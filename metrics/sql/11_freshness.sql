@@ -1,0 +1,13 @@
+-- marts.freshness: how recent each group's data is, so a quiet group is not mistaken for a
+-- struggling one (or the reverse).
+
+CREATE TABLE marts.freshness AS
+SELECT g.group_id,
+       (SELECT max(session_date) FROM core.sessions s WHERE s.group_id = g.group_id)
+           AS latest_session_date,
+       (SELECT max(s.session_date) FROM core.attendance a JOIN core.sessions s USING (session_id)
+        WHERE s.group_id = g.group_id) AS latest_attendance_date,
+       (SELECT max(local_date(submitted_at)) FROM core.survey_responses r
+        WHERE r.group_id = g.group_id) AS latest_survey_date
+FROM core.groups g
+ORDER BY g.group_id;

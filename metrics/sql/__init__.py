@@ -1,0 +1,1 @@
+"""SQL steps of `hearth refresh`, one file per step, run in name order (metrics.refresh)."""
