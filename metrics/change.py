@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from metrics.definitions import BY_KEY, SURVEY_MEANS
+from metrics.definitions import BY_KEY, SURVEY_MEANS, indicator_facts
 from metrics.quarters import shift_quarter
 from metrics.statistics import (
     benjamini_hochberg,
@@ -160,6 +160,41 @@ def _survey_mean_pvalues(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) ->
     return pd.Series(out, index=pairs.index, dtype=float)
 
 
+PREVIOUS = {"value": "prev_value", "hits": "prev_hits", "n": "prev_n", "status": "prev_status",
+            "pooled": "prev_pooled"}
+
+
+def _row_keys(quarter: pd.Series, frame: pd.DataFrame) -> pd.Index:
+    """One string per row for (quarter, group_id, indicator); program rows (no group) apart."""
+    group = frame["group_id"].astype("str").fillna("\x00program")
+    return pd.Index(quarter.astype("str") + "\x1f" + group + "\x1f"
+                    + frame["indicator"].astype("str"))
+
+
+def _with_previous(frame: pd.DataFrame) -> pd.DataFrame:
+    """frame with the previous quarter's value, hits, n, status and pooled of the same
+    group x indicator as prev_* columns (NaN where there is none): a left join on
+    (prev_quarter, group_id, indicator), done by position rather than a merge."""
+    rows = _row_keys(frame["quarter"], frame)
+    if not rows.is_unique:  # not expected: fall back to the join, which repeats rows
+        prev = frame[KEYS + list(PREVIOUS)].rename(columns={"quarter": "prev_quarter", **PREVIOUS})
+        return frame.merge(prev, on=["prev_quarter", "group_id", "indicator"], how="left")
+    position = rows.get_indexer(_row_keys(frame["prev_quarter"], frame))
+    found = position >= 0
+    take = np.where(found, position, 0)
+    out = frame.copy()
+    for column, name in PREVIOUS.items():
+        values = frame[column].to_numpy(dtype=object if column in ("status", "pooled") else float,
+                                        na_value=None if column in ("status", "pooled")
+                                        else np.nan)[take]
+        if values.dtype == object:
+            values[~found] = None
+        else:
+            values[~found] = np.nan
+        out[name] = values
+    return out
+
+
 def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame) -> pd.DataFrame:
     """Add delta, p_value, p_adjusted, verdict and test to every indicator row."""
     frame = indicators.copy()
@@ -170,12 +205,8 @@ def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame) -> pd.
         return frame
     frame["prev_quarter"] = frame["quarter"].map(
         {q: shift_quarter(q, -1) for q in frame["quarter"].unique()})
-    prev = frame[KEYS + ["value", "hits", "n", "status", "pooled"]].rename(columns={
-        "quarter": "prev_quarter", "value": "prev_value", "hits": "prev_hits", "n": "prev_n",
-        "status": "prev_status", "pooled": "prev_pooled",
-    })
-    merged = frame.merge(prev, on=["prev_quarter", "group_id", "indicator"], how="left")
-    kind = merged["indicator"].map({k: v.kind for k, v in BY_KEY.items()})
+    merged = _with_previous(frame)
+    kind = indicator_facts(merged["indicator"], "kind")
     both_ok = (merged["status"] == "ok") & (merged["prev_status"] == "ok") \
         & ~merged["pooled"].fillna(False).astype(bool) \
         & ~merged["prev_pooled"].fillna(False).astype(bool)

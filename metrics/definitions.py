@@ -70,3 +70,20 @@ SURVEY_MEANS = ("belonging", "psychological_safety", "peer_support")
 SURVEY_SHARES = ("loneliness_share", "willingness_to_lead")
 
 STATUSES = ("ok", "suppressed", "insufficient")
+
+
+def indicator_facts(keys, field: str):
+    """`field` of each indicator key in `keys` (a Series), as a Series on the same index.
+
+    The same as ``keys.map({k: getattr(v, field) for k, v in BY_KEY.items()})`` (NaN for an
+    unknown or missing key), looked up once per distinct key rather than once per row.
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(keys)
+    values = [getattr(BY_KEY[k], field) if k in BY_KEY else np.nan for k in uniques]
+    if (codes < 0).any():
+        values.append(np.nan)  # code -1: a missing key
+    table = pd.Series(values).to_numpy()
+    return pd.Series(table[codes], index=keys.index).infer_objects()

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.quarters import shift_quarter
-from metrics.statistics import theil_sen_trend
+from metrics.statistics import theil_sen_trends
 
 TREND_SESSIONS = 8
 TREND_P = 0.05
@@ -142,9 +142,12 @@ def build_flags(
     wide = _wide(indicators)
     program = indicators[indicators["group_id"].isna()].set_index(["quarter", "indicator"])
 
-    # declining_attendance
-    for r in trend_candidates(con).itertuples():
-        trend = theil_sen_trend(list(r.rates))
+    # declining_attendance (every candidate window tested at once: statistics.theil_sen_trends)
+    candidates = trend_candidates(con)
+    trends = theil_sen_trends(np.array([list(r) for r in candidates["rates"]], dtype=float)
+                              .reshape(len(candidates), TREND_SESSIONS))
+    for i, r in enumerate(candidates.itertuples()):
+        trend = {k: v[i] for k, v in trends.items()}
         drop = -trend["slope"] * (TREND_SESSIONS - 1)
         if np.isfinite(trend["p_value"]) and trend["p_value"] < TREND_P \
                 and drop >= MIN_TREND_DROP:

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics.definitions import BY_KEY
+from metrics.definitions import BY_KEY, indicator_facts
 from metrics.statistics import wilson_intervals
 
 Z95 = 1.959963984540054
@@ -52,8 +52,8 @@ def survival_intervals(
 def with_status(frame: pd.DataFrame) -> pd.DataFrame:
     """Mark rows below their indicator's minimum data as insufficient (and blank their value)."""
     out = frame.copy()
-    minimum = out["indicator"].map({k: v.min_n for k, v in BY_KEY.items()}).astype(float)
-    unit = out["indicator"].map({k: v.unit for k, v in BY_KEY.items()})
+    minimum = indicator_facts(out["indicator"], "min_n").astype(float)
+    unit = indicator_facts(out["indicator"], "unit")
     n = out["n"].fillna(0).astype(float)
     thin = ((n < minimum) | out["value"].isna()).to_numpy()
     out["status"] = np.where(thin, "insufficient", "ok")
@@ -69,15 +69,20 @@ def with_status(frame: pd.DataFrame) -> pd.DataFrame:
 
 def attendance_indicators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Participation and leadership indicators per group x quarter and program-wide."""
+    # retention rows carry the Greenwood sum of their Kaplan-Meier curve (program-wide: '*');
+    # rows in a fixed order, so every refresh writes the same table
     counts = con.execute(
-        "SELECT quarter, group_id, indicator, hits, n, value, target FROM stage_counts"
+        """
+        SELECT c.quarter, c.group_id, c.indicator, c.hits, c.n, c.value, c.target,
+               k.greenwood_sum
+        FROM stage_counts c
+        LEFT JOIN stage_km k
+          ON c.indicator = 'retention' AND k.quarter = c.quarter
+         AND k.group_id = coalesce(c.group_id, '*')
+        ORDER BY c.quarter, c.group_id NULLS FIRST, c.indicator
+        """
     ).df()
-    km = con.execute(
-        "SELECT quarter, nullif(group_id, '*') AS group_id, greenwood_sum FROM stage_km"
-    ).df()
-    counts = counts.merge(km.assign(indicator="retention"),
-                          on=["quarter", "group_id", "indicator"], how="left")
-    kind = counts["indicator"].map({k: v.kind for k, v in BY_KEY.items()})
+    kind = indicator_facts(counts["indicator"], "kind")
     n = counts["n"].fillna(0).to_numpy(dtype=float)
     hits = counts["hits"].fillna(0).to_numpy(dtype=float)
 

@@ -16,6 +16,7 @@ from importlib import resources
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from hearth.config import Config
 from hearth.instrument import load_instrument
@@ -95,7 +96,10 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame,
     columns = ", ".join(f"{col} {typ}" for col, typ in schema.items())
     con.execute(f"CREATE TABLE marts.{name} ({columns})")
     if len(frame):
-        con.register("_hearth_frame", frame[list(schema)])
+        # handed over as Arrow: DuckDB reads its columns directly instead of scanning pandas
+        # object columns value by value
+        con.register("_hearth_frame",
+                     pa.Table.from_pandas(frame[list(schema)], preserve_index=False))
         try:
             con.execute(f"INSERT INTO marts.{name} SELECT * FROM _hearth_frame")
         finally:

@@ -43,6 +43,7 @@ __all__ = [
     "shrink_means",
     "shrink_proportions",
     "theil_sen_trend",
+    "theil_sen_trends",
     "two_proportions",
     "wilson_interval",
     "wilson_intervals",
@@ -880,11 +881,16 @@ def shrink_proportions(
     mm = np.where(use, m, 0.0)
     post_a, post_b = a + xx, b + mm - xx
     tail = (1.0 - confidence) / 2.0
+    # the beta quantiles once per distinct (successes, n): many small units share them
+    distinct, inverse = np.unique(np.stack([xx, mm], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    distinct_a = a + distinct[:, 0]
+    distinct_b = b + distinct[:, 1] - distinct[:, 0]
     out = pd.DataFrame(
         {
             "estimate": post_a / (post_a + post_b),
-            "ci_low": stats.beta.ppf(tail, post_a, post_b),
-            "ci_high": stats.beta.isf(tail, post_a, post_b),
+            "ci_low": stats.beta.ppf(tail, distinct_a, distinct_b)[inverse],
+            "ci_high": stats.beta.isf(tail, distinct_a, distinct_b)[inverse],
         },
         index=index,
     )
@@ -1027,6 +1033,96 @@ def theil_sen_trend(values: Sequence[float], confidence: float = 0.95) -> dict[s
         kendall = stats.kendalltau(x, y)
         result.update(tau=float(kendall.statistic), p_value=float(kendall.pvalue))
     return result
+
+
+def theil_sen_trends(rows: ArrayLike, confidence: float = 0.95) -> dict[str, np.ndarray]:
+    """:func:`theil_sen_trend` of every row of a 2-D array at once, with the same results.
+
+    Parameters
+    ----------
+    rows : array-like, shape (windows, length)
+        One window of equally spaced observations per row, in time order. Rows holding NaN are
+        passed to :func:`theil_sen_trend` one at a time.
+    confidence : float
+        Coverage of the slope interval.
+
+    Returns
+    -------
+    dict
+        ``slope``, ``slope_low``, ``slope_high``, ``intercept``, ``tau``, ``p_value`` and ``n``
+        as arrays, one entry per row, each equal to what :func:`theil_sen_trend` returns for
+        that row.
+
+    Notes
+    -----
+    The pairwise slopes, their median and Sen's interval are the operations of
+    ``scipy.stats.theilslopes`` done along the rows. Kendall's tau-b and its p-value depend on a
+    window only through its count of discordant pairs and the sizes of its tied values (the
+    time axis has no ties), so ``scipy.stats.kendalltau`` runs once per distinct such pattern.
+    """
+    _check_confidence(confidence)
+    y = np.asarray(rows, dtype=float)
+    if y.ndim != 2:
+        raise ValueError(f"rows must be a 2-D array (one window per row), not {y.ndim}-D")
+    count, length = y.shape
+    names = ("slope", "slope_low", "slope_high", "intercept", "tau", "p_value")
+    out = {k: np.full(count, math.nan) for k in names}
+    out["n"] = np.zeros(count, dtype=np.int64)
+    if count == 0:
+        return out
+    complete = ~np.isnan(y).any(axis=1)
+    for i in np.flatnonzero(~complete):  # rare: the one-at-a-time path drops NaN
+        one = theil_sen_trend(y[i], confidence)
+        for k in names:
+            out[k][i] = one[k]
+        out["n"][i] = one["n"]
+    idx = np.flatnonzero(complete)
+    out["n"][idx] = length
+    if length < 3 or idx.size == 0:
+        return out
+    yc = y[idx]
+    x = np.arange(length, dtype=float)
+    # pairs (i, j) with x_i - x_j > 0, in the order scipy's boolean mask takes them
+    later, earlier = np.nonzero(x[:, np.newaxis] - x > 0)
+    slopes = (yc[:, later] - yc[:, earlier]) / (x[later] - x[earlier])
+    slopes.sort(axis=1)
+    slope = np.median(slopes, axis=1)
+    intercept = np.median(yc, axis=1) - slope * np.median(x)
+    alpha = 1.0 - confidence if confidence > 0.5 else confidence
+    z = stats.norm.ppf(alpha / 2.0)
+    nt = slopes.shape[1]
+    low = np.empty(idx.size)
+    high = np.empty(idx.size)
+    tau = np.full(idx.size, math.nan)
+    p_value = np.full(idx.size, math.nan)
+    discordant = (yc[:, earlier] > yc[:, later]).sum(axis=1)
+    bounds: dict[tuple, tuple[int, int]] = {}
+    kendall: dict[tuple, tuple[float, float]] = {}
+    for r in range(idx.size):
+        values = yc[r]
+        _, ties = np.unique(values, return_counts=True)
+        ties = tuple(sorted(int(t) for t in ties if t > 1))
+        if ties not in bounds:
+            sigsq = 1 / 18. * (length * (length - 1) * (2 * length + 5)
+                               - sum(k * (k - 1) * (2 * k + 5) for k in ties))
+            sigma = np.sqrt(sigsq)
+            bounds[ties] = (max(int(np.round((nt + z * sigma) / 2.)) - 1, 0),
+                            min(int(np.round((nt - z * sigma) / 2.)), nt - 1))
+        lo, hi = bounds[ties]
+        low[r], high[r] = slopes[r, lo], slopes[r, hi]
+        if np.ptp(values) > 0:
+            key = (int(discordant[r]), ties)
+            if key not in kendall:
+                result = stats.kendalltau(x, values)
+                kendall[key] = (float(result.statistic), float(result.pvalue))
+            tau[r], p_value[r] = kendall[key]
+    out["slope"][idx] = slope
+    out["intercept"][idx] = intercept
+    out["slope_low"][idx] = low
+    out["slope_high"][idx] = high
+    out["tau"][idx] = tau
+    out["p_value"][idx] = p_value
+    return out
 
 
 def kaplan_meier(

@@ -1,0 +1,128 @@
+"""Quarterly review (program lead): is the program healthier than last quarter, and where?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, frame, quarterly, queries, ui
+from dashboard.labels import DIMENSIONS, indicator_title
+from hearth.instrument import load_instrument
+
+ctx = frame.context()
+k = ctx.config.min_responses
+
+snap, quarter, group_ids = ctx.snap, ctx.quarter, ctx.group_ids
+ready = not ctx.empty and quarter is not None
+previous = queries.previous_quarter(snap, quarter) if ready else None
+ui.filtered_page_header(
+    ctx, "Quarterly review",
+    f"{queries.scope_label(snap, group_ids)}. Changes are against "
+    f"{previous or 'the previous quarter'}; each figure comes with its uncertainty."
+    if ready else "")
+
+tiles = quarterly.kpis(queries.scope_indicators(snap, quarter, group_ids, ctx.config), k,
+                       previous)
+
+# --- KPI tiles --------------------------------------------------------------------------------
+st.subheader("Key indicators")
+if not tiles:
+    st.info("No indicators for this quarter.")
+PER_ROW = 4  # wide enough for "−2 pts · no clear change" without truncation
+for start in range(0, len(tiles), PER_ROW):
+    for column, tile in zip(st.columns(PER_ROW), tiles[start:start + PER_ROW], strict=False):
+        with column.container(border=True):
+            if tile.change is None:  # no change to tell: say so in words, never as a delta
+                st.metric(tile.title, tile.value if tile.has_figure else "—")
+                st.caption(tile.summary)
+            else:
+                st.metric(
+                    tile.title, tile.value, delta=tile.change,
+                    delta_color={"better": "green", "worse": "red"}.get(tile.judgement, "gray"),
+                    delta_arrow="off" if tile.judgement == "flat" else "auto",
+                    delta_description=tile.note,
+                )
+
+# --- Highlights and warnings ------------------------------------------------------------------
+sentences = quarterly.highlights(queries.movement_counts(snap, quarter, group_ids))
+warnings = quarterly.reliability_sentences(
+    queries.reliability_warnings(snap, quarter), load_instrument(ctx.config).titles)
+st.subheader("Highlights")
+if sentences:
+    st.markdown("\n".join(f"- {s}" for s in sentences))  # our own sentences, not user text
+else:
+    st.markdown("No group moved on any indicator this quarter, or there is no earlier quarter "
+                "to compare with.")
+for text in warnings:
+    st.warning(text, icon=":material/warning:")
+
+# --- Trends -----------------------------------------------------------------------------------
+st.subheader("Trends over the quarters")
+trends = queries.scope_trends(snap, group_ids, ctx.config, until=quarter)
+present = [i for i in quarterly.TREND_INDICATORS
+           if not trends.empty and i in set(trends["indicator"])]
+for start in range(0, len(present), 2):
+    for column, indicator in zip(st.columns(2), present[start:start + 2], strict=False):
+        with column:
+            part = trends[trends["indicator"] == indicator]
+            ui.chart(charts.trend(part, indicator, k), part,
+                     quarterly.trend_caption(indicator), key=f"trend_{indicator}")
+
+# --- Participation ----------------------------------------------------------------------------
+st.subheader("Participation and retention")
+if group_ids is not None:
+    st.caption("These two charts cover the whole program: the group filters do not apply.")
+left, right = st.columns(2)
+with left:
+    cohort = st.segmented_control(
+        "Members", ["Joined this quarter", "Everyone"], key="funnel_cohort", required=True,
+        label_visibility="collapsed")
+    everyone = cohort == "Everyone"
+    funnel = queries.participation_funnel(snap, None if everyone else quarter)
+    if funnel.empty:
+        st.info("No member joined in this quarter." if not everyone else "No members yet.")
+    else:
+        ui.chart(charts.participation_funnel(
+                     funnel, "Everyone: from joining to hosting" if everyone
+                     else f"Members who joined in {quarter}: from joining to hosting"),
+                 funnel, quarterly.FUNNEL_CAPTION_ALL if everyone else quarterly.FUNNEL_CAPTION,
+                 key="participation_funnel")
+with right:
+    retention = queries.retention_curve(snap)
+    if retention.empty:
+        st.info("Retention needs memberships followed over time.")
+    else:
+        ui.chart(charts.retention_curve(retention), retention, quarterly.RETENTION_CAPTION,
+                 key="retention_curve")
+
+# --- Inclusion --------------------------------------------------------------------------------
+st.subheader("Inclusion")
+inclusion = queries.inclusion(snap, quarter)
+if group_ids is not None:
+    st.caption("Inclusion breakdowns cover the whole program; the group filters do not apply.")
+if inclusion.empty:
+    st.info("No inclusion breakdowns for this quarter.")
+else:
+    options = [i for i in quarterly.KPI_ORDER if i in set(inclusion["indicator"])]
+    chosen = st.selectbox("Indicator", options, key="inclusion_indicator",
+                          format_func=indicator_title)
+    tabs = st.tabs([DIMENSIONS[d] for d in DIMENSIONS], key="inclusion_tabs")
+    for tab, (dimension, title) in zip(tabs, DIMENSIONS.items(), strict=True):
+        with tab:
+            part = inclusion[(inclusion["dimension"] == dimension)
+                             & (inclusion["indicator"] == chosen)]
+            if part.empty:
+                st.info(f"No {title.lower()} breakdown for {indicator_title(chosen).lower()}.")
+            else:
+                ui.chart(charts.inclusion(part, chosen, title, k), part,
+                         quarterly.inclusion_caption(chosen, title), key=f"inclusion_{dimension}")
+
+# --- Shareable report -------------------------------------------------------------------------
+st.subheader("Share this review")
+st.download_button(
+    "Download the quarterly review (HTML)",
+    # Built when clicked (plotly.js inline makes it a few MB), then cached per snapshot.
+    lambda: queries.review_report(snap, quarter, group_ids, ctx.config).encode("utf-8"),
+    file_name=f"hearth-review-{quarter}.html", mime="text/html", key="download_review_html",
+    type="primary", icon=":material/download:",
+    help="One self-contained file with every chart; it opens offline and can be emailed.",
+)

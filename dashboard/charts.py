@@ -1,0 +1,353 @@
+"""Plotly figures for every page and for the HTML report: pure functions, frame in, figure out.
+
+Titles and axis labels are written for a program lead, not an analyst. Intervals are always
+drawn; a suppressed figure is labelled in words ("fewer than 5 responses") rather than drawn.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.labels import indicator_title, is_index, is_percent, lower_is_better
+from metrics.anonymity import SUPPRESSED_LABEL
+
+WARM = "#C2410C"       # Hearth's accent: the program's own figures
+TEAL = "#0F766E"       # a second series / "better"
+GREY = "#9CA3AF"       # context: expected, limits, the program median
+LIGHT = "rgba(194,65,12,0.15)"
+FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
+
+
+def plain(text: object) -> str:
+    """A name from the data, safe as Plotly label text: Plotly reads a few HTML tags in labels
+    (<a href>, <b>, ...), so angle brackets are written as entities and show as typed."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _style(fig: go.Figure, title: str, x: str | None, y: str | None,
+           height: int = 360, legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
+        font={"family": FONT, "size": 13},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        showlegend=legend,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        hoverlabel={"font_family": FONT},
+    )
+    fig.update_xaxes(title_text=x, automargin=True)
+    fig.update_yaxes(title_text=y, automargin=True)
+    return fig
+
+
+def _axis(indicator: str) -> tuple[str, dict]:
+    """Axis title and format for an indicator's values."""
+    if is_percent(indicator):
+        return "% of members" if indicator != "attendance_rate" else "% of expected attendances", \
+            {"tickformat": ".0%", "rangemode": "tozero"}
+    if is_index(indicator):
+        return "Index (0–100)", {"range": [0, 100]}
+    return "Number", {"rangemode": "tozero"}
+
+
+def _fmt(indicator: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if is_percent(indicator):
+        return f"{value:.0%}"
+    if abs(value) >= 10 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def format_value(indicator: str, value: float | None) -> str:
+    """An indicator's value the way every page and the report prints it."""
+    return _fmt(indicator, value)
+
+
+def _error(frame: pd.DataFrame) -> dict:
+    low = (frame["value"] - frame["ci_low"]).clip(lower=0)
+    high = (frame["ci_high"] - frame["value"]).clip(lower=0)
+    return {"type": "data", "symmetric": False, "array": high.tolist(),
+            "arrayminus": low.tolist(), "color": GREY, "thickness": 1.5, "width": 4}
+
+
+def trend(frame: pd.DataFrame, indicator: str, k: int, title: str | None = None) -> go.Figure:
+    """One indicator over all quarters with its 95% interval (frame: quarter, value, ci_low,
+    ci_high, n, status). Suppressed or too-thin quarters are named, not drawn."""
+    frame = frame.sort_values("quarter")
+    shown = frame[frame["value"].notna()]
+    fig = go.Figure(go.Scatter(
+        x=shown["quarter"], y=shown["value"], mode="lines+markers", name=indicator_title(indicator),
+        line={"color": WARM, "width": 2.5}, marker={"size": 8}, error_y=_error(shown),
+        customdata=shown[["n"]].fillna(0).astype(int), hovertemplate="%{x}: %{y}<br>n = %{customdata[0]}<extra></extra>",
+    ))
+    missing = frame[frame["value"].isna()]
+    for q, status in zip(missing["quarter"], missing.get("status", [None] * len(missing)), strict=False):
+        fig.add_annotation(x=q, yref="paper", y=0.05, showarrow=False, textangle=-90,
+                           text=_missing_text(status, k), font={"color": "#6B7280", "size": 11})
+    y_title, y_axis = _axis(indicator)
+    _style(fig, title or indicator_title(indicator), "Quarter", y_title, height=300, legend=False)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(frame["quarter"]))
+    fig.update_yaxes(**y_axis)
+    return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a label onto lines of about ``width`` characters (Plotly wraps nothing itself)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _missing_text(status: str | None, k: int) -> str:
+    if status == "suppressed":
+        return SUPPRESSED_LABEL(k)
+    return "can't tell yet"
+
+
+def participation_funnel(frame: pd.DataFrame, title: str = "From joining to hosting"
+                         ) -> go.Figure:
+    """Members at each step: joined → first session → regular → host (frame: stage, members)."""
+    labels = {"joined": "Joined", "first_session": "Came to a first session",
+              "regular": "Comes regularly (≥60%)", "host": "Hosted a session"}
+    fig = go.Figure(go.Funnel(
+        y=[labels.get(s, s) for s in frame["stage"]], x=frame["members"],
+        textinfo="value+percent initial", marker={"color": [WARM, "#EA580C", "#F97316", TEAL]},
+        hovertemplate="%{y}: %{x} members<extra></extra>",
+    ))
+    return _style(fig, title, "Members", None, height=320, legend=False)
+
+
+def retention_curve(frame: pd.DataFrame) -> go.Figure:
+    """Kaplan–Meier share of members still taking part after N days, with its 95% band."""
+    frame = frame.sort_values("days")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=frame["days"], y=frame["ci_high"], mode="lines", line_shape="hv",
+                             line={"width": 0}, hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=frame["days"], y=frame["ci_low"], mode="lines", line_shape="hv",
+                             line={"width": 0}, fill="tonexty", fillcolor=LIGHT,
+                             name="95% interval", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=frame["days"], y=frame["survival"], mode="lines", line_shape="hv",
+                             line={"color": WARM, "width": 2.5}, name="Still taking part",
+                             customdata=frame[["at_risk"]],
+                             hovertemplate="After %{x} days: %{y:.0%} still taking part"
+                                           "<br>%{customdata[0]} members followed<extra></extra>"))
+    _style(fig, "How long members stay", "Days since joining", "Share still taking part",
+           height=320)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    return fig
+
+
+def inclusion(frame: pd.DataFrame, indicator: str, dimension_title: str, k: int) -> go.Figure:
+    """One indicator across the categories of one dimension (frame: category, value, ci_low,
+    ci_high, n, status)."""
+    frame = frame.sort_values("category")
+    shown = frame[frame["value"].notna()]
+    fig = go.Figure(go.Bar(
+        x=shown["category"].map(lambda c: plain(str(c).replace("_", " "))), y=shown["value"],
+        marker_color=WARM, error_y=_error(shown),
+        text=[_fmt(indicator, v) for v in shown["value"]], textposition="outside",
+        customdata=shown[["n"]].fillna(0).astype(int),
+        hovertemplate="%{x}: %{y}<br>n = %{customdata[0]}<extra></extra>",
+    ))
+    for cat, status in zip(frame.loc[frame["value"].isna(), "category"],
+                           frame.loc[frame["value"].isna(), "status"], strict=True):
+        fig.add_trace(go.Bar(x=[str(cat).replace("_", " ")], y=[0], showlegend=False,
+                             hoverinfo="skip", marker_color=GREY))
+        fig.add_annotation(x=str(cat).replace("_", " "), y=0, yanchor="bottom", showarrow=False,
+                           text=_missing_text(status, k), font={"color": "#6B7280", "size": 11})
+    y_title, y_axis = _axis(indicator)
+    _style(fig, f"{indicator_title(indicator)} by {dimension_title.lower()}", dimension_title,
+           y_title, height=320, legend=False)
+    fig.update_yaxes(**y_axis)
+    return fig
+
+
+def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
+            reference: pd.DataFrame | None = None) -> go.Figure:
+    """Groups (rows) × indicators (columns), coloured by distance from the program's median
+    group in units of that indicator's spread (interquartile range), oriented so that blue is
+    always the better side. ``values`` holds numbers (NaN where suppressed or too thin);
+    ``labels`` the words for every cell; ``reference`` (index indicator: median, spread) is
+    computed over all groups so a filtered view keeps the program's yardstick."""
+    relative = pd.DataFrame(index=values.index)
+    for column in values.columns:
+        col = values[column].astype(float)
+        if reference is not None and column in reference.index:
+            median, spread = reference.at[column, "median"], reference.at[column, "spread"]
+        else:
+            median, spread = col.median(), col.quantile(0.75) - col.quantile(0.25)
+        if not spread or pd.isna(spread):
+            spread = col.std() or 1.0
+        score = (col - median) / spread
+        relative[column] = -score if lower_is_better(column) else score
+    relative = relative.clip(-2, 2)
+    columns = [_wrap(indicator_title(c), 11) for c in values.columns]
+    text = labels.map(lambda t: _wrap(str(t), 12)).to_numpy()
+    fig = go.Figure(go.Heatmap(
+        z=relative.to_numpy(dtype=float), x=columns, y=[plain(g) for g in values.index],
+        text=text, texttemplate="%{text}", textfont={"size": 11},
+        colorscale="RdBu", zmid=0, zmin=-2, zmax=2, xgap=2, ygap=2, hoverongaps=False,
+        colorbar={"tickvals": [-2, 0, 2], "thickness": 14,
+                  "ticktext": ["worse than<br>the median", "median<br>group", "better than<br>the median"]},
+        customdata=labels.to_numpy(),
+        hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>",
+    ))
+    height = max(340, 110 + 40 * len(values.index))
+    _style(fig, "Each group against the median group", None, None, height=height, legend=False)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top", tickangle=0)
+    fig.update_layout(margin={"t": 120})
+    fig.add_annotation(xref="paper", yref="paper", x=0, y=-0.02, yanchor="top", showarrow=False,
+                       text=f"Uncoloured cells: {SUPPRESSED_LABEL(k)}, or can't tell yet.",
+                       font={"size": 11, "color": "#6B7280"})
+    return fig
+
+
+def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str]) -> go.Figure:
+    """Spiegelhalter funnel plot: each group's value against its size, with the program target
+    and the 95% and 99.8% limits expected from chance alone (frame columns as marts.funnel_points)."""
+    points = points.sort_values("n")
+    fig = go.Figure()
+    limits = [("lo998", "hi998", "99.8% limits", "dot"), ("lo95", "hi95", "95% limits", "dash")]
+    for low, high, name, dash in limits:
+        for column, show in ((low, True), (high, False)):
+            fig.add_trace(go.Scatter(x=points["n"], y=points[column], mode="lines", name=name,
+                                     line={"color": GREY, "dash": dash, "width": 1.5},
+                                     showlegend=show, hoverinfo="skip", legendgroup=name))
+    fig.add_trace(go.Scatter(x=points["n"], y=points["target"], mode="lines",
+                             name="Program average", line={"color": "#374151", "width": 1.5},
+                             hoverinfo="skip"))
+    outside = points["outside"].fillna("within").astype(str)
+    colours = [GREY if o.startswith("within") else
+               (TEAL if o.startswith("above") != lower_is_better(indicator) else WARM)
+               for o in outside]
+    described = ["within the limits" if o.startswith("within") else f"{o.split()[0]} the "
+                 f"{o.split()[-1]} limit" for o in outside]
+    fig.add_trace(go.Scatter(
+        x=points["n"], y=points["value"], mode="markers", name="Groups",
+        marker={"color": colours, "size": 9, "line": {"color": "white", "width": 1}},
+        text=[plain(names.get(str(g), g)) for g in points["group_id"]],
+        customdata=described,
+        hovertemplate="%{text}<br>%{y} from %{x}<br>%{customdata}<extra></extra>",
+    ))
+    y_title, y_axis = _axis(indicator)
+    x_title = ("Expected attendances" if indicator == "attendance_rate"
+               else "Members" if is_percent(indicator) else "Responses")
+    _style(fig, f"{indicator_title(indicator)}: groups against chance variation", x_title, y_title,
+           height=360)
+    y_axis.pop("range", None)
+    y_axis.pop("rangemode", None)
+    fig.update_yaxes(**y_axis)
+    return fig
+
+
+def shrunken_ranking(frame: pd.DataFrame, indicator: str, names: dict[str, str]) -> go.Figure:
+    """Each group's shrunken estimate with its 95% interval, next to its raw figure.
+    Overlapping intervals mean the order between those groups is not settled."""
+    frame = frame.sort_values("estimate")
+    labels = [plain(names.get(str(g), g)) for g in frame["group_id"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=frame["estimate"], y=labels, mode="markers", name="Estimate (shrunk towards the average)",
+        marker={"color": WARM, "size": 9},
+        error_x={"type": "data", "symmetric": False,
+                 "array": (frame["ci_high"] - frame["estimate"]).clip(lower=0).tolist(),
+                 "arrayminus": (frame["estimate"] - frame["ci_low"]).clip(lower=0).tolist(),
+                 "color": WARM, "thickness": 1.5, "width": 3},
+        customdata=frame[["n"]].fillna(0).astype(int),
+        hovertemplate="%{y}: %{x}<br>n = %{customdata[0]}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(x=frame["raw_value"], y=labels, mode="markers", name="Raw figure",
+                             marker={"color": GREY, "size": 7, "symbol": "circle-open"},
+                             hovertemplate="%{y}: raw %{x}<extra></extra>"))
+    y_title, axis = _axis(indicator)
+    _style(fig, f"{indicator_title(indicator)}: estimates with their uncertainty", y_title, None,
+           height=max(300, 80 + 22 * len(frame)))
+    axis.pop("rangemode", None)
+    fig.update_xaxes(**axis)
+    return fig
+
+
+def session_attendance(frame: pd.DataFrame) -> go.Figure:
+    """Expected vs attended for each session of one group."""
+    frame = frame.sort_values("session_date")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=frame["session_date"], y=frame["expected"], name="Expected",
+                         marker_color="#E5E7EB",
+                         hovertemplate="%{x|%d %b %Y}: %{y} expected<extra></extra>"))
+    fig.add_trace(go.Bar(x=frame["session_date"], y=frame["attended"], name="Attended",
+                         marker_color=WARM,
+                         hovertemplate="%{x|%d %b %Y}: %{y} attended<extra></extra>"))
+    _style(fig, "Attendance at each session", "Session date", "Members", height=320)
+    fig.update_layout(barmode="overlay", bargap=0.25)
+    return fig
+
+
+def host_rotation(frame: pd.DataFrame) -> go.Figure:
+    """Who hosted each session: a rotating host shows many rows, a single host one long row."""
+    frame = frame.sort_values("session_date").assign(
+        host=lambda f: f["host_name"].fillna("No host recorded").map(plain))
+    order = frame.groupby("host")["session_date"].min().sort_values().index.tolist()
+    fig = go.Figure(go.Scatter(
+        x=frame["session_date"], y=frame["host"], mode="markers",
+        marker={"color": TEAL, "size": 10, "symbol": "square"},
+        hovertemplate="%{x|%d %b %Y}: hosted by %{y}<extra></extra>",
+    ))
+    _style(fig, "Who hosted each session", "Session date", None,
+           height=max(260, 90 + 26 * len(order)), legend=False)
+    fig.update_yaxes(categoryorder="array", categoryarray=order[::-1])
+    return fig
+
+
+def survey_quarters(frame: pd.DataFrame, k: int) -> go.Figure:
+    """Survey indices of one group over quarters (frame: quarter, indicator, value, ci_low,
+    ci_high, n, status). Suppressed quarters are named below the axis."""
+    fig = go.Figure()
+    colours = {"belonging": WARM, "psychological_safety": TEAL, "peer_support": "#7C3AED"}
+    quarters = sorted(frame["quarter"].unique())
+    for indicator, part in frame.groupby("indicator", sort=False):
+        shown = part[part["value"].notna()].sort_values("quarter")
+        fig.add_trace(go.Scatter(
+            x=shown["quarter"], y=shown["value"], mode="lines+markers",
+            name=indicator_title(str(indicator)), error_y=_error(shown),
+            line={"color": colours.get(str(indicator), GREY), "width": 2.5},
+        ))
+    hidden = frame[frame["value"].isna()].groupby("quarter")["status"].first()
+    for q, status in hidden.items():
+        fig.add_annotation(x=q, y=5, showarrow=False, text=_missing_text(status, k),
+                           textangle=-90, yanchor="bottom", font={"color": "#6B7280", "size": 11})
+    _style(fig, "Survey indices over the quarters", "Quarter", "Index (0–100)", height=320)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=quarters)
+    fig.update_yaxes(range=[0, 100])
+    return fig
+
+
+def reliability(frame: pd.DataFrame) -> go.Figure:
+    """Cronbach's alpha per construct and quarter with the 0.7 line."""
+    fig = go.Figure()
+    palette = [WARM, TEAL, "#7C3AED", "#2563EB", "#6B7280"]
+    for i, (construct, part) in enumerate(frame.groupby("construct", sort=False)):
+        part = part.sort_values("quarter")
+        fig.add_trace(go.Scatter(
+            x=part["quarter"], y=part["alpha"], mode="lines+markers", name=str(construct),
+            line={"color": palette[i % len(palette)]},
+            error_y={"type": "data", "symmetric": False,
+                     "array": (part["ci_high"] - part["alpha"]).clip(lower=0).tolist(),
+                     "arrayminus": (part["alpha"] - part["ci_low"]).clip(lower=0).tolist()},
+        ))
+    fig.add_hline(y=0.7, line_dash="dash", line_color=GREY, annotation_text="0.7",
+                  annotation_position="bottom right")
+    _style(fig, "How consistently each construct's items are answered", "Quarter",
+           "Cronbach's alpha", height=340)
+    fig.update_xaxes(type="category")
+    return fig

@@ -1,0 +1,236 @@
+"""The quarterly review in words: KPI tiles, highlight sentences and the shareable HTML report.
+
+Pure functions over the small frames the query layer returns, shared by the Quarterly review
+page and the HTML export so both say exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard import charts
+from dashboard.labels import (
+    DIMENSIONS,
+    KPI_ORDER,
+    indicator_title,
+    is_percent,
+    is_survey,
+    lower_is_better,
+)
+from dashboard.report import Report, Tile
+from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL
+
+CANT_TELL = "can't tell yet"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI tile: what it shows now and how it changed, already in words."""
+
+    indicator: str
+    title: str
+    value: str                # the figure, or in words: "fewer than 5 responses", "can't tell yet"
+    has_figure: bool
+    change: str | None        # e.g. "+4 pts"; None when the change can't be told
+    verdict: str              # up | down | no clear change | can't tell yet
+    judgement: str            # better | worse | flat | unknown
+    note: str                 # the change (or why there is no figure) in words
+    n: int | None
+
+    @property
+    def summary(self) -> str:
+        """The line under the tile when there is no change to show, in words."""
+        if self.has_figure:
+            text = self.note
+        else:
+            text = f"{self.value}: {self.note}" if self.note else self.value
+        return text[:1].upper() + text[1:]
+
+
+def change_text(indicator: str, delta: float) -> str:
+    if is_percent(indicator):
+        return f"{delta * 100:+.0f} pts"
+    if abs(delta) >= 10 or float(delta).is_integer():
+        return f"{delta:+,.0f}"
+    return f"{delta:+.1f}"
+
+
+def figure_words(indicator: str, value: object, status: str | None, k: int,
+                 pooled: object = False) -> str:
+    """A figure as every page prints it: the number (labelled when two quarters were pooled to
+    reach k responses), or in words when there is none."""
+    if status == "suppressed":
+        return SUPPRESSED_LABEL(k)
+    if status == "insufficient" or _missing(value):
+        return CANT_TELL
+    number = charts.format_value(indicator, float(value))
+    return f"{number} ({POOLED_LABEL})" if _true(pooled) else number
+
+
+def kpi(row: pd.Series | dict, k: int, previous: str | None) -> Kpi:
+    """A tile from one indicator row (marts.indicators, or a pooled selection): suppressed and
+    too-thin figures in words, and a change only where the test could tell."""
+    get = row.get
+    indicator, title, n = str(get("indicator")), indicator_title(str(get("indicator"))), \
+        _int(get("n"))
+    status = get("status") or "ok"
+    value = get("value")
+    why = get("note") if isinstance(get("note"), str) and get("note") else None
+    pooled = _true(get("pooled"))
+    shown = figure_words(indicator, value, status, k)
+    if shown in (SUPPRESSED_LABEL(k), CANT_TELL):
+        note = why if why and why != shown else ("" if status == "suppressed"
+                                                 else "too little data this quarter")
+        return Kpi(indicator, title, shown, False, None, CANT_TELL, "unknown", note, n)
+    if pooled:  # a pooled figure spans two quarters: no change against the last one
+        return Kpi(indicator, title, shown, True, None, CANT_TELL, "unknown", POOLED_LABEL, n)
+    verdict, delta = get("verdict"), get("delta")
+    if _missing(verdict) or verdict == CANT_TELL or _missing(delta):
+        against = f" vs {previous}" if previous else ""
+        return Kpi(indicator, title, shown, True, None, CANT_TELL, "unknown",
+                   f"change{against}: {CANT_TELL}", n)
+    if verdict == "no clear change":
+        judgement, note = "flat", "no clear change"
+    else:
+        rose = verdict == "up"
+        judgement = "better" if rose != lower_is_better(indicator) else "worse"
+        note = f"clear {'rise' if rose else 'fall'}"
+    return Kpi(indicator, title, shown, True, change_text(indicator, float(delta)),
+               str(verdict), judgement, note, n)
+
+
+def _true(value: object) -> bool:
+    """A flag from a frame (bool, numpy bool, NA or None) as a plain bool."""
+    return not _missing(value) and bool(value)
+
+
+def _int(value: object) -> int | None:
+    return None if _missing(value) else int(value)
+
+
+def kpis(indicators: pd.DataFrame, k: int, previous: str | None) -> list[Kpi]:
+    """Tiles in the review's reading order, for the indicators present."""
+    if indicators.empty:
+        return []
+    rows = {str(r["indicator"]): r for _, r in indicators.iterrows()}
+    return [kpi(rows[key], k, previous) for key in KPI_ORDER if key in rows]
+
+
+def highlights(movements: pd.DataFrame) -> list[str]:
+    """Sentences such as "Belonging rose in 4 groups; the change is clear in 2.", for every
+    indicator and direction in which at least one group changed clearly, from
+    ``queries.movement_counts`` (indicator, direction, moved, clear); then one sentence for the
+    movements chance can explain."""
+    if movements.empty:
+        return []
+    sentences: list[tuple[int, str]] = []
+    unclear = 0
+    for row in movements.itertuples():
+        if row.indicator not in KPI_ORDER:
+            continue
+        moved, clear = int(row.moved), int(row.clear)
+        if clear == 0:
+            unclear += 1
+            continue
+        word = "rose" if row.direction == "up" else "fell"
+        groups = "group" if moved == 1 else "groups"
+        tail = ("the change is clear" if moved == 1
+                else "the change is clear in all of them" if clear == moved
+                else f"the change is clear in {clear}")
+        sentences.append((clear, f"{indicator_title(row.indicator)} {word} in {moved} {groups}; "
+                                 f"{tail}."))
+    out = [s for _, s in sorted(sentences, key=lambda item: -item[0])]
+    if unclear:
+        out.append("The other movements between groups are within what chance produces."
+                   if out else "No group changed clearly on any indicator: every movement is "
+                   "within what chance produces.")
+    return out
+
+
+def reliability_sentences(warnings: pd.DataFrame, titles: dict[str, str]) -> list[str]:
+    out = []
+    for row in warnings.itertuples():
+        name = titles.get(str(row.construct), str(row.construct).replace("_", " ").capitalize())
+        out.append(f"{name}: Cronbach's alpha is {row.alpha:.2f} (below 0.7) from {int(row.n)} "
+                   "responses, so read this index as a rough guide this quarter.")
+    return out
+
+
+TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psychological_safety",
+                    "peer_support", "loneliness_share"]
+
+
+def build_report(*, program: str, quarter: str, previous: str | None, scope: str, k: int,
+                 tiles: list[Kpi], sentences: list[str], warnings: list[str],
+                 trends: pd.DataFrame, funnel: pd.DataFrame, retention: pd.DataFrame,
+                 inclusion: pd.DataFrame) -> str:
+    """The quarterly review as one self-contained HTML page (plotly.js inline once)."""
+    report = Report(title=f"{program}: quarterly review {quarter}",
+                    subtitle=f"{scope}. Changes are against {previous or 'the previous quarter'}; "
+                             "every figure carries its uncertainty.")
+    report.heading("Key indicators")
+    report.tiles([
+        Tile(t.title, t.value if t.has_figure else "—",
+             f"{t.change} · {t.note}" if t.change else t.summary,
+             {"better": "up", "worse": "down", "flat": "flat"}.get(t.judgement, "unknown"))
+        for t in tiles
+    ])
+    report.heading("Highlights")
+    if sentences:
+        report.bullets(sentences)
+    else:
+        report.paragraph("No group moved on any indicator this quarter, or there is no earlier "
+                         "quarter to compare with.", css="note")
+    for text in warnings:
+        report.warning(text)
+    report.heading("Trends")
+    for indicator in TREND_INDICATORS:
+        part = trends[trends["indicator"] == indicator] if not trends.empty else trends
+        if not part.empty:
+            report.chart(charts.trend(part, indicator, k), trend_caption(indicator))
+    if not funnel.empty:
+        report.heading("Participation")
+        report.chart(charts.participation_funnel(funnel, f"Members who joined in {quarter}: "
+                                                         "from joining to hosting"),
+                     FUNNEL_CAPTION)
+    if not retention.empty:
+        report.chart(charts.retention_curve(retention), RETENTION_CAPTION)
+    if not inclusion.empty:
+        report.heading("Inclusion")
+        for dimension, title in DIMENSIONS.items():
+            part = inclusion[(inclusion["dimension"] == dimension)
+                             & (inclusion["indicator"] == "attendance_rate")]
+            if not part.empty:
+                report.chart(charts.inclusion(part, "attendance_rate", title, k),
+                             inclusion_caption("attendance_rate", title))
+    return report.to_html()
+
+
+def trend_caption(indicator: str) -> str:
+    base = f"{indicator_title(indicator)} for each quarter, with its 95% interval (the bars)."
+    if is_survey(indicator):
+        base += " Quarters with too few survey responses are named instead of drawn."
+    return base
+
+
+FUNNEL_CAPTION = ("of the members who first joined in this quarter, how many have since come to a "
+                  "first session, come regularly (at least 60% of their expected sessions) and "
+                  "hosted a session. Recent newcomers have had less time to move along.")
+FUNNEL_CAPTION_ALL = ("of everyone who has joined the program, how many have come to a first "
+                      "session, come regularly (at least 60% of their expected sessions) and "
+                      "hosted a session.")
+RETENTION_CAPTION = ("the share of members still taking part after a number of days since "
+                     "joining (Kaplan–Meier), with its 95% band. Leaving, or missing 4 sessions "
+                     "in a row, ends a membership.")
+
+
+def inclusion_caption(indicator: str, dimension_title: str) -> str:
+    return (f"{indicator_title(indicator)} for each {dimension_title.lower()} category this "
+            "quarter, with 95% intervals. Categories with too few responses are named, not drawn.")

@@ -1,0 +1,540 @@
+"""The dashboard's query layer: the only module that talks to the warehouse.
+
+It opens the *published* copy of the warehouse (``hearth.warehouse.published_path``) read-only,
+never the file the pipelines write to. An ingest from the command line therefore never meets a
+lock held by the dashboard, and since each publish swaps in a complete file atomically, a page
+never sees a half-loaded state: an open connection keeps reading the snapshot it opened.
+
+Every result is a small frame (or dict) cached with ``st.cache_data``. The cache key includes the
+published file's path, modification time and size (a ``Snapshot``), so the first rerun after a
+new publish reads the new data, and old entries simply stop being asked for.
+
+Indicators, flags, suppression and every other figure come from ``metrics.api`` (called with
+a cursor on the snapshot); this layer routes the filters to it, caches, and shapes the answers
+for display. The only SQL here reads what is not a metric - the table list, the load manifest
+and the quarantine - plus two display helpers: the heatmap's yardstick (median group) and the
+list of indicators that have funnel plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from hearth.warehouse import published_path
+
+
+class Snapshot(NamedTuple):
+    """One published version of the warehouse; part of every cache key."""
+
+    path: str
+    mtime_ns: int
+    size: int
+
+
+class Filters(NamedTuple):
+    """The shared sidebar filters. An empty tuple means "all"."""
+
+    quarter: str | None = None
+    modality: tuple[str, ...] = ()
+    language: tuple[str, ...] = ()
+    tz_band: tuple[str, ...] = ()
+    tier: tuple[str, ...] = ()
+    coach: tuple[str, ...] = ()
+    size_band: tuple[str, ...] = ()
+
+    def narrows(self) -> bool:
+        """True when any group filter (not the quarter) is set."""
+        return any(getattr(self, f) for f in GROUP_FILTER_COLUMNS)
+
+
+# Filter field -> column of marts.groups it selects on.
+GROUP_FILTER_COLUMNS = {
+    "modality": "modality",
+    "language": "language",
+    "tz_band": "tz_band",
+    "tier": "dominant_tier",
+    "coach": "coach",
+    "size_band": "size_band",
+}
+
+
+def snapshot(db: str | os.PathLike | None = None) -> Snapshot | None:
+    """The current published copy of the warehouse, or None when nothing has been published."""
+    path = published_path(db)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return Snapshot(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _connection(path: str, mtime_ns: int, size: int) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per published version.
+
+    The snapshot is ATTACHed to a private in-memory database rather than opened with
+    duckdb.connect(path): connect() shares one database instance per path within a process, so
+    after a publish swapped the file it would keep returning the old snapshot for as long as
+    any connection to it stayed open. An attached file is this connection's own.
+    """
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS {CATALOG} (READ_ONLY)")
+    return con
+
+
+CATALOG = "hearth"
+
+
+def cursor(snap: Snapshot) -> duckdb.DuckDBPyConnection:
+    """A read-only cursor on the snapshot; close it when done (``with cursor(snap) as con``)."""
+    con = _connection(*snap).cursor()
+    con.execute(f"USE {CATALOG}")
+    return con
+
+
+def _frame(snap: Snapshot, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+    with cursor(snap) as con:
+        return con.execute(sql, list(params)).df()
+
+
+def _api(snap: Snapshot, name: str, *args, **kwargs):
+    """Call metrics.api.<name> with a cursor on the snapshot."""
+    from metrics import api
+
+    with cursor(snap) as con:
+        return getattr(api, name)(con, *args, **kwargs)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def tables(snap: Snapshot) -> frozenset[str]:
+    """Every 'schema.table' present in the snapshot."""
+    rows = _frame(snap, "SELECT schema_name || '.' || table_name AS t FROM duckdb_tables() "
+                        f"WHERE database_name = '{CATALOG}'")
+    return frozenset(rows["t"])
+
+
+def has(snap: Snapshot | None, table: str) -> bool:
+    return snap is not None and table in tables(snap)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def is_empty(snap: Snapshot | None) -> bool:
+    """True when there is no published warehouse or it holds no group yet."""
+    if snap is None or not has(snap, "core.groups"):
+        return True
+    return int(_frame(snap, "SELECT count(*) AS n FROM core.groups")["n"].iat[0]) == 0
+
+
+# --- the frame: quarters and the groups the filters select from ---------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def quarters(snap: Snapshot) -> list[str]:
+    """Quarters with sessions or survey responses, oldest first."""
+    return [str(q) for q in _api(snap, "quarters")] if has(snap, "marts.indicators") else []
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def default_quarter(snap: Snapshot) -> str | None:
+    """The quarter a review opens on: the latest one with at least half the program's typical
+    number of sessions, so a quarter that has only just begun is not what a lead lands on."""
+    listed = quarters(snap)
+    if not listed:
+        return None
+    program = program_indicators(snap)
+    held = program[(program["indicator"] == "sessions_held") & program["value"].notna()
+                   & program["quarter"].isin(listed)]
+    if held.empty:
+        return listed[-1]
+    typical = float(held["value"].median())
+    substantial = held[held["value"] >= typical / 2]["quarter"].astype(str)
+    return max(substantial) if not substantial.empty else listed[-1]
+
+
+def previous_quarter(snap: Snapshot, quarter: str) -> str | None:
+    """The quarter before, if the data has it."""
+    listed = quarters(snap)
+    at = listed.index(quarter) if quarter in listed else -1
+    return listed[at - 1] if at > 0 else None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def groups(snap: Snapshot) -> pd.DataFrame:
+    """marts.groups by name: one row per group with the dimensions the filters use."""
+    return _api(snap, "groups").sort_values(["name", "group_id"], ignore_index=True)
+
+
+def filter_options(snap: Snapshot) -> dict[str, list[str]]:
+    """For each group filter, the values present in the data (sorted, no blanks)."""
+    frame = groups(snap)
+    options = {}
+    for field, column in GROUP_FILTER_COLUMNS.items():
+        values = frame[column].dropna().astype(str) if column in frame else pd.Series(dtype=str)
+        options[field] = sorted(v for v in values.unique() if v)
+    return options
+
+
+def selected_group_ids(snap: Snapshot, filters: Filters) -> tuple[str, ...] | None:
+    """The groups the filters keep: None when no group filter is set (the whole program)."""
+    if not filters.narrows():
+        return None
+    frame = groups(snap)
+    keep = pd.Series(True, index=frame.index)
+    for field, column in GROUP_FILTER_COLUMNS.items():
+        chosen = getattr(filters, field)
+        if chosen and column in frame:
+            keep &= frame[column].astype(str).isin(chosen)
+    return tuple(frame.loc[keep, "group_id"].astype(str))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def group_names(snap: Snapshot) -> dict[str, str]:
+    """group_id -> the name to show (see display_names)."""
+    return display_names(groups(snap).rename(columns={"name": "group_name"}))
+
+
+def display_names(pairs: pd.DataFrame) -> dict[str, str]:
+    """group_id -> the name to show (group_id, group_name columns); a name two groups share
+    gets its id added, so neither hides the other."""
+    counts = pairs["group_name"].value_counts()
+    return {str(g): (f"{n} ({g})" if counts.get(n, 0) > 1 else str(n))
+            for g, n in zip(pairs["group_id"], pairs["group_name"], strict=True)}
+
+
+def _with_names(snap: Snapshot, frame: pd.DataFrame, coach: bool = False) -> pd.DataFrame:
+    """The frame with the group's name (and coach) beside its group_id."""
+    if frame.empty or "group_id" not in frame:
+        return frame
+    info = groups(snap)[["group_id", "name", "coach"]].rename(columns={"name": "group_name"})
+    if not coach:
+        info = info.drop(columns=["coach"])
+    return frame.merge(info, on="group_id", how="left")
+
+
+def _keep_groups(frame: pd.DataFrame, group_ids: tuple[str, ...] | None) -> pd.DataFrame:
+    if group_ids is None or frame.empty:
+        return frame
+    return frame[frame["group_id"].isin(group_ids)].reset_index(drop=True)
+
+
+def scope_label(snap: Snapshot, group_ids: tuple[str, ...] | None) -> str:
+    """Words for what the figures cover: "Whole program: 24 groups" or "Filtered: 3 of 24"."""
+    total = len(groups(snap))
+    if group_ids is None:
+        return f"Whole program: {total} group{'s' if total != 1 else ''}"
+    return f"Filtered: {len(group_ids)} of {total} groups"
+
+
+# --- Quarterly review ----------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def program_indicators(snap: Snapshot) -> pd.DataFrame:
+    """The program's indicators (group_id NULL) for every quarter: a few rows per quarter."""
+    if not has(snap, "marts.indicators"):
+        return pd.DataFrame(columns=["quarter", "indicator", "value", "status"])
+    return _api(snap, "program_indicators")
+
+
+SLICE_COLUMNS = ["indicator", "value", "n", "ci_low", "ci_high", "status", "delta", "verdict",
+                 "note"]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scope_indicators(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
+                     config) -> pd.DataFrame:
+    """Indicators for the review's scope this quarter, one row per indicator.
+
+    The whole program reads its rows of marts.indicators. A filtered set of groups is pooled
+    by metrics.api.slice_indicators, whose survey figures follow the anonymity rule for slices
+    (metrics.anonymity.slice_groups); a pooled selection has no change to test.
+    """
+    if group_ids is None:
+        program = program_indicators(snap)
+        return program[program["quarter"] == quarter].reset_index(drop=True)
+    pooled = _api(snap, "slice_indicators", quarter, config, list(group_ids))
+    rows = [{"indicator": key, "value": obj.get("value"), "n": obj.get("n"),
+             "ci_low": obj.get("ci_low"), "ci_high": obj.get("ci_high"),
+             "status": obj.get("status"), "delta": (obj.get("change") or {}).get("delta"),
+             "verdict": (obj.get("change") or {}).get("verdict"), "note": obj.get("note")}
+            for key, obj in pooled.items()]
+    return pd.DataFrame(rows, columns=SLICE_COLUMNS).assign(quarter=quarter)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scope_trends(snap: Snapshot, group_ids: tuple[str, ...] | None, config,
+                 until: str | None = None) -> pd.DataFrame:
+    """Indicators for the scope over every quarter up to ``until`` (for the trend charts).
+    A selection is pooled quarter by quarter (each cached: the review's own quarter is reused)."""
+    listed = [q for q in quarters(snap) if until is None or q <= until]
+    if group_ids is None:
+        program = program_indicators(snap)
+        return program[program["quarter"].isin(listed)].reset_index(drop=True)
+    frames = [scope_indicators(snap, q, group_ids, config) for q in listed]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def movement_counts(snap: Snapshot, quarter: str,
+                    group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Per indicator and direction: groups that moved since last quarter, and clearly so."""
+    if not has(snap, "marts.indicators"):
+        return pd.DataFrame(columns=["indicator", "direction", "moved", "clear"])
+    return _api(snap, "movements", quarter, group_ids)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def reliability(snap: Snapshot, quarter: str | None = None) -> pd.DataFrame:
+    """Cronbach's alpha per construct and quarter (pairwise deletion: every answer counts)."""
+    if not has(snap, "marts.reliability"):
+        return pd.DataFrame()
+    frame = _api(snap, "reliability", quarter)
+    if "policy" in frame:
+        frame = frame[frame["policy"] == "pairwise"]
+    return frame.reset_index(drop=True)
+
+
+def reliability_warnings(snap: Snapshot, quarter: str) -> pd.DataFrame:
+    rel = reliability(snap, quarter)
+    return rel[rel["warning"].fillna(False).astype(bool)] if not rel.empty else rel
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def participation_funnel(snap: Snapshot, quarter: str | None) -> pd.DataFrame:
+    """Members at each stage, for those who first joined in ``quarter`` (None: everyone)."""
+    if not has(snap, "marts.participation_funnel"):
+        return pd.DataFrame(columns=["stage", "members"])
+    return _api(snap, "participation_funnel", quarter)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def retention_curve(snap: Snapshot) -> pd.DataFrame:
+    if not has(snap, "marts.retention_curve"):
+        return pd.DataFrame()
+    return _api(snap, "retention_curve")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def inclusion(snap: Snapshot, quarter: str) -> pd.DataFrame:
+    if not has(snap, "marts.inclusion"):
+        return pd.DataFrame()
+    return _api(snap, "inclusion", quarter)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def review_report(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
+                  config) -> str:
+    """The quarterly review for this scope as one self-contained HTML file."""
+    from dashboard import quarterly
+    from hearth.instrument import load_instrument
+
+    k = config.min_responses
+    previous = previous_quarter(snap, quarter)
+    return quarterly.build_report(
+        program=config.program_name, quarter=quarter, previous=previous,
+        scope=scope_label(snap, group_ids), k=k,
+        tiles=quarterly.kpis(scope_indicators(snap, quarter, group_ids, config), k, previous),
+        sentences=quarterly.highlights(movement_counts(snap, quarter, group_ids)),
+        warnings=quarterly.reliability_sentences(reliability_warnings(snap, quarter),
+                                                 load_instrument(config).titles),
+        trends=scope_trends(snap, group_ids, config, until=quarter),
+        funnel=participation_funnel(snap, quarter), retention=retention_curve(snap),
+        inclusion=inclusion(snap, quarter),
+    )
+
+
+# --- Compare groups ------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def group_indicators(snap: Snapshot, quarter: str | None, group_ids: tuple[str, ...],
+                     indicators: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Indicators of the given groups (one quarter, or all), with each group's name."""
+    frame = _api(snap, "indicators", quarter, list(group_ids))
+    if indicators:
+        frame = frame[frame["indicator"].isin(indicators)]
+    return _with_names(snap, frame.reset_index(drop=True))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def heatmap_rows(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
+                 indicators: tuple[str, ...], max_groups: int) -> tuple[pd.DataFrame, int]:
+    """Per-group figures for the comparison heatmap: the first ``max_groups`` groups by name
+    among those selected, and how many groups were selected in all."""
+    frame = groups(snap)
+    if group_ids is not None:
+        frame = frame[frame["group_id"].isin(group_ids)]
+    chosen = tuple(frame["group_id"].astype(str)[:max_groups])  # groups() is sorted by name
+    if not chosen:
+        return pd.DataFrame(), 0
+    return group_indicators(snap, quarter, chosen, indicators), len(frame)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def group_medians(snap: Snapshot, quarter: str) -> pd.DataFrame:
+    """Per indicator, the median group and the interquartile range across every group this
+    quarter: the yardstick the heatmap colours against (display scaling, not an indicator)."""
+    if not has(snap, "marts.indicators"):
+        return pd.DataFrame(columns=["indicator", "median", "spread"])
+    return _frame(snap, """
+        SELECT indicator, median(value) AS median,
+               quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
+        FROM marts.indicators
+        WHERE quarter = ? AND group_id IS NOT NULL AND value IS NOT NULL
+        GROUP BY indicator
+    """, [quarter])
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def comparable_indicators(snap: Snapshot, quarter: str) -> list[str]:
+    """Indicators that have funnel-plot points this quarter."""
+    if not has(snap, "marts.funnel_points"):
+        return []
+    rows = _frame(snap, "SELECT DISTINCT indicator FROM marts.funnel_points WHERE quarter = ?",
+                  [quarter])
+    return sorted(rows["indicator"])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def funnel_points(snap: Snapshot, quarter: str, indicator: str,
+                  group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    if not has(snap, "marts.funnel_points"):
+        return pd.DataFrame()
+    return _keep_groups(_api(snap, "funnel", quarter, indicator), group_ids)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def shrunken(snap: Snapshot, quarter: str, indicator: str,
+             group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    if not has(snap, "marts.shrunken"):
+        return pd.DataFrame()
+    return _keep_groups(_api(snap, "shrunken", quarter, indicator), group_ids)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def comments(snap: Snapshot, quarter: str, group_id: str | None = None) -> pd.DataFrame:
+    """Anonymous comments of the program (or one group) this quarter; marts.comments holds only
+    units that reached the comment threshold. Plain text only."""
+    if not has(snap, "marts.comments"):
+        return pd.DataFrame(columns=["comment"])
+    return _api(snap, "comments", quarter, group_id)
+
+
+# --- Coach -----------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def flags(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Flags raised for groups this quarter, with the group's name and coach."""
+    if not has(snap, "marts.flags"):
+        return pd.DataFrame(columns=["group_id", "group_name", "coach", "flag", "reason",
+                                     "evidence"])
+    frame = _api(snap, "flags", quarter, list(group_ids) if group_ids is not None else None)
+    return _with_names(snap, frame, coach=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def watchlist(snap: Snapshot, quarter: str, group_id: str) -> pd.DataFrame:
+    """Members of one group showing withdrawal signals (coach audience only)."""
+    if not has(snap, "marts.watchlist"):
+        return pd.DataFrame()
+    frame = _api(snap, "watchlist", quarter, group_id)
+    return frame[["member_name", "signal", "reason", "last_attended", "consecutive_missed"]] \
+        .sort_values(["consecutive_missed", "member_name"], ascending=[False, True],
+                     ignore_index=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def session_attendance(snap: Snapshot, group_id: str) -> pd.DataFrame:
+    if not has(snap, "marts.session_attendance"):
+        return pd.DataFrame()
+    return _api(snap, "session_attendance", group_id)
+
+
+def evidence_text(evidence: object) -> str:
+    """A flag's evidence (JSON text) as plain "name: value" parts for display."""
+    if evidence is None or (isinstance(evidence, float) and pd.isna(evidence)):
+        return ""
+    try:
+        data = json.loads(str(evidence))
+    except ValueError:
+        return str(evidence)
+    if not isinstance(data, dict):
+        return str(data)
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, float):
+            value = f"{value:.3g}"
+        elif isinstance(value, list):
+            value = ", ".join(str(v).replace("_", " ") for v in value)
+        parts.append(f"{str(key).replace('_', ' ')}: {value}")
+    return "; ".join(parts)
+
+
+# --- Data page (what came in: raw tables, not metrics) --------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_manifest(snap: Snapshot) -> pd.DataFrame:
+    """One row per file loaded, newest first, with what happened to its rows."""
+    return _frame(
+        snap,
+        """
+        SELECT load_id, file_name, kind, format, loaded_at,
+               rows_read, rows_loaded, rows_duplicate, rows_quarantined,
+               array_to_string(dropped_columns, ', ') AS dropped_columns,
+               len(guests) AS guests,
+               array_to_string(notes, '; ') AS notes
+        FROM raw.load_manifest ORDER BY load_id DESC
+        """,
+    )
+
+
+QUARANTINE_SHOWN = 2000
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def quarantine_summary(snap: Snapshot) -> pd.DataFrame:
+    """Quarantined rows counted by file and reason."""
+    return _frame(
+        snap,
+        """
+        SELECT file_name, reason, count(*) AS rows, min(line) AS first_line
+        FROM raw.quarantine GROUP BY ALL ORDER BY rows DESC, file_name, reason
+        """,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def quarantine_rows(snap: Snapshot, limit: int | None = QUARANTINE_SHOWN) -> pd.DataFrame:
+    """The quarantined rows themselves (file, line, column, reason, value), newest load first."""
+    sql = ("SELECT load_id, file_name, line, column_name, reason, value FROM raw.quarantine "
+           "ORDER BY load_id DESC, file_name, line")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return _frame(snap, sql)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def freshness(snap: Snapshot) -> pd.DataFrame:
+    """Per group, the newest session, attendance and survey dates, and how many days its newest
+    session lags the newest session anywhere in the program (a group whose exports stopped
+    stands out)."""
+    if not has(snap, "marts.freshness"):
+        return pd.DataFrame()
+    frame = _with_names(snap, _api(snap, "freshness"))
+    latest = pd.to_datetime(frame["latest_session_date"])
+    frame["days_behind"] = (latest.max() - latest).dt.days
+    columns = ["group_id", "group_name", "latest_session_date", "latest_attendance_date",
+               "latest_survey_date", "days_behind"]
+    return frame[columns].sort_values(["days_behind", "group_name"], ascending=[False, True],
+                                      na_position="first", ignore_index=True)
+
+
+def docs_path(name: str) -> Path:
+    """A file in the project's docs/ folder."""
+    return Path(__file__).resolve().parents[1] / "docs" / name

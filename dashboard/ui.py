@@ -1,0 +1,67 @@
+"""Display helpers every page uses, so each chart and table looks and behaves the same:
+a title, a "what this shows" caption, and its data as a formula-safe CSV download.
+
+Free text from the data is shown with st.dataframe / st.text only, never st.markdown.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard.exports import csv_bytes
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def chart(fig: go.Figure, data: pd.DataFrame, what: str, key: str) -> None:
+    """A Plotly chart, its caption and a CSV download of the data drawn."""
+    st.plotly_chart(fig, key=f"chart_{key}", config=PLOTLY_CONFIG)
+    _caption_and_download(what, data, key)
+
+
+def _caption_and_download(what: str, data: pd.DataFrame, key: str) -> None:
+    st.caption(f"What this shows: {what}")
+    st.download_button(
+        # Built only when clicked (Streamlit runs the callable then), not on every rerun.
+        "Download data (CSV)", lambda: csv_bytes(data), file_name=f"{key}.csv", mime="text/csv",
+        key=f"download_{key}", icon=":material/download:", type="tertiary",
+    )
+
+
+def table(data: pd.DataFrame, what: str, key: str, column_config: dict | None = None,
+          height: int | str = "auto", download: pd.DataFrame | None = None) -> None:
+    """A table shown as data (never rendered as Markdown), its caption and a CSV download."""
+    st.dataframe(data, key=f"table_{key}", hide_index=True, column_config=column_config,
+                 height=height)
+    _caption_and_download(what, data if download is None else download, key)
+
+
+def no_data_yet() -> None:
+    """What a data page shows before anything has been loaded and published."""
+    st.info("No data has been loaded yet, so there is nothing to show here.", icon="🌱")
+    st.page_link("app_pages/start.py", label="How to load data", icon=":material/upload:")
+
+
+def nothing_selected() -> None:
+    st.info("No group matches these filters. Widen the filters in the sidebar to see results.",
+            icon=":material/filter_alt_off:")
+
+
+def filtered_page_header(ctx, title: str, caption: str) -> None:
+    """Title and caption of a page that follows the sidebar filters; stops the page, saying why,
+    when there is no data yet, no indicator computed, or no group left by the filters."""
+    if ctx.empty or ctx.snap is None:
+        st.title(title)
+        no_data_yet()
+        st.stop()
+    if ctx.quarter is None:
+        st.title(title)
+        st.info("The indicators have not been computed yet: run `hearth refresh`.")
+        st.stop()
+    st.title(f"{title} · {ctx.quarter}")
+    st.caption(caption)
+    if ctx.group_ids is not None and not ctx.group_ids:
+        nothing_selected()
+        st.stop()

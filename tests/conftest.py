@@ -1,0 +1,149 @@
+"""Shared fixtures. Browser fixtures drive Debian's Chromium through Playwright.
+
+Where /usr/bin/chromium is missing, browser tests skip with the install command; under CI=true
+a missing browser fails instead, so CI can never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "data" / "sample"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def sample_hearth_config():
+    """The configuration the sample is read with."""
+    return sample_config()
+
+
+def sample_config():
+    """The sample's own hearth.toml (it maps the sample's meeting exports to groups)."""
+    from hearth.config import Config, load_config
+
+    own = SAMPLE_DIR / "hearth.toml"
+    return load_config(own) if own.exists() else Config()
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """A warehouse (and its published copy) built from data/sample through `hearth ingest`."""
+    from pipelines.ingest import ingest_paths
+
+    if not any(SAMPLE_DIR.glob("*.csv")):
+        pytest.fail(f"{SAMPLE_DIR} holds no sample files; run `hearth synth --out data/sample`")
+    db = tmp_path_factory.mktemp("sample") / "hearth.duckdb"
+    summaries = ingest_paths([SAMPLE_DIR], db=db, config=sample_config())
+    assert not [s.error for s in summaries if s.error]
+    return db
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    """A `hearth dashboard` process serving one warehouse to one audience."""
+
+    url: str
+    db: Path
+    audience: str
+    process: subprocess.Popen
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Poll Streamlit's health endpoint until it answers ok (or the server dies)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"dashboard exited with {process.returncode}:\n{out}")
+        with contextlib.suppress(OSError), \
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+            if reply.status == 200:
+                return
+        time.sleep(0.2)  # polling interval while the server starts, not a wait for the UI
+    raise TimeoutError(f"{url} did not become healthy within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def serve_dashboard(db: Path, audience: str):
+    """Start `hearth dashboard` on a free port; stop it (by its own pid) afterwards."""
+    port = free_port()
+    hearth = shutil.which("hearth", path=str(Path(sys.executable).parent)) or "hearth"
+    config = SAMPLE_DIR / "hearth.toml"
+    process = subprocess.Popen(
+        [hearth, "--db", str(db), *(["--config", str(config)] if config.exists() else []),
+         "dashboard", "--audience", audience, "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    url = f"http://localhost:{port}"
+    try:
+        wait_until_healthy(url, process)
+        yield Served(url=url, db=db, audience=audience, process=process)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 15)  # the group is this dashboard and its streamlit child
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def serve():
+    """``with serve(db, audience) as served:`` runs `hearth dashboard` for the block."""
+    return serve_dashboard
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium; skips (or, under CI=true, fails) when it is not installed."""
+    if not Path(CHROMIUM).exists():
+        message = (f"Chromium not found at {CHROMIUM}; install it with "
+                   "`apt-get install -y chromium` to run the browser tests")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

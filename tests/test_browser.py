@@ -1,0 +1,136 @@
+"""The dashboard in a real headless Chromium, served by `hearth dashboard` as a user would run it.
+
+Streamlit e2e rules: Playwright's expect (never fixed sleeps), elements found by role or label,
+one "must not happen" check per scenario. Screenshots of every page land in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hearth.warehouse import published_path
+
+pytestmark = pytest.mark.browser
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+PAGES = {
+    "lead": {"": "Quarterly review", "compare": "Compare groups", "data": "Data",
+             "method": "Method"},
+    "council": {"": "Compare groups", "method": "Method"},
+    "coach": {"": "Struggling groups", "compare": "Compare groups", "data": "Data",
+              "method": "Method"},
+}
+CHART_PAGES = {"Quarterly review", "Compare groups", "Struggling groups"}
+TIMEOUT = 60_000  # ms: the first run of a page computes and caches its data
+
+
+def expect():
+    from playwright.sync_api import expect as playwright_expect
+
+    playwright_expect.set_options(timeout=TIMEOUT)
+    return playwright_expect
+
+
+@pytest.fixture(scope="module")
+def sample_dashboard(sample_warehouse, serve):
+    """``sample_dashboard(audience)``: one `hearth dashboard` per audience on the sample,
+    started on first use and shared by this module's tests."""
+    with contextlib.ExitStack() as stack:
+        servers = {}
+
+        def serving(audience: str):
+            if audience not in servers:
+                servers[audience] = stack.enter_context(serve(sample_warehouse, audience))
+            return servers[audience]
+
+        yield serving
+
+
+def open_and_settle(page, url: str, title: str) -> None:
+    """Open a page and wait until Streamlit has finished running its script."""
+    page.goto(url)
+    check = expect()
+    check(page.get_by_role("heading", level=1).filter(has_text=title).first).to_be_visible()
+    check(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    if title in CHART_PAGES:
+        check(page.locator(".js-plotly-plot").first).to_be_visible()
+
+
+@pytest.mark.parametrize("audience", ["lead", "council", "coach"])
+def test_every_page_loads_without_an_exception(page, sample_dashboard, artifacts, audience):
+    served = sample_dashboard(audience)
+    for path, title in PAGES[audience].items():
+        open_and_settle(page, f"{served.url}/{path}", title)
+        screenshot(page, artifacts / f"{audience}-{path or 'home'}.png")
+        expect()(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to fit."""
+    height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 12000)})
+    page.screenshot(path=path)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def member_names() -> list[str]:
+    with (SAMPLE_DIR / "members.csv").open(encoding="utf-8-sig") as handle:
+        return sorted({row["name"] for row in csv.DictReader(handle)})
+
+
+def test_council_sees_no_member_names(page, sample_dashboard):
+    names = member_names()
+    pattern = re.compile("|".join(re.escape(n) for n in names))
+    served = sample_dashboard("council")
+    for path, title in PAGES["council"].items():
+        open_and_settle(page, f"{served.url}/{path}", title)
+        expect()(page.locator("body")).not_to_have_text(pattern)
+
+
+def test_quarterly_review_downloads_and_opens_offline(page, sample_dashboard, artifacts, tmp_path):
+    served = sample_dashboard("lead")
+    open_and_settle(page, served.url, "Quarterly review")
+    button = page.get_by_role("button", name="Download the quarterly review (HTML)")
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as download:
+        button.click()
+    report = tmp_path / download.value.suggested_filename
+    download.value.save_as(report)
+    assert report.name.startswith("hearth-review-") and report.suffix == ".html"
+    page.context.set_offline(True)  # the report must need no network at all
+    page.goto(report.as_uri())
+    check = expect()
+    check(page.get_by_role("heading", level=1)).to_contain_text("quarterly review")
+    check(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
+    assert page.locator(".js-plotly-plot").count() >= 6
+    page.screenshot(path=artifacts / "report.png", full_page=True)
+    page.context.set_offline(False)
+
+
+def test_ingest_while_the_dashboard_serves(page, serve, sample_warehouse, tmp_path, artifacts):
+    db = tmp_path / "hearth.duckdb"
+    shutil.copy(sample_warehouse, db)
+    shutil.copy(published_path(sample_warehouse), published_path(db))
+    extra = tmp_path / "late_checkins.csv"
+    extra.write_text("member_id,buddy_id,checked_in_at,channel\n"
+                     "m0001,m0002,2026-09-30T12:00:00+01:00,call\n", encoding="utf-8")
+    with serve(db, "lead") as served:
+        open_and_settle(page, f"{served.url}/data", "Data")  # the app holds its snapshot open
+        hearth = Path(sys.executable).with_name("hearth")
+        done = subprocess.run([str(hearth), "--db", str(db), "--config",
+                               str(SAMPLE_DIR / "hearth.toml"), "ingest", str(extra)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        open_and_settle(page, f"{served.url}/data", "Data")
+        expect()(page.get_by_text("late_checkins.csv").first).to_be_visible()
+        screenshot(page, artifacts / "lead-data-after-ingest.png")
+        expect()(page.get_by_test_id("stException")).to_have_count(0)

@@ -1,0 +1,85 @@
+"""The dashboard's query layer: read-only snapshot, cache keys, and display helpers."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboard import queries
+from hearth.warehouse import published_path
+
+
+def test_the_query_layer_reads_only_the_published_copy_and_cannot_write(sample_warehouse):
+    snap = queries.snapshot(sample_warehouse)
+    assert snap.path == str(published_path(sample_warehouse).resolve())
+    with queries.cursor(snap) as con, pytest.raises(duckdb.Error, match="read-only"):
+        con.execute("CREATE TABLE marts.scratch (a INTEGER)")
+
+
+def test_nothing_published_means_no_snapshot_and_an_empty_dashboard(tmp_path):
+    assert queries.snapshot(tmp_path / "hearth.duckdb") is None
+    assert queries.is_empty(None)
+
+
+def test_a_writer_holding_the_warehouse_does_not_stop_the_dashboard(sample_warehouse):
+    # The writer's file is locked by its own connection; the dashboard reads another file.
+    writer = duckdb.connect(str(sample_warehouse))
+    try:
+        snap = queries.snapshot(sample_warehouse)
+        assert queries.quarters(snap)
+    finally:
+        writer.close()
+
+
+def test_groups_sharing_a_name_are_told_apart():
+    pairs = pd.DataFrame({"group_id": ["g1", "g2", "g3"],
+                          "group_name": ["Circle", "Circle", "Porch"]})
+    assert queries.display_names(pairs) == {
+        "g1": "Circle (g1)", "g2": "Circle (g2)", "g3": "Porch"}
+
+
+def test_flag_evidence_reads_as_plain_words():
+    assert queries.evidence_text('{"value": 0.4615, "signals": ["stopped_coming"], "n": 12}') \
+        == "value: 0.462; signals: stopped coming; n: 12"
+    assert queries.evidence_text(None) == ""
+    assert queries.evidence_text("not json") == "not json"
+
+
+def test_group_filters_select_on_the_groups_dimensions(sample_warehouse):
+    snap = queries.snapshot(sample_warehouse)
+    frame = queries.groups(snap)
+    language = frame["language"].iloc[0]
+    chosen = queries.selected_group_ids(snap, queries.Filters(language=(language,)))
+    assert sorted(chosen) == sorted(frame.loc[frame["language"] == language, "group_id"])
+    assert queries.selected_group_ids(snap, queries.Filters(quarter="2025Q3")) is None
+
+
+def test_a_selection_pools_exactly_the_responses_of_its_shown_groups(sample_warehouse,
+                                                                      sample_hearth_config):
+    from metrics import api
+    from metrics.anonymity import slice_groups
+
+    k = sample_hearth_config.min_responses
+    snap = queries.snapshot(sample_warehouse)
+    quarter = queries.default_quarter(snap)
+    with queries.cursor(snap) as con:
+        scores = con.execute("SELECT group_id, construct, score FROM marts.survey_scores "
+                             "WHERE quarter = ?", [quarter]).df()
+        every = [g for (g,) in con.execute("SELECT group_id FROM marts.groups").fetchall()]
+        modality = con.execute("SELECT mode(modality) FROM marts.groups").fetchone()[0]
+        chosen = [g for (g,) in con.execute(
+            "SELECT group_id FROM marts.groups WHERE modality = ?", [modality]).fetchall()]
+        pooled = api.slice_indicators(con, quarter, sample_hearth_config, chosen)
+    belonging = scores[scores["construct"] == "belonging"]
+    per_group = belonging.dropna(subset=["group_id"]).groupby("group_id").size() \
+        .reindex(every, fill_value=0)
+    decision = slice_groups(per_group, chosen, k=k,
+                            other_n=int(belonging["group_id"].isna().sum()))
+    expected = belonging[belonging["group_id"].isin(decision.groups)]
+    if decision.allowed:
+        assert pooled["belonging"]["n"] == len(expected)
+        assert pooled["belonging"]["value"] == pytest.approx(expected["score"].mean())
+    else:
+        assert pooled["belonging"]["status"] == "suppressed"
+        assert pooled["belonging"]["value"] is None
