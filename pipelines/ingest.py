@@ -506,11 +506,18 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
         return
     matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, KEY_SQL[kind], strict=True))
     # Keys repeated inside the file: the first valid occurrence loads, the rest are duplicates.
-    # (A grouped aggregate is cheaper than a window over every row, and usually finds nothing.)
+    # Grouping ten million rows by a 64-bit hash of the key needs a fraction of the memory of
+    # grouping by the key itself; only keys whose hash repeats are then compared exactly.
+    keys = ", ".join(KEY_SQL[kind])
+    con.execute(
+        f"CREATE TEMP TABLE clashes AS SELECT hash({keys}) AS h FROM staged s WHERE s.ok "
+        "GROUP BY h HAVING count(*) > 1"
+    )
     con.execute(
         f"""CREATE TEMP TABLE repeats AS
             SELECT {", ".join(f"{expr} AS k{i}" for i, expr in enumerate(KEY_SQL[kind]))}, min(s.rowid) AS keep
-            FROM staged s WHERE s.ok GROUP BY ALL HAVING count(*) > 1"""
+            FROM staged s WHERE s.ok AND hash({keys}) IN (SELECT h FROM clashes)
+            GROUP BY ALL HAVING count(*) > 1"""
     )
     repeated = " AND ".join(f"r.k{i} = {expr}" for i, expr in enumerate(KEY_SQL[kind]))
     # Anti-joins against empty tables still cost a pass over every row: leave them out then.
@@ -527,6 +534,7 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
     finally:
         con.execute("DROP VIEW IF EXISTS valid")
         con.execute("DROP TABLE IF EXISTS repeats")
+        con.execute("DROP TABLE IF EXISTS clashes")
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
 
