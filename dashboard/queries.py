@@ -259,6 +259,10 @@ def scope_indicators(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | 
         program = program_indicators(snap)
         return program[program["quarter"] == quarter].reset_index(drop=True)
     pooled = _api(snap, "slice_indicators", quarter, config, list(group_ids))
+    return _slice_frame(quarter, pooled)
+
+
+def _slice_frame(quarter: str, pooled: dict) -> pd.DataFrame:
     rows = [{"indicator": key, "value": obj.get("value"), "n": obj.get("n"),
              "ci_low": obj.get("ci_low"), "ci_high": obj.get("ci_high"),
              "status": obj.get("status"), "delta": (obj.get("change") or {}).get("delta"),
@@ -271,13 +275,13 @@ def scope_indicators(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | 
 def scope_trends(snap: Snapshot, group_ids: tuple[str, ...] | None, config,
                  until: str | None = None) -> pd.DataFrame:
     """Indicators for the scope over every quarter up to ``until`` (for the trend charts).
-    A selection is pooled quarter by quarter (each cached: the review's own quarter is reused)."""
+    A selection is pooled for all quarters in one pass (metrics.api.slice_indicators_over)."""
     listed = [q for q in quarters(snap) if until is None or q <= until]
     if group_ids is None:
         program = program_indicators(snap)
         return program[program["quarter"].isin(listed)].reset_index(drop=True)
-    frames = [scope_indicators(snap, q, group_ids, config) for q in listed]
-    frames = [f for f in frames if not f.empty]
+    pooled = _api(snap, "slice_indicators_over", listed, config, list(group_ids))
+    frames = [_slice_frame(q, pooled[q]) for q in listed if pooled.get(q)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -250,13 +250,67 @@ def slice_indicators(
     members are counted once per group). Survey figures pool the responses of the selected
     groups whose own figure is shown, and only when anonymity.slice_groups allows it.
     """
+    return slice_indicators_over(con, [quarter], config, group_ids).get(quarter, {})
+
+
+def slice_indicators_over(
+    con: duckdb.DuckDBPyConnection, quarters: Sequence[str], config: Config,
+    group_ids: Sequence[str],
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """slice_indicators for several quarters at once: {quarter: {indicator: object}}.
+
+    One query per table for all the quarters (a trend chart of a selection would otherwise
+    pay every query once per quarter); the anonymity decision is still made quarter by quarter.
+    """
     selected = list(dict.fromkeys(group_ids))
+    wanted = list(dict.fromkeys(quarters))
     rows = con.execute(
-        "SELECT indicator, sum(hits) AS hits, sum(n) AS n, sum(value) AS total, "
+        "SELECT quarter, indicator, sum(hits) AS hits, sum(n) AS n, sum(value) AS total, "
         "count(*) FILTER (WHERE status = 'ok') AS ok "
-        "FROM marts.indicators WHERE quarter = ? AND group_id IN (SELECT unnest(?::VARCHAR[])) "
-        "GROUP BY indicator", [quarter, selected],
-    ).df().set_index("indicator")
+        "FROM marts.indicators WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+        "AND group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter, indicator",
+        [wanted, selected],
+    ).df().set_index(["quarter", "indicator"])
+    # Responses per group are counted in SQL; only the pooled groups' scores reach pandas
+    # (reading every score of a quarter cost ~150 ms at reference scale).
+    counts = con.execute(
+        "SELECT q.quarter, g.group_id, count(s.construct) AS n "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS quarter) q CROSS JOIN marts.groups g "
+        "LEFT JOIN marts.survey_scores s ON s.group_id = g.group_id AND s.quarter = q.quarter "
+        "AND s.construct = 'belonging' GROUP BY q.quarter, g.group_id", [wanted],
+    ).df()
+    others = dict(con.execute(
+        "SELECT quarter, count(*) FROM marts.survey_scores WHERE construct = 'belonging' "
+        "AND group_id IS NULL AND quarter IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter",
+        [wanted],
+    ).fetchall())
+    decisions = {}
+    for quarter in wanted:
+        per_group = counts[counts["quarter"] == quarter].set_index("group_id")["n"]
+        decisions[quarter] = slice_groups(
+            per_group, [g for g in selected if g in per_group.index],
+            k=config.min_responses, other_n=int(others.get(quarter, 0)),
+        )
+    pooled = [(q, g) for q, d in decisions.items() if d.allowed for g in d.groups]
+    scores = con.execute(
+        "SELECT s.quarter, s.construct, s.score FROM marts.survey_scores s "
+        "JOIN (SELECT unnest(?::VARCHAR[]) AS quarter, unnest(?::VARCHAR[]) AS group_id) p "
+        "ON p.quarter = s.quarter AND p.group_id = s.group_id",
+        [[q for q, _ in pooled], [g for _, g in pooled]],
+    ).df()
+    return {
+        quarter: _slice_objects(
+            rows.xs(quarter, level="quarter") if quarter in rows.index.get_level_values(0)
+            else rows.iloc[0:0].droplevel(0),
+            decisions[quarter], scores[scores["quarter"] == quarter], config,
+        )
+        for quarter in wanted
+    }
+
+
+def _slice_objects(rows: pd.DataFrame, decision, scores: pd.DataFrame,
+                   config: Config) -> dict[str, dict[str, Any]]:
+    """One quarter of a selection: the review's indicator objects."""
     out: dict[str, dict[str, Any]] = {}
     nothing = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
     for key in REVIEW_KEYS:
@@ -282,24 +336,6 @@ def slice_indicators(
             out[key] = {"value": None, "n": None, "ci_low": None, "ci_high": None,
                         "status": "insufficient", "change": nothing,
                         "note": "not defined for a selection of groups"}
-
-    # Responses per group are counted in SQL; only the pooled groups' scores reach pandas
-    # (reading every score of the quarter cost ~150 ms at reference scale).
-    per_group = con.execute(
-        "SELECT g.group_id, count(s.construct) AS n FROM marts.groups g "
-        "LEFT JOIN marts.survey_scores s ON s.group_id = g.group_id AND s.quarter = ? "
-        "AND s.construct = 'belonging' GROUP BY g.group_id", [quarter],
-    ).df().set_index("group_id")["n"]
-    other = con.execute(
-        "SELECT count(*) FROM marts.survey_scores WHERE quarter = ? AND construct = 'belonging' "
-        "AND group_id IS NULL", [quarter],
-    ).fetchone()[0]
-    decision = slice_groups(per_group, [g for g in selected if g in per_group.index],
-                            k=config.min_responses, other_n=int(other))
-    scores = con.execute(
-        "SELECT construct, score FROM marts.survey_scores WHERE quarter = ? "
-        "AND group_id IN (SELECT unnest(?::VARCHAR[]))", [quarter, list(decision.groups)],
-    ).df()
     for key in SURVEY_KEYS:
         construct = "loneliness" if key == "loneliness_share" else key
         if not decision.allowed:
@@ -508,5 +544,5 @@ __all__ = [
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
     "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "session_attendance",
-    "shrunken", "slice_indicators", "trend", "watchlist",
+    "shrunken", "slice_indicators", "slice_indicators_over", "trend", "watchlist",
 ]

@@ -150,3 +150,18 @@ def test_a_selection_pools_counts_and_follows_the_slice_rule(sample_warehouse):
         "value": None, "n": None, "ci_low": None, "ci_high": None, "status": "suppressed",
         "change": {"delta": None, "verdict": "can't tell yet", "p_adjusted": None},
         "note": "fewer than 5 responses in this selection"}
+
+
+def test_a_selection_over_many_quarters_equals_each_quarter_alone(sample_warehouse, sample_quarters):
+    import duckdb
+
+    from hearth.config import Config
+    from metrics import api
+
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    chosen = ["g01", "g04", "g11", "g14"]
+    together = api.slice_indicators_over(con, sample_quarters, Config(), chosen)
+    alone = {q: api.slice_indicators_over(con, [q], Config(), chosen)[q] for q in sample_quarters}
+    con.close()
+    assert together == alone
+    assert {q: together[q]["belonging"]["status"] for q in sample_quarters} != {}
