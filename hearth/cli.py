@@ -36,10 +36,14 @@ def cmd_init(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from pipelines.ingest import ingest_paths
+    from pipelines.ingest import expand, ingest_paths
     from pipelines.report import format_summaries
 
     config = load_config(args.config)
+    if not expand(args.paths):
+        raise HearthError(
+            f"{', '.join(args.paths)}: no data files here; Hearth reads .csv, .tsv, .txt and .xlsx files"
+        )
     summaries = ingest_paths(
         args.paths, db=args.db, config=config, kind=args.kind, fmt=args.format,
         refresh=not args.no_refresh,

@@ -76,3 +76,10 @@ def test_the_second_ingest_of_the_same_files_says_nothing_was_added(tmp_path):
     subprocess.run(run, check=True, capture_output=True)
     second = subprocess.run(run, check=True, capture_output=True, text=True).stdout
     assert second.splitlines()[-1] == "6 file(s): 0 rows loaded (nothing new: everything here was loaded before)"
+
+
+def test_a_folder_without_data_files_is_named_with_what_hearth_reads(tmp_path, capsys):
+    (tmp_path / "notes.md").write_text("nothing to load", encoding="utf-8")
+    assert main(["--db", str(tmp_path / "w.duckdb"), "ingest", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"hearth: {tmp_path}: no data files here; Hearth reads .csv, .tsv, .txt and .xlsx files\n")
