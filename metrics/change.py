@@ -37,7 +37,7 @@ from metrics.statistics import (
     change_verdicts,
     funnel_limits_mean,
     funnel_limits_proportion,
-    mann_whitney,
+    mann_whitney_pvalues,
     overdispersion_phi,
     shrink_means,
     shrink_proportions,
@@ -148,15 +148,17 @@ def _survey_mean_pvalues(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) ->
     lookup = {(r.quarter, r.group_id, r.indicator): r.scores for r in scores.itertuples()}
     for r in program.itertuples():
         lookup[(r.quarter, None, r.indicator)] = r.scores
-    out = []
-    for r in pairs.itertuples():
+    out = np.full(len(pairs), np.nan)
+    tested, samples = [], []
+    for i, r in enumerate(pairs.itertuples()):
         group = None if pd.isna(r.group_id) else r.group_id
         before = lookup.get((r.prev_quarter, group, r.indicator))
         after = lookup.get((r.quarter, group, r.indicator))
-        if before is None or after is None:
-            out.append(np.nan)
-            continue
-        out.append(mann_whitney(np.asarray(before), np.asarray(after))[1])
+        if before is not None and after is not None:
+            tested.append(i)
+            samples.append((np.asarray(before), np.asarray(after)))
+    if tested:
+        out[tested] = mann_whitney_pvalues(samples)  # = mann_whitney(before, after)[1] each
     return pd.Series(out, index=pairs.index, dtype=float)
 
 
@@ -164,84 +166,125 @@ PREVIOUS = {"value": "prev_value", "hits": "prev_hits", "n": "prev_n", "status":
             "pooled": "prev_pooled"}
 
 
-def _row_keys(quarter: pd.Series, frame: pd.DataFrame) -> pd.Index:
-    """One string per row for (quarter, group_id, indicator); program rows (no group) apart."""
-    group = frame["group_id"].astype("str").fillna("\x00program")
-    return pd.Index(quarter.astype("str") + "\x1f" + group + "\x1f"
-                    + frame["indicator"].astype("str"))
+def previous_positions(quarter: pd.Series, keys: list[pd.Series], steps: int = 1) -> np.ndarray | None:
+    """For each row, the position of the row with the same `keys` `steps` quarters earlier
+    (-1 where there is none); None when (quarter, keys) do not identify rows uniquely or a
+    quarter is missing. Missing key values (a program-wide row's group) match each other, as
+    in a pandas merge. Works on integer codes of the keys, not on the strings."""
+    quarter_codes, quarters = pd.factorize(quarter)
+    if (quarter_codes < 0).any():
+        return None
+    earlier = pd.Index(quarters).get_indexer([shift_quarter(q, -steps) for q in quarters])
+    key = np.zeros(len(quarter), dtype=np.int64)
+    for column in keys:
+        codes, uniques = pd.factorize(column)  # -1: missing
+        key = key * (len(uniques) + 1) + codes + 1
+    width = int(key.max()) + 1 if len(key) else 1
+    rows = pd.Index(quarter_codes * width + key)
+    if not rows.is_unique:
+        return None
+    earlier_codes = earlier[quarter_codes]
+    return rows.get_indexer(np.where(earlier_codes >= 0, earlier_codes * width + key, -1))
 
 
-def _with_previous(frame: pd.DataFrame) -> pd.DataFrame:
-    """frame with the previous quarter's value, hits, n, status and pooled of the same
-    group x indicator as prev_* columns (NaN where there is none): a left join on
-    (prev_quarter, group_id, indicator), done by position rather than a merge."""
-    rows = _row_keys(frame["quarter"], frame)
-    if not rows.is_unique:  # not expected: fall back to the join, which repeats rows
+def _previous(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """(rows, previous): for each row, the previous quarter's value, hits and n of the same
+    group x indicator (NaN where there is none) and whether that row was ok and pooled (False
+    where there is none), as arrays keyed "value", "hits", "n", "ok", "pooled".
+
+    The left join on (prev_quarter, group_id, indicator), done by position
+    (previous_positions); `rows` is `frame` itself. Should the keys ever repeat, it is the
+    join's result, which repeats rows as a merge does.
+    """
+    position = previous_positions(frame["quarter"], [frame["group_id"], frame["indicator"]])
+    if position is None:  # not expected (keys missing or repeated)
+        keyed = frame.assign(prev_quarter=frame["quarter"].map(
+            {q: shift_quarter(q, -1) for q in frame["quarter"].unique()}))
         prev = frame[KEYS + list(PREVIOUS)].rename(columns={"quarter": "prev_quarter", **PREVIOUS})
-        return frame.merge(prev, on=["prev_quarter", "group_id", "indicator"], how="left")
-    position = rows.get_indexer(_row_keys(frame["prev_quarter"], frame))
+        rows = keyed.merge(prev, on=["prev_quarter", "group_id", "indicator"], how="left")
+        return rows.drop(columns=["prev_quarter", *PREVIOUS.values()]), {
+            "value": rows["prev_value"].to_numpy(dtype=float, na_value=np.nan),
+            "hits": rows["prev_hits"].to_numpy(dtype=float, na_value=np.nan),
+            "n": rows["prev_n"].to_numpy(dtype=float, na_value=np.nan),
+            "ok": _is_ok(rows["prev_status"]),
+            "pooled": _flags(rows["prev_pooled"]),
+        }
     found = position >= 0
     take = np.where(found, position, 0)
-    out = frame.copy()
-    for column, name in PREVIOUS.items():
-        values = frame[column].to_numpy(dtype=object if column in ("status", "pooled") else float,
-                                        na_value=None if column in ("status", "pooled")
-                                        else np.nan)[take]
-        if values.dtype == object:
-            values[~found] = None
-        else:
-            values[~found] = np.nan
-        out[name] = values
-    return out
+    previous = {}
+    for column in ("value", "hits", "n"):
+        previous[column] = np.where(
+            found, frame[column].to_numpy(dtype=float, na_value=np.nan)[take], np.nan)
+    previous["ok"] = found & _is_ok(frame["status"])[take]
+    previous["pooled"] = found & _flags(frame["pooled"])[take]
+    return frame, previous
+
+
+def _flags(column: pd.Series) -> np.ndarray:
+    """A column of True/False/missing as booleans, missing = False (fillna(False))."""
+    return column.fillna(False).astype(bool).to_numpy()
+
+
+def _is_ok(status: pd.Series) -> np.ndarray:
+    """status == "ok" as booleans (a missing status is not ok)."""
+    return (status == "ok").fillna(False).to_numpy(dtype=bool)
 
 
 def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame) -> pd.DataFrame:
     """Add delta, p_value, p_adjusted, verdict and test to every indicator row."""
-    frame = indicators.copy()
-    if frame.empty:
+    if indicators.empty:
+        frame = indicators.copy(deep=False)  # copy-on-write: the caller's frame is untouched
         for column in ("delta", "p_value", "p_adjusted"):
             frame[column] = pd.Series(dtype=float)
         frame["verdict"] = frame["test"] = pd.Series(dtype=object)
         return frame
-    frame["prev_quarter"] = frame["quarter"].map(
-        {q: shift_quarter(q, -1) for q in frame["quarter"].unique()})
-    merged = _with_previous(frame)
-    kind = indicator_facts(merged["indicator"], "kind")
-    both_ok = (merged["status"] == "ok") & (merged["prev_status"] == "ok") \
-        & ~merged["pooled"].fillna(False).astype(bool) \
-        & ~merged["prev_pooled"].fillna(False).astype(bool)
-    merged["delta"] = (merged["value"] - merged["prev_value"]).where(both_ok)
+    rows, prev = _previous(indicators)
+    frame = rows.copy(deep=False)  # copy-on-write: the caller's frame is untouched
+    kind = indicator_facts(frame["indicator"], "kind")
+    both_ok = _is_ok(frame["status"]) & prev["ok"] & ~_flags(frame["pooled"]) & ~prev["pooled"]
+    value = frame["value"].to_numpy(dtype=float, na_value=np.nan)
+    hits = frame["hits"].to_numpy(dtype=float, na_value=np.nan)
+    n = frame["n"].to_numpy(dtype=float, na_value=np.nan)
+    delta = np.where(both_ok, value - prev["value"], np.nan)
 
-    p = np.full(len(merged), np.nan)
-    test = np.full(len(merged), None, dtype=object)
-    shares = (both_ok & kind.isin(["proportion"])).to_numpy()
-    p[shares] = two_proportion_pvalues(merged.loc[shares, "prev_hits"], merged.loc[shares, "prev_n"],
-                                       merged.loc[shares, "hits"], merged.loc[shares, "n"])
+    p = np.full(len(frame), np.nan)
+    test = np.full(len(frame), None, dtype=object)
+    shares = both_ok & (kind == "proportion").fillna(False).to_numpy(dtype=bool)
+    p[shares] = two_proportion_pvalues(prev["hits"][shares], prev["n"][shares], hits[shares],
+                                       n[shares])
     test[shares] = "two proportions"
-    surv = (both_ok & (kind == "survival")).to_numpy()
-    p[surv] = two_proportion_pvalues(merged.loc[surv, "prev_hits"], merged.loc[surv, "prev_n"],
-                                     merged.loc[surv, "hits"], merged.loc[surv, "n"])
+    surv = both_ok & (kind == "survival").fillna(False).to_numpy(dtype=bool)
+    p[surv] = two_proportion_pvalues(prev["hits"][surv], prev["n"][surv], hits[surv], n[surv])
     test[surv] = "two proportions (retained of followed)"
-    counts = (both_ok & (kind == "count")).to_numpy()
-    p[counts] = poisson_count_pvalues(merged.loc[counts, "prev_value"], merged.loc[counts, "value"])
+    counts = both_ok & (kind == "count").fillna(False).to_numpy(dtype=bool)
+    p[counts] = poisson_count_pvalues(prev["value"][counts], value[counts])
     test[counts] = "Poisson counts"
-    means = (both_ok & merged["indicator"].isin(SURVEY_MEANS)).to_numpy()
+    means = both_ok & frame["indicator"].isin(SURVEY_MEANS).to_numpy(dtype=bool)
     if means.any():
-        p[means] = _survey_mean_pvalues(con, merged.loc[means]).to_numpy()
+        pairs = frame.loc[means, ["quarter", "group_id", "indicator"]]
+        pairs["prev_quarter"] = pairs["quarter"].map(
+            {q: shift_quarter(q, -1) for q in pairs["quarter"].unique()})
+        p[means] = _survey_mean_pvalues(con, pairs).to_numpy()
         test[means] = "Mann-Whitney U"
-    merged["p_value"] = p
-    merged["test"] = test
+    frame["delta"] = delta
+    frame["p_value"] = p
+    frame["test"] = test
 
-    adjusted = np.full(len(merged), np.nan)
-    is_group = merged["group_id"].notna().to_numpy()
+    adjusted = np.full(len(frame), np.nan)
+    is_group = frame["group_id"].notna().to_numpy()
     adjusted[~is_group] = p[~is_group]
-    for _, index in merged[is_group].groupby(["quarter", "indicator"]).groups.items():
-        rows = merged.index.get_indexer(index)
-        adjusted[rows] = benjamini_hochberg(p[rows])
-    merged["p_adjusted"] = adjusted
-    merged["verdict"] = change_verdicts(merged["delta"].to_numpy(float), adjusted,
-                                        both_ok.to_numpy())
-    return merged.drop(columns=[c for c in merged.columns if c.startswith("prev_")])
+    # one family per quarter x indicator: positions of its group rows, in row order
+    group_rows = np.flatnonzero(is_group)
+    quarter_codes, _ = pd.factorize(frame["quarter"])
+    indicator_codes, names = pd.factorize(frame["indicator"])
+    family = (quarter_codes.astype(np.int64) * (len(names) + 1) + indicator_codes)[group_rows]
+    order = np.argsort(family, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(family[order]) != 0]) if len(order) else []
+    for family_rows in np.split(group_rows[order], starts[1:]) if len(order) else []:
+        adjusted[family_rows] = benjamini_hochberg(p[family_rows])
+    frame["p_adjusted"] = adjusted
+    frame["verdict"] = change_verdicts(delta, adjusted, both_ok)
+    return frame
 
 
 FUNNEL_INDICATORS = (

@@ -82,8 +82,11 @@ def indicator_facts(keys, field: str):
     import pandas as pd
 
     codes, uniques = pd.factorize(keys)
-    values = [getattr(BY_KEY[k], field) if k in BY_KEY else np.nan for k in uniques]
-    if (codes < 0).any():
-        values.append(np.nan)  # code -1: a missing key
-    table = pd.Series(values).to_numpy()
-    return pd.Series(table[codes], index=keys.index).infer_objects()
+    values = [getattr(BY_KEY[k], field) if k in BY_KEY else None for k in uniques]
+    if all(isinstance(v, str) or v is None for v in values):
+        table = pd.Series(values, dtype="str").array  # taken with -1 (missing) as NaN
+        return pd.Series(table.take(codes, allow_fill=True), index=keys.index)
+    numbers = np.array([np.nan if v is None else v for v in values] + [np.nan])
+    if not np.isnan(numbers[codes]).any():
+        numbers = numbers[:-1].astype(type(values[0])) if values else numbers
+    return pd.Series(numbers[codes], index=keys.index)

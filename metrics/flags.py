@@ -32,7 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics.quarters import shift_quarter
+from metrics.change import previous_positions
 from metrics.statistics import theil_sen_trends
 
 TREND_SESSIONS = 8
@@ -71,18 +71,31 @@ def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Group x quarter whose last 8 session rates have a Kendall z this low, with the rates."""
     return con.execute(
         f"""
-        WITH last AS (
-            SELECT gq.group_id, gq.quarter, sa.seq, sa.session_date,
-                   sa.attended / sa.expected AS rate,
-                   row_number() OVER (PARTITION BY gq.group_id, gq.quarter
-                                      ORDER BY sa.seq DESC) AS back,
-                   max(sa.session_date >= gq.q_start)
-                       OVER (PARTITION BY gq.group_id, gq.quarter) AS recent
+        WITH eligible AS (
+            -- a group's sessions with someone expected, numbered k = 1, 2, ... in seq order
+            SELECT group_id, seq, session_date, attended / expected AS rate,
+                   row_number() OVER (PARTITION BY group_id ORDER BY seq) AS k
+            FROM marts.session_attendance WHERE expected > 0
+        ),
+        dated AS (
+            SELECT group_id, session_date, max(k) AS k_by_date FROM eligible GROUP BY ALL
+        ),
+        -- the last such session up to each quarter's ref_date (dates rise with seq)
+        ends AS (
+            SELECT gq.group_id, gq.quarter, gq.q_start, d.k_by_date AS k_end
             FROM stage_group_quarters gq
-            JOIN marts.session_attendance sa
-              ON sa.group_id = gq.group_id AND sa.session_date <= gq.ref_date
-             AND sa.expected > 0
-            QUALIFY back <= {TREND_SESSIONS}
+            ASOF JOIN dated d ON d.group_id = gq.group_id AND gq.ref_date >= d.session_date
+        ),
+        -- ... and the {TREND_SESSIONS} before it (back = 1 is the latest); recent: the latest
+        -- falls in the quarter
+        last AS (
+            SELECT e.group_id, e.quarter, s.seq, s.session_date, s.rate,
+                   e.k_end - s.k + 1 AS back,
+                   max(s.session_date >= e.q_start)
+                       OVER (PARTITION BY e.group_id, e.quarter) AS recent
+            FROM ends e
+            JOIN eligible s
+              ON s.group_id = e.group_id AND s.k BETWEEN e.k_end - {TREND_SESSIONS - 1} AND e.k_end
         ),
         full_windows AS (
             SELECT group_id, quarter FROM last GROUP BY ALL
@@ -214,14 +227,17 @@ def build_flags(
                       distinct_hosts=w.get("value:distinct_hosts")))
 
     active = col("value", "active_members")
-    by_key = dict(zip(zip(wide["quarter"], wide["group_id"], strict=True), active, strict=True))
-    shifted = {q: (shift_quarter(q, -1), shift_quarter(q, -2)) for q in wide["quarter"].unique()}
-    before = pd.Series([by_key.get((shifted[q][0], g), np.nan)
-                        for q, g in zip(wide["quarter"], wide["group_id"], strict=True)],
-                       index=wide.index, dtype=float)
-    earlier = pd.Series([by_key.get((shifted[q][1], g), np.nan)
-                         for q, g in zip(wide["quarter"], wide["group_id"], strict=True)],
-                        index=wide.index, dtype=float)
+    active_values = active.to_numpy(dtype=float, na_value=np.nan)
+
+    def quarters_back(steps):
+        """Active members of the same group `steps` quarters earlier (NaN: no such row)."""
+        position = previous_positions(wide["quarter"], [wide["group_id"]], steps)
+        if position is None:  # (quarter, group) rows are unique by construction (unstack)
+            raise AssertionError("flags: repeated (quarter, group_id) rows")
+        return pd.Series(np.where(position >= 0, active_values[position], np.nan),
+                         index=wide.index, dtype=float)
+
+    before, earlier = quarters_back(1), quarters_back(2)
     wide["_before"], wide["_earlier"] = before, earlier
     judged = held >= MIN_SESSIONS_TO_JUDGE
     too_few = judged & (active < MIN_ACTIVE)

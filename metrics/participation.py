@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.definitions import BY_KEY, indicator_facts
+from metrics.frames import query_frame
 from metrics.statistics import wilson_intervals
 
 Z95 = 1.959963984540054
@@ -51,7 +52,7 @@ def survival_intervals(
 
 def with_status(frame: pd.DataFrame) -> pd.DataFrame:
     """Mark rows below their indicator's minimum data as insufficient (and blank their value)."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the caller's frame is untouched
     minimum = indicator_facts(out["indicator"], "min_n").astype(float)
     unit = indicator_facts(out["indicator"], "unit")
     n = out["n"].fillna(0).astype(float)
@@ -71,7 +72,8 @@ def attendance_indicators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Participation and leadership indicators per group x quarter and program-wide."""
     # retention rows carry the Greenwood sum of their Kaplan-Meier curve (program-wide: '*');
     # rows in a fixed order, so every refresh writes the same table
-    counts = con.execute(
+    counts = query_frame(
+        con,
         """
         SELECT c.quarter, c.group_id, c.indicator, c.hits, c.n, c.value, c.target,
                k.greenwood_sum
@@ -80,8 +82,8 @@ def attendance_indicators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
           ON c.indicator = 'retention' AND k.quarter = c.quarter
          AND k.group_id = coalesce(c.group_id, '*')
         ORDER BY c.quarter, c.group_id NULLS FIRST, c.indicator
-        """
-    ).df()
+        """,
+    )
     kind = indicator_facts(counts["indicator"], "kind")
     n = counts["n"].fillna(0).to_numpy(dtype=float)
     hits = counts["hits"].fillna(0).to_numpy(dtype=float)

@@ -32,6 +32,7 @@ from metrics.anonymity import (
     suppression_label,
 )
 from metrics.definitions import SURVEY_KEYS, SURVEY_MEANS
+from metrics.frames import query_frame
 from metrics.statistics import cronbach_alpha, kaplan_meier, mean_intervals, wilson_intervals
 
 ALPHA_WARNING = 0.7
@@ -51,10 +52,18 @@ def _figures(units: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _labels(suppression: pd.Series, k: int) -> list:
+    """suppression_label of every row, worked out once per distinct reason."""
+    codes, reasons = pd.factorize(suppression)
+    labels = [suppression_label(r, k) for r in reasons] + [suppression_label(None, k)]
+    return [labels[c] for c in codes]
+
+
 def survey_indicators(con: duckdb.DuckDBPyConnection, config: Config) -> pd.DataFrame:
     """Survey indicators per group x quarter and program-wide, after the anonymity rule."""
     k = config.min_responses
-    units = con.execute(
+    units = query_frame(
+        con,
         """
         WITH unit_keys AS (
             SELECT quarter, group_id FROM stage_group_quarters
@@ -72,14 +81,14 @@ def survey_indicators(con: duckdb.DuckDBPyConnection, config: Config) -> pd.Data
         ORDER BY u.quarter, u.group_id NULLS FIRST, i.indicator
         """,
         [list(SURVEY_KEYS)],
-    ).df()
+    )
     figures = _figures(units)
     shown = suppress_small_cells(
         figures, value_cols=("value", "ci_low", "ci_high", "mean", "sd", "hits"),
         parent_cols=("quarter", "indicator"), unit_col="group_id", k=k,
     )
     shown["pooled"] = False
-    shown["note"] = [suppression_label(r, k) for r in shown["suppression"]]
+    shown["note"] = _labels(shown["suppression"], k)
 
     if config.pool_quarters:
         groups = units[units["group_id"].notna()]

@@ -36,6 +36,7 @@ __all__ = [
     "funnel_limits_proportion",
     "kaplan_meier",
     "mann_whitney",
+    "mann_whitney_pvalues",
     "mean_interval",
     "mean_intervals",
     "overdispersion_phi",
@@ -468,6 +469,62 @@ def mann_whitney(
     method = stats.PermutationMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
     p = float(stats.mannwhitneyu(x, y, method=method).pvalue)
     return u1, p, "permutation"
+
+
+def mann_whitney_pvalues(pairs: Sequence[tuple[ArrayLike, ArrayLike]]) -> np.ndarray:
+    """The two-sided p of :func:`mann_whitney` for many (before, after) pairs, the same values.
+
+    The ranks of every pair come from one sort of all the pairs' values together; each pair
+    then needs only its tie pattern and rank sum to read its p from the cached exact
+    distribution (``_rank_sum_tails``). Pairs whose exact table would be too large, or with an
+    empty sample, go through :func:`mann_whitney` itself.
+    """
+    out = np.full(len(pairs), np.nan)
+    xs = [_sample(before, "before") for before, _ in pairs]
+    ys = [_sample(after, "after") for _, after in pairs]
+    nx = np.array([x.size for x in xs], dtype=np.int64)
+    ny = np.array([y.size for y in ys], dtype=np.int64)
+    if not len(pairs) or not (nx + ny).sum():
+        return out
+    pooled = nx + ny
+    pair = np.repeat(np.arange(len(pairs)), pooled)
+    values = np.concatenate([v for x, y in zip(xs, ys, strict=True) for v in (x, y)])
+    is_x = np.concatenate([np.repeat([True, False], [x.size, y.size])
+                           for x, y in zip(xs, ys, strict=True)])
+    order = np.lexsort((values, pair))
+    sorted_pair, sorted_values = pair[order], values[order]
+    new_block = np.r_[True, (sorted_pair[1:] != sorted_pair[:-1])
+                      | (sorted_values[1:] != sorted_values[:-1])]
+    block_of = np.cumsum(new_block) - 1  # block index of each sorted value
+    starts = np.flatnonzero(new_block)
+    sizes = np.diff(np.r_[starts, len(order)])
+    block_pair = sorted_pair[starts]
+    # twice the midrank of each block: 2 * cumulative size within its pair - size + 1
+    first_block = np.searchsorted(block_pair, np.arange(len(pairs)))
+    cumulative = np.cumsum(sizes)
+    before_pair = np.r_[0, cumulative][first_block][block_pair]
+    twice_midrank = 2 * (cumulative - before_pair) - sizes + 1
+    value_midrank = twice_midrank[block_of]
+    sorted_is_x = is_x[order]
+    twice_x = np.bincount(sorted_pair[sorted_is_x], weights=value_midrank[sorted_is_x],
+                          minlength=len(pairs))
+    twice_y = np.bincount(sorted_pair[~sorted_is_x], weights=value_midrank[~sorted_is_x],
+                          minlength=len(pairs))
+    block_edges = np.r_[first_block, len(sizes)]
+    for i in range(len(pairs)):
+        if nx[i] == 0 or ny[i] == 0:
+            continue  # "not enough data": NaN
+        block = sizes[block_edges[i]:block_edges[i + 1]]
+        small = int(min(nx[i], ny[i]))
+        shifts = int(np.minimum(block, small).sum() + block.size)
+        work = shifts * (small + 1) * (2 * int(pooled[i]) * small + 1)
+        if work > _EXACT_WORK_LIMIT:
+            out[i] = mann_whitney(xs[i], ys[i])[1]
+            continue
+        observed = int(twice_x[i]) if nx[i] <= ny[i] else int(twice_y[i])
+        cdf_le, sf_ge = _rank_sum_tails(tuple(block.tolist()), small)
+        out[i] = float(min(1.0, 2.0 * min(cdf_le[observed], sf_ge[observed])))
+    return out
 
 
 def two_proportions(x1: int, n1: int, x2: int, n2: int) -> float:

@@ -113,3 +113,21 @@ def test_inclusion_breaks_attendance_down_by_tier_and_captioning(world):
         ("modality", "video", 18 / 28, 28),
         ("tier", "standard", 18 / 28, 28),
     ]
+
+
+def test_a_session_with_no_recorded_host_still_counts_its_attendees(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    w = World(con).group("g9", "2025-01-06")
+    for m in "abc":
+        w.member(m, "g9", "2025-01-06")
+    w.session("g9-s1", "g9", "2025-01-06", host=None)
+    w.session("g9-s2", "g9", "2025-01-13", host="a")
+    for m in "ab":
+        w.attend("g9-s1", m)
+    w.attend("g9-s2", "c")
+    w.refresh()
+    rows = con.execute(
+        "SELECT session_id, expected, attended, excused FROM marts.session_attendance ORDER BY seq"
+    ).fetchall()
+    con.close()
+    assert rows == [("g9-s1", 3, 2, 0), ("g9-s2", 3, 2, 0)]

@@ -497,3 +497,29 @@ def test_pandas_nullable_inputs_are_read_as_missing_values():
     assert shrunk.iloc[:2].notna().all().all() and shrunk.iloc[2].isna().all()
     assert mean_interval(pd.array([1, 2, None, 4], dtype="Int64")).n == 3
     np.testing.assert_allclose(benjamini_hochberg(pd.Series([0.01, None], dtype="Float64")), [0.01, np.nan])
+
+
+def test_batched_theil_sen_trends_equal_the_one_window_function():
+    from metrics.statistics import theil_sen_trend, theil_sen_trends
+
+    rng = np.random.default_rng(11)
+    windows = np.round(rng.uniform(0.2, 1.0, size=(300, 8)), 2)  # rounded: ties happen
+    windows[5] = 0.5  # a flat window
+    windows[7, 3] = np.nan  # a gap goes through the one-window path
+    batched = theil_sen_trends(windows)
+    for i, row in enumerate(windows):
+        one = theil_sen_trend(row)  # a gap keeps its place in time
+        for key in ("slope", "slope_low", "slope_high", "tau", "p_value", "n"):
+            assert batched[key][i] == pytest.approx(one[key], nan_ok=True, rel=1e-12, abs=1e-12), (i, key)
+
+
+def test_batched_mann_whitney_pvalues_equal_the_one_pair_function():
+    from metrics.statistics import mann_whitney, mann_whitney_pvalues
+
+    rng = np.random.default_rng(12)
+    pairs = [(rng.integers(1, 6, size=rng.integers(0, 12)), rng.integers(1, 6, size=rng.integers(1, 12)))
+             for _ in range(200)]
+    pairs.append((rng.normal(size=25), rng.normal(size=30)))  # too large for the exact table
+    batched = mann_whitney_pvalues(pairs)
+    expected = [mann_whitney(x, y)[1] for x, y in pairs]
+    assert batched == pytest.approx(np.array(expected), nan_ok=True, rel=1e-12, abs=1e-15)

@@ -7,9 +7,15 @@ WITH roster_now AS (
     FROM core.memberships m, stage_calendar c
     WHERE m.joined_on <= c.data_end AND (m.left_on IS NULL OR m.left_on > c.data_end)
 ),
+tiers AS (
+    SELECT group_id, tier, count(DISTINCT member_id) AS members FROM roster_now GROUP BY ALL
+),
 sizes AS (
-    SELECT group_id, count(DISTINCT member_id) AS size, mode(tier) AS dominant_tier
-    FROM roster_now GROUP BY group_id
+    -- the most common tier; a tie goes to the first in alphabetical order, so it is stable
+    SELECT r.group_id, count(DISTINCT r.member_id) AS size,
+           (SELECT first(t.tier ORDER BY t.members DESC, t.tier) FROM tiers t
+            WHERE t.group_id = r.group_id) AS dominant_tier
+    FROM roster_now r GROUP BY r.group_id
 ),
 captions AS (
     SELECT group_id, avg(captioned::INTEGER) AS captioned_share

@@ -48,9 +48,10 @@ FROM spans;
 CREATE OR REPLACE TEMP TABLE stage_marks AS
 WITH marks AS (
     SELECT s.group_id, a.member_id, s.seq, a.session_id,
-           a.status = 'attended' OR a.member_id = s.host_member_id AS attended,
+           -- (IS NOT DISTINCT FROM: a session with no recorded host must still count attendees)
+           a.status = 'attended' OR a.member_id IS NOT DISTINCT FROM s.host_member_id AS attended,
            a.status = 'excused' AND a.member_id IS DISTINCT FROM s.host_member_id AS excused,
-           a.member_id = s.host_member_id AS is_host
+           a.member_id IS NOT DISTINCT FROM s.host_member_id AS is_host
     FROM core.attendance a JOIN stage_sessions s USING (session_id)
     UNION ALL
     SELECT group_id, host_member_id, seq, NULL, true, false, true

@@ -23,15 +23,15 @@ JOIN core.memberships m
  AND (m.left_on IS NULL OR m.left_on > gq.q_start);
 
 -- Members with a buddy check-in (either side of the pair) in the last 30 days of each quarter.
+-- (each check-in's local date worked out once, then counted for both sides)
 CREATE OR REPLACE TEMP TABLE stage_buddy_covered AS
-WITH checkins AS (
-    SELECT member_id, local_date(checked_in_at) AS day FROM core.buddy_checkins
-    UNION ALL
-    SELECT buddy_id, local_date(checked_in_at) FROM core.buddy_checkins
-)
-SELECT DISTINCT q.quarter, c.member_id
-FROM checkins c
-JOIN stage_quarters q ON c.day BETWEEN q.ref_date - 29 AND q.ref_date;
+SELECT DISTINCT quarter, member_id
+FROM (
+    SELECT q.quarter, unnest([c.member_id, c.buddy_id]) AS member_id
+    FROM core.buddy_checkins c
+    JOIN stage_quarters q
+      ON local_date(c.checked_in_at) BETWEEN q.ref_date - 29 AND q.ref_date
+);
 
 -- First-timers: a member's first attended session in a group; they returned when they attended
 -- again within the group's next 3 sessions. Judged only once those 3 sessions have happened.

@@ -16,12 +16,8 @@ WITH recent_masks AS (
     JOIN stage_quarters q ON s.session_date BETWEEN q.ref_date - 29 AND q.ref_date
     GROUP BY ALL
 ),
-buddy AS (
-    SELECT DISTINCT q.quarter, c.member_id
-    FROM (SELECT member_id, checked_in_at FROM core.buddy_checkins
-          UNION ALL SELECT buddy_id, checked_in_at FROM core.buddy_checkins) c
-    JOIN stage_quarters q ON local_date(c.checked_in_at) BETWEEN q.ref_date - 29 AND q.ref_date
-),
+-- members with a buddy check-in (either side) in the 30 days to ref_date (05_participation)
+buddy AS (SELECT quarter, member_id FROM stage_buddy_covered),
 members_now AS (
     SELECT mq.mid, mq.group_id, mq.member_id, mq.quarter, mq.hi, mq.first_seq, mq.joined_on,
            q.ref_date, b.attended_bits, b.excused_bits, b.contact_bits,

@@ -5,7 +5,8 @@ CREATE TABLE marts.freshness AS
 SELECT g.group_id,
        (SELECT max(session_date) FROM core.sessions s WHERE s.group_id = g.group_id)
            AS latest_session_date,
-       (SELECT max(s.session_date) FROM core.attendance a JOIN core.sessions s USING (session_id)
+       -- sessions with at least one attendance row: those stage_session_rows counted (03)
+       (SELECT max(s.session_date) FROM stage_session_rows r JOIN stage_sessions s USING (session_id)
         WHERE s.group_id = g.group_id) AS latest_attendance_date,
        (SELECT max(local_date(submitted_at)) FROM core.survey_responses r
         WHERE r.group_id = g.group_id) AS latest_survey_date
