@@ -258,8 +258,12 @@ def scope_indicators(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | 
     if group_ids is None:
         program = program_indicators(snap)
         return program[program["quarter"] == quarter].reset_index(drop=True)
-    pooled = _api(snap, "slice_indicators", quarter, config, list(group_ids))
-    return _slice_frame(quarter, pooled)
+    # The review shows this quarter's tiles and the trend up to it: pool the selection once
+    # for both (scope_trends is cached), rather than this quarter twice.
+    trends = scope_trends(snap, group_ids, config, until=quarter)
+    if trends.empty:
+        return pd.DataFrame(columns=[*SLICE_COLUMNS, "quarter"])
+    return trends[trends["quarter"] == quarter].reset_index(drop=True)
 
 
 def _slice_frame(quarter: str, pooled: dict) -> pd.DataFrame:

@@ -380,14 +380,33 @@ def slice_groups(
     counts = pd.Series(group_n, dtype="float64").fillna(0)
     table = pd.DataFrame({"unit": counts.index, "n": counts.to_numpy()})
     shown = suppress_small_cells(table, value_cols=(), k=k)
-    visible = set(table.loc[shown["status"].eq("ok").to_numpy(), "unit"])
+    visible = table.loc[shown["status"].eq("ok").to_numpy()]
     chosen = list(dict.fromkeys(selected))
     unknown = [g for g in chosen if g not in counts.index]
     if unknown:
         raise ValueError(f"slice_groups: selected group(s) {unknown[:5]} have no response count")
-    pooled = tuple(sorted((g for g in chosen if g in visible), key=str))
-    n = int(counts[list(pooled)].sum()) if pooled else 0
-    total = int(counts.sum()) + int(other_n)
+    return slice_of_shown_groups(
+        dict(zip(visible["unit"], visible["n"].astype(int), strict=True)), chosen,
+        total_n=int(counts.sum()) + int(other_n), k=k,
+    )
+
+
+def slice_of_shown_groups(
+    shown_n: Mapping[Hashable, int], selected: Iterable[Hashable], *, total_n: int,
+    k: int = DEFAULT_K,
+) -> SliceDecision:
+    """:func:`slice_groups` when the groups' own figures were already decided.
+
+    ``shown_n`` holds the groups whose own figure is shown (after primary and secondary
+    suppression, as published) with their response counts; ``total_n`` is the program
+    total. A published table already records that decision, so a page need not remake it
+    over every group of the program for each filter.
+    """
+    k = validate_k(k)
+    chosen = list(dict.fromkeys(selected))
+    pooled = tuple(sorted((g for g in chosen if g in shown_n), key=str))
+    n = int(sum(shown_n[g] for g in pooled))
+    total = int(total_n)
     left_out = len(chosen) - len(pooled)
     if slice_allowed(n, total, k):
         return SliceDecision(pooled, n, left_out, True, None)

@@ -11,7 +11,7 @@ The quarterly review
     review(con, quarter, config, group_ids=None) -> dict   the `hearth review --json` structure
     indicator_object(row, config) -> dict              {value, n, ci_low, ci_high, status, change, note}
     slice_indicators(con, quarter, config, group_ids) -> dict   figures for a filtered set of
-                                                       groups, survey ones via anonymity.slice_groups
+                                                       groups, survey ones via anonymity.slice_of_shown_groups
 Coaching
     flags(con, quarter, group_ids=None) -> DataFrame   quarter, group_id, flag, reason, evidence
     watchlist(con, quarter, group_id=None) -> DataFrame   member-level: coaches only
@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from hearth.config import Config
-from metrics.anonymity import POOLED_LABEL, public_indicator, slice_groups
+from metrics.anonymity import POOLED_LABEL, public_indicator, slice_of_shown_groups
 from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS, SURVEY_MEANS
 from metrics.quarters import previous_quarter
 from metrics.statistics import mean_interval, wilson_interval
@@ -248,7 +248,7 @@ def slice_indicators(
 
     Participation shares add up the groups' counts (Wilson interval); counts add up (active
     members are counted once per group). Survey figures pool the responses of the selected
-    groups whose own figure is shown, and only when anonymity.slice_groups allows it.
+    groups whose own figure is shown, and only when anonymity.slice_of_shown_groups allows it.
     """
     return slice_indicators_over(con, [quarter], config, group_ids).get(quarter, {})
 
@@ -273,24 +273,27 @@ def slice_indicators_over(
     ).df().set_index(["quarter", "indicator"])
     # Responses per group are counted in SQL; only the pooled groups' scores reach pandas
     # (reading every score of a quarter cost ~150 ms at reference scale).
-    counts = con.execute(
-        "SELECT q.quarter, g.group_id, count(s.construct) AS n "
-        "FROM (SELECT unnest(?::VARCHAR[]) AS quarter) q CROSS JOIN marts.groups g "
-        "LEFT JOIN marts.survey_scores s ON s.group_id = g.group_id AND s.quarter = q.quarter "
-        "AND s.construct = 'belonging' GROUP BY q.quarter, g.group_id", [wanted],
-    ).df()
-    others = dict(con.execute(
-        "SELECT quarter, count(*) FROM marts.survey_scores WHERE construct = 'belonging' "
-        "AND group_id IS NULL AND quarter IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter",
+    # Which groups' own survey figures are shown was decided by the refresh with the same rule
+    # (marts.indicators, belonging: status 'ok', not pooled); a slice pools only those.
+    shown = con.execute(
+        "SELECT quarter, group_id, n FROM marts.indicators WHERE indicator = 'belonging' "
+        "AND status = 'ok' AND NOT pooled AND quarter IN (SELECT unnest(?::VARCHAR[]))",
         [wanted],
-    ).fetchall())
-    decisions = {}
-    for quarter in wanted:
-        per_group = counts[counts["quarter"] == quarter].set_index("group_id")["n"]
-        decisions[quarter] = slice_groups(
-            per_group, [g for g in selected if g in per_group.index],
-            k=config.min_responses, other_n=int(others.get(quarter, 0)),
-        )
+    ).fetchall()
+    known = {g for (g,) in con.execute("SELECT group_id FROM marts.groups").fetchall()}
+    chosen = [g for g in selected if g in known]
+    totals: dict[str, int] = {}
+    by_quarter: dict[str, dict[str, int]] = {q: {} for q in wanted}
+    for quarter, group, n in shown:
+        if group is None:
+            totals[quarter] = int(n)
+        else:
+            by_quarter[quarter][group] = int(n)
+    decisions = {
+        quarter: slice_of_shown_groups(by_quarter[quarter], chosen,
+                                       total_n=totals.get(quarter, 0), k=config.min_responses)
+        for quarter in wanted
+    }
     pooled = [(q, g) for q, d in decisions.items() if d.allowed for g in d.groups]
     scores = con.execute(
         "SELECT s.quarter, s.construct, s.score FROM marts.survey_scores s "

@@ -165,3 +165,30 @@ def test_a_selection_over_many_quarters_equals_each_quarter_alone(sample_warehou
     con.close()
     assert together == alone
     assert {q: together[q]["belonging"]["status"] for q in sample_quarters} != {}
+
+
+def test_a_selection_uses_the_published_visibility_which_is_the_slice_rules_own(sample_warehouse,
+                                                                               sample_quarters):
+    """The dashboard pools a selection from the groups marts.indicators shows; that must be
+    exactly what anonymity.slice_groups decides from raw response counts."""
+    import duckdb
+
+    from metrics.anonymity import slice_groups, slice_of_shown_groups
+
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    selections = [["g01", "g02", "g03"], ["g14"], ["g04", "g11", "g14", "g18"],
+                  [f"g{i:02d}" for i in range(1, 21)]]
+    for quarter in sample_quarters:
+        counts = dict(con.execute(
+            "SELECT g.group_id, count(s.construct) FROM marts.groups g LEFT JOIN marts.survey_scores s "
+            "ON s.group_id = g.group_id AND s.quarter = ? AND s.construct = 'belonging' GROUP BY 1",
+            [quarter]).fetchall())
+        other = con.execute("SELECT count(*) FROM marts.survey_scores WHERE quarter = ? AND "
+                            "construct = 'belonging' AND group_id IS NULL", [quarter]).fetchone()[0]
+        shown = con.execute("SELECT group_id, n FROM marts.indicators WHERE quarter = ? AND "
+                            "indicator = 'belonging' AND status = 'ok' AND NOT pooled", [quarter]).fetchall()
+        total = next((n for g, n in shown if g is None), 0)
+        for chosen in selections:
+            assert slice_of_shown_groups({g: n for g, n in shown if g is not None}, chosen,
+                                         total_n=total) == slice_groups(counts, chosen, other_n=other)
+    con.close()
