@@ -182,26 +182,35 @@ def read_zoom_classic(path: Path, config: Config) -> Meeting:
     return meeting
 
 
-def read_zoom_meeting_data(path: Path, config: Config) -> Meeting:
+def _zoom_block(path: Path, config: Config, signature: set[str], shown: str):
+    """A Zoom report with a meeting block: (the block's cell reader, the segment table, clock)."""
     rows, _ = read_file_rows(path)
-    bi = find_header(rows, {"meeting id", "topic", "start time"})
+    bi = find_header(rows, signature)
     if bi is None or bi + 1 >= len(rows):
-        raise AdapterError(f"{path}: no meeting block (Meeting ID, Topic, Start Time) found")
+        raise AdapterError(f"{path}: no meeting block ({shown}) found")
     block_header = [norm_header(c) for c in rows[bi].cells]
     block = rows[bi + 1]
     header, data = _zoom_table(rows, path, bi + 2)
+
+    def block_cell(*names: str) -> str:
+        return cell(block_header, block, *names)
+
     samples = _sample(header, data, "join time", "leave time")
-    samples += [cell(block_header, block, "start time"), cell(block_header, block, "end time")]
-    clock = _Clock(path, config, samples)
-    meeting_id = cell(block_header, block, "meeting id")
-    topic = cell(block_header, block, "topic")
+    samples += [block_cell("start time"), block_cell("end time")]
+    return block_cell, header, data, _Clock(path, config, samples)
+
+
+def read_zoom_meeting_data(path: Path, config: Config) -> Meeting:
+    block_cell, header, data, clock = _zoom_block(
+        path, config, {"meeting id", "topic", "start time"}, "Meeting ID, Topic, Start Time")
+    meeting_id, topic = block_cell("meeting id"), block_cell("topic")
     meeting = Meeting(
         keys=[meeting_id, topic],
         what=f"meeting id {meeting_id} ({topic!r})",
-        start=clock.read(cell(block_header, block, "start time")),
-        end=clock.read(cell(block_header, block, "end time")),
-        duration=_minutes(cell(block_header, block, "duration (minutes)")),
-        host_email=cell(block_header, block, "user email"),
+        start=clock.read(block_cell("start time")),
+        end=clock.read(block_cell("end time")),
+        duration=_minutes(block_cell("duration (minutes)")),
+        host_email=block_cell("user email"),
     )
     _zoom_segments(meeting, clock, header, data)
     meeting.notes += clock.notes()
@@ -209,26 +218,17 @@ def read_zoom_meeting_data(path: Path, config: Config) -> Meeting:
 
 
 def read_zoom_new(path: Path, config: Config) -> Meeting:
-    rows, _ = read_file_rows(path)
-    bi = find_header(rows, {"topic", "id", "host"})
-    if bi is None or bi + 1 >= len(rows):
-        raise AdapterError(f"{path}: no meeting block (Topic, ID, Host) found")
-    block_header = [norm_header(c) for c in rows[bi].cells]
-    block = rows[bi + 1]
-    header, data = _zoom_table(rows, path, bi + 2)
-    samples = _sample(header, data, "join time", "leave time")
-    samples += [cell(block_header, block, "start time"), cell(block_header, block, "end time")]
-    clock = _Clock(path, config, samples)
-    host = cell(block_header, block, "host")
+    block_cell, header, data, clock = _zoom_block(
+        path, config, {"topic", "id", "host"}, "Topic, ID, Host")
+    host = block_cell("host")
     host_match = re.fullmatch(r"\s*(.*?)\s*\(([^()]*@[^()]*)\)\s*", host)
-    meeting_id = cell(block_header, block, "id", "meeting id")
-    topic = cell(block_header, block, "topic")
+    meeting_id, topic = block_cell("id", "meeting id"), block_cell("topic")
     meeting = Meeting(
         keys=[meeting_id, topic],
         what=f"meeting id {meeting_id} ({topic!r})",
-        start=clock.read(cell(block_header, block, "start time")),
-        end=clock.read(cell(block_header, block, "end time")),
-        duration=_minutes(cell(block_header, block, "duration (minutes)")),
+        start=clock.read(block_cell("start time")),
+        end=clock.read(block_cell("end time")),
+        duration=_minutes(block_cell("duration (minutes)")),
         host_name=host_match[1] if host_match else host,
         host_email=host_match[2] if host_match else "",
     )
