@@ -24,7 +24,15 @@ import pandas as pd
 from hearth.config import Config, load_config
 from hearth.instrument import Instrument, load_instrument
 from hearth.warehouse import connect, publish
-from pipelines.schemas import ENTITIES, LOAD_ORDER, required_columns, schema_of, sql_checks
+from pipelines.schemas import (
+    ENTITIES,
+    LOAD_ORDER,
+    required_columns,
+    schema_of,
+    sql_checks,
+    sql_identifier,
+    sql_literal,
+)
 
 # Column names that identify a survey respondent. They are never read into the warehouse.
 IDENTIFYING = (
@@ -290,10 +298,10 @@ def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrume
         if c.lower() not in known and c not in summary.dropped_columns
     ]
     keep = [c for c in plan.columns if c.lower() in known]
-    types = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in plan.columns)
+    types = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in plan.columns)
     source = (
-        f"SELECT {', '.join(f'{_ident(c)} AS {_ident(c.lower())}' for c in keep)} "
-        f"FROM read_csv({_literal(str(plan.path))}, header = true, auto_detect = false, "
+        f"SELECT {', '.join(f'{sql_identifier(c)} AS {sql_identifier(c.lower())}' for c in keep)} "
+        f"FROM read_csv({sql_literal(str(plan.path))}, header = true, auto_detect = false, "
         f"columns = {{{types}}}, delim = ',', quote = '\"', escape = '\"', "
         "store_rejects = true, ignore_errors = true)"
     )
@@ -317,10 +325,6 @@ def _identifying(column: str) -> bool:
     return name in IDENTIFYING or any(name.startswith(p + " ") or name.endswith(" " + p) for p in ("email", "ip"))
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 @dataclass(frozen=True)
 class _Check:
     column: str | None
@@ -335,7 +339,7 @@ def _checks(kind: str, schema, present: set[str], instrument: Instrument) -> lis
     entity = ENTITIES[kind]
     items = set(instrument.item_ids) if kind == "survey_responses" else set()
     checks = [
-        _Check(c.column, c.predicate, _literal(c.reason), "answer" if c.column in items else "row")
+        _Check(c.column, c.predicate, sql_literal(c.reason), "answer" if c.column in items else "row")
         for c in sql_checks(schema, present)
     ]
     for column, table, ref in entity.references:
@@ -348,11 +352,11 @@ def _checks(kind: str, schema, present: set[str], instrument: Instrument) -> lis
                 f"load its {noun} file first (or in the same run)'",
                 "row",
             ))
-    checks += [_Check(c, f"({p}) IS NOT FALSE", _literal(r), "row") for c, p, r in entity.row_rules if c in present]
+    checks += [_Check(c, f"({p}) IS NOT FALSE", sql_literal(r), "row") for c, p, r in entity.row_rules if c in present]
     if items:
         answered = [f'"{i}"' for i in instrument.item_ids if i in present]
         checks.append(_Check(None, f"coalesce({', '.join(answered)}) IS NOT NULL",
-                             _literal("answers no survey item; nothing to load"), "row"))
+                             sql_literal("answers no survey item; nothing to load"), "row"))
     return checks
 
 
@@ -364,7 +368,7 @@ def _stage(con, source: str, kind: str, present: set[str], instrument: Instrumen
     answer. One pass over a ten-million-row file does both, so a clean file is read once.
     """
     columns = [c for c in schema_of(kind, instrument).columns if c in present]
-    mapped = ", ".join(_answer_sql(c, instrument) if kind == "survey_responses" else _ident(c) + f" AS {_ident(c)}"
+    mapped = ", ".join(_answer_sql(c, instrument) if kind == "survey_responses" else sql_identifier(c) + f" AS {sql_identifier(c)}"
                        for c in columns) + (", line" if keep_line else "")
     ok = " AND ".join(f"({c.predicate})" for c in checks if c.scope == "row") or "TRUE"
     answers = " AND ".join(f"({c.predicate})" for c in checks if c.scope == "answer") or "TRUE"
@@ -376,19 +380,19 @@ def _stage(con, source: str, kind: str, present: set[str], instrument: Instrumen
     # Optional columns a file leaves out are simply empty.
     for name, column in schema_of(kind, instrument).columns.items():
         if name not in present and not column.required:
-            con.execute(f"ALTER TABLE staged ADD COLUMN {_ident(name)} VARCHAR")
+            con.execute(f"ALTER TABLE staged ADD COLUMN {sql_identifier(name)} VARCHAR")
 
 
 def _answer_sql(column: str, instrument: Instrument) -> str:
     """Survey answers may be labels ("Agree"); known labels become their numbers."""
-    col = _ident(column)
+    col = sql_identifier(column)
     if column not in instrument.item_ids:
         return f"{col} AS {col}"
     item = instrument.item(column)
     labels = instrument.labels.get(item.label_map, {})
     if not labels:
         return f"{col} AS {col}"
-    cases = " ".join(f"WHEN {_literal(k)} THEN '{v}'" for k, v in labels.items())
+    cases = " ".join(f"WHEN {sql_literal(k)} THEN '{v}'" for k, v in labels.items())
     return (f"CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} "
             f"ELSE trim({col}) END AS {col}")
 
@@ -426,17 +430,13 @@ def _find_failures(con, checks: list[_Check], survey: bool, line_sql: str) -> No
         + ("CAST(NULL AS VARCHAR)" if survey else "csv_line") + " AS value, 'row' AS scope FROM reject_errors"
     ]
     for check in checks:
-        value = "NULL" if survey or check.column is None else _ident(check.column)
-        name = _literal(check.column) if check.column else "NULL"
+        value = "NULL" if survey or check.column is None else sql_identifier(check.column)
+        name = sql_literal(check.column) if check.column else "NULL"
         parts.append(
             f"SELECT rid, line, {name}, {check.reason}, {value}, '{check.scope}' "
             f"FROM suspects WHERE ({check.predicate}) IS NOT TRUE"
         )
     con.execute("CREATE TEMP TABLE failures AS " + " UNION ALL ".join(f"({p})" for p in parts))
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _quarantine(con, summary: LoadSummary, kind: str) -> None:
@@ -459,14 +459,15 @@ def _quarantine(con, summary: LoadSummary, kind: str) -> None:
     }
 
 
-# The natural key as it reads in the staged (text) row, in the order of Entity.key.
-KEY_SQL = {
-    "groups": ("s.group_id",),
-    "members": ("s.member_id", "s.group_id", "CAST(s.joined_on AS DATE)"),
-    "sessions": ("s.session_id",),
-    "attendance": ("s.session_id", "s.member_id"),
-    "buddy_checkins": ("s.member_id", "s.buddy_id", "CAST(s.checked_in_at AS TIMESTAMPTZ)"),
-}
+# Key columns held as text in the staged row that the core tables hold typed: compare typed.
+KEY_TYPES = {"joined_on": "DATE", "checked_in_at": "TIMESTAMPTZ"}
+
+
+def _key_sql(kind: str) -> list[str]:
+    """The natural key (Entity.key) as SQL over a staged row `s`, typed like the core table."""
+    return [f"CAST(s.{c} AS {KEY_TYPES[c]})" if c in KEY_TYPES else f"s.{c}"
+            for c in ENTITIES[kind].key]
+
 
 _INSERTS = {
     "groups": """
@@ -504,22 +505,23 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
     if kind == "survey_responses":
         _insert_survey(con, summary, instrument, present)
         return
-    matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, KEY_SQL[kind], strict=True))
+    key_sql = _key_sql(kind)
+    matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, key_sql, strict=True))
     # Keys repeated inside the file: the first valid occurrence loads, the rest are duplicates.
     # Grouping ten million rows by a 64-bit hash of the key needs a fraction of the memory of
     # grouping by the key itself; only keys whose hash repeats are then compared exactly.
-    keys = ", ".join(KEY_SQL[kind])
+    keys = ", ".join(key_sql)
     con.execute(
         f"CREATE TEMP TABLE clashes AS SELECT hash({keys}) AS h FROM staged s WHERE s.ok "
         "GROUP BY h HAVING count(*) > 1"
     )
     con.execute(
         f"""CREATE TEMP TABLE repeats AS
-            SELECT {", ".join(f"{expr} AS k{i}" for i, expr in enumerate(KEY_SQL[kind]))}, min(s.rowid) AS keep
+            SELECT {", ".join(f"{expr} AS k{i}" for i, expr in enumerate(key_sql))}, min(s.rowid) AS keep
             FROM staged s WHERE s.ok AND hash({keys}) IN (SELECT h FROM clashes)
             GROUP BY ALL HAVING count(*) > 1"""
     )
-    repeated = " AND ".join(f"r.k{i} = {expr}" for i, expr in enumerate(KEY_SQL[kind]))
+    repeated = " AND ".join(f"r.k{i} = {expr}" for i, expr in enumerate(key_sql))
     # Anti-joins against empty tables still cost a pass over every row: leave them out then.
     conditions = ["s.ok"]
     if con.execute(f"SELECT EXISTS (SELECT 1 FROM {entity.table})").fetchone()[0]:
@@ -654,7 +656,7 @@ def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument
     checks = _checks(kind, schema, present, instrument)
     con.register("frame_in", text)
     try:
-        source = f"SELECT {', '.join(f'CAST({_ident(c)} AS VARCHAR) AS {_ident(c)}' for c in columns)}, line FROM frame_in"
+        source = f"SELECT {', '.join(f'CAST({sql_identifier(c)} AS VARCHAR) AS {sql_identifier(c)}' for c in columns)}, line FROM frame_in"
         _stage(con, source, kind, present, instrument, checks, keep_line=True)
     finally:
         con.unregister("frame_in")

@@ -187,11 +187,13 @@ def required_columns(kind: str, instrument: Instrument) -> list[str]:
 
 # --- compiling pandera to DuckDB ------------------------------------------------------------
 
-def _quote(value) -> str:
+def sql_literal(value) -> str:
+    """A value as a SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
+def sql_identifier(name: str) -> str:
+    """A name as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -208,7 +210,7 @@ def _check_sql(col: str, check: pa.Check, numeric: bool) -> tuple[str, str]:
             allowed = stats["allowed_values"]
             reason = (f"must be one of: {', '.join(allowed)}" if len(allowed) <= 8
                       else "must be an IANA time zone such as Europe/London")
-            return f"{col} IN ({', '.join(_quote(a) for a in allowed)})", reason
+            return f"{col} IN ({', '.join(sql_literal(a) for a in allowed)})", reason
         case "greater_than_or_equal_to":
             return f"{value} >= {stats['min_value']}", f"must be at least {stats['min_value']}"
         case "less_than_or_equal_to":
@@ -220,14 +222,14 @@ def _check_sql(col: str, check: pa.Check, numeric: bool) -> tuple[str, str]:
         case "str_matches":
             pattern = stats["pattern"]
             pattern = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
-            return f"regexp_full_match({col}, {_quote(pattern)})", _PATTERN_REASONS.get(
+            return f"regexp_full_match({col}, {sql_literal(pattern)})", _PATTERN_REASONS.get(
                 pattern, f"does not match the expected pattern {pattern}"
             )
         case "parses_as":
             shape = DATE if stats["kind"] == "date" else TIMESTAMP_WITH_ZONE
             target = "DATE" if stats["kind"] == "date" else "TIMESTAMPTZ"
             # Only judged once the shape is right, so a row gets one reason, not two.
-            return (f"NOT regexp_full_match({col}, {_quote(shape)}) OR TRY_CAST({col} AS {target}) IS NOT NULL",
+            return (f"NOT regexp_full_match({col}, {sql_literal(shape)}) OR TRY_CAST({col} AS {target}) IS NOT NULL",
                     f"is not a real calendar {'date' if stats['kind'] == 'date' else 'time'}")
     raise ValueError(f"pandera check {check.name!r} has no DuckDB translation; add one in sql_checks")
 
@@ -258,7 +260,7 @@ def sql_checks(schema: pa.DataFrameSchema, present: set[str]) -> list[SqlCheck]:
     for name, column in schema.columns.items():
         if name not in present:
             continue
-        col = _ident(name)
+        col = sql_identifier(name)
         numeric = str(column.dtype).lower().startswith("int")
         if not column.nullable:
             out.append(SqlCheck(name, f"{col} IS NOT NULL", "is required but empty"))
