@@ -22,6 +22,7 @@ demo: $(STAMP)
 ## Run every test (browser tests need Debian's chromium: apt-get install -y chromium).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 ## Benchmarks at reference scale; they print ratios against baselines run in the same process.

@@ -78,7 +78,7 @@ import json, resource, sys, time
 from hearth.config import Config
 from pipelines.ingest import ingest_paths
 start = time.perf_counter()
-(summary,) = ingest_paths([sys.argv[1]], db=sys.argv[2], config=Config(), refresh=False)
+(summary,) = ingest_paths([sys.argv[1]], db=sys.argv[2], config=Config())
 elapsed = time.perf_counter() - start
 assert summary.error is None and summary.reconciles, summary
 print(json.dumps({"seconds": elapsed, "loaded": summary.rows_loaded,

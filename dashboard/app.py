@@ -11,15 +11,14 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import frame
-from dashboard.launch import LaunchError
-from hearth.config import ConfigError
+from hearth.errors import HearthError
 
 st.set_page_config(page_title="Hearth", page_icon="🔥", layout="wide")
 frame.init_state()
 
 try:
     ctx = frame.base_context()
-except (ConfigError, LaunchError) as exc:
+except HearthError as exc:
     st.error(f"The dashboard cannot start: {exc}")
     st.stop()
 

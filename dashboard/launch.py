@@ -15,11 +15,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hearth.errors import HearthError
+from hearth.warehouse import db_path
+
 AUDIENCES = ("lead", "council", "coach")
 APP = Path(__file__).with_name("app.py")
 
 
-class LaunchError(ValueError):
+class LaunchError(HearthError, ValueError):
     """The dashboard cannot start; the message says what to change."""
 
 
@@ -64,7 +67,6 @@ def streamlit_command(
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that serve the dashboard (headless, localhost only,
     no usage statistics, no browser opened)."""
-    from hearth.warehouse import db_path
 
     if audience not in AUDIENCES:
         raise LaunchError(f"--audience {audience!r}: choose one of {', '.join(AUDIENCES)}")

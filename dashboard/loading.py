@@ -1,7 +1,7 @@
 """Loading files from the dashboard goes through the same ingestion pipeline as `hearth ingest`.
 
 The dashboard itself only reads the published snapshot; these functions hand files to the one
-writer (pipelines.ingest.ingest_paths), which loads, refreshes the indicators and publishes.
+writer (hearth.orchestrate.ingest), which loads, refreshes the indicators and publishes.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from hearth.cli import HearthError
-from hearth.config import Config, ConfigError, load_config
+from hearth.config import Config, load_config
+from hearth.errors import HearthError
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -45,11 +45,12 @@ def _summaries_table(summaries: list) -> pd.DataFrame:
 
 def ingest(paths: list[Path], db: str | Path, config: Config) -> LoadResult:
     """Run the ingestion pipeline on files or folders; never raises for an expected failure."""
-    from pipelines.ingest import IngestError, ingest_paths
+    # Deferred: the ingestion stack (pandera, the adapters) is only needed once a file arrives.
+    from hearth.orchestrate import ingest
     from pipelines.report import format_summaries
 
     try:
-        summaries = ingest_paths([str(p) for p in paths], db=db, config=config)
+        summaries = ingest([str(p) for p in paths], db=db, config=config)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             return LoadResult(
@@ -57,7 +58,7 @@ def ingest(paths: list[Path], db: str | Path, config: Config) -> LoadResult:
                 "try again when it has finished.", pd.DataFrame(), True)
         return LoadResult(f"{db}: the warehouse could not be written ({exc}).", pd.DataFrame(),
                           True)
-    except (IngestError, HearthError, ConfigError) as exc:  # the message names file and fix
+    except HearthError as exc:  # the message names file and fix
         return LoadResult(str(exc), pd.DataFrame(), True)
     failed = any(getattr(s, "error", None) for s in summaries)
     return LoadResult(format_summaries(summaries), _summaries_table(summaries), failed)

@@ -13,11 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from hearth.config import CONFIG_TEMPLATE, ConfigError, load_config
-
-
-class HearthError(Exception):
-    """An expected failure; the message is what the user reads."""
+from hearth.config import CONFIG_TEMPLATE, load_config
+from hearth.errors import HearthError
 
 
 def _print_json(obj) -> None:
@@ -36,7 +33,8 @@ def cmd_init(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from pipelines.ingest import expand, ingest_paths
+    from hearth.orchestrate import ingest
+    from pipelines.ingest import expand
     from pipelines.report import format_summaries
 
     config = load_config(args.config)
@@ -44,15 +42,27 @@ def cmd_ingest(args) -> int:
         raise HearthError(
             f"{', '.join(args.paths)}: no data files here; Hearth reads .csv, .tsv, .txt and .xlsx files"
         )
-    summaries = ingest_paths(
+    summaries = ingest(
         args.paths, db=args.db, config=config, kind=args.kind, fmt=args.format,
-        refresh=not args.no_refresh,
+        refresh_after=not args.no_refresh,
     )
     if args.json:
         _print_json([s.as_dict() for s in summaries])
     else:
         print(format_summaries(summaries))
     return 1 if any(s.error for s in summaries) else 0
+
+
+def cmd_refresh(args) -> int:
+    from hearth.orchestrate import refresh_and_publish
+
+    counts = refresh_and_publish(args.db, load_config(args.config))
+    if args.json:
+        _print_json(counts)
+    else:
+        for table, rows in counts.items():
+            print(f"marts.{table}: {rows} rows")
+    return 0
 
 
 def cmd_status(args) -> int:
@@ -86,12 +96,9 @@ def cmd_synth(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    from dashboard.launch import LaunchError, run_dashboard
+    from dashboard.launch import run_dashboard
 
-    try:
-        return run_dashboard(db=args.db, audience=args.audience, port=args.port, config=args.config)
-    except LaunchError as exc:
-        raise HearthError(str(exc)) from None
+    return run_dashboard(db=args.db, audience=args.audience, port=args.port, config=args.config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,9 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("formats", help="list the meeting and survey tool exports Hearth reads")
     p.set_defaults(func=cmd_formats)
 
+    p = sub.add_parser("refresh", help="rebuild the indicators (marts) from the loaded data")
+    p.add_argument("--json", action="store_true", help="print rows per table as JSON")
+    p.set_defaults(func=cmd_refresh)
+
     from metrics.commands import register as register_metrics
 
-    register_metrics(sub)  # refresh, review, flags, watchlist
+    register_metrics(sub)  # review, flags, watchlist
 
     p = sub.add_parser("dashboard", help="open the dashboard on localhost (lead, council or coach view)")
     p.add_argument("--audience", choices=["lead", "council", "coach"], default="lead",
@@ -151,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (HearthError, ConfigError) as exc:
+    except HearthError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `hearth review | head`: the reader has gone; nothing to say

@@ -12,10 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-class ConfigError(ValueError):
-    """A configuration file that cannot be used; the message says what to fix."""
-
+from hearth.errors import ConfigError
 
 MIN_ALLOWED_K = 3  # the anonymity threshold may be raised, never lowered below this
 

@@ -9,7 +9,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from hearth.config import Config, ConfigError
+from hearth.config import Config
+from hearth.errors import ConfigError
 
 DEFAULT_INSTRUMENT = Path(__file__).with_name("instrument.toml")
 

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hearth.calendar import parse_quarter
 from hearth.config import MIN_ALLOWED_K
-from metrics.quarters import parse_quarter
 
 __all__ = [
     "DEFAULT_K",

@@ -43,10 +43,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from hearth.calendar import previous_quarter
 from hearth.config import Config
+from hearth.errors import HearthError
 from metrics.anonymity import POOLED_LABEL, public_indicator, slice_of_shown_groups
 from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS, SURVEY_MEANS
-from metrics.quarters import previous_quarter
 from metrics.statistics import mean_interval, wilson_interval
 
 CANT_TELL = "can't tell yet"
@@ -61,8 +62,6 @@ def _has_marts(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
     if not _has_marts(con):
-        from hearth.cli import HearthError
-
         raise HearthError(
             "the warehouse has no indicators yet; load data with `hearth ingest` or run "
             "`hearth refresh`"
@@ -109,8 +108,6 @@ def latest_quarter(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> str:
     """The quarter asked for, or the latest with data; HearthError naming the ones available."""
-    from hearth.cli import HearthError
-
     _require_marts(con)
     available = quarters(con)
     if not available:

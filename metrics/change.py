@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hearth.calendar import shift_quarter
 from metrics.definitions import BY_KEY, SURVEY_MEANS, indicator_facts
-from metrics.quarters import shift_quarter
 from metrics.statistics import (
     benjamini_hochberg,
     change_verdicts,

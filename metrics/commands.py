@@ -15,7 +15,8 @@ from typing import Any
 import duckdb
 
 from hearth.config import load_config
-from hearth.warehouse import connect, db_path
+from hearth.errors import HearthError
+from hearth.warehouse import db_path
 from metrics.definitions import BY_KEY, REVIEW_KEYS
 
 SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
@@ -26,8 +27,6 @@ def _print_json(obj) -> None:
 
 
 def _open_read_only(db: str | None) -> duckdb.DuckDBPyConnection:
-    from hearth.cli import HearthError
-
     path = db_path(db)
     if not Path(path).exists():
         raise HearthError(f"{path}: no warehouse here; load data first with `hearth ingest PATH`")
@@ -36,27 +35,6 @@ def _open_read_only(db: str | None) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         raise HearthError(f"{path}: cannot open the warehouse ({exc}); is an ingest running?") \
             from None
-
-
-def cmd_refresh(args: argparse.Namespace) -> int:
-    from metrics.refresh import refresh
-
-    config = load_config(args.config)
-    con = connect(args.db)
-    try:
-        counts = refresh(con, config)
-        from hearth import warehouse
-
-        if hasattr(warehouse, "publish"):
-            warehouse.publish(con, args.db)
-    finally:
-        con.close()
-    if getattr(args, "json", False):
-        _print_json(counts)
-    else:
-        for table, rows in counts.items():
-            print(f"marts.{table}: {rows} rows")
-    return 0
 
 
 def format_figure(key: str, obj: dict[str, Any], verdict: bool = True) -> str:
@@ -182,11 +160,7 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    """Add refresh, review, flags and watchlist to the `hearth` subcommand parser."""
-    p = sub.add_parser("refresh", help="rebuild the indicators (marts) from the loaded data")
-    p.add_argument("--json", action="store_true", help="print rows per table as JSON")
-    p.set_defaults(func=cmd_refresh)
-
+    """Add review, flags and watchlist to the `hearth` subcommand parser."""
     p = sub.add_parser("review", help="the quarterly review: program KPIs and group indicators")
     p.add_argument("--quarter", help="e.g. 2025Q3 (default: the latest quarter with data)")
     p.add_argument("--group", action="append", help="limit to these groups (repeatable)")

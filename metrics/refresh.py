@@ -18,12 +18,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from hearth.calendar import quarter_end_sql, quarter_sql, quarter_start_sql
 from hearth.config import Config
 from hearth.instrument import load_instrument
 from metrics.change import add_changes, funnel_points, shrunken_estimates
 from metrics.flags import build_flags
 from metrics.participation import attendance_inclusion, attendance_indicators
-from metrics.quarters import quarter_end_sql, quarter_sql, quarter_start_sql
 from metrics.scoring import (
     comments_table,
     reliability_table,

@@ -22,8 +22,9 @@ import duckdb
 import pandas as pd
 
 from hearth.config import Config, load_config
+from hearth.errors import HearthError
 from hearth.instrument import Instrument, load_instrument
-from hearth.warehouse import connect, publish
+from hearth.warehouse import connect
 from pipelines.schemas import (
     ENTITIES,
     LOAD_ORDER,
@@ -43,7 +44,7 @@ IDENTIFYING = (
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
 
-class IngestError(Exception):
+class IngestError(HearthError):
     """A file that cannot be read at all; the message names the problem and the fix."""
 
 
@@ -164,14 +165,13 @@ def ingest_paths(
     config: Config | None = None,
     kind: str | None = None,
     fmt: str | None = None,
-    refresh: bool = True,
 ) -> list[LoadSummary]:
-    """Load files and folders into the warehouse; one summary per file, in load order."""
+    """Load files and folders into the warehouse; one summary per file, in load order.
+
+    Only the load: rebuilding the indicators and publishing is hearth.orchestrate's job."""
     config = config or load_config()
     instrument = load_instrument(config)
     if kind and kind not in ENTITIES:
-        from hearth.cli import HearthError
-
         raise HearthError(f"--kind {kind!r} is not a canonical entity; use one of {', '.join(ENTITIES)}")
     files = expand(paths)
     con = connect(db)
@@ -179,26 +179,9 @@ def ingest_paths(
         write_instrument(con, instrument)
         plans = [_plan(path, instrument, kind, fmt) for path in files]
         plans.sort(key=lambda plan: plan.order)
-        summaries = [_load(con, plan, config, instrument) for plan in plans]
-        if refresh and (any(s.rows_loaded for s in summaries) or not _published_exists(db)):
-            refresh_and_publish(con, config, db)
+        return [_load(con, plan, config, instrument) for plan in plans]
     finally:
         con.close()
-    return summaries
-
-
-def refresh_and_publish(con: duckdb.DuckDBPyConnection, config: Config, db) -> None:
-    """Rebuild the indicators, then swap in the dashboard's read-only copy."""
-    from metrics.refresh import refresh
-
-    refresh(con, config)
-    publish(con, db)
-
-
-def _published_exists(db) -> bool:
-    from hearth.warehouse import published_path
-
-    return published_path(db).exists()
 
 
 @dataclass

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from hearth.errors import HearthError
 from hearth.instrument import Instrument, load_instrument
 
 # The last quarter of every synthetic timeline; `quarters` counts back from it.
@@ -178,7 +179,7 @@ STORY_QUARTERS = {"declining_attendance": 1, "single_host": 3, "newcomers_not_re
                   "low_safety": 2}
 
 
-class SynthError(ValueError):
+class SynthError(HearthError, ValueError):
     """Arguments that cannot describe a community; the message says which and why."""
 
 
@@ -1125,12 +1126,7 @@ def synthesize(out: Path, members: int = 220, groups: int = 20, quarters: int = 
     dict mapping each written file to the number of data rows in it.
     """
     out = Path(out)
-    try:
-        _validate(out, members, groups, quarters)
-    except SynthError as exc:
-        from hearth.cli import HearthError  # the CLI shows HearthError as one plain line
-
-        raise HearthError(str(exc)) from None
+    _validate(out, members, groups, quarters)
     rng = np.random.default_rng(seed)
     instrument = load_instrument()
     start, quarter_days = _timeline(quarters)

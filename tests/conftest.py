@@ -46,12 +46,12 @@ def sample_config():
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory) -> Path:
     """A warehouse (and its published copy) built from data/sample through `hearth ingest`."""
-    from pipelines.ingest import ingest_paths
+    from hearth.orchestrate import ingest
 
     if not any(SAMPLE_DIR.glob("*.csv")):
         pytest.fail(f"{SAMPLE_DIR} holds no sample files; run `hearth synth --out data/sample`")
     db = tmp_path_factory.mktemp("sample") / "hearth.duckdb"
-    summaries = ingest_paths([SAMPLE_DIR], db=db, config=sample_config())
+    summaries = ingest([SAMPLE_DIR], db=db, config=sample_config())
     assert not [s.error for s in summaries if s.error]
     return db
 

@@ -49,13 +49,13 @@ def warehouse(tmp_path) -> Path:
     members.to_csv(tmp_path / "members.csv", index=False)
     db = tmp_path / "hearth.duckdb"
     summaries = ingest_paths([tmp_path / "groups.csv", tmp_path / "members.csv"], db=db,
-                             config=CONFIG, refresh=False)
+                             config=CONFIG)
     assert [s.error for s in summaries] == [None, None]
     return db
 
 
 def ingest(db: Path, *paths: Path):
-    summaries = ingest_paths(list(paths), db=db, config=CONFIG, refresh=False)
+    summaries = ingest_paths(list(paths), db=db, config=CONFIG)
     assert [s.error for s in summaries] == [None] * len(summaries)
     assert all(s.reconciles for s in summaries)
     return summaries
@@ -172,7 +172,7 @@ def test_an_unmapped_meeting_is_refused_with_the_line_to_add(warehouse, tmp_path
         .replace("845 1234 5678,Tuesday Evening Circle", "912 3456 7890,Book Club"),
         encoding="utf-8",
     )
-    (summary,) = ingest_paths([export], db=warehouse, config=Config(), refresh=False)
+    (summary,) = ingest_paths([export], db=warehouse, config=Config())
     assert summary.error.endswith(
         "meeting id 912 3456 7890 ('Book Club') is not mapped to a group; add the "
         'line "912 3456 7890" = "<group_id>" under [meetings] in hearth.toml and ingest the '
@@ -183,7 +183,7 @@ def test_an_unmapped_meeting_is_refused_with_the_line_to_add(warehouse, tmp_path
 
 def test_a_meeting_titled_with_a_groups_name_maps_to_it_and_says_so(warehouse):
     export = EXPORTS / "zoom_meeting_data/meeting_data_export.csv"
-    (summary,) = ingest_paths([export], db=warehouse, config=Config(), refresh=False)
+    (summary,) = ingest_paths([export], db=warehouse, config=Config())
     assert summary.error is None
     assert summary.rows_loaded == 3
     assert ("meeting id 845 1234 5678 ('Tuesday Evening Circle') has the name of group g01; map "

@@ -248,9 +248,9 @@ def test_a_new_publish_is_shown_without_restarting(monkeypatch, tmp_path, sample
     extra = tmp_path / "late_checkins.csv"
     extra.write_text("member_id,buddy_id,checked_in_at,channel\n"
                      "m0001,m0002,2026-09-30T12:00:00+01:00,call\n", encoding="utf-8")
-    from pipelines.ingest import ingest_paths
+    from hearth.orchestrate import ingest
 
-    ingest_paths([extra], db=db, config=sample_hearth_config)
+    ingest([extra], db=db, config=sample_hearth_config)
     at.run()
     manifest = at.dataframe[0].value
     assert len(manifest) == before + 1

@@ -12,7 +12,7 @@ from tests.community import write_community
 
 
 def load(paths, db, **kwargs):
-    return ingest_paths(paths, db=db, config=Config(), refresh=False, **kwargs)
+    return ingest_paths(paths, db=db, config=Config(), **kwargs)
 
 
 def rows(db, sql):

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hearth.cli import HearthError, main
+from hearth.cli import main
+from hearth.errors import HearthError
 from hearth.instrument import load_instrument
 from pipelines.synth import FILES, HEADERS, story_groups, synthesize
 

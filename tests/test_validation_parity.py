@@ -25,10 +25,10 @@ CASES = {name: case for name, case in MIXED.items() if case[2][0] and "fields" n
 def test_pandera_and_the_compiled_checks_reject_the_same_cells(case, tmp_path):
     name, text, _, _ = CASES[case]
     db = tmp_path / "w.duckdb"
-    ingest_paths([write_community(tmp_path / "c")], db=db, config=Config(), refresh=False)
+    ingest_paths([write_community(tmp_path / "c")], db=db, config=Config())
     bad = tmp_path / name
     bad.write_text(text, encoding="utf-8")
-    (summary,) = ingest_paths([bad], db=db, config=Config(), refresh=False)
+    (summary,) = ingest_paths([bad], db=db, config=Config())
     con = duckdb.connect(str(db), read_only=True)
     rejected_by_sql = {
         (line - 2, column)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from hearth.errors import HearthError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from hearth.instrument import Instrument
 
 
-class AdapterError(ValueError):
+class AdapterError(HearthError, ValueError):
     """An export that cannot be read; the message names the file, the problem and the fix."""
 
 

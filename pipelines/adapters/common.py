@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hearth.calendar import quarter_of
+
 # --- bytes to rows ------------------------------------------------------------------------------
 
 
@@ -438,10 +440,8 @@ def as_date(value) -> date | None:
 
 
 def survey_quarter(day: date, fiscal_year_start_month: int = 1) -> str:
-    """The quarter a response belongs to, e.g. '2025Q3' (metrics.quarters' rule, so surveys
+    """The quarter a response belongs to, e.g. '2025Q3' (hearth.calendar's rule, so surveys
     and indicators agree): calendar quarters by default; with a fiscal year starting in
     another month the year is named by the calendar year in which it ends (start month 4:
     2025-05-10 is '2026Q1')."""
-    from metrics.quarters import quarter_of
-
     return quarter_of(day, fiscal_year_start_month)

@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from metrics.quarters import (
+from hearth.calendar import (
     parse_quarter,
     previous_quarter,
     quarter_bounds,

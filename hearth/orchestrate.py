@@ -1,0 +1,43 @@
+"""Ingest → refresh → publish: the one place where the pipelines and the metrics meet.
+
+`pipelines/` only loads files and `metrics/` only computes indicators; neither knows the other.
+The CLI and the dashboard's uploads both come here, so a file loaded either way ends in the same
+state: loaded, indicators rebuilt, the dashboard's read-only snapshot swapped in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hearth.config import Config, load_config
+from hearth.warehouse import connect, publish, published_path
+from metrics.refresh import refresh
+from pipelines.ingest import LoadSummary, ingest_paths
+
+
+def ingest(
+    paths: list[str | Path],
+    db: str | Path | None = None,
+    config: Config | None = None,
+    kind: str | None = None,
+    fmt: str | None = None,
+    refresh_after: bool = True,
+) -> list[LoadSummary]:
+    """Load files and folders, then rebuild and publish when anything new landed (or when
+    nothing has been published yet). One summary per file, in load order."""
+    config = config or load_config()
+    summaries = ingest_paths(paths, db=db, config=config, kind=kind, fmt=fmt)
+    if refresh_after and (any(s.rows_loaded for s in summaries) or not published_path(db).exists()):
+        refresh_and_publish(db, config)
+    return summaries
+
+
+def refresh_and_publish(db: str | Path | None, config: Config) -> dict[str, int]:
+    """Rebuild the indicators, then swap in the dashboard's read-only copy; rows per mart."""
+    con = connect(db)
+    try:
+        counts = refresh(con, config)
+        publish(con, db)
+    finally:
+        con.close()
+    return counts
