@@ -3,14 +3,17 @@ and every file that could be read reconciles: read = loaded + duplicates + quara
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import subprocess
-import sys
+import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pytest
 
+from hearth.cli import main
 from tests.community import write_community
 
 GOOD_MEMBERS_HEADER = "member_id,name,email,group_id,joined_on,left_on,role,tier\n"
@@ -99,19 +102,34 @@ MIXED = {
 }
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    community = write_community(tmp_path / "community")
-    db = tmp_path / "w.duckdb"
-    hearth(db, "ingest", "--no-refresh", str(community))
+@pytest.fixture(scope="module")
+def loaded_community(tmp_path_factory) -> Path:
+    """The small community loaded once; each test gets its own copy of the warehouse."""
+    folder = tmp_path_factory.mktemp("bad_input")
+    db = folder / "w.duckdb"
+    hearth(db, "ingest", "--no-refresh", str(write_community(folder / "community")))
     return db
 
 
-def hearth(db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "hearth.cli", "--db", str(db), *args],
-        capture_output=True, text=True, timeout=120,
-    )
+@pytest.fixture
+def warehouse(loaded_community, tmp_path) -> Path:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(loaded_community, db)
+    return db
+
+
+class Run(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def hearth(db: Path, *args: str) -> Run:
+    """`hearth --db DB ARGS...` in this process (tests/test_cli.py runs the real command once)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["--db", str(db), *args])
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize("case", UNREADABLE, ids=list(UNREADABLE))

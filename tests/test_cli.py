@@ -46,14 +46,15 @@ def test_a_config_below_the_anonymity_floor_is_refused_with_the_reason(tmp_path,
     assert "min_responses = 2 is below 3" in err and "Traceback" not in err
 
 
-def test_status_lists_files_quarantine_and_freshness(tmp_path):
+def test_status_lists_files_quarantine_and_freshness(tmp_path, capsys):
     db = tmp_path / "w.duckdb"
     community = write_community(tmp_path / "c")
     (community / "attendance.csv").write_text(
         (community / "attendance.csv").read_text() + "g01-2025-04-08,m01,late,5\n", encoding="utf-8")
-    run = [sys.executable, "-m", "hearth.cli", "--db", str(db)]
-    subprocess.run(run + ["ingest", "--no-refresh", str(community)], check=True, capture_output=True)
-    status = json.loads(subprocess.run(run + ["status", "--json"], capture_output=True, text=True, check=True).stdout)
+    assert main(["--db", str(db), "ingest", "--no-refresh", str(community)]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
     assert [(f["file_name"], f["rows_loaded"], f["rows_quarantined"]) for f in status["files"]] == [
         ("groups.csv", 2, 0), ("members.csv", 4, 0), ("sessions.csv", 3, 0),
         ("attendance.csv", 6, 1), ("buddy_checkins.csv", 2, 0), ("survey_responses.csv", 2, 0),
@@ -65,11 +66,14 @@ def test_status_lists_files_quarantine_and_freshness(tmp_path):
     assert [(g["group_id"], g["latest_session"], g["latest_survey"]) for g in status["groups"]] == [
         ("g01", "2025-04-08", "2025-06-21"), ("g02", "2025-07-01", None),
     ]
-    text = subprocess.run(run + ["status"], capture_output=True, text=True, check=True).stdout
+    assert main(["--db", str(db), "status"]) == 0
+    text = capsys.readouterr().out
     assert "attendance.csv  status: must be one of: attended, absent, excused" in text
 
 
 def test_the_second_ingest_of_the_same_files_says_nothing_was_added(tmp_path):
+    """The one test that runs the installed command as a user would (a smoke test of the
+    entry point); every other CLI test calls main() in this process."""
     db = tmp_path / "w.duckdb"
     community = write_community(tmp_path / "c")
     run = [sys.executable, "-m", "hearth.cli", "--db", str(db), "ingest", "--no-refresh", str(community)]
