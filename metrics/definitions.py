@@ -90,3 +90,11 @@ def indicator_facts(keys, field: str):
     if not np.isnan(numbers[codes]).any():
         numbers = numbers[:-1].astype(type(values[0])) if values else numbers
     return pd.Series(numbers[codes], index=keys.index)
+
+
+# Survey thresholds. The refresh hands them to SQL as the macros is_lonely(total) and
+# is_willing(score) (metrics.refresh.install_macros), so this is their one home.
+#: A loneliness total (3 items scored 1-3, so 3-9) at or above this counts as lonely.
+LONELY_TOTAL = 6
+#: A willingness-to-lead answer (1-5) at or above this counts as agreeing (the top two points).
+WILLING_SCORE = 4

@@ -1,28 +1,56 @@
-"""`hearth refresh`: rebuild every marts table from core, in one transaction.
+"""`hearth refresh`: rebuild the marts tables from core, in one transaction, as a declared graph.
 
-The set-based work is SQL, one file per step under metrics/sql/, run in name order by `run_sql`.
-Those files leave small staging tables (TEMP, prefixed `stage_`) of per-group-per-quarter
-counts; the Python steps then add what SQL is awkward for (intervals, tests, shrinkage,
-anonymity) on those small frames and write the remaining marts tables. Raw attendance events
-never leave DuckDB.
+The refresh is a graph of steps (metrics.graph): one SQL file per set-based step under
+metrics/sql/ (each declares what it reads and writes in its first lines) and the Python steps
+declared below, which add what SQL is awkward for (intervals, tests, shrinkage, flags,
+anonymity) on small frames. The runner orders the steps from their declarations and checks
+every table a step writes against its declared columns. Raw attendance events never leave
+DuckDB.
+
+`refresh(con, config, since="2025Q3")` rebuilds only what new data from that quarter on can
+touch: the steps that read `stage_scope` build rows for its quarters only (from `since`, or
+earlier where a figure of an earlier quarter depends on later data: see metrics/sql/scope.sql),
+and the marts they write keep the rows of earlier quarters. Steps that summarise the whole
+history (groups, participation funnel, retention curve, freshness) are rebuilt in full; so are
+the membership bits every quarter is counted from. With `since=None` every quarter is rebuilt.
 
 If anything fails the transaction rolls back and the previous marts stay as they were.
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from importlib import resources
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from hearth.calendar import quarter_end_sql, quarter_sql, quarter_start_sql
+from hearth.calendar import (
+    parse_quarter,
+    quarter_end_sql,
+    quarter_sql,
+    quarter_start_sql,
+    shift_quarter,
+)
 from hearth.config import Config
+from hearth.errors import HearthError
 from hearth.instrument import load_instrument
 from metrics.change import add_changes, funnel_points, shrunken_estimates
+from metrics.definitions import LONELY_TOTAL, SURVEY_KEYS, WILLING_SCORE
 from metrics.flags import build_flags
+from metrics.frames import query_frame
+from metrics.graph import (
+    SCOPE_TABLE,
+    Step,
+    check_outputs,
+    mermaid,
+    order_steps,
+    python_step,
+    sql_steps,
+    table_columns,
+)
 from metrics.participation import attendance_inclusion, attendance_indicators
 from metrics.scoring import (
     comments_table,
@@ -32,20 +60,12 @@ from metrics.scoring import (
     survey_indicators,
 )
 
-#: Every table `refresh` builds, in the contract's names.
-MART_TABLES = (
-    "groups", "session_attendance", "watchlist", "participation_funnel", "survey_scores",
-    "freshness", "indicators", "flags", "reliability", "retention_curve", "funnel_points",
-    "shrunken", "inclusion", "comments",
+#: Tables that exist before a refresh: what the pipelines load.
+CORE_TABLES = (
+    "core.groups", "core.members", "core.memberships", "core.sessions", "core.attendance",
+    "core.buddy_checkins", "core.survey_responses", "core.survey_answers",
+    "core.instrument_items",
 )
-
-
-def sql_steps() -> list[tuple[str, str]]:
-    """(file name, SQL) of every step under metrics/sql/, in the order they run."""
-    folder = resources.files("metrics") / "sql"
-    steps = [(f.name, f.read_text(encoding="utf-8")) for f in folder.iterdir()
-             if f.name.endswith(".sql")]
-    return sorted(steps)
 
 
 def _quote(text: str) -> str:
@@ -53,7 +73,8 @@ def _quote(text: str) -> str:
 
 
 def install_macros(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    """The quarter and local-date macros the SQL steps use, built from the configuration."""
+    """The macros the SQL steps use: quarters and local dates from the configuration, and the
+    survey thresholds from metrics.definitions (their one home)."""
     month = config.fiscal_year_start_month
     con.execute(f"CREATE OR REPLACE TEMP MACRO quarter_of(d) AS {quarter_sql('d', month)}")
     con.execute(f"CREATE OR REPLACE TEMP MACRO quarter_start(q) AS {quarter_start_sql('q', month)}")
@@ -62,6 +83,8 @@ def install_macros(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         f"CREATE OR REPLACE TEMP MACRO local_date(ts) AS "
         f"timezone({_quote(config.time_zone)}, ts)::DATE"
     )
+    con.execute(f"CREATE OR REPLACE TEMP MACRO is_lonely(total) AS total >= {LONELY_TOTAL}")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO is_willing(score) AS score >= {WILLING_SCORE}")
 
 
 def _stage_instrument(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -76,18 +99,6 @@ def _stage_instrument(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         for i in load_instrument(config).items
     ]
     con.executemany("INSERT INTO stage_instrument VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-def run_sql(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = None) -> None:
-    """Run every SQL step in order (macros and stage_instrument must be in place)."""
-    for name, sql in sql_steps():
-        started = time.perf_counter()
-        try:
-            con.execute(sql)
-        except duckdb.Error as exc:
-            raise RuntimeError(f"metrics/sql/{name}: {exc}") from exc
-        if timings is not None:
-            timings[name] = time.perf_counter() - started
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame,
@@ -106,6 +117,157 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame,
             con.unregister("_hearth_frame")
 
 
+@dataclass
+class Context:
+    """What a Python step is handed: the connection, the configuration, the quarters being
+    rebuilt, and the marts frames earlier Python steps wrote in this refresh."""
+
+    con: duckdb.DuckDBPyConnection
+    config: Config
+    since: str | None = None            # first quarter rebuilt ('' = all); set by the scope step
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def full(self) -> bool:
+        return not self.since
+
+    def kept(self, table: str, first: str | None = None, before: str | None = None
+             ) -> pd.DataFrame | None:
+        """Rows of `table` this refresh kept from the previous one (quarters before `since`),
+        from quarter `first` on (None: all of them), before quarter `before` (None: all)."""
+        if self.full:
+            return None
+        name = "kept_" + table.removeprefix("marts.")
+        conditions = [f"quarter >= {_quote(first)}" if first else "true",
+                      f"quarter < {_quote(before)}" if before else "true"]
+        return query_frame(self.con, f"SELECT * FROM {name} WHERE {' AND '.join(conditions)}")
+
+    def rows(self, table: str, lookback: int | None = 0) -> pd.DataFrame:
+        """A marts table this refresh wrote (from memory), with the kept rows of the `lookback`
+        quarters before `since` in front (None: every earlier quarter)."""
+        new = self.frames[table]
+        if self.full or lookback == 0:
+            return new
+        first = None if lookback is None else shift_quarter(self.since, -lookback)
+        earlier = self.kept(table, first)
+        return pd.concat([earlier, new], ignore_index=True) if len(earlier) else new
+
+
+# --- Python steps ----------------------------------------------------------------------------
+# Each returns {marts table: frame}; the runner writes the frames with the declared columns.
+
+def _instrument_step(ctx: Context) -> dict:
+    _stage_instrument(ctx.con, ctx.config)
+    return {}
+
+
+def _indicators_step(ctx: Context) -> dict:
+    participation = attendance_indicators(ctx.con)
+    survey = survey_indicators(ctx.con, ctx.config)
+    indicators = pd.concat([participation, survey], ignore_index=True)
+    if ctx.full:
+        return {"marts.indicators": add_changes(ctx.con, indicators)}
+    # change is judged against the previous quarter, kept from the last refresh
+    previous = ctx.kept("marts.indicators", shift_quarter(ctx.since, -1))
+    context = previous[[c for c in indicators.columns if c in previous.columns]]
+    frame = add_changes(ctx.con, pd.concat([context, indicators], ignore_index=True))
+    return {"marts.indicators": frame.iloc[len(context):].reset_index(drop=True)}
+
+
+def _funnel_points_step(ctx: Context) -> dict:
+    return {"marts.funnel_points": funnel_points(ctx.rows("marts.indicators"))}
+
+
+def _shrunken_step(ctx: Context) -> dict:
+    return {"marts.shrunken": shrunken_estimates(ctx.rows("marts.indicators"))}
+
+
+def _flags_step(ctx: Context) -> dict:
+    # "shrinking" compares active members with the two quarters before
+    return {"marts.flags": build_flags(ctx.con, ctx.rows("marts.indicators", lookback=2),
+                                       ctx.rows("marts.funnel_points"))}
+
+
+def _reliability_step(ctx: Context) -> dict:
+    return {"marts.reliability": reliability_table(ctx.con)}
+
+
+def _retention_curve_step(ctx: Context) -> dict:
+    return {"marts.retention_curve": retention_curve(ctx.con)}
+
+
+def _inclusion_step(ctx: Context) -> dict:
+    indicators = ctx.rows("marts.indicators")
+    survey = indicators[indicators["indicator"].isin(SURVEY_KEYS)]
+    inclusion = pd.concat(
+        [attendance_inclusion(ctx.con),
+         # (pooled figures span two quarters: a category of one quarter can't build on them)
+         survey_inclusion(ctx.con, ctx.config, survey[~survey["pooled"].astype(bool)])],
+        ignore_index=True
+    )
+    return {"marts.inclusion": inclusion}
+
+
+def _comments_step(ctx: Context) -> dict:
+    return {"marts.comments": comments_table(ctx.con, ctx.config)}
+
+
+def python_steps() -> list[Step]:
+    """The refresh's Python steps. Adding one is one declaration here: what it reads, the marts
+    it writes with their column types, and the function (reading `stage_scope` makes it
+    quarterly: it returns rows for quarters >= ctx.since only)."""
+    return [
+        python_step("instrument", _instrument_step, reads=["core.instrument_items"],
+                    writes={"stage_instrument": INSTRUMENT_COLUMNS}),
+        python_step("indicators", _indicators_step,
+                    reads=["stage_counts", "stage_km", "stage_group_quarters",
+                           "stage_survey_units", "marts.survey_scores", SCOPE_TABLE],
+                    writes={"marts.indicators": INDICATOR_SCHEMA}),
+        python_step("funnel points", _funnel_points_step,
+                    reads=["marts.indicators", SCOPE_TABLE],
+                    writes={"marts.funnel_points": FUNNEL_SCHEMA}),
+        python_step("shrinkage", _shrunken_step, reads=["marts.indicators", SCOPE_TABLE],
+                    writes={"marts.shrunken": SHRUNKEN_SCHEMA}),
+        python_step("flags", _flags_step,
+                    reads=["marts.indicators", "marts.funnel_points", "marts.session_attendance",
+                           "marts.watchlist", "stage_group_quarters", SCOPE_TABLE],
+                    writes={"marts.flags": FLAGS_SCHEMA}),
+        python_step("reliability", _reliability_step,
+                    reads=["stage_instrument", "stage_item_scores", "stage_responses",
+                           SCOPE_TABLE],
+                    writes={"marts.reliability": RELIABILITY_SCHEMA}),
+        python_step("retention curve", _retention_curve_step,
+                    reads=["stage_memberships", "stage_calendar"],
+                    writes={"marts.retention_curve": RETENTION_SCHEMA}),
+        python_step("inclusion", _inclusion_step,
+                    reads=["stage_inclusion_attendance", "marts.indicators",
+                           "marts.survey_scores", "marts.groups", SCOPE_TABLE],
+                    writes={"marts.inclusion": INCLUSION_SCHEMA}),
+        python_step("comments", _comments_step,
+                    reads=["stage_survey_responses", "stage_responses", SCOPE_TABLE],
+                    writes={"marts.comments": COMMENTS_SCHEMA}),
+    ]
+
+
+def refresh_graph() -> list[Step]:
+    """Every step, SQL and Python, in the order the refresh runs them (raises GraphError for a
+    graph that cannot run)."""
+    return order_steps([*sql_steps(), *python_steps()], sources=CORE_TABLES)
+
+
+def mart_tables(steps: list[Step] | None = None) -> tuple[str, ...]:
+    """The marts tables the refresh builds (without the schema), in run order."""
+    return tuple(t.removeprefix("marts.") for s in (steps or refresh_graph()) for t in s.writes
+                 if t.startswith("marts."))
+
+
+def quarterly_marts(steps: list[Step]) -> set[str]:
+    """Marts tables built by quarter: an incremental refresh keeps their earlier rows."""
+    return {t for s in steps if s.quarterly for t in s.writes if t.startswith("marts.")}
+
+
+# --- the runner ------------------------------------------------------------------------------
+
 def _drop_marts(con: duckdb.DuckDBPyConnection) -> None:
     existing = {
         name for (name,) in con.execute(
@@ -116,66 +278,104 @@ def _drop_marts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE marts.{name}")
 
 
-def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    """The stage tables, and the rows an incremental refresh set aside."""
     for (name,) in con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_name LIKE 'stage_%' AND table_catalog = 'temp'"
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND (table_name LIKE 'stage_%' OR table_name LIKE 'kept_%') AND table_catalog = 'temp'"
     ).fetchall():
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
+def _can_refresh_part(con: duckdb.DuckDBPyConnection, steps: list[Step]) -> bool:
+    """Every marts table is there with its declared columns (else a full refresh is needed)."""
+    return all(table_columns(con, t) == columns
+               for s in steps for t, columns in s.writes.items() if t.startswith("marts."))
+
+
+def _set_variable(con: duckdb.DuckDBPyConnection, name: str, literal: str) -> None:
+    con.execute(f"SET VARIABLE {name} = {literal}")
+
+
+def _run_step(ctx: Context, step: Step, quarterly: set[str]) -> None:
+    con = ctx.con
+    for table in step.writes:
+        if not table.startswith("marts."):
+            continue
+        if table in quarterly and not ctx.full:
+            # earlier quarters stay as the last refresh left them
+            con.execute(f"CREATE OR REPLACE TEMP TABLE kept_{table.removeprefix('marts.')} AS "
+                        f"SELECT * FROM {table} WHERE quarter < {_quote(ctx.since)}")
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    if step.sql is not None:
+        try:
+            con.execute(step.sql)
+        except duckdb.Error as exc:
+            raise RuntimeError(f"{step.where}: {exc}") from exc
+    else:
+        frames = step.run(ctx) or {}
+        for table, frame in frames.items():
+            if step.quarterly and not ctx.full:
+                frame = frame[frame["quarter"] >= ctx.since].reset_index(drop=True)
+            ctx.frames[table] = frame
+            write_table(con, table.removeprefix("marts."), frame, step.types[table])
+    if SCOPE_TABLE in step.writes:
+        ctx.since = con.execute(f"SELECT since FROM {SCOPE_TABLE}").fetchone()[0]
+    check_outputs(con, step)
+    for table in step.writes:
+        if table in quarterly and not ctx.full:
+            name = table.removeprefix("marts.")
+            if step.sql is not None:  # (a Python step's frame was already cut to the scope)
+                con.execute(f"DELETE FROM {table} WHERE quarter < {_quote(ctx.since)}")
+            con.execute(f"INSERT INTO {table} SELECT * FROM kept_{name}")
+
+
 def refresh(
-    con: duckdb.DuckDBPyConnection, config: Config, timings: dict[str, float] | None = None
+    con: duckdb.DuckDBPyConnection, config: Config, timings: dict[str, float] | None = None,
+    since: str | None = None,
 ) -> dict[str, int]:
-    """Rebuild every marts table from core; returns {table: rows}.
+    """Rebuild the marts tables from core; returns {table: rows}.
 
-    `timings`, when given, is filled with seconds per step (for the benchmark).
+    `since` (a quarter label such as "2025Q3"): new data starts in that quarter, so only it,
+    the quarters after it and the earlier ones that depend on them are rebuilt (see the module
+    docstring); None rebuilds everything. An incremental refresh gives the same marts as a full
+    one. `timings`, when given, is filled with seconds per step (for the benchmark).
     """
-    def step(name, fn, *args):
-        started = time.perf_counter()
-        result = fn(*args)
-        if timings is not None:
-            timings[name] = time.perf_counter() - started
-        return result
-
+    if since is not None:
+        try:
+            parse_quarter(since)
+        except ValueError as exc:
+            raise HearthError(f"refresh: {since!r} is not a quarter; give one like 2025Q3") \
+                from exc
+    steps = refresh_graph()
+    quarterly = quarterly_marts(steps)
     con.execute("BEGIN TRANSACTION")
     try:
+        if since is not None and not _can_refresh_part(con, steps):
+            since = None  # nothing (or an older layout) to build on: rebuild everything
+        previous_end = None
+        if since is not None:
+            previous_end = con.execute(
+                "SELECT max(session_date) FROM marts.session_attendance").fetchone()[0]
         install_macros(con, config)
-        _stage_instrument(con, config)
-        _drop_marts(con)
-        run_sql(con, timings)
-
-        participation = step("py: attendance indicators", attendance_indicators, con)
-        survey = step("py: survey indicators", survey_indicators, con, config)
-        indicators = pd.concat([participation, survey], ignore_index=True)
-        indicators = step("py: change", add_changes, con, indicators)
-        write_table(con, "indicators", indicators, INDICATOR_SCHEMA)
-
-        points = step("py: funnel points", funnel_points, indicators)
-        write_table(con, "funnel_points", points, FUNNEL_SCHEMA)
-        shrunk = step("py: shrinkage", shrunken_estimates, indicators)
-        write_table(con, "shrunken", shrunk, SHRUNKEN_SCHEMA)
-
-        flags = step("py: flags", build_flags, con, indicators, points)
-        write_table(con, "flags", flags, FLAGS_SCHEMA)
-
-        write_table(con, "reliability", step("py: reliability", reliability_table, con),
-                    RELIABILITY_SCHEMA)
-        write_table(con, "retention_curve", step("py: retention curve", retention_curve, con),
-                    RETENTION_SCHEMA)
-        inclusion = pd.concat(
-            [attendance_inclusion(con),
-             # (pooled figures span two quarters: a category of one quarter can't build on them)
-             survey_inclusion(con, config, survey[~survey["pooled"].astype(bool)])],
-            ignore_index=True
-        )
-        write_table(con, "inclusion", inclusion, INCLUSION_SCHEMA)
-        write_table(con, "comments", comments_table(con, config), COMMENTS_SCHEMA)
-
-        _drop_stage(con)
+        _set_variable(con, "hearth_requested_since",
+                      "NULL::VARCHAR" if since is None else _quote(since))
+        _set_variable(con, "hearth_previous_data_end",
+                      "NULL::DATE" if previous_end is None else f"DATE '{previous_end}'")
+        _set_variable(con, "hearth_pool_quarters", "true" if config.pool_quarters else "false")
+        if since is None:
+            _drop_marts(con)
+        ctx = Context(con, config)
+        for step in steps:
+            started = time.perf_counter()
+            _run_step(ctx, step, quarterly)
+            if timings is not None:
+                timings[step.where.removeprefix("metrics/sql/")] = \
+                    time.perf_counter() - started
+        _drop_temp(con)
         counts = {
             name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0]
-            for name in MART_TABLES
+            for name in mart_tables(steps)
         }
         con.execute("COMMIT")
     except BaseException:
@@ -184,6 +384,48 @@ def refresh(
     return counts
 
 
+def touched_since(con: duckdb.DuckDBPyConnection, config: Config, load_ids: list[int]
+                  ) -> str | None:
+    """The first quarter the rows of these loads touch, for `refresh(since=...)`.
+
+    Attendance and sessions by session date, buddy check-ins by their local date, survey
+    responses by the quarter they count in, memberships from their joining date, and new
+    members from the first session they hosted or the first membership they hold. A load of
+    groups (every quarter's breakdowns) needs a full refresh: None.
+    """
+    if not load_ids:
+        return None
+    ids = ", ".join(str(int(i)) for i in load_ids)
+    install_macros(con, config)
+    if con.execute(f"SELECT count(*) FROM core.groups WHERE load_id IN ({ids})").fetchone()[0]:
+        return None
+    first_dates = [
+        f"SELECT min(session_date) FROM core.sessions WHERE load_id IN ({ids})",
+        f"SELECT min(s.session_date) FROM core.attendance a JOIN core.sessions s "
+        f"USING (session_id) WHERE a.load_id IN ({ids})",
+        f"SELECT min(local_date(checked_in_at)) FROM core.buddy_checkins "
+        f"WHERE load_id IN ({ids})",
+        f"SELECT min(joined_on) FROM core.memberships WHERE load_id IN ({ids})",
+        # a new member's name shows where they hosted and where they are on a roster
+        f"SELECT least(min(s.session_date), min(m.joined_on)) FROM core.members n "
+        f"LEFT JOIN core.sessions s ON s.host_member_id = n.member_id "
+        f"LEFT JOIN core.memberships m ON m.member_id = n.member_id "
+        f"WHERE n.load_id IN ({ids})",
+    ]
+    quarters = [con.execute(f"SELECT quarter_of(({sql}))").fetchone()[0] for sql in first_dates]
+    # a response counts in the quarter its survey names, else in its submission's quarter
+    quarters.append(con.execute(
+        f"""SELECT min(CASE WHEN regexp_full_match(upper(trim(survey_id)), '\\d{{4}}Q[1-4]')
+                           THEN upper(trim(survey_id))
+                           ELSE quarter_of(local_date(submitted_at)) END)
+            FROM core.survey_responses WHERE load_id IN ({ids})"""
+    ).fetchone()[0])
+    found = [q for q in quarters if q is not None]
+    return min(found) if found else None
+
+
+INSTRUMENT_COLUMNS = ("item_id", "construct", "position", "text", "scale_min", "scale_max",
+                      "reverse_keyed", "label_map")
 INDICATOR_SCHEMA = {
     "quarter": "VARCHAR", "group_id": "VARCHAR", "indicator": "VARCHAR", "value": "DOUBLE",
     "n": "BIGINT", "ci_low": "DOUBLE", "ci_high": "DOUBLE", "status": "VARCHAR",
@@ -220,3 +462,20 @@ INCLUSION_SCHEMA = {
     "status": "VARCHAR",
 }
 COMMENTS_SCHEMA = {"quarter": "VARCHAR", "group_id": "VARCHAR", "comment": "VARCHAR"}
+
+
+#: Every marts table `refresh` builds, in the order it builds them.
+MART_TABLES = mart_tables()
+
+
+def main(argv: list[str]) -> int:
+    """`python -m metrics.refresh graph`: the refresh graph as a Mermaid flowchart."""
+    if argv != ["graph"]:
+        sys.stderr.write("usage: python -m metrics.refresh graph\n")
+        return 2
+    sys.stdout.write(mermaid(refresh_graph()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -160,8 +160,9 @@ def _inclusion_units(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                    CASE s.construct WHEN 'loneliness' THEN 'loneliness_share'
                         ELSE s.construct END AS indicator,
                    s.score,
-                   CASE s.construct WHEN 'loneliness' THEN (s.score >= 6)::INTEGER
-                        WHEN 'willingness_to_lead' THEN (s.score >= 4)::INTEGER END AS hit
+                   -- (macros from metrics.definitions, installed by the refresh)
+                   CASE s.construct WHEN 'loneliness' THEN is_lonely(s.score)::INTEGER
+                        WHEN 'willingness_to_lead' THEN is_willing(s.score)::INTEGER END AS hit
             FROM marts.survey_scores s JOIN marts.groups g USING (group_id)
         ),
         scored AS (

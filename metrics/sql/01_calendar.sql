@@ -1,3 +1,7 @@
+-- reads: core.sessions, core.survey_responses
+-- writes: stage_calendar(data_end, data_start)
+-- writes: stage_quarters(quarter, q_start, q_end, ref_date)
+--
 -- The refresh's calendar: when the data ends, and every quarter from the first session to then.
 -- Macros quarter_of(d), quarter_start(q), quarter_end(q) and local_date(ts) come from the runner
 -- (metrics/refresh.py), which builds them from the configuration.

@@ -1,3 +1,7 @@
+-- reads: core.groups, core.memberships, core.sessions, stage_calendar
+-- writes: marts.groups(group_id, name, modality, language, time_zone, tz_band, cadence_days, coach,
+--     cohort, started_on, size, size_band, dominant_tier, captioned_share)
+--
 -- marts.groups: one row per group with the dimensions pages filter on.
 -- size counts the roster on the data's last day; size_band sets it against the 8-12 design band.
 

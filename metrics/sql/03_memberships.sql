@@ -1,3 +1,14 @@
+-- reads: core.attendance, core.memberships, core.sessions
+-- writes: stage_sessions(session_id, group_id, session_date, host_member_id, modality, captioned,
+--     quarter, seq)
+-- writes: stage_spans(mid, group_id, member_id, joined_on, left_on, tier, role, first_seq,
+--     last_seq, span, span_mask)
+-- writes: stage_marks(group_id, member_id, session_id, a, e, attended_rows, excused_rows)
+-- writes: stage_pair_bits(group_id, member_id, a, e)
+-- writes: stage_session_rows(session_id, attended, excused)
+-- writes: stage_member_bits(mid, group_id, member_id, joined_on, left_on, tier, role, first_seq,
+--     last_seq, span, a, e, span_mask, attended_bits, excused_bits, contact_bits)
+--
 -- Who was expected at each session, and what happened, without ever expanding the roster into
 -- one row per member per session.
 --
@@ -93,30 +104,3 @@ SELECT mid, group_id, member_id, joined_on, left_on, tier, role, first_seq, last
        substr(e::VARCHAR, first_seq, span) AS excused_bits,
        substr((a | e)::VARCHAR, first_seq, span) AS contact_bits
 FROM masked;
-
--- Per membership x quarter: the part of the span inside the quarter's sessions, and the state
--- of the membership at the quarter's last session (for the watchlist).
-CREATE OR REPLACE TEMP TABLE stage_group_quarter_seq AS
-SELECT group_id, quarter, min(seq) AS q_first_seq, max(seq) AS q_last_seq, count(*) AS sessions
-FROM stage_sessions GROUP BY ALL;
-
-CREATE OR REPLACE TEMP TABLE stage_group_quarter_masks AS
-SELECT group_id, quarter, q_first_seq, q_last_seq,
-       (repeat('0', q_first_seq - 1) || repeat('1', q_last_seq - q_first_seq + 1)
-        || repeat('0', getvariable('hearth_max_seq') - q_last_seq))::BIT AS q_mask
-FROM stage_group_quarter_seq;
-
-CREATE OR REPLACE TEMP TABLE stage_member_quarters AS
-SELECT b.mid, b.group_id, b.member_id, b.tier, b.joined_on, b.left_on, q.quarter, b.first_seq,
-       bit_count(b.span_mask & q.q_mask) AS rostered,
-       bit_count(b.a & q.q_mask) AS attended,
-       bit_count(b.e & q.q_mask) AS excused,
-       -- position (within the span) of the membership's last session in this quarter
-       least(b.last_seq, q.q_last_seq) - b.first_seq + 1 AS hi
-FROM stage_member_bits b
-JOIN stage_group_quarter_masks q
-  ON q.group_id = b.group_id AND q.q_first_seq <= b.last_seq AND q.q_last_seq >= b.first_seq;
-
--- Members who came at least once in a group's quarter.
-CREATE OR REPLACE TEMP TABLE stage_active AS
-SELECT DISTINCT group_id, quarter, member_id FROM stage_member_quarters WHERE attended > 0;

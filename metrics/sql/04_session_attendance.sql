@@ -1,3 +1,8 @@
+-- reads: core.members, stage_pair_bits, stage_scope, stage_session_rows, stage_sessions,
+--     stage_spans
+-- writes: marts.session_attendance(session_id, group_id, quarter, session_date, host_member_id,
+--     host_name, expected, attended, excused, modality, captioned, seq)
+--
 -- marts.session_attendance: one row per session. expected = rostered members not excused (the
 -- attendance-rate denominator); attended = rostered members who came (the host always counts);
 -- excused shown apart. Attendance by members not on the roster that day is not counted.
@@ -61,4 +66,5 @@ LEFT JOIN rows_per_session c USING (session_id)
 LEFT JOIN off_roster o USING (session_id)
 LEFT JOIN host_rostered h USING (session_id)
 LEFT JOIN core.members mem ON mem.member_id = s.host_member_id
+WHERE s.quarter >= (SELECT since FROM stage_scope)
 ORDER BY s.group_id, s.seq;

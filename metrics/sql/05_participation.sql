@@ -1,3 +1,13 @@
+-- reads: core.buddy_checkins, core.groups, core.memberships, marts.session_attendance,
+--     stage_active, stage_calendar, stage_member_bits, stage_quarters, stage_scope,
+--     stage_sessions
+-- writes: stage_group_quarters(group_id, quarter, q_start, q_end, ref_date, cadence_days,
+--     started_on)
+-- writes: stage_roster_quarter(group_id, quarter, member_id)
+-- writes: stage_buddy_covered(quarter, member_id)
+-- writes: stage_newcomers(group_id, member_id, quarter, first_session, returned, judgeable)
+-- writes: stage_counts(quarter, group_id, indicator, hits, n, value, target)
+--
 -- Participation counts per group x quarter (and program-wide, group_id NULL), before intervals.
 -- stage_counts holds, per indicator: hits (numerator of a share), n (its denominator or the
 -- count's base), value (the figure) and target (what the cadence promises, for sessions_held).
@@ -9,6 +19,7 @@ SELECT g.group_id, q.quarter, q.q_start, q.q_end, q.ref_date, g.cadence_days, g.
 FROM core.groups g
 JOIN stage_quarters q
   ON q.q_end >= g.started_on AND q.q_start <= (SELECT data_end FROM stage_calendar)
+ AND q.quarter >= (SELECT since FROM stage_scope)
 WHERE EXISTS (SELECT 1 FROM core.memberships m
               WHERE m.group_id = g.group_id AND m.joined_on <= q.ref_date
                 AND (m.left_on IS NULL OR m.left_on > q.q_start))
@@ -31,6 +42,7 @@ FROM (
     FROM core.buddy_checkins c
     JOIN stage_quarters q
       ON local_date(c.checked_in_at) BETWEEN q.ref_date - 29 AND q.ref_date
+     AND q.quarter >= (SELECT since FROM stage_scope)
 );
 
 -- First-timers: a member's first attended session in a group; they returned when they attended
@@ -77,7 +89,7 @@ GROUP BY ALL;
 INSERT INTO stage_counts
 SELECT quarter, NULL, 'attendance_rate', sum(attended), sum(expected),
        sum(attended) / nullif(sum(expected), 0), NULL
-FROM marts.session_attendance GROUP BY quarter;
+FROM marts.session_attendance WHERE quarter >= (SELECT since FROM stage_scope) GROUP BY quarter;
 
 -- active_members = members who attended at least once; n = the roster during the quarter
 INSERT INTO stage_counts

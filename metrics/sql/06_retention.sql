@@ -1,3 +1,10 @@
+-- reads: stage_calendar, stage_group_quarters, stage_member_bits, stage_sessions
+-- writes: stage_memberships(mid, group_id, member_id, joined_on, left_on, missed_4_on, churned_on,
+--     churn_reason)
+-- writes: stage_km_subjects(quarter, group_id, entry_t, exit_t, churned)
+-- writes: stage_km(quarter, group_id, n, events, survival, greenwood_sum)
+-- extends: stage_counts
+--
 -- Membership retention. A membership churns on its left_on date, or on the date of its 4th
 -- consecutive missed session, whichever comes first; otherwise it is censored at the data's end.
 

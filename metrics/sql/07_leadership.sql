@@ -1,8 +1,14 @@
+-- reads: stage_active, stage_group_quarters, stage_scope, stage_sessions
+-- writes: stage_host_counts(group_id, quarter, member_id, hosted)
+-- writes: stage_first_hosting(member_id, group_id, quarter)
+-- writes: stage_hosting(group_id, quarter, hosted_sessions, distinct_hosts, top_hosted, hhi)
+-- extends: stage_counts
+--
 -- Leadership: who hosts, how widely hosting is shared, and who hosted for the first time.
 
 CREATE OR REPLACE TEMP TABLE stage_host_counts AS
 SELECT group_id, quarter, host_member_id AS member_id, count(*) AS hosted
-FROM stage_sessions WHERE host_member_id IS NOT NULL
+FROM stage_sessions WHERE host_member_id IS NOT NULL AND quarter >= (SELECT since FROM stage_scope)
 GROUP BY ALL;
 
 -- A member's first ever hosting, anywhere in the program.

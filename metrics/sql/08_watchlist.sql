@@ -1,3 +1,8 @@
+-- reads: core.members, stage_buddy_covered, stage_member_bits, stage_member_quarters,
+--     stage_quarters, stage_scope, stage_sessions
+-- writes: marts.watchlist(quarter, group_id, member_id, member_name, signal, reason, last_attended,
+--     consecutive_missed)
+--
 -- marts.watchlist (coaches only): members showing withdrawal signals as of each quarter's last
 -- session, among members still on the roster at the quarter's ref_date.
 --   stopped_coming: regular before (attended >= 60% of the up-to-8 sessions before the current
@@ -14,6 +19,7 @@ WITH recent_masks AS (
            bitstring_agg(s.seq, 1, getvariable('hearth_max_seq')) AS recent_mask
     FROM stage_sessions s
     JOIN stage_quarters q ON s.session_date BETWEEN q.ref_date - 29 AND q.ref_date
+    WHERE q.quarter >= (SELECT since FROM stage_scope)
     GROUP BY ALL
 ),
 -- members with a buddy check-in (either side) in the 30 days to ref_date (05_participation)

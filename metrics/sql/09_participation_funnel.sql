@@ -1,3 +1,6 @@
+-- reads: core.memberships, stage_calendar, stage_first_hosting, stage_member_bits
+-- writes: marts.participation_funnel(quarter, stage, members)
+--
 -- marts.participation_funnel: the leadership pipeline, by the quarter members first joined the
 -- program. joined -> first_session (attended at least once) -> regular (attended >= 60% of
 -- their expected sessions, over at least 4) -> host (hosted at least once). Stages are counted

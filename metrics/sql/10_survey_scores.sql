@@ -1,15 +1,26 @@
+-- reads: core.groups, core.survey_answers, core.survey_responses, stage_instrument, stage_scope
+-- writes: stage_responses(response_id, group_id, comment, quarter, submitted_on)
+-- writes: stage_constructs(construct, n_items, scale_min, scale_max)
+-- writes: stage_item_scores(response_id, construct, item_id, keyed)
+-- writes: marts.survey_scores(quarter, group_id, construct, score)
+-- writes: stage_survey_units(quarter, group_id, indicator, n, mean, sd, hits, sum_score, sum_sq)
+-- writes: stage_survey_responses(quarter, group_id, responses, comments)
+--
 -- Survey scoring, from the instrument (core.instrument_items, copied to stage_instrument by the
 -- runner): reverse keying is read from it, never inferred from an item's position. A response counts for a construct when it answers
 -- at least half of the construct's items.
 --   index constructs: (mean keyed item - scale min) / (scale max - scale min) * 100, 0-100
---   loneliness: total on 3-9 (mean item x items, so a skipped item is prorated); lonely >= 6
---   willingness_to_lead: mean item on its scale; agreeing = 4 or 5 on 1-5 (top two points)
+--   loneliness: total on 3-9 (mean item x items, so a skipped item is prorated); lonely from
+--     metrics.definitions.LONELY_TOTAL (6), as the macro is_lonely(total)
+--   willingness_to_lead: mean item on its scale; agreeing from metrics.definitions.WILLING_SCORE
+--     (4, the top two points of 1-5), as the macro is_willing(score)
 -- A response belongs to the quarter its survey_id names when that is a quarter label like
 -- 2025Q3, otherwise to the quarter of its submission date in the program's time zone.
 
 -- The self-reported group is matched to a group by id, or else by name (survey tools often
 -- offer the group's name); anything else counts for the program only.
 CREATE OR REPLACE TEMP TABLE stage_responses AS
+SELECT * FROM (
 SELECT response_id,
        coalesce(
            (SELECT g.group_id FROM core.groups g WHERE g.group_id = trim(r.group_id)),
@@ -21,7 +32,9 @@ SELECT response_id,
             THEN upper(trim(survey_id))
             ELSE quarter_of(local_date(submitted_at)) END AS quarter,
        local_date(submitted_at) AS submitted_on
-FROM core.survey_responses r;
+FROM core.survey_responses r
+)
+WHERE quarter >= (SELECT since FROM stage_scope);
 
 CREATE OR REPLACE TEMP TABLE stage_constructs AS
 SELECT construct, count(*) AS n_items, min(scale_min) AS scale_min, max(scale_max) AS scale_max
@@ -33,6 +46,7 @@ SELECT a.response_id, i.construct, i.item_id,
             ELSE a.value END AS keyed
 FROM core.survey_answers a
 JOIN stage_instrument i USING (item_id)
+SEMI JOIN stage_responses r USING (response_id)
 WHERE a.value BETWEEN i.scale_min AND i.scale_max;
 
 -- One row per response x construct. Rows are sorted by score, so row order cannot be used to
@@ -62,8 +76,8 @@ WITH scored AS (
                AS indicator,
            score,
            CASE construct
-               WHEN 'loneliness' THEN (score >= 6)::INTEGER
-               WHEN 'willingness_to_lead' THEN (score >= 4)::INTEGER
+               WHEN 'loneliness' THEN is_lonely(score)::INTEGER
+               WHEN 'willingness_to_lead' THEN is_willing(score)::INTEGER
            END AS hit
     FROM marts.survey_scores
 )

@@ -1,3 +1,7 @@
+-- reads: core.groups, core.sessions, core.survey_responses, stage_session_rows, stage_sessions
+-- writes: marts.freshness(group_id, latest_session_date, latest_attendance_date,
+--     latest_survey_date)
+--
 -- marts.freshness: how recent each group's data is, so a quiet group is not mistaken for a
 -- struggling one (or the reverse).
 

@@ -1,3 +1,6 @@
+-- reads: marts.groups, marts.session_attendance, stage_member_quarters, stage_scope
+-- writes: stage_inclusion_attendance(quarter, dimension, category, hits, n)
+--
 -- Inclusion breakdowns of attendance: by group modality, language and time-zone band, by
 -- whether the session was captioned, and by the member's tier. (Survey breakdowns are added by
 -- the refresh in Python, through the anonymity rule.)
@@ -7,6 +10,7 @@ WITH sessions AS (
     SELECT sa.quarter, sa.attended, sa.expected, g.modality, g.language, g.tz_band,
            CASE WHEN sa.captioned THEN 'captioned' ELSE 'not captioned' END AS captioned
     FROM marts.session_attendance sa JOIN marts.groups g USING (group_id)
+    WHERE sa.quarter >= (SELECT since FROM stage_scope)
 ),
 by_session AS (
     SELECT quarter, modality, language, tz_band, captioned,
