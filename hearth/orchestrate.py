@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hearth.config import Config, load_config
 from hearth.warehouse import connect, publish, published_path
-from metrics.refresh import refresh
+from metrics.refresh import refresh, touched_since
 from pipelines.ingest import LoadSummary, ingest_paths
 
 
@@ -24,19 +24,28 @@ def ingest(
     refresh_after: bool = True,
 ) -> list[LoadSummary]:
     """Load files and folders, then rebuild and publish when anything new landed (or when
-    nothing has been published yet). One summary per file, in load order."""
+    nothing has been published yet). One summary per file, in load order.
+
+    The rebuild starts at the first quarter the new rows touch (metrics.refresh.touched_since):
+    a week of attendance rebuilds its quarter, not the program's whole history."""
     config = config or load_config()
     summaries = ingest_paths(paths, db=db, config=config, kind=kind, fmt=fmt)
-    if refresh_after and (any(s.rows_loaded for s in summaries) or not published_path(db).exists()):
-        refresh_and_publish(db, config)
+    loads = [s.load_id for s in summaries if s.rows_loaded and s.load_id is not None]
+    if refresh_after and (loads or not published_path(db).exists()):
+        refresh_and_publish(db, config, loads=loads)
     return summaries
 
 
-def refresh_and_publish(db: str | Path | None, config: Config) -> dict[str, int]:
-    """Rebuild the indicators, then swap in the dashboard's read-only copy; rows per mart."""
+def refresh_and_publish(db: str | Path | None, config: Config,
+                        loads: list[int] | None = None) -> dict[str, int]:
+    """Rebuild the indicators, then swap in the dashboard's read-only copy; rows per mart.
+
+    `loads`: the loads just added; only the quarters their rows touch are rebuilt (None or
+    empty: every quarter)."""
     con = connect(db)
     try:
-        counts = refresh(con, config)
+        since = touched_since(con, config, loads) if loads else None
+        counts = refresh(con, config, since=since)
         publish(con, db)
     finally:
         con.close()

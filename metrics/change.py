@@ -97,7 +97,10 @@ def _fisher_pvalues(tables: np.ndarray) -> np.ndarray:
     pmf = np.where(inside, stats.hypergeom.pmf(support, total[:, None], successes[:, None],
                                                n1[:, None]), 0.0)
     observed = stats.hypergeom.pmf(x1, total, successes, n1)
-    p = np.where(pmf <= observed[:, None] * (1 + 1e-7), pmf, 0.0).sum(axis=1)
+    # summed left to right (cumsum), not pairwise: a table's p must not depend on the width
+    # of the batch it came in, or a refresh of some quarters would differ from a full one
+    # in the last digit
+    p = np.where(pmf <= observed[:, None] * (1 + 1e-7), pmf, 0.0).cumsum(axis=1)[:, -1]
     return np.minimum(p, 1.0)
 
 
