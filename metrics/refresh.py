@@ -43,6 +43,7 @@ from metrics.flags import build_flags
 from metrics.frames import query_frame
 from metrics.graph import (
     SCOPE_TABLE,
+    GraphError,
     Step,
     check_outputs,
     mermaid,
@@ -315,6 +316,11 @@ def _run_step(ctx: Context, step: Step, quarterly: set[str]) -> None:
     else:
         frames = step.run(ctx) or {}
         for table, frame in frames.items():
+            missing = [c for c in step.writes[table] if c not in frame.columns]
+            if missing:
+                raise GraphError(f"{step.where}: its rows for {table} lack the declared column"
+                                 f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                                 "make the step and its declared columns agree")
             if step.quarterly and not ctx.full:
                 frame = frame[frame["quarter"] >= ctx.since].reset_index(drop=True)
             ctx.frames[table] = frame
