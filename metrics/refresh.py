@@ -298,6 +298,18 @@ def _set_variable(con: duckdb.DuckDBPyConnection, name: str, literal: str) -> No
     con.execute(f"SET VARIABLE {name} = {literal}")
 
 
+def prepare_session(con: duckdb.DuckDBPyConnection, config: Config, since: str | None = None,
+                    previous_end=None) -> None:
+    """The macros and variables the SQL steps read: the configuration's quarters, time zone and
+    pooling, the quarter the new data starts in (None: every quarter) and the data's end at the
+    last refresh."""
+    install_macros(con, config)
+    _set_variable(con, "hearth_requested_since", "NULL::VARCHAR" if since is None else _quote(since))
+    _set_variable(con, "hearth_previous_data_end",
+                  "NULL::DATE" if previous_end is None else f"DATE '{previous_end}'")
+    _set_variable(con, "hearth_pool_quarters", "true" if config.pool_quarters else "false")
+
+
 def _run_step(ctx: Context, step: Step, quarterly: set[str]) -> None:
     con = ctx.con
     for table in step.writes:
@@ -363,12 +375,7 @@ def refresh(
         if since is not None:
             previous_end = con.execute(
                 "SELECT max(session_date) FROM marts.session_attendance").fetchone()[0]
-        install_macros(con, config)
-        _set_variable(con, "hearth_requested_since",
-                      "NULL::VARCHAR" if since is None else _quote(since))
-        _set_variable(con, "hearth_previous_data_end",
-                      "NULL::DATE" if previous_end is None else f"DATE '{previous_end}'")
-        _set_variable(con, "hearth_pool_quarters", "true" if config.pool_quarters else "false")
+        prepare_session(con, config, since, previous_end)
         if since is None:
             _drop_marts(con)
         ctx = Context(con, config)

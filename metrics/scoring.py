@@ -6,7 +6,8 @@ every survey figure through the one anonymity rule (metrics.anonymity):
 
 - belonging, psychological safety, peer support: mean index with a t interval
   (statistics.mean_intervals);
-- loneliness_share (total >= 6 of 3-9) and willingness_to_lead (4 or 5 on 1-5): Wilson intervals;
+- loneliness_share (total >= definitions.LONELY_TOTAL of 3-9) and willingness_to_lead
+  (>= definitions.WILLING_SCORE on 1-5): Wilson intervals;
 - a group with fewer than k responses in a quarter is suppressed, with secondary suppression
   within each quarter x indicator so no hidden group can be recovered from the program total;
   with `pool_quarters` on, a small group's fixed pair of quarters (Q1+Q2, Q3+Q4) is shown
@@ -198,6 +199,9 @@ def reliability_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             """,
             [construct],
         ).df()
+        # responses in a fixed order: the sums behind alpha then do not depend on how DuckDB's
+        # threads happened to pivot (or on which quarters this refresh rebuilds)
+        wide = wide.sort_values(["quarter", "response_id"], ignore_index=True)
         for quarter, answers in wide.groupby("quarter", sort=True):
             matrix = answers[[c for c in items if c in answers.columns]]
             for policy in ("pairwise", "listwise"):
