@@ -132,16 +132,19 @@ class Context:
     def full(self) -> bool:
         return not self.since
 
-    def kept(self, table: str, first: str | None = None, before: str | None = None
-             ) -> pd.DataFrame | None:
+    def kept(self, table: str, first: str | None = None) -> pd.DataFrame | None:
         """Rows of `table` this refresh kept from the previous one (quarters before `since`),
-        from quarter `first` on (None: all of them), before quarter `before` (None: all)."""
+        from quarter `first` on (None: all of them); None in a full refresh."""
         if self.full:
             return None
-        name = "kept_" + table.removeprefix("marts.")
-        conditions = [f"quarter >= {_quote(first)}" if first else "true",
-                      f"quarter < {_quote(before)}" if before else "true"]
-        return query_frame(self.con, f"SELECT * FROM {name} WHERE {' AND '.join(conditions)}")
+        # while its step runs, a quarterly table's kept rows wait under another name
+        waiting = _kept_name(table)
+        source = waiting if table_columns(self.con, waiting) is not None else table
+        return query_frame(
+            self.con,
+            f"SELECT * FROM {source} WHERE quarter < ? AND quarter >= ?",
+            [self.since, first or ""],
+        )
 
     def rows(self, table: str, lookback: int | None = 0) -> pd.DataFrame:
         """A marts table this refresh wrote (from memory), with the kept rows of the `lookback`
@@ -279,11 +282,11 @@ def _drop_marts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE marts.{name}")
 
 
-def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    """The stage tables, and the rows an incremental refresh set aside."""
+def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
+    """The stage tables."""
     for (name,) in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND (table_name LIKE 'stage_%' OR table_name LIKE 'kept_%') AND table_catalog = 'temp'"
+        "AND table_name LIKE 'stage_%' AND table_catalog = 'temp'"
     ).fetchall():
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
@@ -310,16 +313,20 @@ def prepare_session(con: duckdb.DuckDBPyConnection, config: Config, since: str |
     _set_variable(con, "hearth_pool_quarters", "true" if config.pool_quarters else "false")
 
 
+def _kept_name(table: str) -> str:
+    return table + "__kept"
+
+
 def _run_step(ctx: Context, step: Step, quarterly: set[str]) -> None:
     con = ctx.con
+    keeping = [t for t in step.writes if t in quarterly and not ctx.full]
     for table in step.writes:
-        if not table.startswith("marts."):
-            continue
-        if table in quarterly and not ctx.full:
-            # earlier quarters stay as the last refresh left them
-            con.execute(f"CREATE OR REPLACE TEMP TABLE kept_{table.removeprefix('marts.')} AS "
-                        f"SELECT * FROM {table} WHERE quarter < {_quote(ctx.since)}")
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        if table in keeping:
+            # earlier quarters stay as the last refresh left them: the table is set aside (not
+            # copied) while the step builds the new quarters, which are then added to it
+            con.execute(f"ALTER TABLE {table} RENAME TO {_kept_name(table).split('.')[1]}")
+        elif table.startswith("marts."):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     if step.sql is not None:
         try:
             con.execute(step.sql)
@@ -333,19 +340,20 @@ def _run_step(ctx: Context, step: Step, quarterly: set[str]) -> None:
                 raise GraphError(f"{step.where}: its rows for {table} lack the declared column"
                                  f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
                                  "make the step and its declared columns agree")
-            if step.quarterly and not ctx.full:
+            if table in keeping:
                 frame = frame[frame["quarter"] >= ctx.since].reset_index(drop=True)
             ctx.frames[table] = frame
             write_table(con, table.removeprefix("marts."), frame, step.types[table])
     if SCOPE_TABLE in step.writes:
         ctx.since = con.execute(f"SELECT since FROM {SCOPE_TABLE}").fetchone()[0]
     check_outputs(con, step)
-    for table in step.writes:
-        if table in quarterly and not ctx.full:
-            name = table.removeprefix("marts.")
-            if step.sql is not None:  # (a Python step's frame was already cut to the scope)
-                con.execute(f"DELETE FROM {table} WHERE quarter < {_quote(ctx.since)}")
-            con.execute(f"INSERT INTO {table} SELECT * FROM kept_{name}")
+    for table in keeping:
+        kept = _kept_name(table)
+        since = _quote(ctx.since)
+        con.execute(f"DELETE FROM {kept} WHERE quarter >= {since}")
+        con.execute(f"INSERT INTO {kept} SELECT * FROM {table} WHERE quarter >= {since}")
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE {kept} RENAME TO {table.split('.')[1]}")
 
 
 def refresh(
@@ -385,7 +393,7 @@ def refresh(
             if timings is not None:
                 timings[step.where.removeprefix("metrics/sql/")] = \
                     time.perf_counter() - started
-        _drop_temp(con)
+        _drop_stage(con)
         counts = {
             name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0]
             for name in mart_tables(steps)
