@@ -49,11 +49,12 @@ def fold(text: str) -> str:
 
 # --- identifying questions ---------------------------------------------------------------------
 
-# Column ids that survey tools use for identifying metadata (matched on the whole, folded id).
+# Column ids that survey tools use for identifying metadata (matched on the folded id).
 _IDENTIFYING_IDS = (
     r"^id$|^#$|^response ?id$|^respondent ?id$|^token$|^network id$|^collector id$|"
-    r"^custom data|^refurl$|^ip$|^ip ?addr(ess)?$|^ipaddress$|^user ?agent$|^user_agent$|"
-    r"^external ?(data)?ref(erence)?$|^recipient|^location|^latitude$|^longitude$"
+    r"^custom data|^refurl$|^ip$|^ip ?addr(ess)?$|^ipaddress$|^user ?agent$|"
+    r"e-?mail|\bname\b|name$|^username$|latitude|longitude|location|user ?agent|respondent|"
+    r"recipient|external ?(data)?ref|phone"
 )
 
 # Words and phrases that ask for identifying information, per language (matched on the folded
@@ -103,6 +104,16 @@ _IDS = re.compile(_IDENTIFYING_IDS)
 _TERMS = re.compile(
     r"(?<![\w])(?:" + "|".join(t for terms in IDENTIFYING_TERMS.values() for t in terms) + r")(?![\w])"
 )
+# "Group name" asks for the group, not the person: the one phrase a name term may appear in.
+_GROUP_NAME = re.compile(
+    r"(?<![\w])(?:group ?names?|names? of (?:your|the|my) group|nombre del? (?:tu |su )?grupo|"
+    r"nom d[eu] (?:votre |ton )?groupe|nome d[oe]l? (?:tuo |seu |teu )?grupp?o|gruppenname|"
+    r"groepsnaam)(?![\w])"
+)
+
+
+def _asks_identifying(folded: str) -> bool:
+    return bool(_IDS.search(folded.strip()) or _TERMS.search(folded))
 
 
 def identifying_question(text: str) -> bool:
@@ -112,12 +123,27 @@ def identifying_question(text: str) -> bool:
     True
     >>> identifying_question("¿Cuál es tu correo electrónico?")
     True
-    >>> identifying_question("I feel I belong in my group.")
+    >>> identifying_question("What is the name of your group?")
     False
     """
-    folded = " ".join(fold(str(text).replace("\ufeff", "")).split())
-    folded_id = folded.replace("_", " ").strip()
-    return bool(_IDS.search(folded_id) or _TERMS.search(folded.replace("_", " ")))
+    folded = " ".join(fold(str(text).replace("\ufeff", "")).replace("_", " ").split())
+    if not _asks_identifying(folded):
+        return False
+    return _asks_identifying(_GROUP_NAME.sub(" ", folded))
+
+
+_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_IPV6 = re.compile(r"\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\b", re.IGNORECASE)
+
+
+def looks_like_a_value(text: str) -> bool:
+    """True when a header label holds what a respondent typed (an email, phone, link, handle or
+    IP address): a malformed export whose data row was read as a header. Such a label is never
+    echoed in a message; the column is named by its position instead."""
+    t = str(text)
+    if EMAIL.search(t) or LINK.search(t) or HANDLE.search(t) or _IPV4.search(t) or _IPV6.search(t):
+        return True
+    return sum(c.isdigit() for c in t) >= MIN_PHONE_DIGITS
 
 
 # --- free text ---------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from pipelines.adapters.common import (
     read_file_rows,
     survey_quarter,
 )
+from pipelines.scrub import identifying_question, looks_like_a_value
 
 
 @dataclass
@@ -54,13 +55,6 @@ class SurveyTable:
     raw_times: list[object] | None = None        # .xlsx: the submitted cell as a datetime
 
 
-# Identifying columns, matched on the normalised header. Checked after instrument items and
-# aliases (so a question that happens to contain one of these words can still be mapped).
-IDENTIFYING = re.compile(
-    r"e-?mail|\bname\b|name$|^username$|ip ?addr|^ip$|^ip address$|latitude|longitude|"
-    r"location|user ?agent|respondent|recipient|external ?(data)?ref|phone|^token$|"
-    r"^network id$|^collector id$|^custom data|^refurl$|^id$|^#$|^response ?id$"
-)
 METADATA = {
     "start time", "completion time", "last modified time", "start date", "end date",
     "startdate", "enddate", "status", "progress", "duration (in seconds)", "finished",
@@ -276,6 +270,15 @@ def _targets(config: Config, instrument: Instrument) -> dict[str, str]:
     return targets
 
 
+def _shown(col: Column, quoted: bool = True) -> str:
+    """A column as messages name it: its header label, unless the label holds what looks like a
+    respondent's answer (an email, a phone number, an address: a data row read as a header in
+    a malformed export). Then only its position: no message ever echoes an answer."""
+    if looks_like_a_value(col.label):
+        return f"column {col.index + 1}"
+    return repr(col.label) if quoted else col.label
+
+
 def build_survey(
     path: Path, fmt: str, t: SurveyTable, config: Config, instrument: Instrument
 ) -> Parsed:
@@ -296,27 +299,28 @@ def build_survey(
     for col in t.columns:
         if col.role == "submitted":
             continue
+        # By column id AND question text, in every language pipelines.scrub knows: "Q4" asking
+        # "Your e-mail (so your coach can follow up)" is as identifying as a column "Email".
+        identifying = any(identifying_question(x) for x in [col.label, *col.texts] if x)
         target = next((targets[k] for k in map(_question_key, col.texts) if k in targets), None)
         if target is None and col.role == "question" and any(
             re.search(r"\bgroup\b", _question_key(x)) for x in col.texts
-        ) and not IDENTIFYING.search(norm_header(col.texts[0])):
-            target = "group_id"  # "Which group are you in?"
-        if target in {"comment", "group_id", "survey_id"} and any(
-            IDENTIFYING.search(norm_header(x)) for x in col.texts[:1] if x
         ):
+            target = "group_id"  # "Which group are you in?"
+        if target in {"comment", "group_id", "survey_id"} and identifying:
             target = None  # an alias never carries an email or a name into the comment
         if target is not None:
             if target in mapped.values():
-                notes.append(f"column {col.label!r} also maps to {target}; the first one is used")
+                notes.append(f"column {_shown(col)} also maps to {target}; the first one is used")
                 continue
             mapped[col.index] = target
             continue
-        if any(IDENTIFYING.search(norm_header(x)) for x in col.texts[:1] if x):
-            dropped.append(col.label)
+        if identifying:
+            dropped.append(_shown(col, quoted=False))
         elif col.role == "question" and col.label.strip():
-            unmatched.append(col.label)
+            unmatched.append(_shown(col, quoted=False))
     if not any(v in instrument.item_ids for v in mapped.values()):
-        sample = "; ".join(repr(u) for u in unmatched[:3]) or "(none)"
+        sample = "; ".join(u if u.startswith("column ") else repr(u) for u in unmatched[:3]) or "(none)"
         raise AdapterError(
             f"{path}: no question matched an item of the instrument (questions: {sample}); "
             "add lines under [survey.aliases] in hearth.toml mapping the question text to an "
