@@ -262,7 +262,7 @@ def _load(con, plan: _Plan, config: Config, instrument: Instrument) -> LoadSumma
         summary.error = str(exc)
     except duckdb.Error as exc:  # a safety net: a file we failed to foresee still gets one line
         con.execute("ROLLBACK")
-        summary.error = f"could not be loaded ({str(exc).splitlines()[0]}); nothing from it was stored"
+        summary.error = f"could not be loaded ({_db_detail(exc, plan.kind)}); nothing from it was stored"
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -278,6 +278,14 @@ def _scrubber(con, config: Config) -> Scrubber:
         "SELECT name FROM core.members UNION SELECT coach FROM core.groups"
     ).fetchall()]
     return Scrubber.for_roster(names, phone_region(config.phone_region, config.time_zone))
+
+
+def _db_detail(exc: duckdb.Error, kind: str | None) -> str:
+    """DuckDB's reason, for the message. Its messages may quote a value ("Could not convert
+    string 'ana@...'"); for a survey file, where values are answers, only the kind of error."""
+    if kind == "survey_responses":
+        return f"{type(exc).__name__.removesuffix('Exception')} while reading its rows"
+    return str(exc).splitlines()[0]
 
 
 def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrument,
@@ -315,7 +323,7 @@ def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrume
         _stage(con, source, kind, set(lowered), instrument, checks)
     except duckdb.Error as exc:
         raise IngestError(
-            f"could not be read as CSV ({str(exc).splitlines()[0]}); check it is a comma-separated export"
+            f"could not be read as CSV ({_db_detail(exc, kind)}); check it is a comma-separated export"
         ) from None
     summary.rows_read = con.execute("SELECT count(*) FROM staged").fetchone()[0] + con.execute(
         "SELECT count(DISTINCT line) FROM reject_errors"

@@ -26,6 +26,7 @@ from pipelines.adapters.common import (
     Row,
     TimeFormatError,
     decide_month_first,
+    find_header,
     iso,
     norm_header,
     parse_datetime,
@@ -117,6 +118,38 @@ def _simple(path: Path, rows: list[Row], submitted: str, config: Config) -> Surv
     return SurveyTable(cols, [r for r in rows[1:] if not r.blank()], _zone(config))
 
 
+def is_response(cells: list[str], time_columns: list[int], id_columns: list[int]) -> bool:
+    """A response row, told by its content rather than its position: a start / end / recorded
+    time that reads as a date and time, or a respondent / response id that looks like one
+    (digits, Qualtrics' R_...). Header rows hold column names or nothing in those places."""
+    for i in time_columns:
+        if i < len(cells) and cells[i].strip():
+            try:
+                parse_datetime(cells[i], ZoneInfo("UTC"))
+                return True
+            except TimeFormatError:
+                pass
+    return any(i < len(cells) and RESPONSE_ID.fullmatch(cells[i].strip()) for i in id_columns)
+
+
+RESPONSE_ID = re.compile(r"\d+|R_[A-Za-z0-9]{6,}")
+
+
+def header_index(path: Path, rows: list[Row], required: set[str], tool: str) -> int:
+    """The tool's first header row, found by the column names it must hold (never assumed to be
+    the first line). The message names the columns expected, never a value from the file."""
+    at = find_header(rows[:HEADER_SEARCH], required)
+    if at is None:
+        raise AdapterError(
+            f"{path}: no header row naming {', '.join(sorted(required))}; this is not a {tool} "
+            "export as the tool writes it (download it again without editing it)"
+        )
+    return at
+
+
+HEADER_SEARCH = 20  # header rows sit within the first lines of an export
+
+
 def read_google_forms(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
     return _simple(path, rows, "timestamp", config)
@@ -137,9 +170,20 @@ def read_typeform(path: Path, config: Config) -> SurveyTable:
 
 def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
-    if len(rows) < 2:
-        raise AdapterError(f"{path}: a SurveyMonkey export has two header rows; this has fewer")
-    top, sub = rows[0].cells, rows[1].cells
+    first = header_index(path, rows, {"respondent id", "collector id"}, "SurveyMonkey")
+    top = rows[first].cells
+    keys = [norm_header(h) for h in top]
+    times = [i for i, k in enumerate(keys) if k in {"start date", "end date"}]
+    ids = [i for i, k in enumerate(keys) if k in {"respondent id", "collector id"}]
+    # The second header row (Response / option labels) is recognised by content: a respondent's
+    # row in its place (the row deleted by hand) is data, and never read as column names.
+    following = rows[first + 1] if first + 1 < len(rows) else None
+    has_sub = following is not None and not is_response(following.cells, times, ids)
+    sub = following.cells if has_sub else []
+    notes = [] if has_sub else [
+        "the second header row (Response / option labels) is missing, so the columns of a "
+        "matrix question cannot be told apart; export 'All individual responses' again"
+    ]
     cols = []
     question = ""
     for i, h in enumerate(top):
@@ -154,14 +198,32 @@ def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
         cols.append(Column(i, label, texts, role))
     if not any(c.role == "submitted" for c in cols):
         raise AdapterError(f"{path}: no 'End Date' column; export 'All individual responses'")
-    return SurveyTable(cols, [r for r in rows[2:] if not r.blank()], _zone(config))
+    start = first + (2 if has_sub else 1)
+    return SurveyTable(cols, [r for r in rows[start:] if not r.blank()], _zone(config),
+                       notes=notes)
 
 
 def read_qualtrics(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
-    if len(rows) < 3:
-        raise AdapterError(f"{path}: a Qualtrics export has three header rows; this has fewer")
-    ids, texts, imports = rows[0].cells, rows[1].cells, rows[2].cells
+    first = header_index(path, rows, {"startdate", "enddate"}, "Qualtrics")
+    ids = rows[first].cells
+    keys = [norm_header(h) for h in ids]
+    times = [i for i, k in enumerate(keys) if k in {"startdate", "enddate", "recordeddate"}]
+    response_ids = [i for i, k in enumerate(keys) if k in {"responseid", "_recordid"}]
+    # Up to two more header rows, each recognised by content (question texts; the ImportId
+    # JSON row), never by position: a response in their place is data.
+    texts: list[str] = []
+    imports: list[str] = []
+    start = first + 1
+    while start < len(rows) and start <= first + 2 and not is_response(
+        rows[start].cells, times, response_ids
+    ):
+        cells = rows[start].cells
+        if any(c.strip().startswith("{") and "importid" in c.lower() for c in cells):
+            imports = cells
+        else:
+            texts = cells
+        start += 1
     zone = _zone(config)
     zone_note = ""
     for meta in imports:
@@ -192,7 +254,7 @@ def read_qualtrics(path: Path, config: Config) -> SurveyTable:
         if " - " in text:
             candidates.append(text.rsplit(" - ", 1)[1])
         cols.append(Column(i, col_id, candidates, role))
-    t = SurveyTable(cols, [r for r in rows[3:] if not r.blank()], zone, zone_note=zone_note)
+    t = SurveyTable(cols, [r for r in rows[start:] if not r.blank()], zone, zone_note=zone_note)
     if "finished" in header:
         f = header.index("finished")
         s = header.index("status") if "status" in header else None
@@ -210,6 +272,7 @@ def read_qualtrics(path: Path, config: Config) -> SurveyTable:
 
 def read_limesurvey(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
+    rows = rows[header_index(path, rows, {"id", "submitdate"}, "LimeSurvey"):]
     t = _simple(path, rows, "submitdate", config)
     header = [norm_header(h) for h in rows[0].cells]
     s = header.index("submitdate")
@@ -327,6 +390,7 @@ def build_survey(
             'item id, e.g. "I feel at home in my group" = "bel_1"'
         )
     if unmatched:
+        unmatched = list(dict.fromkeys(unmatched))  # a matrix question over several columns
         notes.append(f"questions not in the instrument, ignored: {', '.join(unmatched)}")
 
     submitted_index = next((c.index for c in t.columns if c.role == "submitted"), None)
