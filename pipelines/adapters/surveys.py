@@ -364,7 +364,9 @@ def build_survey(
             continue
         # By column id AND question text, in every language pipelines.scrub knows: "Q4" asking
         # "Your e-mail (so your coach can follow up)" is as identifying as a column "Email".
-        identifying = any(identifying_question(x) for x in [col.label, *col.texts] if x)
+        # A label holding an email, a phone or an address is an answer read as a header.
+        identifying = looks_like_a_value(col.label) or any(
+            identifying_question(x) for x in [col.label, *col.texts] if x)
         target = next((targets[k] for k in map(_question_key, col.texts) if k in targets), None)
         if target is None and col.role == "question" and any(
             re.search(r"\bgroup\b", _question_key(x)) for x in col.texts
