@@ -103,7 +103,7 @@ def test_a_comment_naming_a_member_with_email_and_phone_is_stored_scrubbed(tmp_p
     """Attack (issue 8): a name, email and phone typed into a comment were stored and shown."""
     folder = write_community(tmp_path / "in", survey_responses=LEAKY_SURVEY)
     db = tmp_path / "w.duckdb"
-    summaries = ingest_paths([folder], db=db, config=Config(), refresh=False)
+    summaries = ingest_paths([folder], db=db, config=Config())
     survey = summaries[-1]
     assert survey.reconciles and survey.rows_loaded == 2
     assert survey.scrubbed == {"email": 1, "phone": 1, "link": 1, "name": 1}
@@ -131,10 +131,22 @@ def test_a_comment_naming_a_member_with_email_and_phone_is_stored_scrubbed(tmp_p
 def test_a_group_named_by_its_name_in_another_case_is_resolved(tmp_path):
     text = SURVEY.replace(",g01,ben@example.org,", ",  tuesday evening CIRCLE ,ben@example.org,")
     folder = write_community(tmp_path / "in", survey_responses=text)
-    summaries = ingest_paths([folder], db=tmp_path / "w.duckdb", config=Config(), refresh=False)
+    summaries = ingest_paths([folder], db=tmp_path / "w.duckdb", config=Config())
     assert summaries[-1].groups_unknown == 0
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT DISTINCT group_id FROM core.survey_responses").fetchall() == [("g01",)]
     finally:
         con.close()
+
+
+def test_phone_region_in_hearth_toml_is_a_two_letter_country(tmp_path):
+    from hearth.config import ConfigError, load_config
+
+    good = tmp_path / "good.toml"
+    good.write_text('[program]\nphone_region = "fr"\n', encoding="utf-8")
+    assert load_config(good).phone_region == "FR"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[program]\nphone_region = "France"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="phone_region 'France' is not a two-letter country code"):
+        load_config(bad)
