@@ -34,7 +34,13 @@ from pipelines.schemas import (
     sql_identifier,
     sql_literal,
 )
-from pipelines.scrub import PLACEHOLDERS, Scrubber, identifying_question, phone_region
+from pipelines.scrub import (
+    PLACEHOLDERS,
+    Scrubber,
+    identifying_question,
+    looks_like_a_value,
+    phone_region,
+)
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
@@ -303,12 +309,18 @@ def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrume
             f"{kind} file is missing required column(s) {', '.join(missing)}; add them "
             f"(see docs/formats.md, section {kind})"
         )
+    dropped: set[str] = set()
     if kind == "survey_responses":
-        # Never read into the warehouse (recognised by pipelines.scrub, in every language it knows).
-        summary.dropped_columns = [c for c in plan.columns if identifying_question(c)]
+        # Never read into the warehouse (recognised by pipelines.scrub, in every language it
+        # knows). A header cell holding an email or a phone number is named by position only.
+        dropped = {c for c in plan.columns if c.lower() not in known
+                   and (identifying_question(c) or looks_like_a_value(c))}
+        summary.dropped_columns = [
+            f"column {i + 1}" if looks_like_a_value(c) else c
+            for i, c in enumerate(plan.columns) if c in dropped
+        ]
     summary.ignored_columns = [
-        c for c in plan.columns
-        if c.lower() not in known and c not in summary.dropped_columns
+        c for c in plan.columns if c.lower() not in known and c not in dropped
     ]
     keep = [c for c in plan.columns if c.lower() in known]
     types = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in plan.columns)

@@ -234,3 +234,18 @@ def test_no_identifying_value_is_stored_printed_or_shown_after_malicious_files(t
     # The rostered member named in a comment is in the roster, never in anything about surveys.
     comments = {w: t for w, t in texts.items() if "survey" in w or "comment" in w}
     assert comments and not [w for w, t in comments.items() if "Okafor" in t]
+
+
+def test_a_canonical_survey_file_never_names_a_header_cell_that_holds_an_answer(tmp_path, capsys):
+    source = tmp_path / "in"
+    header, first, second = SURVEY.splitlines()[:3]
+    write_community(source, survey_responses="\n".join([
+        header.replace("Email Address", "nova.marsh@example.org") + ",Your phone number",
+        first + ",07700 900461", second + ",",
+    ]) + "\n")
+    db = tmp_path / "hearth.duckdb"
+    assert main(["--db", str(db), "ingest", str(source)]) == 0
+    printed = capsys.readouterr()
+    assert "identifying columns dropped before storage: column 4, Your phone number" in printed.out
+    stored = everything_stored(tmp_path)
+    assert not [s for s in SECRETS for t in [printed.out, printed.err, *stored.values()] if s in t]
