@@ -249,3 +249,22 @@ def test_a_canonical_survey_file_never_names_a_header_cell_that_holds_an_answer(
     assert "identifying columns dropped before storage: column 4, Your phone number" in printed.out
     stored = everything_stored(tmp_path)
     assert not [s for s in SECRETS for t in [printed.out, printed.err, *stored.values()] if s in t]
+
+
+def test_every_language_of_the_bundled_label_maps_has_identifying_terms():
+    from pipelines.scrub import IDENTIFYING_TERMS
+    from tests.conftest import sample_config
+
+    for config in (Config(), CONFIG, sample_config()):
+        assert set(load_instrument(config).languages) <= set(IDENTIFYING_TERMS)
+
+
+def test_a_label_language_without_identifying_terms_is_named_in_the_notes(tmp_path):
+    config = Config(time_zone="Europe/London",
+                    extra_labels={"agree5": {"sw": {"nakubali sana": 5}}})
+    path = tmp_path / "responses.csv"
+    path.write_text('"Timestamp","I feel I belong in my group."\n"2025/06/20 6:31:58 PM EST","4"\n',
+                    encoding="utf-8")
+    p = parse_export(path, "google_forms", config, pd.DataFrame(), load_instrument(config))
+    assert any(n.startswith("answer labels are configured in sw, a language whose identifying")
+               for n in p.notes)

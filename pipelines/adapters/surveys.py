@@ -33,7 +33,7 @@ from pipelines.adapters.common import (
     read_file_rows,
     survey_quarter,
 )
-from pipelines.scrub import identifying_question, looks_like_a_value
+from pipelines.scrub import IDENTIFYING_TERMS, identifying_question, looks_like_a_value
 
 
 @dataclass
@@ -390,6 +390,13 @@ def build_survey(
             f"{path}: no question matched an item of the instrument (questions: {sample}); "
             "add lines under [survey.aliases] in hearth.toml mapping the question text to an "
             'item id, e.g. "I feel at home in my group" = "bel_1"'
+        )
+    uncovered = [lang for lang in instrument.languages if lang not in IDENTIFYING_TERMS]
+    if uncovered:
+        notes.append(
+            f"answer labels are configured in {', '.join(uncovered)}, a language whose identifying "
+            "questions Hearth recognises by column id only (free text is still scrubbed); check "
+            "that no question asking for a name, email or phone survives among the columns"
         )
     if unmatched:
         unmatched = list(dict.fromkeys(unmatched))  # a matrix question over several columns
