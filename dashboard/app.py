@@ -14,6 +14,9 @@ from dashboard import frame
 from hearth.errors import HearthError
 
 st.set_page_config(page_title="Hearth", page_icon="🔥", layout="wide")
+# The table toolbar's own "Download as CSV" writes cells raw (formulas and all): it is turned off
+# here, however the app is started, and each table offers the neutralised download instead.
+st.set_option("client.disableDataExport", True)
 frame.init_state()
 
 try:

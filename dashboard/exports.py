@@ -1,23 +1,44 @@
 """Every file the dashboard hands out goes through here: CSV cells are neutralised once, in one place.
 
-A spreadsheet treats a cell starting with = + - @ as a formula, so a comment or a group name
-like "=HYPERLINK(...)" could run when a lead opens an export. Such text cells get a leading
-apostrophe, which spreadsheets show as plain text. Numbers are left alone: a negative change is
-a number, not a formula.
+A spreadsheet treats a cell starting with = + - @ (or a tab or carriage return) as a formula, so
+a comment or a group name like "=HYPERLINK(...)" could run when a lead opens an export. A cell
+holding several lines is as dangerous on every line: a carriage return inside an unquoted cell
+starts a new row, and a line inside a quoted one may still be read as a formula by some
+spreadsheets. So every line of a text cell that starts like a formula (after any leading spaces
+or tabs) gets a leading apostrophe, which spreadsheets show as plain text, and every cell is
+quoted. Numbers are left alone: a negative change is a number, not a formula.
+
+Streamlit's own table toolbar ("Download as CSV") would bypass this, so the dashboard turns that
+toolbar export off (client.disableDataExport) and offers the neutralised download beside each
+table instead (dashboard.ui).
 """
 
 from __future__ import annotations
 
+import csv
+import re
+
 import pandas as pd
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What may open a formula: ASCII and full-width = + - @ (spreadsheets fold the latter).
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_LINES = re.compile(r"(\r\n|\r|\n)")
+
+
+def _neutralise_line(line: str) -> str:
+    if line.startswith(("\t", "\r")) or line.lstrip(" \t").startswith(FORMULA_STARTS):
+        return "'" + line
+    return line
 
 
 def neutralise_cell(value: object) -> object:
-    """The cell as a spreadsheet will show it as text: formula-like strings get a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """The cell as a spreadsheet will show it as text: every line that could start a formula
+    (after line breaks, leading spaces or tabs) gets a leading '."""
+    if not isinstance(value, str):
+        return value
+    parts = _LINES.split(value)
+    # Even positions are lines, odd ones the line breaks between them.
+    return "".join(p if i % 2 else _neutralise_line(p) for i, p in enumerate(parts))
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -32,5 +53,6 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV (with a byte-order mark so spreadsheets read accents right), formula-safe."""
-    return neutralise_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 CSV (with a byte-order mark so spreadsheets read accents right), formula-safe, every
+    cell quoted (so a line break inside a cell never starts a row)."""
+    return neutralise_frame(frame).to_csv(index=False, quoting=csv.QUOTE_ALL).encode("utf-8-sig")

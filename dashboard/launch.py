@@ -83,6 +83,7 @@ def streamlit_command(
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--client.toolbarMode", "minimal",
+        "--client.disableDataExport", "true",  # tables download through dashboard.exports only
         "--theme.base", "light",
         "--theme.primaryColor", "#C2410C",
     ]

@@ -32,7 +32,10 @@ def _caption_and_download(what: str, data: pd.DataFrame, key: str) -> None:
 
 def table(data: pd.DataFrame, what: str, key: str, column_config: dict | None = None,
           height: int | str = "auto", download: pd.DataFrame | None = None) -> None:
-    """A table shown as data (never rendered as Markdown), its caption and a CSV download."""
+    """A table shown as data (never rendered as Markdown), its caption and a CSV download.
+
+    The only way a table reaches a page: its toolbar's own CSV export is off (app.py), so the
+    download here, neutralised by dashboard.exports, is the only CSV of it."""
     st.dataframe(data, key=f"table_{key}", hide_index=True, column_config=column_config,
                  height=height)
     _caption_and_download(what, data if download is None else download, key)

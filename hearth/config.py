@@ -21,6 +21,7 @@ MIN_ALLOWED_K = 3  # the anonymity threshold may be raised, never lowered below 
 class Config:
     program_name: str = "Hearth program"
     time_zone: str = "UTC"
+    phone_region: str | None = None  # ISO country whose phone formats comments use (default: the zone's)
     fiscal_year_start_month: int = 1
     min_responses: int = 5      # k: survey figures for fewer responses are suppressed
     min_comments: int = 10      # free-text comments need more responses still
@@ -71,10 +72,16 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     month = int(program.get("fiscal_year_start_month", 1))
     if not 1 <= month <= 12:
         raise ConfigError(f"{candidate}: program.fiscal_year_start_month must be 1-12, not {month}")
+    region = program.get("phone_region")
+    if region is not None and not (isinstance(region, str) and len(region) == 2 and region.isalpha()):
+        raise ConfigError(
+            f"{candidate}: program.phone_region {region!r} is not a two-letter country code (e.g. GB)"
+        )
     instrument = survey.get("instrument")
     return Config(
         program_name=str(program.get("name", "Hearth program")),
         time_zone=tz,
+        phone_region=region.upper() if region else None,
         fiscal_year_start_month=month,
         min_responses=k,
         min_comments=max(int(anonymity.get("min_comments", 10)), k),
@@ -94,6 +101,9 @@ CONFIG_TEMPLATE = """\
 name = "{name}"
 # Times in exports that carry no zone (Zoom, Teams, Meet) are read in this zone.
 time_zone = "{time_zone}"
+# Phone numbers written in survey comments are recognised (and scrubbed) in this country's
+# formats; by default the country of time_zone.
+# phone_region = "GB"
 # Quarters are calendar quarters; set 4 for a fiscal year starting in April.
 fiscal_year_start_month = 1
 

@@ -33,6 +33,7 @@ class Instrument:
     items: tuple[Item, ...]
     labels: dict[str, dict[str, int]]  # map name -> {lower-cased label: number}, all languages merged
     titles: dict[str, str]             # construct -> human title
+    languages: tuple[str, ...] = ()    # languages the label maps are given in ("en", "es", ...)
 
     @property
     def item_ids(self) -> list[str]:
@@ -70,9 +71,11 @@ def load_instrument(config: Config | None = None) -> Instrument:
         raise ConfigError(f"{path}: instrument is not valid TOML ({exc})") from None
     labels: dict[str, dict[str, int]] = {}
     extra = config.extra_labels if config else {}
+    known_languages: dict[str, None] = {}
     for source in (raw.get("labels", {}), extra):
         for map_name, languages in source.items():
             merged = labels.setdefault(map_name, {})
+            known_languages.update(dict.fromkeys(str(lang).lower() for lang in languages))
             for mapping in languages.values():
                 merged.update({" ".join(str(k).lower().split()): int(v) for k, v in mapping.items()})
     items: list[Item] = []
@@ -95,4 +98,5 @@ def load_instrument(config: Config | None = None) -> Instrument:
             )
     if len({i.item_id for i in items}) != len(items):
         raise ConfigError(f"{path}: item ids must be unique")
-    return Instrument(name=raw.get("name", "instrument"), items=tuple(items), labels=labels, titles=titles)
+    return Instrument(name=raw.get("name", "instrument"), items=tuple(items), labels=labels,
+                      titles=titles, languages=tuple(known_languages))

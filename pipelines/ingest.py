@@ -34,13 +34,14 @@ from pipelines.schemas import (
     sql_identifier,
     sql_literal,
 )
-
-# Column names that identify a survey respondent. They are never read into the warehouse.
-IDENTIFYING = (
-    "email", "e-mail", "name", "first name", "last name", "full name", "respondent", "ip",
-    "ip address", "ipaddress", "ipaddr", "location", "latitude", "longitude", "user agent",
-    "useragent", "user_agent", "recipient", "external reference", "username",
+from pipelines.scrub import (
+    PLACEHOLDERS,
+    Scrubber,
+    identifying_question,
+    looks_like_a_value,
+    phone_region,
 )
+
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
 
@@ -58,6 +59,8 @@ class LoadSummary:
     rows_duplicate: int = 0
     rows_quarantined: int = 0
     answers_quarantined: int = 0  # single survey answers set aside (the response itself loaded)
+    scrubbed: dict[str, int] = field(default_factory=dict)  # placeholder kind -> how many replaced
+    groups_unknown: int = 0  # responses naming a group the warehouse lacks (stored without one)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     dropped_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
@@ -70,6 +73,20 @@ class LoadSummary:
     @property
     def reconciles(self) -> bool:
         return self.rows_read == self.rows_loaded + self.rows_duplicate + self.rows_quarantined
+
+    def privacy_notes(self) -> list[str]:
+        """What was kept out of the warehouse, as counts (never the values themselves)."""
+        notes = []
+        if self.scrubbed:
+            counts = ", ".join(f"{n} {PLACEHOLDERS[kind]}" for kind, n in self.scrubbed.items())
+            notes.append(f"comments scrubbed before storage: {counts}")
+        if self.groups_unknown:
+            notes.append(
+                f"{self.groups_unknown} responses named a group the warehouse does not have; "
+                "stored as no known group (load the groups file first, or map the answer with "
+                "[meetings] in hearth.toml)"
+            )
+        return notes
 
     def as_dict(self) -> dict:
         return asdict(self) | {"reconciles": self.reconciles}
@@ -239,10 +256,11 @@ def _load(con, plan: _Plan, config: Config, instrument: Instrument) -> LoadSumma
     con.execute("BEGIN TRANSACTION")
     try:
         summary.load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
+        scrubber = _scrubber(con, config) if plan.kind == "survey_responses" else None
         if plan.fmt == "canonical":
-            _load_canonical(con, plan, summary, instrument)
+            _load_canonical(con, plan, summary, instrument, scrubber)
         else:
-            _load_export(con, plan, summary, config, instrument)
+            _load_export(con, plan, summary, config, instrument, scrubber)
         _write_manifest(con, summary, digest, plan)
         con.execute("COMMIT")
     except IngestError as exc:
@@ -250,7 +268,7 @@ def _load(con, plan: _Plan, config: Config, instrument: Instrument) -> LoadSumma
         summary.error = str(exc)
     except duckdb.Error as exc:  # a safety net: a file we failed to foresee still gets one line
         con.execute("ROLLBACK")
-        summary.error = f"could not be loaded ({str(exc).splitlines()[0]}); nothing from it was stored"
+        summary.error = f"could not be loaded ({_db_detail(exc, plan.kind)}); nothing from it was stored"
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -260,7 +278,24 @@ def _load(con, plan: _Plan, config: Config, instrument: Instrument) -> LoadSumma
     return summary
 
 
-def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrument) -> None:
+def _scrubber(con, config: Config) -> Scrubber:
+    """Free-text scrubbing for this load: the names of every rostered member and coach."""
+    names = [r[0] for r in con.execute(
+        "SELECT name FROM core.members UNION SELECT coach FROM core.groups"
+    ).fetchall()]
+    return Scrubber.for_roster(names, phone_region(config.phone_region, config.time_zone))
+
+
+def _db_detail(exc: duckdb.Error, kind: str | None) -> str:
+    """DuckDB's reason, for the message. Its messages may quote a value ("Could not convert
+    string 'ana@...'"); for a survey file, where values are answers, only the kind of error."""
+    if kind == "survey_responses":
+        return f"{type(exc).__name__.removesuffix('Exception')} while reading its rows"
+    return str(exc).splitlines()[0]
+
+
+def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrument,
+                    scrubber: Scrubber | None = None) -> None:
     kind = plan.kind
     schema = schema_of(kind, instrument)
     known = set(schema.columns)
@@ -274,11 +309,18 @@ def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrume
             f"{kind} file is missing required column(s) {', '.join(missing)}; add them "
             f"(see docs/formats.md, section {kind})"
         )
+    dropped: set[str] = set()
     if kind == "survey_responses":
-        summary.dropped_columns = [c for c in plan.columns if _identifying(c)]
+        # Never read into the warehouse (recognised by pipelines.scrub, in every language it
+        # knows). A header cell holding an email or a phone number is named by position only.
+        dropped = {c for c in plan.columns if c.lower() not in known
+                   and (identifying_question(c) or looks_like_a_value(c))}
+        summary.dropped_columns = [
+            f"column {i + 1}" if looks_like_a_value(c) else c
+            for i, c in enumerate(plan.columns) if c in dropped
+        ]
     summary.ignored_columns = [
-        c for c in plan.columns
-        if c.lower() not in known and c not in summary.dropped_columns
+        c for c in plan.columns if c.lower() not in known and c not in dropped
     ]
     keep = [c for c in plan.columns if c.lower() in known]
     types = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in plan.columns)
@@ -293,19 +335,14 @@ def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrume
         _stage(con, source, kind, set(lowered), instrument, checks)
     except duckdb.Error as exc:
         raise IngestError(
-            f"could not be read as CSV ({str(exc).splitlines()[0]}); check it is a comma-separated export"
+            f"could not be read as CSV ({_db_detail(exc, kind)}); check it is a comma-separated export"
         ) from None
     summary.rows_read = con.execute("SELECT count(*) FROM staged").fetchone()[0] + con.execute(
         "SELECT count(DISTINCT line) FROM reject_errors"
     ).fetchone()[0]
     _find_failures(con, checks, kind == "survey_responses", _line_sql(con))
     _quarantine(con, summary, kind)
-    _insert(con, kind, summary, instrument, set(lowered))
-
-
-def _identifying(column: str) -> bool:
-    name = column.strip().lower().replace("_", " ")
-    return name in IDENTIFYING or any(name.startswith(p + " ") or name.endswith(" " + p) for p in ("email", "ip"))
+    _insert(con, kind, summary, instrument, set(lowered), scrubber)
 
 
 @dataclass(frozen=True)
@@ -482,11 +519,12 @@ _INSERTS = {
 }
 
 
-def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, present: set[str]) -> None:
+def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, present: set[str],
+            scrubber: Scrubber | None = None) -> None:
     """Insert rows that passed, skipping natural keys already loaded or repeated in the file."""
     entity = ENTITIES[kind]
     if kind == "survey_responses":
-        _insert_survey(con, summary, instrument, present)
+        _insert_survey(con, summary, instrument, present, scrubber or Scrubber())
         return
     key_sql = _key_sql(kind)
     matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, key_sql, strict=True))
@@ -523,8 +561,13 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
 
-def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: set[str]) -> None:
+def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: set[str],
+                   scrubber: Scrubber) -> None:
     items = [i for i in instrument.item_ids if i in present]
+    if "comment" in present:
+        _scrub_comments(con, summary, scrubber)
+    if "group_id" in present:
+        _resolve_groups(con, summary)
     # An answer that failed its check is blanked; the rest of the response still counts.
     answer = {
         i: f"""CASE WHEN rowid IN (SELECT rid FROM failures WHERE column_name = '{i}')
@@ -565,7 +608,54 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
 
-def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrument: Instrument) -> None:
+def _scrub_comments(con, summary: LoadSummary, scrubber: Scrubber) -> None:
+    """Replace emails, phones, links and members' names in the comments before they are stored.
+
+    The response fingerprint is taken over the scrubbed text, so no hash of what was removed is
+    kept either. Only the counts per placeholder reach the summary and the manifest.
+    """
+    rows = con.execute(
+        "SELECT rowid, comment FROM staged WHERE ok AND comment IS NOT NULL AND trim(comment) <> ''"
+    ).fetchall()
+    changed: list[tuple[int, str]] = []
+    totals = dict.fromkeys(PLACEHOLDERS, 0)
+    for rid, text in rows:
+        scrubbed, counts = scrubber.scrub(text)
+        if counts:
+            changed.append((rid, scrubbed))
+            for kind, n in counts.items():
+                totals[kind] += n
+    if changed:
+        con.register("scrubbed_comments", pd.DataFrame(changed, columns=["rid", "comment"]))
+        try:
+            con.execute("UPDATE staged SET comment = c.comment FROM scrubbed_comments c "
+                        "WHERE staged.rowid = c.rid")
+        finally:
+            con.unregister("scrubbed_comments")
+    summary.scrubbed = {kind: n for kind, n in totals.items() if n}
+
+
+def _resolve_groups(con, summary: LoadSummary) -> None:
+    """A self-reported group becomes a group id: the id itself, or a group's id or name typed
+    differently (case, accents, spacing). Anything else is stored as no known group: free text
+    typed into a group question is never kept."""
+    named = "SELECT count(*) FROM staged WHERE ok AND nullif(trim(group_id), '') IS NOT NULL"
+    before = con.execute(named).fetchone()[0]
+    con.execute(
+        """UPDATE staged SET group_id = (
+               SELECT g.group_id FROM core.groups g
+               WHERE g.group_id = trim(staged.group_id)
+                  OR lower(g.group_id) = lower(trim(staged.group_id))
+                  OR lower(strip_accents(trim(regexp_replace(g.name, '\\s+', ' ', 'g'))))
+                     = lower(strip_accents(trim(regexp_replace(staged.group_id, '\\s+', ' ', 'g'))))
+               ORDER BY g.group_id = trim(staged.group_id) DESC, g.group_id LIMIT 1)
+           WHERE group_id IS NOT NULL AND trim(group_id) <> ''"""
+    )
+    summary.groups_unknown = before - con.execute(named).fetchone()[0]
+
+
+def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrument: Instrument,
+                 scrubber: Scrubber | None = None) -> None:
     """A meeting or survey tool's export: the adapter makes canonical frames, then the same load."""
     from pipelines.adapters import AdapterError, parse_export
 
@@ -596,8 +686,10 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
     main_kind = frames[-1][0] if frames else plan.kind
     for kind, frame in frames:
         part = LoadSummary(file=summary.file, kind=kind, load_id=summary.load_id)
-        _load_frame(con, kind, frame, part, instrument, adapter_rejects if kind == main_kind else None)
+        _load_frame(con, kind, frame, part, instrument, adapter_rejects if kind == main_kind else None,
+                    scrubber)
         if kind == main_kind:
+            summary.scrubbed, summary.groups_unknown = part.scrubbed, part.groups_unknown
             summary.rows_loaded += part.rows_loaded
             summary.rows_quarantined += part.rows_quarantined
             summary.answers_quarantined += part.answers_quarantined
@@ -625,7 +717,8 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
 
-def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument, rejects) -> None:
+def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument, rejects,
+                scrubber: Scrubber | None = None) -> None:
     """Load a canonical frame produced by an adapter through the same checks as a canonical file."""
     schema = schema_of(kind, instrument)
     frame = frame.copy()
@@ -654,7 +747,7 @@ def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument
                     "CASE WHEN column_name IS NULL THEN 'row' ELSE 'answer' END FROM adapter_rejects a")
         con.unregister("adapter_rejects")
     _quarantine(con, summary, kind)
-    _insert(con, kind, summary, instrument, present)
+    _insert(con, kind, summary, instrument, present, scrubber)
     for table in ("staged", "suspects", "failures", "reject_errors"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -666,7 +759,7 @@ def _write_manifest(con, summary: LoadSummary, digest: str, plan: _Plan) -> None
             summary.load_id, plan.path.name, str(plan.path.resolve()), digest, summary.kind,
             summary.format, datetime.now(UTC), summary.rows_read, summary.rows_loaded,
             summary.rows_duplicate, summary.rows_quarantined, summary.dropped_columns,
-            summary.guests, summary.notes,
+            summary.guests, summary.notes + summary.privacy_notes(),
         ],
     )
 

@@ -41,7 +41,7 @@ def format_summaries(summaries: list[LoadSummary]) -> str:
         if s.guests:
             shown = ", ".join(s.guests[:10]) + (" …" if len(s.guests) > 10 else "")
             lines.append(f"  {len(s.guests)} participants matched no roster member (kept as guests): {shown}")
-        lines += [f"  note: {note}" for note in s.notes]
+        lines += [f"  note: {note}" for note in s.notes + s.privacy_notes()]
     loaded = sum(s.rows_loaded for s in summaries)
     errors = sum(1 for s in summaries if s.error)
     total = f"{len(summaries)} file(s): {loaded} rows loaded"

@@ -134,3 +134,19 @@ def test_ingest_while_the_dashboard_serves(page, serve, sample_warehouse, tmp_pa
         expect()(page.get_by_text("late_checkins.csv").first).to_be_visible()
         screenshot(page, artifacts / "lead-data-after-ingest.png")
         expect()(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_tables_download_only_through_the_formula_safe_button(page, sample_dashboard, tmp_path):
+    """Issue 8: the table toolbar's own "Download as CSV" wrote formulas raw; it must be gone,
+    and the table's own download must be the neutralised, fully quoted CSV."""
+    served = sample_dashboard("lead")
+    open_and_settle(page, f"{served.url}/data", "Data")
+    check = expect()
+    page.get_by_test_id("stDataFrame").first.hover()
+    check(page.get_by_role("button", name="Search").first).to_be_visible()  # the toolbar is up
+    check(page.get_by_role("button", name="Download as CSV")).to_have_count(0)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download data (CSV)").first.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8-sig").startswith('"')

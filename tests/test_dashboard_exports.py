@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.exports import csv_bytes, neutralise_frame
+from dashboard.exports import csv_bytes, neutralise_cell, neutralise_frame
+from dashboard.launch import streamlit_command
 from dashboard.report import Report, Tile
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_csv_cells_that_start_like_a_formula_are_neutralised():
@@ -27,6 +32,58 @@ def test_csv_cells_that_start_like_a_formula_are_neutralised():
         ["fine", "-1.0"],
         ["", "4.0"],
     ]
+
+
+def test_every_line_inside_a_cell_is_neutralised_and_every_cell_quoted():
+    """Attack (issue 8): a carriage return inside a cell started a new row beginning with =."""
+    frame = pd.DataFrame({
+        "comment": ["fine\r=HYPERLINK(\"http://x\",\"y\")", "a\n@A1", "b\r\n  +SUM(A1:A9)",
+                    "c\n\t-2+3", "d\n\tindented", "ok\nstill ok"],
+        "n": [1, 2, 3, 4, 5, 6],
+    })
+    text = csv_bytes(frame).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [
+        ["comment", "n"],
+        ["fine\r'=HYPERLINK(\"http://x\",\"y\")", "1"],
+        ["a\n'@A1", "2"],
+        ["b\r\n'  +SUM(A1:A9)", "3"],
+        ["c\n'\t-2+3", "4"],
+        ["d\n'\tindented", "5"],
+        ["ok\nstill ok", "6"],
+    ]
+    # Every cell quoted: no raw line break can end a row early in any spreadsheet.
+    assert text.startswith('"comment","n"')
+    for line in re.split(r"\r\n|\r|\n", text):  # as a spreadsheet may split the rows
+        assert not line.lstrip(' \t"').startswith(("=", "+", "-", "@")), line
+
+
+def test_full_width_formula_signs_are_neutralised_too():
+    assert neutralise_cell("\uff1dSUM(A1)") == "'\uff1dSUM(A1)"
+    assert neutralise_cell(" \t@A1") == "' \t@A1"
+    assert neutralise_cell(3) == 3
+
+
+def test_the_table_toolbar_download_is_off_however_the_dashboard_starts(tmp_path):
+    """Attack (issue 8): Streamlit's own 'Download as CSV' wrote =HYPERLINK(...) raw."""
+    command, _ = streamlit_command(tmp_path / "w.duckdb", "lead", 8777)
+    assert command[command.index("--client.disableDataExport") + 1] == "true"
+    app = (ROOT / "dashboard" / "app.py").read_text(encoding="utf-8")
+    assert 'st.set_option("client.disableDataExport", True)' in app
+
+
+def test_every_table_goes_through_the_one_neutralised_download():
+    """No page shows a table (whose toolbar could export it) or a CSV except through dashboard.ui."""
+    offenders = []
+    for path in sorted((ROOT / "dashboard").rglob("*.py")):
+        if path.name in {"ui.py", "exports.py"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for call in ("st.dataframe(", "st.data_editor(", "st.table(", ".to_csv(", "st.vega_lite_chart(",
+                     "st.altair_chart(", "st.line_chart(", "st.bar_chart(", "st.area_chart("):
+            if call in text:
+                offenders.append(f"{path.relative_to(ROOT)}: {call}")
+    assert offenders == []
 
 
 def test_numbers_keep_their_sign_and_text_columns_keep_their_values():

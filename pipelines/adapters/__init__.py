@@ -200,16 +200,24 @@ def parse_export(
         return parse_survey(path, fmt, config, instrument)
     except TimeFormatError as exc:  # a meeting-level time (start, end) nobody could read
         raise AdapterError(
-            f"{path}: {exc}; this does not look like a {FORMATS[fmt].title} export as the tool "
-            "writes it (download it again, or check --format)"
+            f"{path}: {_detail(exc, fmt, as_text=True)}; this does not look like a {FORMATS[fmt].title} export "
+            "as the tool writes it (download it again, or check --format)"
         ) from None
     except (IndexError, KeyError, ValueError) as exc:
         if isinstance(exc, AdapterError):
             raise
         raise AdapterError(
-            f"{path}: not laid out like a {FORMATS[fmt].title} export ({exc!r}); download it "
-            "again from the tool, or check --format (`hearth formats` lists them)"
+            f"{path}: not laid out like a {FORMATS[fmt].title} export ({_detail(exc, fmt)}); "
+            "download it again from the tool, or check --format (`hearth formats` lists them)"
         ) from None
+
+
+def _detail(exc: Exception, fmt: str, as_text: bool = False) -> str:
+    """What went wrong, for the message. A survey export's cells are answers, and an exception
+    may quote the cell it choked on: for surveys only the kind of problem is named."""
+    if FORMATS[fmt].kind == "survey_responses":
+        return f"{type(exc).__name__} while reading its rows"
+    return str(exc) if as_text else repr(exc)
 
 
 def unknown_format_message(path: Path) -> str:

@@ -26,12 +26,14 @@ from pipelines.adapters.common import (
     Row,
     TimeFormatError,
     decide_month_first,
+    find_header,
     iso,
     norm_header,
     parse_datetime,
     read_file_rows,
     survey_quarter,
 )
+from pipelines.scrub import IDENTIFYING_TERMS, identifying_question, looks_like_a_value
 
 
 @dataclass
@@ -54,13 +56,6 @@ class SurveyTable:
     raw_times: list[object] | None = None        # .xlsx: the submitted cell as a datetime
 
 
-# Identifying columns, matched on the normalised header. Checked after instrument items and
-# aliases (so a question that happens to contain one of these words can still be mapped).
-IDENTIFYING = re.compile(
-    r"e-?mail|\bname\b|name$|^username$|ip ?addr|^ip$|^ip address$|latitude|longitude|"
-    r"location|user ?agent|respondent|recipient|external ?(data)?ref|phone|^token$|"
-    r"^network id$|^collector id$|^custom data|^refurl$|^id$|^#$|^response ?id$"
-)
 METADATA = {
     "start time", "completion time", "last modified time", "start date", "end date",
     "startdate", "enddate", "status", "progress", "duration (in seconds)", "finished",
@@ -123,6 +118,38 @@ def _simple(path: Path, rows: list[Row], submitted: str, config: Config) -> Surv
     return SurveyTable(cols, [r for r in rows[1:] if not r.blank()], _zone(config))
 
 
+def is_response(cells: list[str], time_columns: list[int], id_columns: list[int]) -> bool:
+    """A response row, told by its content rather than its position: a start / end / recorded
+    time that reads as a date and time, or a respondent / response id that looks like one
+    (digits, Qualtrics' R_...). Header rows hold column names or nothing in those places."""
+    for i in time_columns:
+        if i < len(cells) and cells[i].strip():
+            try:
+                parse_datetime(cells[i], ZoneInfo("UTC"))
+                return True
+            except TimeFormatError:
+                pass
+    return any(i < len(cells) and RESPONSE_ID.fullmatch(cells[i].strip()) for i in id_columns)
+
+
+RESPONSE_ID = re.compile(r"\d+|R_[A-Za-z0-9]{6,}")
+
+
+def header_index(path: Path, rows: list[Row], required: set[str], tool: str) -> int:
+    """The tool's first header row, found by the column names it must hold (never assumed to be
+    the first line). The message names the columns expected, never a value from the file."""
+    at = find_header(rows[:HEADER_SEARCH], required)
+    if at is None:
+        raise AdapterError(
+            f"{path}: no header row naming {', '.join(sorted(required))}; this is not a {tool} "
+            "export as the tool writes it (download it again without editing it)"
+        )
+    return at
+
+
+HEADER_SEARCH = 20  # header rows sit within the first lines of an export
+
+
 def read_google_forms(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
     return _simple(path, rows, "timestamp", config)
@@ -143,9 +170,20 @@ def read_typeform(path: Path, config: Config) -> SurveyTable:
 
 def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
-    if len(rows) < 2:
-        raise AdapterError(f"{path}: a SurveyMonkey export has two header rows; this has fewer")
-    top, sub = rows[0].cells, rows[1].cells
+    first = header_index(path, rows, {"respondent id", "collector id"}, "SurveyMonkey")
+    top = rows[first].cells
+    keys = [norm_header(h) for h in top]
+    times = [i for i, k in enumerate(keys) if k in {"start date", "end date"}]
+    ids = [i for i, k in enumerate(keys) if k in {"respondent id", "collector id"}]
+    # The second header row (Response / option labels) is recognised by content: a respondent's
+    # row in its place (the row deleted by hand) is data, and never read as column names.
+    following = rows[first + 1] if first + 1 < len(rows) else None
+    has_sub = following is not None and not is_response(following.cells, times, ids)
+    sub = following.cells if has_sub else []
+    notes = [] if has_sub else [
+        "the second header row (Response / option labels) is missing, so the columns of a "
+        "matrix question cannot be told apart; export 'All individual responses' again"
+    ]
     cols = []
     question = ""
     for i, h in enumerate(top):
@@ -160,14 +198,32 @@ def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
         cols.append(Column(i, label, texts, role))
     if not any(c.role == "submitted" for c in cols):
         raise AdapterError(f"{path}: no 'End Date' column; export 'All individual responses'")
-    return SurveyTable(cols, [r for r in rows[2:] if not r.blank()], _zone(config))
+    start = first + (2 if has_sub else 1)
+    return SurveyTable(cols, [r for r in rows[start:] if not r.blank()], _zone(config),
+                       notes=notes)
 
 
 def read_qualtrics(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
-    if len(rows) < 3:
-        raise AdapterError(f"{path}: a Qualtrics export has three header rows; this has fewer")
-    ids, texts, imports = rows[0].cells, rows[1].cells, rows[2].cells
+    first = header_index(path, rows, {"startdate", "enddate"}, "Qualtrics")
+    ids = rows[first].cells
+    keys = [norm_header(h) for h in ids]
+    times = [i for i, k in enumerate(keys) if k in {"startdate", "enddate", "recordeddate"}]
+    response_ids = [i for i, k in enumerate(keys) if k in {"responseid", "_recordid"}]
+    # Up to two more header rows, each recognised by content (question texts; the ImportId
+    # JSON row), never by position: a response in their place is data.
+    texts: list[str] = []
+    imports: list[str] = []
+    start = first + 1
+    while start < len(rows) and start <= first + 2 and not is_response(
+        rows[start].cells, times, response_ids
+    ):
+        cells = rows[start].cells
+        if any(c.strip().startswith("{") and "importid" in c.lower() for c in cells):
+            imports = cells
+        else:
+            texts = cells
+        start += 1
     zone = _zone(config)
     zone_note = ""
     for meta in imports:
@@ -198,7 +254,7 @@ def read_qualtrics(path: Path, config: Config) -> SurveyTable:
         if " - " in text:
             candidates.append(text.rsplit(" - ", 1)[1])
         cols.append(Column(i, col_id, candidates, role))
-    t = SurveyTable(cols, [r for r in rows[3:] if not r.blank()], zone, zone_note=zone_note)
+    t = SurveyTable(cols, [r for r in rows[start:] if not r.blank()], zone, zone_note=zone_note)
     if "finished" in header:
         f = header.index("finished")
         s = header.index("status") if "status" in header else None
@@ -216,6 +272,7 @@ def read_qualtrics(path: Path, config: Config) -> SurveyTable:
 
 def read_limesurvey(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
+    rows = rows[header_index(path, rows, {"id", "submitdate"}, "LimeSurvey"):]
     t = _simple(path, rows, "submitdate", config)
     header = [norm_header(h) for h in rows[0].cells]
     s = header.index("submitdate")
@@ -276,6 +333,15 @@ def _targets(config: Config, instrument: Instrument) -> dict[str, str]:
     return targets
 
 
+def _shown(col: Column, quoted: bool = True) -> str:
+    """A column as messages name it: its header label, unless the label holds what looks like a
+    respondent's answer (an email, a phone number, an address: a data row read as a header in
+    a malformed export). Then only its position: no message ever echoes an answer."""
+    if looks_like_a_value(col.label):
+        return f"column {col.index + 1}"
+    return repr(col.label) if quoted else col.label
+
+
 def build_survey(
     path: Path, fmt: str, t: SurveyTable, config: Config, instrument: Instrument
 ) -> Parsed:
@@ -296,33 +362,44 @@ def build_survey(
     for col in t.columns:
         if col.role == "submitted":
             continue
+        # By column id AND question text, in every language pipelines.scrub knows: "Q4" asking
+        # "Your e-mail (so your coach can follow up)" is as identifying as a column "Email".
+        # A label holding an email, a phone or an address is an answer read as a header.
+        identifying = looks_like_a_value(col.label) or any(
+            identifying_question(x) for x in [col.label, *col.texts] if x)
         target = next((targets[k] for k in map(_question_key, col.texts) if k in targets), None)
         if target is None and col.role == "question" and any(
             re.search(r"\bgroup\b", _question_key(x)) for x in col.texts
-        ) and not IDENTIFYING.search(norm_header(col.texts[0])):
-            target = "group_id"  # "Which group are you in?"
-        if target in {"comment", "group_id", "survey_id"} and any(
-            IDENTIFYING.search(norm_header(x)) for x in col.texts[:1] if x
         ):
+            target = "group_id"  # "Which group are you in?"
+        if target in {"comment", "group_id", "survey_id"} and identifying:
             target = None  # an alias never carries an email or a name into the comment
         if target is not None:
             if target in mapped.values():
-                notes.append(f"column {col.label!r} also maps to {target}; the first one is used")
+                notes.append(f"column {_shown(col)} also maps to {target}; the first one is used")
                 continue
             mapped[col.index] = target
             continue
-        if any(IDENTIFYING.search(norm_header(x)) for x in col.texts[:1] if x):
-            dropped.append(col.label)
+        if identifying:
+            dropped.append(_shown(col, quoted=False))
         elif col.role == "question" and col.label.strip():
-            unmatched.append(col.label)
+            unmatched.append(_shown(col, quoted=False))
     if not any(v in instrument.item_ids for v in mapped.values()):
-        sample = "; ".join(repr(u) for u in unmatched[:3]) or "(none)"
+        sample = "; ".join(u if u.startswith("column ") else repr(u) for u in unmatched[:3]) or "(none)"
         raise AdapterError(
             f"{path}: no question matched an item of the instrument (questions: {sample}); "
             "add lines under [survey.aliases] in hearth.toml mapping the question text to an "
             'item id, e.g. "I feel at home in my group" = "bel_1"'
         )
+    uncovered = [lang for lang in instrument.languages if lang not in IDENTIFYING_TERMS]
+    if uncovered:
+        notes.append(
+            f"answer labels are configured in {', '.join(uncovered)}, a language whose identifying "
+            "questions Hearth recognises by column id only (free text is still scrubbed); check "
+            "that no question asking for a name, email or phone survives among the columns"
+        )
     if unmatched:
+        unmatched = list(dict.fromkeys(unmatched))  # a matrix question over several columns
         notes.append(f"questions not in the instrument, ignored: {', '.join(unmatched)}")
 
     submitted_index = next((c.index for c in t.columns if c.role == "submitted"), None)

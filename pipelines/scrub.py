@@ -1,0 +1,368 @@
+"""Nothing that identifies a respondent is stored: free text is scrubbed, identifying questions
+are recognised, before a survey answer reaches the warehouse.
+
+Two jobs, both pure (text in, text out):
+
+- `Scrubber.scrub(text)` replaces what identifies a person in free text (a survey comment) by a
+  placeholder: email addresses by ``[email]``, phone numbers by ``[phone]``, links and @handles by
+  ``[link]``, and the names of the program's rostered members by ``[name]``. It returns the
+  scrubbed text and how many of each kind it replaced: a load summary reports the counts, never
+  what was replaced.
+- `identifying_question(text)` says whether a column id or a question text asks for something
+  that identifies the respondent (email, name, phone, address, IP, location, ...), in English and
+  in the other languages survey exports arrive in, so a question "Your e-mail (so your coach can
+  follow up)" whose column id is "Q4" is dropped like a column named "Email".
+
+Scrubbing errs towards removing too much: a false ``[name]`` costs a word of a comment, a missed
+one costs a member their anonymity.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import phonenumbers
+
+PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "link": "[link]", "name": "[name]"}
+
+
+# --- folding: case and accents, one character for one character -------------------------------
+
+
+def _fold_char(c: str) -> str:
+    f = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x)).lower()
+    return f if len(f) == 1 else (c.lower() if len(c.lower()) == 1 else c)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, the same length as `text` (so positions carry over):
+    'José Ñúñez' -> 'jose nunez'."""
+    return "".join(_fold_char(c) for c in text)
+
+
+# --- identifying questions ---------------------------------------------------------------------
+
+# Column ids that survey tools use for identifying metadata (matched on the folded id).
+_IDENTIFYING_IDS = (
+    r"^id$|^#$|^response ?id$|^respondent ?id$|^token$|^network id$|^collector id$|"
+    r"^custom data|^refurl$|^ip$|^ip ?addr(ess)?$|^ipaddress$|^user ?agent$|"
+    r"e-?mail|\bname\b|name$|^username$|latitude|longitude|location|user ?agent|respondent|"
+    r"recipient|external ?(data)?ref|phone"
+)
+
+# Words and phrases that ask for identifying information, per language (matched on the folded
+# text, at word boundaries). Languages follow the label maps survey exports arrive with; a
+# language not listed here is still covered by the column-id patterns and by scrubbing.
+IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
+    "en": (
+        r"e-?mail", r"name", r"names", r"first ?name", r"last ?name", r"full ?name", r"surname",
+        r"user ?name", r"given name", r"family name", r"phone", r"telephone", r"mobile",
+        r"cell ?phone", r"phone number", r"contact (details|info|information|number)",
+        r"(home|postal|street|mailing|your) address", r"post ?code", r"zip ?code",
+        r"date of birth", r"birthday", r"ip", r"ip address", r"location", r"latitude",
+        r"longitude", r"user ?agent", r"respondent", r"recipient", r"handle", r"whatsapp",
+        r"instagram", r"twitter", r"facebook", r"linkedin", r"telegram", r"signal number",
+    ),
+    "es": (
+        r"correo", r"correo electronico", r"nombre", r"nombres", r"apellidos?", r"telefono",
+        r"movil", r"celular", r"(tu|su) direccion", r"direccion (postal|de correo|de casa)",
+        r"codigo postal", r"fecha de nacimiento", r"ubicacion", r"usuario",
+    ),
+    "fr": (
+        r"courriel", r"adresse", r"mel", r"nom", r"prenom", r"nom de famille", r"telephone",
+        r"portable", r"code postal", r"date de naissance", r"localisation",
+        r"nom d'utilisateur",
+    ),
+    "de": (
+        r"vorname", r"nachname", r"familienname", r"telefon", r"telefonnummer", r"handy",
+        r"mobilnummer", r"adresse", r"anschrift", r"postleitzahl", r"plz", r"geburtsdatum",
+        r"standort", r"benutzername",
+    ),
+    "pt": (
+        r"nome", r"sobrenome", r"apelido", r"telefone", r"telemovel", r"celular", r"endereco",
+        r"morada", r"codigo postal", r"cep", r"data de nascimento", r"localizacao", r"usuario",
+        r"utilizador",
+    ),
+    "it": (
+        r"nome", r"cognome", r"telefono", r"cellulare", r"indirizzo", r"data di nascita",
+        r"posizione", r"nome utente",
+    ),
+    "nl": (
+        r"naam", r"voornaam", r"achternaam", r"telefoon", r"telefoonnummer", r"mobiel",
+        r"adres", r"postcode", r"geboortedatum", r"locatie", r"gebruikersnaam",
+    ),
+}
+
+_IDS = re.compile(_IDENTIFYING_IDS)
+_TERMS = re.compile(
+    r"(?<![\w])(?:" + "|".join(t for terms in IDENTIFYING_TERMS.values() for t in terms) + r")(?![\w])"
+)
+# "Group name" asks for the group, not the person: the one phrase a name term may appear in.
+_GROUP_NAME = re.compile(
+    r"(?<![\w])(?:group ?names?|names? of (?:your|the|my) group|nombre del? (?:tu |su )?grupo|"
+    r"nom d[eu] (?:votre |ton )?groupe|nome d[oe]l? (?:tuo |seu |teu )?grupp?o|gruppenname|"
+    r"groepsnaam)(?![\w])"
+)
+
+
+def _asks_identifying(folded: str) -> bool:
+    return bool(_IDS.search(folded.strip()) or _TERMS.search(folded))
+
+
+def identifying_question(text: str) -> bool:
+    """True when a column id or question text asks for something that identifies a person.
+
+    >>> identifying_question("Your e-mail (so your coach can follow up)")
+    True
+    >>> identifying_question("¿Cuál es tu correo electrónico?")
+    True
+    >>> identifying_question("What is the name of your group?")
+    False
+    """
+    folded = " ".join(fold(str(text).replace("\ufeff", "")).replace("_", " ").split())
+    if not _asks_identifying(folded):
+        return False
+    return _asks_identifying(_GROUP_NAME.sub(" ", folded))
+
+
+_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_IPV6 = re.compile(r"\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}\b", re.IGNORECASE)
+
+
+def looks_like_a_value(text: str) -> bool:
+    """True when a header label holds what a respondent typed (an email, phone, link, handle or
+    IP address): a malformed export whose data row was read as a header. Such a label is never
+    echoed in a message; the column is named by its position instead."""
+    t = str(text)
+    if EMAIL.search(t) or LINK.search(t) or HANDLE.search(t) or _IPV4.search(t) or _IPV6.search(t):
+        return True
+    return sum(c.isdigit() for c in t) >= MIN_PHONE_DIGITS
+
+
+# --- free text ---------------------------------------------------------------------------------
+
+_AT = r"(?:@|\s*[\(\[\{]\s*at\s*[\)\]\}]\s*)"
+_DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*)"
+EMAIL = re.compile(
+    rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b", re.IGNORECASE
+)
+_TLDS = (
+    "com|org|net|edu|gov|int|info|biz|io|co|me|app|dev|page|site|online|link|xyz|ly|gl|gg|tv|"
+    "uk|ie|de|fr|es|it|nl|be|ch|at|pt|se|no|dk|fi|pl|eu|ca|us|au|nz|in|za|br|mx|ar|jp|cn|ru"
+)
+LINK = re.compile(
+    r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"']+"
+    rf"|\b[a-z0-9](?:[\w-]*[a-z0-9])?(?:\.[a-z0-9](?:[\w-]*[a-z0-9])?)*\.(?:{_TLDS})\b(?:/[^\s<>\"']*)?",
+    re.IGNORECASE,
+)
+HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[\w.]*\w)?")
+# Numbers of a region the phone library cannot know (no region configured): long digit runs.
+_DIGIT_RUN = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
+_DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+MIN_PHONE_DIGITS = 7  # shorter digit runs are counts, years and times, not phone numbers
+
+# Short words and name particles ("de", "van"): never replaced on their own, only as part of
+# a member's full name.
+FUNCTION_WORDS = frozenset(re.findall(r"\S+", """
+a an and are as at be but by can did do does for from had has have he her him his how i if in
+into is it its me my no not of on or our out she so than that the their them then there they
+this to too up us was we were what when where who why with would you your yes ok
+eu el la le les los las de del da di do du des dos das van von der den ten al bin ibn y e et
+"""))
+
+# Words that are also names ("Will", "May", "Grace"): a member's name that is one of these is
+# replaced where it is written capitalised, as a name is; the member's full name everywhere.
+COMMON_WORDS = frozenset(re.findall(r"\S+", """
+will able about after again all also am any april art august autumn baker bay bell bill black bloom
+bob bond brook brown can carter chance charity china christian clay cliff cole constance cook
+crystal dale dash dawn day dean dell destiny dick don dusty earl easter eve faith fall far field
+fisher ford fox frank free gay gene glen glory gold golden grace grant gray green grey guy hall
+happy harmony hazel heather hill holly hope hunter ivy jack jade jay jean jewel joy judge june
+justice king lance lane laurel lee lily long love lucky mark marsh mason max may melody mercy
+miles mill miller misty moon morgan neil new north page paris park patience pearl penny pepper
+pierce piper poppy price prince rain ray read reed rich river robin rock rose ruby rush rusty
+sage salt sandy savannah scott sky smith snow song sonny spring stone storm summer sunny sweet
+taylor terry victory violet walker ward warren wells west white win winter wood woods young
+"""))
+
+
+@dataclass(frozen=True)
+class Scrubber:
+    """Replaces identifying text by placeholders. Build one per load with `for_roster`."""
+
+    phrases: frozenset[tuple[str, ...]] = frozenset()  # folded full names, as word tuples
+    words: frozenset[str] = frozenset()                # distinctive single name words
+    common: frozenset[str] = frozenset()               # name words that are also common words
+    region: str | None = None                          # phone region, e.g. "GB"
+    longest: int = field(default=1)
+
+    @classmethod
+    def for_roster(cls, names: Iterable[str | None], region: str | None = None) -> Scrubber:
+        """A scrubber for these rostered members' names ('First Last' or 'Last, First')."""
+        phrases: set[tuple[str, ...]] = set()
+        words: set[str] = set()
+        common: set[str] = set()
+        for name in names:
+            if not name or not str(name).strip():
+                continue
+            text = str(name).strip()
+            if text.count(",") == 1:  # "Last, First"
+                last, first = (p.strip() for p in text.split(","))
+                text = f"{first} {last}" if first and last else text
+            parts = re.findall(r"\w+", fold(text))
+            if not parts:
+                continue
+            if len(parts) > 1:
+                phrases.add(tuple(parts))
+                phrases.add((parts[0], parts[-1]))       # without middle names
+            for part in parts:
+                if len(part) < 2 or part.isdigit() or part in FUNCTION_WORDS:
+                    continue
+                (common if part in COMMON_WORDS else words).add(part)
+        longest = max((len(p) for p in phrases), default=1)
+        return cls(frozenset(phrases), frozenset(words), frozenset(common),
+                   region.upper() if region else None, longest)
+
+    def scrub(self, text: str) -> tuple[str, Counter[str]]:
+        """(scrubbed text, count per placeholder kind). Order matters: an email holds what
+        looks like a handle, a link and a name; a link may hold digits like a phone."""
+        counts: Counter[str] = Counter()
+        pieces: list[str | tuple[str]] = [unicodedata.normalize("NFC", text)]
+        for kind, finder in (("email", _regex_spans(EMAIL)), ("link", _link_spans),
+                             ("link", _regex_spans(HANDLE)), ("phone", self._phone_spans),
+                             ("name", self._name_spans)):
+            pieces = _replace(pieces, kind, finder, counts)
+        return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
+
+    def _phone_spans(self, text: str) -> list[tuple[int, int]]:
+        spans = [
+            (m.start, m.end)
+            for m in phonenumbers.PhoneNumberMatcher(text, self.region,
+                                                     leniency=phonenumbers.Leniency.POSSIBLE)
+            if sum(c.isdigit() for c in m.raw_string) >= MIN_PHONE_DIGITS
+            and not _DATE_LIKE.fullmatch(m.raw_string.strip())
+        ]
+        for m in _DIGIT_RUN.finditer(text):
+            candidate = m.group().rstrip(" .-(")
+            if sum(c.isdigit() for c in candidate) >= 9 and not _DATE_LIKE.search(candidate):
+                spans.append((m.start(), m.start() + len(candidate)))
+        return _merge(spans)
+
+    def _name_spans(self, text: str) -> list[tuple[int, int]]:
+        if not (self.phrases or self.words or self.common):
+            return []
+        folded = fold(text)
+        tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\w+", folded)]
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(tokens):
+            matched = 0
+            for n in range(min(self.longest, len(tokens) - i), 1, -1):
+                run = tokens[i:i + n]
+                joined = all(re.fullmatch(r"[\s'’-]{1,3}", folded[a[1]:b[0]])
+                             for a, b in zip(run, run[1:], strict=False))
+                if joined and tuple(t[2] for t in run) in self.phrases:
+                    matched = n
+                    break
+            if not matched:
+                start, _, word = tokens[i]
+                if word in self.words or (word in self.common and _written_as_name(text, start)):
+                    matched = 1
+            if matched:
+                spans.append((tokens[i][0], tokens[i + matched - 1][1]))
+                i += matched
+            else:
+                i += 1
+        # "Ana Lopez" from two name words is one name, not two.
+        merged: list[tuple[int, int]] = []
+        for s, e in spans:
+            if merged and re.fullmatch(r"[\s'’-]{1,3}", text[merged[-1][1]:s]):
+                merged[-1] = (merged[-1][0], e)
+            else:
+                merged.append((s, e))
+        return merged
+
+
+def _written_as_name(text: str, start: int) -> bool:
+    """Capitalised, as a name is written ('I met Will', 'Grace said hi'; not 'I will come').
+    A capitalised word opening a sentence is replaced too: it may be the name."""
+    return text[start].isupper()
+
+
+def _regex_spans(pattern: re.Pattern[str]):
+    return lambda text: [m.span() for m in pattern.finditer(text)]
+
+
+def _link_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for m in LINK.finditer(text):
+        end = m.end()
+        while end > m.start() and text[end - 1] in ".,;:!?)]}'\"":  # sentence punctuation
+            end -= 1
+        spans.append((m.start(), end))
+    return spans
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s < out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return out
+
+
+def _replace(pieces, kind, finder, counts):
+    """Split the still-plain pieces of text at what `finder` finds, marking those spans."""
+    out: list[str | tuple[str]] = []
+    for piece in pieces:
+        if not isinstance(piece, str) or not piece:
+            out.append(piece)
+            continue
+        at = 0
+        for start, end in finder(piece):
+            if start < at or end <= start:
+                continue
+            out += [piece[at:start], (kind,)]
+            counts[kind] += 1
+            at = end
+        out.append(piece[at:])
+    return out
+
+
+# --- the phone region --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    """IANA zone -> ISO country code, from the tz database's zone.tab."""
+    text = ""
+    try:
+        text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        tab = Path("/usr/share/zoneinfo/zone.tab")
+        text = tab.read_text(encoding="utf-8") if tab.exists() else ""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                out[parts[2]] = parts[0]
+    return out
+
+
+def phone_region(configured: str | None, time_zone: str) -> str | None:
+    """The region whose national phone formats comments are read in: the one configured
+    (program.phone_region), else the country of the program's time zone, else none (then only
+    international +NN numbers and long digit runs are recognised)."""
+    if configured:
+        return configured.upper()
+    return _zone_countries().get(time_zone)
