@@ -19,6 +19,7 @@ If anything fails the transaction rolls back and the previous marts stay as they
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -291,10 +292,32 @@ def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def _can_refresh_part(con: duckdb.DuckDBPyConnection, steps: list[Step]) -> bool:
-    """Every marts table is there with its declared columns (else a full refresh is needed)."""
-    return all(table_columns(con, t) == columns
-               for s in steps for t, columns in s.writes.items() if t.startswith("marts."))
+def settings_fingerprint(con: duckdb.DuckDBPyConnection, config: Config) -> str:
+    """What the marts depend on besides the data: the settings the refresh reads, the survey
+    thresholds and the instrument answers are scored with. Marts built under other settings
+    cannot be refreshed in part."""
+    items = con.execute("SELECT * EXCLUDE (text) FROM core.instrument_items ORDER BY ALL"
+                        ).fetchall() or sorted(
+        (i.item_id, i.construct, i.position, i.scale_min, i.scale_max, i.reverse_keyed,
+         i.label_map) for i in load_instrument(config).items)
+    settings = (config.time_zone, config.fiscal_year_start_month, config.min_responses,
+                config.min_comments, config.pool_quarters, LONELY_TOTAL, WILLING_SCORE)
+    return hashlib.sha256(repr((settings, items)).encode()).hexdigest()[:16]
+
+
+def _stamp(fingerprint: str) -> str:
+    return f"hearth refresh, settings {fingerprint}"
+
+
+def _can_refresh_part(con: duckdb.DuckDBPyConnection, steps: list[Step], fingerprint: str
+                      ) -> bool:
+    """Every marts table is there with its declared columns, built under the same settings
+    (else a full refresh is needed)."""
+    stamp = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' "
+                        "AND table_name = 'indicators'").fetchone()
+    return stamp == (_stamp(fingerprint),) and all(
+        table_columns(con, t) == columns
+        for s in steps for t, columns in s.writes.items() if t.startswith("marts."))
 
 
 def _set_variable(con: duckdb.DuckDBPyConnection, name: str, literal: str) -> None:
@@ -377,7 +400,8 @@ def refresh(
     quarterly = quarterly_marts(steps)
     con.execute("BEGIN TRANSACTION")
     try:
-        if since is not None and not _can_refresh_part(con, steps):
+        fingerprint = settings_fingerprint(con, config)
+        if since is not None and not _can_refresh_part(con, steps, fingerprint):
             since = None  # nothing (or an older layout) to build on: rebuild everything
         previous_end = None
         if since is not None:
@@ -394,6 +418,8 @@ def refresh(
                 timings[step.where.removeprefix("metrics/sql/")] = \
                     time.perf_counter() - started
         _drop_stage(con)
+        # which settings these marts were built under (an incremental refresh checks it)
+        con.execute(f"COMMENT ON TABLE marts.indicators IS {_quote(_stamp(fingerprint))}")
         counts = {
             name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0]
             for name in mart_tables(steps)

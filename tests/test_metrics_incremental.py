@@ -157,3 +157,20 @@ def test_ingest_refreshes_from_the_first_quarter_of_the_rows_it_loaded(tmp_path,
     # a file of groups changes every quarter's breakdowns: everything is rebuilt
     ingest([SAMPLE_DIR / "groups.csv"], db=db, config=config)
     assert calls == ["2026Q3"]  # (nothing new: no refresh at all)
+
+
+def test_marts_built_under_other_settings_are_rebuilt_in_full(tmp_path):
+    config = sample_config()
+    db = tmp_path / "w.duckdb"
+    _load(SAMPLE_DIR, db, config)
+    con = connect(db)
+    refresh(con, config)
+    con.execute("UPDATE marts.indicators SET note = 'old' WHERE quarter = '2025Q2'")
+    stricter = replace(config, min_responses=7)
+    refresh(con, stricter, since="2026Q3")  # k changed: every quarter's suppression changes
+    assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'old'"
+                       ).fetchone()[0] == 0
+    con.execute("UPDATE marts.indicators SET note = 'old' WHERE quarter = '2025Q2'")
+    refresh(con, stricter, since="2026Q3")  # same settings again: earlier quarters kept
+    assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'old'"
+                       ).fetchone()[0] > 0
