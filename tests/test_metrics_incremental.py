@@ -154,9 +154,15 @@ def test_ingest_refreshes_from_the_first_quarter_of_the_rows_it_loaded(tmp_path,
     monkeypatch.setattr(orchestrate, "refresh", recording)
     ingest([week], db=db, config=config)
     assert calls == ["2026Q3"]
-    # a file of groups changes every quarter's breakdowns: everything is rebuilt
-    ingest([SAMPLE_DIR / "groups.csv"], db=db, config=config)
-    assert calls == ["2026Q3"]  # (nothing new: no refresh at all)
+    ingest([week], db=db, config=config)  # nothing new: no refresh at all
+    assert calls == ["2026Q3"]
+    # a new group changes every quarter's breakdowns: everything is rebuilt
+    groups = (SAMPLE_DIR / "groups.csv").read_text(encoding="utf-8").splitlines()[0]
+    (tmp_path / "groups.csv").write_text(
+        groups + "\ng99,New Circle,video,en,Europe/London,7,,2026-09-01,scale_up\n",
+        encoding="utf-8")
+    ingest([tmp_path / "groups.csv"], db=db, config=config)
+    assert calls == ["2026Q3", None]
 
 
 def test_marts_built_under_other_settings_are_rebuilt_in_full(tmp_path):
