@@ -36,6 +36,7 @@ PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "link": "[link]", "name"
 # --- folding: case and accents, one character for one character -------------------------------
 
 
+@lru_cache(maxsize=4096)  # texts repeat few distinct characters; folding each is the cost
 def _fold_char(c: str) -> str:
     f = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x)).lower()
     return f if len(f) == 1 else (c.lower() if len(c.lower()) == 1 else c)
@@ -44,6 +45,8 @@ def _fold_char(c: str) -> str:
 def fold(text: str) -> str:
     """Lower case without accents, the same length as `text` (so positions carry over):
     'José Ñúñez' -> 'jose nunez'."""
+    if text.isascii():  # the common case, and ASCII lower-casing keeps every position
+        return text.lower()
     return "".join(_fold_char(c) for c in text)
 
 
@@ -167,6 +170,7 @@ HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[\w.]*\w)?")
 _DIGIT_RUN = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 MIN_PHONE_DIGITS = 7  # shorter digit runs are counts, years and times, not phone numbers
+_ENOUGH_DIGITS = re.compile(rf"\d(?:\D*\d){{{MIN_PHONE_DIGITS - 1}}}")
 
 # Short words and name particles ("de", "van"): never replaced on their own, only as part of
 # a member's full name.
@@ -202,6 +206,7 @@ class Scrubber:
     common: frozenset[str] = frozenset()               # name words that are also common words
     region: str | None = None                          # phone region, e.g. "GB"
     longest: int = field(default=1)
+    starts: frozenset[str] = frozenset()               # first words of the full names
 
     @classmethod
     def for_roster(cls, names: Iterable[str | None], region: str | None = None) -> Scrubber:
@@ -228,7 +233,8 @@ class Scrubber:
                 (common if part in COMMON_WORDS else words).add(part)
         longest = max((len(p) for p in phrases), default=1)
         return cls(frozenset(phrases), frozenset(words), frozenset(common),
-                   region.upper() if region else None, longest)
+                   region.upper() if region else None, longest,
+                   frozenset(p[0] for p in phrases))
 
     def scrub(self, text: str) -> tuple[str, Counter[str]]:
         """(scrubbed text, count per placeholder kind). Order matters: an email holds what
@@ -242,6 +248,8 @@ class Scrubber:
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
 
     def _phone_spans(self, text: str) -> list[tuple[int, int]]:
+        if not _ENOUGH_DIGITS.search(text):  # most comments hold no phone-length number
+            return []
         spans = [
             (m.start, m.end)
             for m in phonenumbers.PhoneNumberMatcher(text, self.region,
@@ -264,11 +272,12 @@ class Scrubber:
         i = 0
         while i < len(tokens):
             matched = 0
-            for n in range(min(self.longest, len(tokens) - i), 1, -1):
+            longest = min(self.longest, len(tokens) - i) if tokens[i][2] in self.starts else 1
+            for n in range(longest, 1, -1):
                 run = tokens[i:i + n]
-                joined = all(re.fullmatch(r"[\s'’-]{1,3}", folded[a[1]:b[0]])
-                             for a, b in zip(run, run[1:], strict=False))
-                if joined and tuple(t[2] for t in run) in self.phrases:
+                if tuple(t[2] for t in run) in self.phrases and all(
+                    _NAME_GAP.fullmatch(folded[a[1]:b[0]]) for a, b in zip(run, run[1:], strict=False)
+                ):
                     matched = n
                     break
             if not matched:
@@ -283,11 +292,14 @@ class Scrubber:
         # "Ana Lopez" from two name words is one name, not two.
         merged: list[tuple[int, int]] = []
         for s, e in spans:
-            if merged and re.fullmatch(r"[\s'’-]{1,3}", text[merged[-1][1]:s]):
+            if merged and _NAME_GAP.fullmatch(text[merged[-1][1]:s]):
                 merged[-1] = (merged[-1][0], e)
             else:
                 merged.append((s, e))
         return merged
+
+
+_NAME_GAP = re.compile(r"[\s'’-]{1,3}")  # between the words of one name: "Mary-Jane", "Ana  Lopez"
 
 
 def _written_as_name(text: str, start: int) -> bool:
