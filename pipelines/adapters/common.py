@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hearth.calendar import quarter_of
+from pipelines.adapters.base import AdapterError
 
 # --- bytes to rows ------------------------------------------------------------------------------
 
@@ -71,8 +72,6 @@ def read_rows(text: str, delimiter: str | None = None) -> list[Row]:
 
 def read_file_rows(path: Path) -> tuple[list[Row], str]:
     """(rows, encoding) of a delimited export."""
-    from pipelines.adapters import AdapterError
-
     text, encoding = decode(path.read_bytes())
     try:
         return read_rows(text), encoding

@@ -1,0 +1,57 @@
+"""Microsoft Teams attendance report, mid-2021: Meeting Summary block, then join/leave rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hearth.config import Config
+from pipelines.adapters.attendance import (
+    Clock,
+    Meeting,
+    sample_times,
+)
+from pipelines.adapters.base import AdapterError, Format, Signature, header_words
+from pipelines.adapters.common import (
+    find_header,
+    key_values,
+    read_file_rows,
+    table,
+)
+from pipelines.adapters.formats._teams import teams_segments
+
+
+def read_teams_2021(path: Path, config: Config) -> Meeting:
+    rows, _ = read_file_rows(path)
+    hi = find_header(rows, {"full name", "join time", "leave time"})
+    if hi is None:
+        raise AdapterError(f"{path}: no 'Full Name / Join Time / Leave Time' header found")
+    summary = key_values(rows[:hi])
+    header, data = table(rows, hi)
+    samples = sample_times(header, data, "join time", "leave time")
+    samples += [summary.get("meeting start time", ""), summary.get("meeting end time", "")]
+    clock = Clock(path, config, samples, day_order_note="yes")
+    title = summary.get("meeting title", "")
+    meeting_id = summary.get("meeting id", "")
+    meeting = Meeting(
+        keys=[meeting_id, title, path.stem],
+        what=f"meeting {title!r}" + (f" (id {meeting_id})" if meeting_id else ""),
+    )
+    if summary.get("meeting start time"):
+        meeting.start = clock.read(summary["meeting start time"])
+    if summary.get("meeting end time"):
+        meeting.end = clock.read(summary["meeting end time"])
+    teams_segments(meeting, clock, header, data, "join time", "leave time")
+    meeting.notes += clock.notes()
+    return meeting
+
+
+FORMAT = Format(
+    name="teams_2021",
+    title="Microsoft Teams attendance report (mid-2021)",
+    kind="attendance",
+    how_to_export="Teams meeting > Participants > Download attendance list (mid-2021).",
+    description="Meeting Summary block (title, id, start, end), then Full Name, Join Time, Leave Time, "
+        "Duration (29m 22s), Email, Role.",
+    signatures=(Signature(rows=header_words({"full name", "join time", "leave time"})),),
+    read=read_teams_2021,
+)
