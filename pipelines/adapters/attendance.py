@@ -226,7 +226,8 @@ def build_attendance(
         found = matcher.match(seg.name, seg.email)
         key = found.member_id or "guest:" + (seg.email.strip().lower() or norm_name(seg.name))
         if key not in participants:
-            participants[key] = {"member_id": found.member_id, "name": seg.name, "segments": []}
+            participants[key] = {"member_id": found.member_id, "name": seg.name, "segments": [],
+                                 "suggestion": found.suggestion}
             order.append(key)
         participants[key]["segments"].append(seg)
 
@@ -251,11 +252,16 @@ def build_attendance(
             label = p["name"] or "(no name)"
             if label not in guests:
                 guests.append(label)
+            if p["suggestion"]:
+                fix = (f"closest roster entry: {p['suggestion']}; if that is them, put the name "
+                       "they use in meetings or their email in members.csv, otherwise add them "
+                       "to members.csv if they belong to the group")
+            else:
+                fix = "add them to members.csv if they belong to the group"
             quarantine.append(
                 (line, None,
                  f"participant {label!r} matched no member of group {group}'s roster by email "
-                 "or name; listed as a guest (add them to members.csv if they belong to the "
-                 "group)")
+                 f"or name; listed as a guest ({fix})")
             )
             continue
         attendance_rows.append(

@@ -7,7 +7,7 @@ registry (pipelines.adapters.registry) collects them; nothing else lists formats
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +106,8 @@ class Format:
     `read(path, config)` returns what the kind's builder takes: a Meeting for attendance
     (pipelines.adapters.attendance.build_attendance), a SurveyTable for survey responses
     (pipelines.adapters.surveys.build_survey).
+    `languages`: the header words of the tool's other interface languages, {language code:
+    {localised header: English header}} (normalised); English is always read.
     """
 
     name: str
@@ -116,3 +118,8 @@ class Format:
     signatures: tuple[Signature, ...]
     read: Callable[..., Any]
     container: str = "text"     # "text" (delimited) or "xlsx"
+    languages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def language_codes(self) -> list[str]:
+        return ["en", *self.languages]

@@ -12,18 +12,29 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from pipelines.adapters.common import decode, norm_header, read_rows
+from pipelines.adapters.common import (
+    Row,
+    decode,
+    norm_header,
+    question_code,
+    read_rows,
+    translate_headers,
+)
 from pipelines.adapters.registry import FORMATS
 
 HEAD_ROWS = 60
 
 
-def best_match(headers: list[set[str]], first: list[str], container: str = "text") -> str | None:
-    """The format whose signature names the most header words among those that match."""
+def best_match(rows: list[Row], container: str = "text") -> str | None:
+    """The format whose signature names the most header words among those that match (header
+    rows read in each format's interface languages)."""
     best: tuple[int, str] | None = None
+    plain = _header_sets(rows)
     for name, info in FORMATS.items():
         if info.container != container:
             continue
+        headers, first = _header_sets(translate_headers(rows, info.languages)[0]) \
+            if info.languages else plain
         for signature in info.signatures:
             if signature.matches(headers, first) and (best is None or signature.weight > best[0]):
                 best = (signature.weight, name)
@@ -47,9 +58,16 @@ def detect_format(path: Path, head: bytes) -> str | None:
         return None
     if not rows:
         return None
+    return best_match(rows)
+
+
+def _header_sets(rows: list[Row]) -> tuple[list[set[str]], list[str]]:
+    """(each row's normalised cells, the first row's) as signatures read them. A LimeSurvey
+    heading 'submitdate. Date submitted' also offers its question code 'submitdate'."""
     headers = [{norm_header(c) for c in r.cells} for r in rows]
     first = [norm_header(c) for c in rows[0].cells]
-    return best_match(headers, first)
+    first += [code for c in first if (code := question_code(c))]
+    return headers, first
 
 
 def _detect_xlsx(path: Path) -> str | None:
@@ -62,5 +80,4 @@ def _detect_xlsx(path: Path) -> str | None:
         return None
     if not sheet:
         return None
-    first = [norm_header(str(c)) for c in sheet[0]]
-    return best_match([set(first)], first, container="xlsx")
+    return best_match([Row(1, [str(c) for c in sheet[0]])], container="xlsx")

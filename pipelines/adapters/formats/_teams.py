@@ -8,6 +8,9 @@ from __future__ import annotations
 from pipelines.adapters.attendance import Clock, Meeting, Segment, bad_time, reported_minutes
 from pipelines.adapters.common import Row, TimeFormatError, cell
 
+# The organiser's role as Teams writes it: en-US, en-GB, French.
+ORGANISER_ROLES = {"organizer", "organiser", "organisateur"}
+
 
 def teams_segments(
     meeting: Meeting, clock: Clock, header: list[str], data: list[Row], join_col: str,
@@ -29,7 +32,7 @@ def teams_segments(
                 email=cell(header, row, "email", "participant id (upn)"),
                 join=join, leave=leave,
                 minutes=reported_minutes(cell(header, row, "duration", "in-meeting duration")),
-                host=role in {"organizer", "organiser"},
+                host=role in ORGANISER_ROLES,
             )
         )
 

@@ -29,6 +29,20 @@ from pipelines.adapters.common import (
 
 ZOOM_TABLE = {"join time", "leave time"}
 
+# Zoom writes the report in the web portal's language. Only the words seen in real exports are
+# here (docs/formats.md lists which languages are verified and which are not).
+ZOOM_WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "名前 (元の名前)": "name (original name)",
+        "名前(元の名前)": "name (original name)",
+        "ユーザーメール": "user email",
+        "参加時刻": "join time",
+        "退出時刻": "leave time",
+        "所要時間（分）": "duration (minutes)",
+        "所要時間(分)": "duration (minutes)",
+    },
+}
+
 
 def zoom_segments(meeting: Meeting, clock: Clock, header: list[str], data: list[Row]) -> None:
     for row in data:
@@ -66,10 +80,19 @@ def zoom_table(rows: list[Row], path: Path, start: int = 0) -> tuple[list[str], 
 
 def zoom_block(path: Path, config: Config, signature: set[str], shown: str):
     """A Zoom report with a meeting block: (the block's cell reader, the segment table, clock)."""
-    rows, _ = read_file_rows(path)
+    rows, _ = read_file_rows(path, ZOOM_WORDS)
     bi = find_header(rows, signature)
     if bi is None or bi + 1 >= len(rows):
-        raise AdapterError(f"{path}: no meeting block ({shown}) found")
+        if find_header(rows, {"name (original name)"} | ZOOM_TABLE) is not None:
+            raise AdapterError(
+                f"{path}: no meeting block ({shown}) found: this is Zoom's participant report "
+                "without meeting data; ingest it without --format (it is recognised as "
+                "zoom_classic) or with --format zoom_classic"
+            )
+        raise AdapterError(
+            f"{path}: no meeting block ({shown}) found; export the participant report again "
+            "from Zoom's Reports > Usage page, or check --format (`hearth formats`)"
+        )
     block_header = [norm_header(c) for c in rows[bi].cells]
     block = rows[bi + 1]
     header, data = zoom_table(rows, path, bi + 2)

@@ -19,9 +19,24 @@ from pipelines.adapters.common import (
 )
 from pipelines.adapters.formats._teams import teams_segments
 
+# Teams writes the report in the user's interface language; only words seen in real exports.
+TEAMS_2021_WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "nom complet": "full name",
+        "heure d'arrivée": "join time",
+        "heure d’arrivée": "join time",
+        "heure de départ": "leave time",
+        "durée": "duration",
+        "e-mail": "email",
+        "rôle": "role",
+    },
+    # Indonesian: the name column is translated, the others are left in English.
+    "id": {"nama": "full name"},
+}
+
 
 def read_teams_2021(path: Path, config: Config) -> Meeting:
-    rows, _ = read_file_rows(path)
+    rows, _ = read_file_rows(path, TEAMS_2021_WORDS)
     hi = find_header(rows, {"full name", "join time", "leave time"})
     if hi is None:
         raise AdapterError(f"{path}: no 'Full Name / Join Time / Leave Time' header found")
@@ -54,4 +69,5 @@ FORMAT = Format(
         "Duration (29m 22s), Email, Role.",
     signatures=(Signature(rows=header_words({"full name", "join time", "leave time"})),),
     read=read_teams_2021,
+    languages=TEAMS_2021_WORDS,
 )

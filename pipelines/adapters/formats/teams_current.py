@@ -20,7 +20,7 @@ from pipelines.adapters.common import (
     read_file_rows,
     table,
 )
-from pipelines.adapters.formats._teams import teams_segments
+from pipelines.adapters.formats._teams import ORGANISER_ROLES, teams_segments
 
 
 def read_teams_current(path: Path, config: Config) -> Meeting:
@@ -57,7 +57,7 @@ def read_teams_current(path: Path, config: Config) -> Meeting:
         teams_segments(meeting, clock, a_header, a_data, "join time", "leave time")
         organisers = {
             norm_name(cell(p_header, r, "name"))
-            for r in p_data if cell(p_header, r, "role").lower() in {"organizer", "organiser"}
+            for r in p_data if cell(p_header, r, "role").lower() in ORGANISER_ROLES
         }
         for seg in meeting.segments:
             seg.host = seg.host or norm_name(seg.name) in organisers

@@ -15,11 +15,11 @@ from pipelines.adapters.base import Format, Signature, header_words
 from pipelines.adapters.common import (
     read_file_rows,
 )
-from pipelines.adapters.formats._zoom import zoom_segments, zoom_table
+from pipelines.adapters.formats._zoom import ZOOM_WORDS, zoom_segments, zoom_table
 
 
 def read_zoom_classic(path: Path, config: Config) -> Meeting:
-    rows, _ = read_file_rows(path)
+    rows, _ = read_file_rows(path, ZOOM_WORDS)
     header, data = zoom_table(rows, path)
     clock = Clock(path, config, sample_times(header, data, "join time", "leave time"))
     found = re.search(r"(\d{9,12})", path.stem)
@@ -40,4 +40,5 @@ FORMAT = Format(
         "Meeting id from the file name participants_<id>.csv.",
     signatures=(Signature(rows=header_words({"name (original name)", "join time", "leave time"})),),
     read=read_zoom_classic,
+    languages=ZOOM_WORDS,
 )

@@ -10,7 +10,7 @@ from pipelines.adapters.attendance import (
     reported_minutes,
 )
 from pipelines.adapters.base import Format, Signature, header_words
-from pipelines.adapters.formats._zoom import zoom_block, zoom_segments
+from pipelines.adapters.formats._zoom import ZOOM_WORDS, zoom_block, zoom_segments
 
 
 def read_zoom_meeting_data(path: Path, config: Config) -> Meeting:
@@ -39,4 +39,5 @@ FORMAT = Format(
         "line, then one row per join/leave segment.",
     signatures=(Signature(rows=header_words({"meeting id", "topic", "start time"}, {"join time", "leave time"})),),
     read=read_zoom_meeting_data,
+    languages=ZOOM_WORDS,
 )
