@@ -35,6 +35,9 @@ class Parsed:
     dropped_columns: list[str] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Survey line -> the tool's own response id. Never stored as it is: ingest keeps only a
+    # keyed hash of it (hearth.warehouse.warehouse_secret) as the response's identity.
+    response_ids: dict[int, str] = field(default_factory=dict)
 
     def _frame(self) -> pd.DataFrame | None:
         return self.attendance if self.kind == "attendance" else self.survey

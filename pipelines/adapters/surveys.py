@@ -29,6 +29,7 @@ from pipelines.adapters.common import (
     iso,
     norm_header,
     parse_datetime,
+    question_code,
     survey_quarter,
 )
 from pipelines.scrub import IDENTIFYING_TERMS, identifying_question, looks_like_a_value
@@ -52,6 +53,10 @@ class SurveyTable:
     incomplete_note: str = ""
     notes: list[str] = field(default_factory=list)
     raw_times: list[object] | None = None        # .xlsx: the submitted cell as a datetime
+    # The normalised header of the tool's own response id ('responseid', 'respondent id', 'id',
+    # '#'): kept apart from the answers and stored only as a keyed hash, so a re-export is
+    # recognised while two people who answered alike in the same second stay two responses.
+    response_id_header: str = ""
 
 
 METADATA = {
@@ -244,6 +249,10 @@ def build_survey(
         month_first, how = True, ""
     out_zone = ZoneInfo(config.time_zone)
     item_ids = instrument.item_ids
+    id_index = next((c.index for c in t.columns if t.response_id_header
+                     and norm_header(question_code(c.label) or c.label) == t.response_id_header),
+                    None)
+    response_ids: dict[int, str] = {}
     rows: list[dict] = []
     quarantine: list[tuple[int | None, str | None, str]] = []
     excluded = 0
@@ -303,6 +312,8 @@ def build_survey(
             out["survey_id"] = survey_quarter(local.date(), config.fiscal_year_start_month)
         out["line"] = rec.line
         rows.append(out)
+        if id_index is not None and id_index < len(cells) and cells[id_index].strip():
+            response_ids[rec.line] = cells[id_index].strip()
 
     if t.zone_note:
         notes.append(t.zone_note)
@@ -335,4 +346,5 @@ def build_survey(
         rows_excluded=excluded,
         dropped_columns=dropped,
         notes=notes,
+        response_ids=response_ids,
     )

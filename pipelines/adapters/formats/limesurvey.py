@@ -22,6 +22,7 @@ def read_limesurvey(path: Path, config: Config) -> SurveyTable:
     s = header.index("submitdate")
     t.complete = lambda cells: s < len(cells) and bool(cells[s].strip())
     t.incomplete_note = "empty submitdate"
+    t.response_id_header = "id"
     return t
 
 

@@ -36,6 +36,15 @@ def read_luma(path: Path, config: Config) -> Meeting:
     zone = ZoneInfo(config.time_zone)
     title = title_from_file_name(path.stem)
     meeting = Meeting(keys=[title], what=f"event {title!r} (the file name)", in_person=True)
+    if data and not any(cell(header, row, "checked_in_at") for row in data):
+        # Every guest a no-show is far likelier a list downloaded before anyone was checked in
+        # than an event nobody came to: loading it would record a held session of absences.
+        raise AdapterError(
+            f"{path}: this Luma guest list has no check-ins (checked_in_at is empty for every "
+            f"one of its {len(data)} guests), so it says nothing about who came; no attendance "
+            "loaded. Check guests in on Luma (at the door or afterwards) and download the guest "
+            "list again"
+        )
     for row in data:
         meeting.rows_read += 1
         status = cell(header, row, "approval_status").lower()

@@ -38,6 +38,7 @@ def read_microsoft_forms(path: Path, config: Config) -> SurveyTable:
         raw_times.append(values[done])
     t = simple_table(path, rows, "completion time", config)
     t.raw_times = raw_times
+    t.response_id_header = "id"
     return t
 
 

@@ -83,6 +83,7 @@ def read_qualtrics(path: Path, config: Config) -> SurveyTable:
 
         t.complete = complete
         t.incomplete_note = "Finished = False, or a survey preview / test"
+    t.response_id_header = "responseid"
     return t
 
 

@@ -49,7 +49,7 @@ def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
         raise AdapterError(f"{path}: no 'End Date' column; export 'All individual responses'")
     start = first + (2 if has_sub else 1)
     return SurveyTable(cols, [r for r in rows[start:] if not r.blank()], program_zone(config),
-                       notes=notes)
+                       notes=notes, response_id_header="respondent id")
 
 
 FORMAT = Format(

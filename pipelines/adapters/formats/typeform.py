@@ -24,6 +24,7 @@ def read_typeform(path: Path, config: Config) -> SurveyTable:
         i = header.index("response type")
         t.complete = lambda cells: i >= len(cells) or cells[i].strip().lower() != "partial"
         t.incomplete_note = "Response Type partial"
+    t.response_id_header = "#"  # the response token
     return t
 
 
