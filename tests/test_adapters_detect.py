@@ -10,7 +10,8 @@ import pytest
 import pipelines.adapters.formats as modules
 from hearth.cli import main
 from pipelines.adapters import FORMATS, detect_format, unknown_format_message
-from pipelines.adapters.common import decode, norm_header, read_rows
+from pipelines.adapters.common import decode, read_rows
+from pipelines.adapters.detect import signature_weights
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 EXPECTED = {
@@ -31,6 +32,13 @@ EXPECTED = {
     "typeform/responses.csv": "typeform",
     "surveymonkey/Hearth check-in.csv": "surveymonkey",
     "qualtrics/Hearth_December_2025.csv": "qualtrics",
+    "qualtrics_legacy/Hearth_check-in_legacy.csv": "qualtrics_legacy",
+    "limesurvey/results-survey579135 code and text.csv": "limesurvey",
+    "zoom_classic/participants_84598765432.csv": "zoom_classic",
+    "zoom_classic/participants_84511112222.csv": "zoom_classic",
+    "teams_2021/Cercle du mardi.csv": "teams_2021",
+    "teams_2021/Kamis semicolon.csv": "teams_2021",
+    "luma/Friday Walk - Guests before the event.csv": "luma",
     "limesurvey/results-survey246813.csv": "limesurvey",
 }
 
@@ -62,12 +70,7 @@ def test_no_fixture_matches_another_format_as_specifically(relative, fmt):
     if source.suffix == ".xlsx":
         return
     rows = [r for r in read_rows(decode(source.read_bytes())[0])[:60] if not r.blank()]
-    headers = [{norm_header(c) for c in r.cells} for r in rows]
-    first = [norm_header(c) for c in rows[0].cells]
-    weights = {
-        name: max((s.weight for s in info.signatures if s.matches(headers, first)), default=0)
-        for name, info in FORMATS.items()
-    }
+    weights = signature_weights(rows)
     assert all(w < weights[fmt] for name, w in weights.items() if name != fmt)
 
 

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from hearth.cli import main
 from hearth.config import Config
 from hearth.instrument import load_instrument
-from pipelines.adapters import AdapterError, detect_format, parse_export
+from pipelines.adapters import FORMATS, AdapterError, detect_format, parse_export
 from pipelines.adapters.common import RosterMatcher, sniff_delimiter
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
@@ -168,3 +169,81 @@ def test_two_members_sharing_a_surname_are_not_guessed_from_it():
     assert matcher.match("007_Lima", "").member_id is None
     assert matcher.match("MUSTERMANN MAX (EXT)", "").member_id == "c"
     assert matcher.match("Lima Ana", "").member_id == "a"
+
+
+# --- 4. LimeSurvey 'code. text' headings and coded answers; Qualtrics legacy -----------------
+
+
+def survey_frame(*rows: dict) -> pd.DataFrame:
+    """The canonical survey frame: every instrument item, empty unless given."""
+    items = load_instrument(config("Europe/London")).item_ids
+    columns = ["survey_id", "submitted_at", "group_id", *items, "comment", "line"]
+    full = [{c: "" for c in columns} | row for row in rows]
+    frame = pd.DataFrame(full, columns=columns)
+    frame = frame.astype({c: "str" for c in columns if c != "line"})
+    frame["line"] = frame["line"].astype("int64")
+    return frame
+
+
+def parse_survey(relative: str, expected_format: str):
+    path = EXPORTS / relative
+    assert detect_format(path, path.read_bytes()) == expected_format
+    parsed = parse_export(path, expected_format, config("Europe/London"), ROSTER,
+                          load_instrument(config("Europe/London")))
+    assert parsed.reconciles()
+    return parsed
+
+
+def test_limesurvey_code_and_text_headings_with_coded_answers():
+    p = parse_survey("limesurvey/results-survey579135 code and text.csv", "limesurvey")
+    # 'Agree (6)' is read by its label; 'Tend to agree (4)' (a label the map lacks) by its code;
+    # 'Very much so (9)' is neither (9 is off the 1-7 scale) and is set aside alone. Responses
+    # 11 and 12 are alike to the second and stay two.
+    at = "2025-11-04T19:02:11+00:00"
+    assert_frame_equal(p.survey, survey_frame(
+        {"survey_id": "2025Q4", "submitted_at": at, "bel_1": "4", "psy_4": "6", "lon_1": "1",
+         "line": 2},
+        {"survey_id": "2025Q4", "submitted_at": at, "bel_1": "4", "psy_4": "6", "lon_1": "1",
+         "line": 3},
+        {"survey_id": "2025Q4", "submitted_at": "2025-11-05T08:30:00+00:00", "bel_1": "4",
+         "lon_1": "3", "line": 4},
+    ))
+    assert p.quarantine == [(4, "psy_4", "answer label not in the instrument's agree7 map; add "
+                                         "it under [labels.agree7.<lang>] in hearth.toml")]
+    assert p.dropped_columns == ["id. Response ID", "ipaddr. IP address", "refurl. Referrer URL"]
+    assert p.response_ids == {2: "11", 3: "12", 4: "13"}
+    assert (p.rows_read, p.rows_excluded) == (4, 1)
+
+
+def test_qualtrics_legacy_drops_identifying_columns_and_unfinished_or_preview_responses():
+    p = parse_survey("qualtrics_legacy/Hearth_check-in_legacy.csv", "qualtrics_legacy")
+    assert_frame_equal(p.survey, survey_frame(
+        {"survey_id": "2014Q1", "submitted_at": "2014-03-02T10:05:40+00:00", "group_id": "g01",
+         "bel_1": "4", "bel_2": "5", "lon_1": "1", "comment": "Good group", "line": 3},
+        {"survey_id": "2014Q1", "submitted_at": "2014-03-02T11:04:10+00:00", "group_id": "g02",
+         "bel_1": "2", "bel_2": "3", "lon_1": "3", "line": 4},
+    ))
+    assert p.dropped_columns == [
+        "ResponseID", "Name", "ExternalDataReference", "EmailAddress", "IPAddress",
+        "LocationLatitude", "LocationLongitude", "LocationAccuracy"]
+    assert p.quarantine == []
+    assert (p.rows_read, p.rows_excluded) == (4, 2)
+    assert p.notes[:2] == ["times had no zone; read as Europe/London (program.time_zone)",
+                           "2 incomplete responses excluded (Finished = 0, or a survey preview "
+                           "/ test)"]
+    # Nothing identifying survives anywhere in the frame.
+    text = p.survey.to_csv()
+    for secret in ("Quinn", "pat.quinn@example.com", "198.51.100.77", "48.8566", "ext-771",
+                   "R_9aBcD4eF6gH8iJ0"):
+        assert secret not in text
+
+
+def test_hearth_formats_lists_languages_and_variants(capsys):
+    assert main(["formats"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("languages: ") == len(FORMATS)
+    assert "languages: en, ja" in out  # Zoom
+    assert "languages: en, fr, id" in out  # Teams mid-2021
+    assert "current (UTF-8 with BOM, In Waiting Room" in out
+    assert "headings 'code. question text'" in out
+    assert max(len(line) for line in out.splitlines()) <= 100

@@ -122,6 +122,7 @@ class Format:
     read: Callable[..., Any]
     container: str = "text"     # "text" (delimited) or "xlsx"
     languages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    variants: tuple[str, ...] = ()  # the shapes of this export it reads, for `hearth formats`
 
     @property
     def language_codes(self) -> list[str]:

@@ -25,20 +25,26 @@ from pipelines.adapters.registry import FORMATS
 HEAD_ROWS = 60
 
 
-def best_match(rows: list[Row], container: str = "text") -> str | None:
-    """The format whose signature names the most header words among those that match (header
-    rows read in each format's interface languages)."""
-    best: tuple[int, str] | None = None
-    plain = _header_sets(rows)
+def signature_weights(rows: list[Row], container: str = "text") -> dict[str, int]:
+    """{format: weight of its most specific signature that matches} (0 when none does), header
+    rows read in each format's interface languages."""
+    weights: dict[str, int] = {}
+    plain = header_sets(rows)
     for name, info in FORMATS.items():
         if info.container != container:
             continue
-        headers, first = _header_sets(translate_headers(rows, info.languages)[0]) \
+        headers, first = header_sets(translate_headers(rows, info.languages)[0]) \
             if info.languages else plain
-        for signature in info.signatures:
-            if signature.matches(headers, first) and (best is None or signature.weight > best[0]):
-                best = (signature.weight, name)
-    return best[1] if best else None
+        weights[name] = max((s.weight for s in info.signatures if s.matches(headers, first)),
+                            default=0)
+    return weights
+
+
+def best_match(rows: list[Row], container: str = "text") -> str | None:
+    """The format whose matching signature names the most header words, or None."""
+    weights = signature_weights(rows, container)
+    best = max(weights, key=lambda name: weights[name], default=None)
+    return best if best is not None and weights[best] else None
 
 
 def detect_format(path: Path, head: bytes) -> str | None:
@@ -61,7 +67,7 @@ def detect_format(path: Path, head: bytes) -> str | None:
     return best_match(rows)
 
 
-def _header_sets(rows: list[Row]) -> tuple[list[set[str]], list[str]]:
+def header_sets(rows: list[Row]) -> tuple[list[set[str]], list[str]]:
     """(each row's normalised cells, the first row's) as signatures read them. A LimeSurvey
     heading 'submitdate. Date submitted' also offers its question code 'submitdate'."""
     headers = [{norm_header(c) for c in r.cells} for r in rows]

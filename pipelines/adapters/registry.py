@@ -114,7 +114,11 @@ def format_list() -> str:
         for name, info in FORMATS.items():
             if info.kind == kind:
                 out.append(f"  {name:<18} {info.title}")
-                for label, text in (("export: ", info.how_to_export), ("reads:  ", info.description)):
+                described = [("export: ", info.how_to_export), ("reads:  ", info.description),
+                             ("languages: ", ", ".join(info.language_codes))]
+                if info.variants:
+                    described.append(("variants: ", "; ".join(info.variants)))
+                for label, text in described:
                     out += textwrap.wrap(text, 98, initial_indent=pad + label,
                                          subsequent_indent=pad + " " * len(label))
         out.append("")

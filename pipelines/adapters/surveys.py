@@ -57,6 +57,8 @@ class SurveyTable:
     # '#'): kept apart from the answers and stored only as a keyed hash, so a re-export is
     # recognised while two people who answered alike in the same second stay two responses.
     response_id_header: str = ""
+    # LimeSurvey's 'answer codes and full answers': 'Agree (6)' is the label, then the code.
+    answer_codes: bool = False
 
 
 METADATA = {
@@ -154,6 +156,19 @@ HEADER_SEARCH = 20  # header rows sit within the first lines of an export
 
 
 # --- the common part -----------------------------------------------------------------------------
+
+
+_CODED = re.compile(r"^(?P<label>.*\S)\s*\((?P<code>[^()]+)\)$")
+
+
+def _coded_answer(instrument: Instrument, item_id: str, value: str) -> int | None:
+    """'Agree (6)': the label if the label map knows it, else the answer code if it is a number
+    on the item's scale."""
+    m = _CODED.match(value)
+    if not m:
+        return None
+    found = instrument.answer_value(item_id, m["label"])
+    return found if found is not None else instrument.answer_value(item_id, m["code"])
 
 
 def _targets(config: Config, instrument: Instrument) -> dict[str, str]:
@@ -291,6 +306,8 @@ def build_survey(
                 out[target] = value
                 continue
             number = instrument.answer_value(target, value)
+            if number is None and t.answer_codes:
+                number = _coded_answer(instrument, target, value)
             if number is None:
                 item = instrument.item(target)
                 try:

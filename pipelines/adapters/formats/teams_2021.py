@@ -69,5 +69,10 @@ FORMAT = Format(
         "Duration (29m 22s), Email, Role.",
     signatures=(Signature(rows=header_words({"full name", "join time", "leave time"})),),
     read=read_teams_2021,
+    variants=(
+        "English (tab-separated, 29m 22s)",
+        "French (UTF-16, Nom complet / Heure d'arrivée, 13/04/2021 à 09:01:31, 2 h 44 m)",
+        "Excel re-save with semicolons (Nama;Join Time;...)",
+    ),
     languages=TEAMS_2021_WORDS,
 )

@@ -79,4 +79,5 @@ FORMAT = Format(
         Signature(rows=header_words({"name", "join time", "leave time", "role"})),
     ),
     read=read_teams_current,
+    variants=("en-GB dates (15/11/22, 09:30:17)", "en-US dates (11/15/22, 9:30:17 AM)"),
 )

@@ -40,5 +40,10 @@ FORMAT = Format(
         "Meeting id from the file name participants_<id>.csv.",
     signatures=(Signature(rows=header_words({"name (original name)", "join time", "leave time"})),),
     read=read_zoom_classic,
+    variants=(
+        "classic (Name (Original Name), User Email, ..., Guest, Recording Consent)",
+        "current (UTF-8 with BOM, In Waiting Room: waiting-room rows are not attendance)",
+        "Excel re-save (9:54:15 AM)", "Japanese (名前 (元の名前), 参加時刻, 2020/12/8 8:35)",
+    ),
     languages=ZOOM_WORDS,
 )

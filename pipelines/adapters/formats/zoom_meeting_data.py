@@ -39,5 +39,6 @@ FORMAT = Format(
         "line, then one row per join/leave segment.",
     signatures=(Signature(rows=header_words({"meeting id", "topic", "start time"}, {"join time", "leave time"})),),
     read=read_zoom_meeting_data,
+    variants=("with or without a trailing comma after Participants",),
     languages=ZOOM_WORDS,
 )
