@@ -18,6 +18,7 @@ import io
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -177,14 +178,25 @@ def detect_kind(columns: list[str], path: Path, instrument: Instrument) -> str:
 
 # --- the load -------------------------------------------------------------------------------
 
+class LoadProgress(Protocol):
+    """Told when each file's load starts and ends (for progress on a terminal)."""
+
+    def started(self, path: Path, number: int, total: int) -> None: ...
+
+    def finished(self, summary: LoadSummary) -> None: ...
+
+
 def ingest_paths(
     paths: list[str | Path],
     db: str | Path | None = None,
     config: Config | None = None,
     kind: str | None = None,
     fmt: str | None = None,
+    progress: LoadProgress | None = None,
 ) -> list[LoadSummary]:
     """Load files and folders into the warehouse; one summary per file, in load order.
+
+    `progress` hears when each file starts and ends (the CLI shows long loads on a terminal).
 
     Only the load: rebuilding the indicators and publishing is hearth.orchestrate's job."""
     config = config or load_config()
@@ -197,7 +209,14 @@ def ingest_paths(
         write_instrument(con, instrument)
         plans = [_plan(path, instrument, kind, fmt) for path in files]
         plans.sort(key=lambda plan: plan.order)
-        return [_load(con, plan, config, instrument) for plan in plans]
+        summaries = []
+        for number, plan in enumerate(plans, start=1):
+            if progress is not None:
+                progress.started(plan.path, number, len(plans))
+            summaries.append(_load(con, plan, config, instrument))
+            if progress is not None:
+                progress.finished(summaries[-1])
+        return summaries
     finally:
         con.close()
 

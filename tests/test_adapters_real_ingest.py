@@ -3,14 +3,19 @@ add nothing, and the messages a user reads say what actually happened."""
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import stat
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
 import pytest
 
+from hearth import cli
 from hearth.config import Config
 from pipelines.adapters import FORMATS, detect_format
 from pipelines.ingest import ingest_paths
@@ -195,3 +200,52 @@ def test_answers_set_aside_are_reported_only_for_responses_that_loaded(warehouse
     (again,) = ingest(warehouse, copy)
     assert (again.rows_loaded, again.rows_duplicate, again.answers_quarantined) == (0, 1, 0)
     assert "set aside" not in format_summaries([again])
+
+
+# --- 8. progress on long loads, on a terminal only ---------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def cli_ingest(monkeypatch, tmp_path, *extra: str) -> tuple[str, str]:
+    """`hearth ingest` of two files with stderr a terminal and every file counted as long."""
+    db = make_warehouse(tmp_path / "cli")
+    stdout, stderr = io.StringIO(), Terminal()
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    files = [str(EXPORTS / "zoom_classic/participants_84512345678.csv"),
+             str(EXPORTS / "google_forms/Same second (Responses).csv")]
+    config = tmp_path / "hearth.toml"
+    config.write_text('[program]\ntime_zone = "Europe/London"\n[meetings]\n"84512345678" = "g01"\n',
+                      encoding="utf-8")
+    cli.main(["--db", str(db), "--config", str(config), "ingest", "--no-refresh", *extra, *files])
+    return stdout.getvalue(), stderr.getvalue()
+
+
+def test_a_long_load_shows_progress_per_file_on_a_terminal(monkeypatch, tmp_path):
+    out, err = cli_ingest(monkeypatch, tmp_path)
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("loading participants_84512345678.csv (0.0 MB, file 1 of 2)… "
+                               "9 rows read in ")
+    assert lines[1].startswith("loading Same second (Responses).csv (0.0 MB, file 2 of 2)… "
+                               "3 rows read in ")
+    assert "loading" not in out
+
+
+def test_json_output_never_carries_progress(monkeypatch, tmp_path):
+    out, err = cli_ingest(monkeypatch, tmp_path, "--json")
+    assert err == ""
+    assert [s["rows_read"] for s in json.loads(out)] == [9, 3]
+
+
+def test_a_quick_file_shows_no_progress():
+    stream = Terminal()
+    progress = cli.TerminalProgress(stream, delay=60)
+    progress.started(EXPORTS / "roster.csv", 1, 1)
+    progress.finished(SimpleNamespace(error=None, rows_read=19))
+    assert stream.getvalue() == ""
