@@ -11,6 +11,8 @@ import argparse
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from hearth.config import CONFIG_TEMPLATE, load_config
@@ -32,6 +34,56 @@ def cmd_init(args) -> int:
     return 0
 
 
+PROGRESS_DELAY = 2.0  # seconds a file may load before its progress line appears
+
+
+class TerminalProgress:
+    """Progress of a long load on a terminal: a file still loading after `delay` seconds gets a
+    line naming it, its size and its place in the run; when it ends, the line gains the rows
+    read and the time taken. Quick files stay silent. Written to stderr, so stdout keeps only
+    the summary (and `--json` output is never mixed with it)."""
+
+    def __init__(self, stream, delay: float = PROGRESS_DELAY):
+        self.stream = stream
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._shown = False
+        self._done = True
+        self._started = 0.0
+
+    def started(self, path: Path, number: int, total: int) -> None:
+        size = path.stat().st_size if path.is_file() else 0
+        text = f"loading {path.name} ({size / 1e6:,.1f} MB, file {number} of {total})…"
+        with self._lock:
+            self._shown, self._done, self._started = False, False, time.monotonic()
+        if self.delay <= 0:
+            self._show(text)
+        else:
+            self._timer = threading.Timer(self.delay, self._show, [text])
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _show(self, text: str) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.stream.write(text)
+            self.stream.flush()
+            self._shown = True
+
+    def finished(self, summary) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self._done = True
+            if self._shown:
+                took = time.monotonic() - self._started
+                what = "failed" if summary.error else f"{summary.rows_read:,} rows read"
+                self.stream.write(f" {what} in {took:,.1f} s\n")
+                self.stream.flush()
+
+
 def cmd_ingest(args) -> int:
     from hearth.orchestrate import ingest
     from pipelines.ingest import expand
@@ -42,9 +94,12 @@ def cmd_ingest(args) -> int:
         raise HearthError(
             f"{', '.join(args.paths)}: no data files here; Hearth reads .csv, .tsv, .txt and .xlsx files"
         )
+    # Progress only for a person at a terminal, never inside machine-read (--json) output.
+    progress = (TerminalProgress(sys.stderr, PROGRESS_DELAY)
+                if sys.stderr.isatty() and not args.json else None)
     summaries = ingest(
         args.paths, db=args.db, config=config, kind=args.kind, fmt=args.format,
-        refresh_after=not args.no_refresh,
+        refresh_after=not args.no_refresh, progress=progress,
     )
     if args.json:
         _print_json([s.as_dict() for s in summaries])

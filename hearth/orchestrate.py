@@ -12,7 +12,7 @@ from pathlib import Path
 from hearth.config import Config, load_config
 from hearth.warehouse import connect, publish, published_path
 from metrics.refresh import refresh, touched_since
-from pipelines.ingest import LoadSummary, ingest_paths
+from pipelines.ingest import LoadProgress, LoadSummary, ingest_paths
 
 
 def ingest(
@@ -22,6 +22,7 @@ def ingest(
     kind: str | None = None,
     fmt: str | None = None,
     refresh_after: bool = True,
+    progress: LoadProgress | None = None,
 ) -> list[LoadSummary]:
     """Load files and folders, then rebuild and publish when anything new landed (or when
     nothing has been published yet). One summary per file, in load order.
@@ -29,7 +30,7 @@ def ingest(
     The rebuild starts at the first quarter the new rows touch (metrics.refresh.touched_since):
     a week of attendance rebuilds its quarter, not the program's whole history."""
     config = config or load_config()
-    summaries = ingest_paths(paths, db=db, config=config, kind=kind, fmt=fmt)
+    summaries = ingest_paths(paths, db=db, config=config, kind=kind, fmt=fmt, progress=progress)
     loads = [s.load_id for s in summaries if s.rows_loaded and s.load_id is not None]
     if refresh_after and (loads or not published_path(db).exists()):
         refresh_and_publish(db, config, loads=loads)

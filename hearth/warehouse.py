@@ -9,6 +9,7 @@ copy: it never holds a lock an ingest would trip over, and never sees a half-loa
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -89,3 +90,34 @@ def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = Non
     shutil.copyfile(source, temp)
     os.replace(temp, target)
     return target
+
+
+def warehouse_secret(con: duckdb.DuckDBPyConnection) -> bytes:
+    """This warehouse's own secret key, for keyed hashes (HMAC) of survey tools' response ids.
+
+    Kept in a file beside the warehouse (`hearth.duckdb.key`, readable by its owner only), never
+    inside it: the published snapshot is a copy of the warehouse file, so a key stored in it
+    would travel to every reader, who could then test a guessed response id against the hashes.
+    Losing the file means re-exports are no longer recognised by their response ids (their
+    responses would load again); back it up with the warehouse. An in-memory warehouse gets a
+    key for this process only.
+    """
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    row = rows[0] if rows else None
+    if not row or not row[0]:
+        return _PROCESS_SECRET
+    key = Path(f"{row[0]}.key")
+    try:
+        return bytes.fromhex(key.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    secret = secrets.token_bytes(32)
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secret.hex() + "\n")
+    return secret
+
+
+_PROCESS_SECRET = secrets.token_bytes(32)

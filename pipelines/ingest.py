@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -24,7 +26,7 @@ import pandas as pd
 from hearth.config import Config, load_config
 from hearth.errors import HearthError
 from hearth.instrument import Instrument, load_instrument
-from hearth.warehouse import connect
+from hearth.warehouse import connect, warehouse_secret
 from pipelines.schemas import (
     ENTITIES,
     LOAD_ORDER,
@@ -176,14 +178,25 @@ def detect_kind(columns: list[str], path: Path, instrument: Instrument) -> str:
 
 # --- the load -------------------------------------------------------------------------------
 
+class LoadProgress(Protocol):
+    """Told when each file's load starts and ends (for progress on a terminal)."""
+
+    def started(self, path: Path, number: int, total: int) -> None: ...
+
+    def finished(self, summary: LoadSummary) -> None: ...
+
+
 def ingest_paths(
     paths: list[str | Path],
     db: str | Path | None = None,
     config: Config | None = None,
     kind: str | None = None,
     fmt: str | None = None,
+    progress: LoadProgress | None = None,
 ) -> list[LoadSummary]:
     """Load files and folders into the warehouse; one summary per file, in load order.
+
+    `progress` hears when each file starts and ends (the CLI shows long loads on a terminal).
 
     Only the load: rebuilding the indicators and publishing is hearth.orchestrate's job."""
     config = config or load_config()
@@ -196,7 +209,14 @@ def ingest_paths(
         write_instrument(con, instrument)
         plans = [_plan(path, instrument, kind, fmt) for path in files]
         plans.sort(key=lambda plan: plan.order)
-        return [_load(con, plan, config, instrument) for plan in plans]
+        summaries = []
+        for number, plan in enumerate(plans, start=1):
+            if progress is not None:
+                progress.started(plan.path, number, len(plans))
+            summaries.append(_load(con, plan, config, instrument))
+            if progress is not None:
+                progress.finished(summaries[-1])
+        return summaries
     finally:
         con.close()
 
@@ -218,6 +238,25 @@ class _Plan:
         return LOAD_ORDER.index(self.kind)
 
 
+def _refuse_unknown_utf16(head: bytes, path: Path, instrument: Instrument) -> None:
+    """A UTF-16 file no export signature matched. Re-saving as UTF-8 helps only a canonical file
+    saved by Excel; a Teams report (Teams writes UTF-16) in a layout or language Hearth does not
+    read would still not be recognised, so say that instead."""
+    text = head.decode("utf-16", errors="replace").lstrip("\ufeff")
+    first = text.splitlines()[0] if text.splitlines() else ""
+    columns = [c.strip() for c in next(csv.reader(io.StringIO(first.replace("\t", ","))), [])]
+    try:
+        detect_kind(columns, path, instrument)
+    except IngestError:
+        raise IngestError(
+            "file is UTF-16 text, as Microsoft Teams writes its attendance reports, but its "
+            "header rows match no export Hearth reads (`hearth formats` lists the formats and "
+            "their interface languages); if it is a Teams report, force it with --format "
+            "teams_current, teams_2021 or teams_legacy, or download it again with Teams set to "
+            "English"
+        ) from None
+
+
 def _plan(path: Path, instrument: Instrument, kind: str | None, fmt: str | None) -> _Plan:
     """Recognise a file without loading it; problems become the plan's error."""
     plan = _Plan(path)
@@ -234,6 +273,8 @@ def _plan(path: Path, instrument: Instrument, kind: str | None, fmt: str | None)
                 raise IngestError(f"--format {fmt!r} is unknown; `hearth formats` lists the supported ones")
             plan.fmt, plan.kind = fmt, FORMATS[fmt].kind
             return plan
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) and kind is None:
+            _refuse_unknown_utf16(head, path, instrument)
         plan.columns = header_of(decode_head(head))
         plan.kind = kind or detect_kind(plan.columns, path, instrument)
     except IngestError as exc:
@@ -273,7 +314,8 @@ def _load(con, plan: _Plan, config: Config, instrument: Instrument) -> LoadSumma
         con.execute("ROLLBACK")
         raise
     finally:
-        for table in ("staged", "suspects", "failures", "reject_errors", "reject_scans"):
+        for table in ("staged", "suspects", "failures", "reject_errors", "reject_scans",
+                      "response_keys"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return summary
 
@@ -580,18 +622,41 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
         + [f"coalesce(CAST({answer[i]} AS VARCHAR), '')" for i in items]
         + [f"coalesce({comment}, '')"]
     )
+    # A response's identity: the keyed hash of the tool's own response id where the export has
+    # one (response_keys, from _load_export); otherwise its content and how many identical rows
+    # came before it in this file. Two people answering alike in the same second are two
+    # responses (occurrences 1 and 2), while the same file or a re-export names the same
+    # occurrences again and adds nothing. The first occurrence keeps the plain content hash, so
+    # warehouses loaded before this rule still recognise their files.
+    keyed = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'response_keys' AND temporary"
+    ).fetchone()[0]
+    key_join = ("LEFT JOIN (SELECT line AS key_line, response_key FROM response_keys) k "
+                "ON k.key_line = s.line") if keyed else ""
+    key = "k.response_key" if keyed else "NULL"
     con.execute(
         f"""CREATE TEMP TABLE responses AS
-            SELECT md5({fingerprint}) AS response_id, survey_id,
-                   CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at,
-                   nullif(trim({group}), '') AS group_id, {comment} AS comment, rowid AS rid,
-                   {", ".join(f'{answer[i]} AS "{i}"' for i in items)}
-            FROM staged WHERE ok
-            QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rowid) = 1"""
+            SELECT coalesce(key, CASE WHEN occurrence = 1 THEN content ELSE
+                            md5(content || '#' || occurrence) END) AS response_id,
+                   * EXCLUDE (key, content, occurrence)
+            FROM (
+                SELECT {key} AS key, md5({fingerprint}) AS content,
+                       row_number() OVER (PARTITION BY md5({fingerprint}), {key} IS NULL
+                                          ORDER BY s.rowid) AS occurrence,
+                       survey_id, CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at,
+                       nullif(trim({group}), '') AS group_id, {comment} AS comment, s.rowid AS rid,
+                       {", ".join(f'{answer[i]} AS "{i}"' for i in items)}
+                FROM staged s {key_join} WHERE ok
+            )
+            QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rid) = 1"""
     )
     try:
         con.execute("DELETE FROM responses WHERE response_id IN (SELECT response_id FROM core.survey_responses)")
         summary.rows_loaded = con.execute("SELECT count(*) FROM responses").fetchone()[0]
+        # Answers set aside in responses that did not load (loaded before) are not news.
+        summary.answers_quarantined = con.execute(
+            "SELECT count(*) FROM failures WHERE scope = 'answer' AND rid IN (SELECT rid FROM responses)"
+        ).fetchone()[0]
         con.execute(
             "INSERT INTO core.survey_responses SELECT response_id, survey_id, submitted_at, group_id, "
             f"comment, {summary.load_id} FROM responses"
@@ -669,6 +734,18 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
         parsed = parse_export(plan.path, plan.fmt, config, roster, instrument)
     except AdapterError as exc:  # its message may name the file; the summary names it already
         raise IngestError(str(exc).removeprefix(f"{plan.path}: ")) from None
+    if parsed.response_ids and parsed.survey is not None:
+        _register_response_keys(con, plan.fmt, parsed)
+    if parsed.sessions is not None:
+        groups = sorted(set(parsed.sessions["group_id"]))
+        known = {g for (g,) in con.execute("SELECT group_id FROM core.groups").fetchall()}
+        for group in [g for g in groups if g not in known]:
+            raise IngestError(
+                f"the meeting is mapped to group {group!r} (under [meetings] in "
+                f"{config.source or 'hearth.toml'}, or by its title), but no group {group!r} has "
+                "been loaded; correct the [meetings] entry to an existing group_id, or ingest a "
+                "groups.csv with that group first"
+            )
     summary.dropped_columns = list(parsed.dropped_columns)
     summary.guests = list(parsed.guests)
     # (The summary names dropped columns on its own line; don't repeat them as a note.)
@@ -715,6 +792,30 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
                              "(counted as duplicates)")
     summary.rows_quarantined += excluded
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
+
+
+def _register_response_keys(con, fmt: str, parsed) -> None:
+    """`response_keys` (line, response_key): each response's identity from the tool's own id.
+
+    HMAC-SHA256 under the warehouse's secret (hearth.warehouse.warehouse_secret) of the format,
+    survey, submission time and the tool's id: the id itself is never stored, and ids that
+    restart at 1 in every survey (LimeSurvey) do not collide across surveys.
+    """
+    secret = warehouse_secret(con)
+    survey = parsed.survey.set_index("line")
+    keys = []
+    for line, tool_id in parsed.response_ids.items():
+        if line not in survey.index:
+            continue
+        row = survey.loc[line]
+        message = "\x1f".join([fmt, str(row["survey_id"]), str(row["submitted_at"]), tool_id])
+        keys.append((line, hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()))
+    frame = pd.DataFrame(keys, columns=["line", "response_key"]).astype({"line": "int64"})
+    con.register("response_keys_in", frame)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE response_keys AS SELECT * FROM response_keys_in")
+    finally:
+        con.unregister("response_keys_in")
 
 
 def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument, rejects,

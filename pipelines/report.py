@@ -29,7 +29,8 @@ def format_summaries(summaries: list[LoadSummary]) -> str:
             f"{s.rows_duplicate} + quarantined {s.rows_quarantined}"
         )
         if s.answers_quarantined:
-            lines.append(f"  {s.answers_quarantined} single answers set aside (their responses loaded)")
+            lines.append(f"  {s.answers_quarantined} single answers set aside (the rest of those "
+                         "responses loaded)")
         for reason, n in list(s.quarantine_reasons.items())[:8]:
             lines.append(f"  quarantined {n}: {reason}")
         if len(s.quarantine_reasons) > 8:
@@ -45,8 +46,13 @@ def format_summaries(summaries: list[LoadSummary]) -> str:
     loaded = sum(s.rows_loaded for s in summaries)
     errors = sum(1 for s in summaries if s.error)
     total = f"{len(summaries)} file(s): {loaded} rows loaded"
+    quarantined = sum(s.rows_quarantined for s in summaries if not s.error)
     if loaded == 0 and summaries and not errors:
-        total += " (nothing new: everything here was loaded before)"
+        if quarantined:  # a first load where every row was turned away is not "loaded before"
+            total += (f" (nothing loaded: {quarantined} rows quarantined, for the reasons above; "
+                      "fix them and ingest again)")
+        else:
+            total += " (nothing new: everything here was loaded before)"
     if errors:
         total += f"; {errors} file(s) could not be read (see above)"
     lines.append(total)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pkgutil
 from pathlib import Path
 
 import pytest
 
+import pipelines.adapters.formats as modules
 from hearth.cli import main
 from pipelines.adapters import FORMATS, detect_format, unknown_format_message
+from pipelines.adapters.common import decode, read_rows
+from pipelines.adapters.detect import signature_weights
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 EXPECTED = {
@@ -28,6 +32,13 @@ EXPECTED = {
     "typeform/responses.csv": "typeform",
     "surveymonkey/Hearth check-in.csv": "surveymonkey",
     "qualtrics/Hearth_December_2025.csv": "qualtrics",
+    "qualtrics_legacy/Hearth_check-in_legacy.csv": "qualtrics_legacy",
+    "limesurvey/results-survey579135 code and text.csv": "limesurvey",
+    "zoom_classic/participants_84598765432.csv": "zoom_classic",
+    "zoom_classic/participants_84511112222.csv": "zoom_classic",
+    "teams_2021/Cercle du mardi.csv": "teams_2021",
+    "teams_2021/Kamis semicolon.csv": "teams_2021",
+    "luma/Friday Walk - Guests before the event.csv": "luma",
     "limesurvey/results-survey246813.csv": "limesurvey",
 }
 
@@ -43,6 +54,24 @@ def test_each_export_is_recognised_by_its_content(relative, fmt, tmp_path):
 
 def test_every_format_has_a_fixture():
     assert set(EXPECTED.values()) == set(FORMATS)
+
+
+def test_every_format_module_is_in_the_registry():
+    # Adding a format is adding one module: the registry finds it without a list to edit.
+    names = {m.name for m in pkgutil.iter_modules(modules.__path__) if not m.name.startswith("_")}
+    assert names == set(FORMATS)
+    assert all(FORMATS[name].name == name for name in names)
+
+
+@pytest.mark.parametrize(("relative", "fmt"), sorted(EXPECTED.items()))
+def test_no_fixture_matches_another_format_as_specifically(relative, fmt):
+    # Detection takes the signature naming the most header words: a tie would be a coin toss.
+    source = EXPORTS / relative
+    if source.suffix == ".xlsx":
+        return
+    rows = [r for r in read_rows(decode(source.read_bytes())[0])[:60] if not r.blank()]
+    weights = signature_weights(rows)
+    assert all(w < weights[fmt] for name, w in weights.items() if name != fmt)
 
 
 def test_a_head_cut_mid_line_is_still_recognised():

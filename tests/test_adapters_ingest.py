@@ -25,6 +25,7 @@ GROUPS = """group_id,name,modality,language,time_zone,cadence_days,coach,started
 g01,Tuesday Evening Circle,video,en,Europe/London,7,Priya Shah,2025-01-07,pilot
 g02,Thursday Walkers,in_person,en,Europe/London,7,Priya Shah,2025-01-09,pilot
 g03,Wednesday Lunch Circle,video,en,America/New_York,7,Sam Coach,2021-01-06,pilot
+g04,Polyglots,video,fr,Europe/Paris,7,Sam Coach,2020-01-06,pilot
 """
 # Each survey fixture and the identifying columns it carries (header row, data from row n).
 SURVEYS = {

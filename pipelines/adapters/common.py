@@ -7,15 +7,18 @@ Everything here is pure: text in, values out. The adapters decide what the value
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hearth.calendar import quarter_of
+from pipelines.adapters.base import AdapterError
 
 # --- bytes to rows ------------------------------------------------------------------------------
 
@@ -41,11 +44,22 @@ def decode(raw: bytes) -> tuple[str, str]:
 
 
 def sniff_delimiter(text: str) -> str:
-    """Tab when the first lines hold more tabs than commas (Teams), else comma (or semicolon)."""
-    lines = [ln for ln in text.splitlines()[:30] if ln.strip()]
-    counts = {d: sum(ln.count(d) for ln in lines) for d in ("\t", ",", ";")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    """The separator of a delimited export: tab (Teams), semicolon (Excel in many European
+    locales) or comma.
+
+    Each of the first lines votes for the separator it holds most of; a tie goes to tab, then
+    semicolon. Counting per line rather than over the whole head keeps the commas inside Teams'
+    dates (`4/23/2021, 6:44:22 PM`) and names (`Goliath, David`) from outvoting the tabs or
+    semicolons that separate every field.
+    """
+    votes = {"\t": 0, ";": 0, ",": 0}
+    for line in [ln for ln in text.splitlines()[:30] if ln.strip()]:
+        counts = {d: line.count(d) for d in votes}
+        best = max(votes, key=lambda d: counts[d])  # dict order breaks ties: tab, ; then ,
+        if counts[best]:
+            votes[best] += 1
+    best = max(votes, key=lambda d: votes[d])
+    return best if votes[best] else ","
 
 
 @dataclass(frozen=True)
@@ -69,13 +83,15 @@ def read_rows(text: str, delimiter: str | None = None) -> list[Row]:
     return rows
 
 
-def read_file_rows(path: Path) -> tuple[list[Row], str]:
-    """(rows, encoding) of a delimited export."""
-    from pipelines.adapters import AdapterError
-
+def read_file_rows(
+    path: Path, words: Mapping[str, Mapping[str, str]] | None = None
+) -> tuple[list[Row], str]:
+    """(rows, encoding) of a delimited export; with `words` (a format's header words per
+    language), header rows in another interface language are put into English."""
     text, encoding = decode(path.read_bytes())
     try:
-        return read_rows(text), encoding
+        rows = read_rows(text)
+        return (translate_headers(rows, words)[0] if words else rows), encoding
     except csv.Error as exc:
         raise AdapterError(
             f"{path}: cannot be read as a delimited export ({exc}); download it again from the "
@@ -86,6 +102,46 @@ def read_file_rows(path: Path) -> tuple[list[Row], str]:
 def norm_header(text: str) -> str:
     """Headers are matched case- and space-insensitively ('First Join' = 'first join')."""
     return " ".join(str(text).replace("\ufeff", "").strip().lower().split())
+
+
+def translate_headers(
+    rows: list[Row], words: Mapping[str, Mapping[str, str]]
+) -> tuple[list[Row], list[str]]:
+    """(rows with header words in English, languages seen) for an export written in the user's
+    interface language.
+
+    `words` is {language: {localised header (normalised): English header (normalised)}}. A row
+    with two or more localised header words, or with one and no digits or addresses (a header
+    where only some words are translated: 'Nama;Join Time;…'), is a header row and every such
+    cell is translated; a row whose first cell is one and that holds at most two values is a summary line
+    ('Titel<TAB>Value'). Data rows are left alone.
+    """
+    lookup = {local: (lang, english) for lang, table in words.items()
+              for local, english in table.items()}
+    seen: list[str] = []
+    out: list[Row] = []
+    for row in rows:
+        found = [lookup.get(norm_header(c)) for c in row.cells]
+        hits = sum(1 for f in found if f)
+        filled = sum(1 for c in row.cells if c.strip())
+        data_like = any(re.search(r"[\d@]", c) for c in row.cells)
+        if hits >= 2 or (hits and not data_like) or (found and found[0] and filled <= 2):
+            cells = [f[1] if f else c for c, f in zip(row.cells, found, strict=True)]
+            for f in found:
+                if f and f[0] not in seen:
+                    seen.append(f[0])
+            row = Row(row.line, cells)
+        out.append(row)
+    return out, seen
+
+
+_QUESTION_CODE = re.compile(r"^([A-Za-z][\w\[\]]*)\.\s+\S")
+
+
+def question_code(heading: str) -> str:
+    """'submitdate' from LimeSurvey's 'Question code. Question text' heading ('' otherwise)."""
+    m = _QUESTION_CODE.match(heading.strip())
+    return m[1] if m else ""
 
 
 def find_header(rows: list[Row], required: set[str], start: int = 0) -> int | None:
@@ -134,7 +190,7 @@ def key_values(rows: list[Row]) -> dict[str, str]:
 
 _DATE_TIME = re.compile(
     r"^\s*(?P<a>\d{1,4})[/.\-](?P<b>\d{1,2})[/.\-](?P<c>\d{1,4})"
-    r"(?:[,T ]\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?"
+    r"(?:(?:[,T ]|\s+à)\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?"
     r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
     r"\s*(?P<zone>Z|[A-Za-z]{2,5}(?:[+\-]\d{1,2}(?::?\d{2})?)?|[+\-]\d{2}:?\d{2})?\s*$"
 )
@@ -324,7 +380,7 @@ _DEVICE_OF = re.compile(rf"^(?:{_DEVICE})\s+(?:de|di|von|van|of|da|do)\s+(.+)$",
 _POSSESSIVE_DEVICE = re.compile(rf"^(.+?)['’]s\s+(?:{_DEVICE})$", re.IGNORECASE)
 _DEVICE_SUFFIX = re.compile(rf"^(.+?)\s*[-–:|]\s*(?:{_DEVICE})$", re.IGNORECASE)
 _TAGS = re.compile(
-    r"\s*[\(\[](?:guest|external|invit[ée]|unverified|organi[sz]er|host|co-?host|"
+    r"\s*[\(\[](?:guest|external|ext|extern|invit[ée]|unverified|organi[sz]er|host|co-?host|"
     r"he/him|she/her|they/them|he/they|she/they)[\)\]]\s*",
     re.IGNORECASE,
 )
@@ -364,6 +420,7 @@ def name_candidates(display: str) -> list[str]:
     name inside the brackets.
     """
     t = _TAGS.sub(" ", display or "").strip()
+    t = _NUMBERED.sub("", t)  # Zoom breakout renames: "019_Mockingbird"
     found: list[str] = []
     inner = re.fullmatch(r"(.+?)\s*\(([^()]+)\)\s*", t)
     bases = [inner[1], inner[2]] if inner else [t]
@@ -380,18 +437,37 @@ def name_candidates(display: str) -> list[str]:
     return found
 
 
+_NUMBERED = re.compile(r"^\d{1,4}\s*[_\-.:)]\s*(?=\S)")
+
+
+def _tokens(name: str) -> str:
+    """A normalised name as its sorted words: 'mustermann max' and 'max mustermann' agree."""
+    return " ".join(sorted(name.split()))
+
+
 @dataclass(frozen=True)
 class RosterMatch:
     member_id: str | None
-    how: str  # "email", "name", or "" when no member matched
+    how: str  # "email", "name", "reordered name", "one name", or "" when no member matched
+    suggestion: str = ""  # for a guest: the roster entry the name most resembles
 
 
 class RosterMatcher:
-    """Matches meeting participants to one group's roster: email first, then a unique name."""
+    """Matches meeting participants to one group's roster: email first, then a unique name.
+
+    Names are tried as written, then with their words in any order (surname first without a
+    comma: 'Mustermann Max', 'JANSSENS JAN (EXT)'), then, for a single word ('019_Mockingbird'
+    once the breakout number is off), the one member whose name holds that word. Every step
+    matches only when exactly one member fits: two members sharing a name are told apart by
+    email alone.
+    """
 
     def __init__(self, roster_rows: list[dict]):
         self.by_email: dict[str, str] = {}
         by_name: dict[str, set[str]] = {}
+        by_tokens: dict[str, set[str]] = {}
+        by_word: dict[str, set[str]] = {}
+        self.names: dict[str, str] = {}
         for r in roster_rows:
             member = str(r["member_id"])
             email = norm_email(_text(r.get("email")))
@@ -399,18 +475,45 @@ class RosterMatcher:
                 self.by_email.setdefault(email, member)
             name = norm_name(_text(r.get("name")))
             if name:
+                self.names.setdefault(member, _text(r.get("name")).strip())
                 by_name.setdefault(name, set()).add(member)
-        # Two members sharing a name cannot be told apart by name: only email can match them.
-        self.by_name = {n: next(iter(ms)) for n, ms in by_name.items() if len(ms) == 1}
+                by_tokens.setdefault(_tokens(name), set()).add(member)
+                for word in name.split():
+                    by_word.setdefault(word, set()).add(member)
+        self.by_name = _unique(by_name)
+        self.by_tokens = _unique(by_tokens)
+        self.by_word = _unique(by_word)
 
     def match(self, name: str, email: str) -> RosterMatch:
         e = norm_email(email)
         if e and e in self.by_email:
             return RosterMatch(self.by_email[e], "email")
-        for candidate in name_candidates(name):
+        candidates = name_candidates(name)
+        for candidate in candidates:
             if candidate in self.by_name:
                 return RosterMatch(self.by_name[candidate], "name")
-        return RosterMatch(None, "")
+        for candidate in candidates:
+            if _tokens(candidate) in self.by_tokens:
+                return RosterMatch(self.by_tokens[_tokens(candidate)], "reordered name")
+        for candidate in candidates:
+            if " " not in candidate and len(candidate) >= 3 and candidate in self.by_word:
+                return RosterMatch(self.by_word[candidate], "one name")
+        return RosterMatch(None, "", self.suggest(candidates))
+
+    def suggest(self, candidates: list[str]) -> str:
+        """'m07 (Max Mustermann)': the roster entry a guest's name most resembles, or ''."""
+        best, score = "", 0.0
+        for member, shown in self.names.items():
+            theirs = _tokens(norm_name(shown))
+            for candidate in candidates:
+                ratio = difflib.SequenceMatcher(None, _tokens(candidate), theirs).ratio()
+                if ratio > score:
+                    best, score = member, ratio
+        return f"{best} ({self.names[best]})" if best and score >= 0.75 else ""
+
+
+def _unique(index: dict[str, set[str]]) -> dict[str, str]:
+    return {key: next(iter(ms)) for key, ms in index.items() if len(ms) == 1}
 
 
 def _text(value) -> str:

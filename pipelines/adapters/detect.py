@@ -1,62 +1,55 @@
 """Which export a file is, from its content: byte-order mark, encoding, delimiter and the
 header rows. The file name is never enough on its own (a Meet report is recognised by its
-columns; only its date comes from the name)."""
+columns; only its date comes from the name).
+
+Every format declares its signatures (pipelines/adapters/formats/); the most specific one that
+matches wins, so a Zoom report with a meeting block is not taken for the classic report whose
+table it also contains.
+"""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-from pipelines.adapters.common import decode, norm_header, read_rows
+from pipelines.adapters.common import (
+    Row,
+    decode,
+    norm_header,
+    question_code,
+    read_rows,
+    translate_headers,
+)
+from pipelines.adapters.registry import FORMATS
 
 HEAD_ROWS = 60
 
 
-def _signatures(headers: list[set[str]], first: list[str]) -> str | None:
-    def has(*names: str) -> bool:
-        return any(set(names) <= h for h in headers)
-
-    # Attendance
-    if has("topic", "id", "host") and has("join time", "leave time"):
-        return "zoom_new"
-    if has("meeting id", "topic", "start time") and has("join time", "leave time"):
-        return "zoom_meeting_data"
-    if has("name (original name)", "join time", "leave time"):
-        return "zoom_new" if has("in waiting room") else "zoom_classic"
-    if has("join time", "leave time", "in waiting room"):
-        return "zoom_new"
-    if has("full name", "user action", "timestamp"):
-        return "teams_legacy"
-    if has("full name", "join time", "leave time"):
-        return "teams_2021"
-    if has("name", "first join", "last leave") or has("name", "join time", "leave time", "role"):
-        return "teams_current"
-    if has("first name", "last name", "time joined", "time exited"):
-        return "google_meet"
-    if has("name", "attendance", "user id"):
-        return "meetup"
-    if has("api_id", "approval_status", "checked_in_at"):
-        return "luma"
-    if has("order #", "attendee #", "attendee status"):
-        return "eventbrite"
-    # Surveys (the first row is the header)
-    row = set(first)
-    if {"respondent id", "collector id"} <= row:
-        return "surveymonkey"
-    if {"startdate", "enddate", "finished", "responseid"} <= row:
-        return "qualtrics"
-    if {"id", "submitdate", "lastpage", "startlanguage"} <= row:
-        return "limesurvey"
-    if first and first[0] == "#" and (
-        row & {"submit date (utc)", "submitted at", "response type", "network id"}
-    ):
-        return "typeform"
-    if first and first[0] == "timestamp":
-        return "google_forms"
-    return None
+def signature_weights(rows: list[Row], container: str = "text") -> dict[str, int]:
+    """{format: weight of its most specific signature that matches} (0 when none does), header
+    rows read in each format's interface languages."""
+    weights: dict[str, int] = {}
+    plain = header_sets(rows)
+    for name, info in FORMATS.items():
+        if info.container != container:
+            continue
+        headers, first = header_sets(translate_headers(rows, info.languages)[0]) \
+            if info.languages else plain
+        weights[name] = max((s.weight for s in info.signatures if s.matches(headers, first)),
+                            default=0)
+    return weights
 
 
-def detect(path: Path, head: bytes) -> str | None:
+def best_match(rows: list[Row], container: str = "text") -> str | None:
+    """The format whose matching signature names the most header words, or None."""
+    weights = signature_weights(rows, container)
+    best = max(weights, key=lambda name: weights[name], default=None)
+    return best if best is not None and weights[best] else None
+
+
+def detect_format(path: Path, head: bytes) -> str | None:
+    """The export format of a file from its content, or None when it is no export Hearth knows."""
+    path = Path(path)
     if head.startswith(b"PK"):
         return _detect_xlsx(path)
     text, _ = decode(head)
@@ -71,14 +64,21 @@ def detect(path: Path, head: bytes) -> str | None:
         return None
     if not rows:
         return None
+    return best_match(rows)
+
+
+def header_sets(rows: list[Row]) -> tuple[list[set[str]], list[str]]:
+    """(each row's normalised cells, the first row's) as signatures read them. A LimeSurvey
+    heading 'submitdate. Date submitted' also offers its question code 'submitdate'."""
     headers = [{norm_header(c) for c in r.cells} for r in rows]
     first = [norm_header(c) for c in rows[0].cells]
-    return _signatures(headers, first)
+    first += [code for c in first if (code := question_code(c))]
+    return headers, first
 
 
 def _detect_xlsx(path: Path) -> str | None:
     try:
-        from python_calamine import CalamineWorkbook
+        from python_calamine import CalamineWorkbook  # heavy: only for workbooks
 
         book = CalamineWorkbook.from_path(str(path))
         sheet = book.get_sheet_by_index(0).to_python(nrows=1)
@@ -86,7 +86,4 @@ def _detect_xlsx(path: Path) -> str | None:
         return None
     if not sheet:
         return None
-    first = [norm_header(str(c)) for c in sheet[0]]
-    if {"id", "start time", "completion time"} <= set(first):
-        return "microsoft_forms"
-    return None
+    return best_match([Row(1, [str(c) for c in sheet[0]])], container="xlsx")

@@ -1,6 +1,6 @@
 """Survey tool exports -> canonical survey responses, anonymous by construction.
 
-Each tool's reader turns its file into a SurveyTable: the columns (with the question texts a
+Each tool's reader (one module per format under pipelines/adapters/formats/) turns its file into a SurveyTable: the columns (with the question texts a
 column may stand for), the response records with their line numbers, when each was submitted,
 and whether it was completed. `build_survey` then does what is common: drop identifying columns
 before anything else touches the data, map questions to instrument items, turn labels into
@@ -9,19 +9,18 @@ numbers, and quarantine what does not fit (naming the column and the reason, nev
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from hearth.config import Config
 from hearth.instrument import Instrument
-from pipelines.adapters import AdapterError, Parsed
+from pipelines.adapters.base import AdapterError, Parsed
 from pipelines.adapters.common import (
     Row,
     TimeFormatError,
@@ -30,7 +29,7 @@ from pipelines.adapters.common import (
     iso,
     norm_header,
     parse_datetime,
-    read_file_rows,
+    question_code,
     survey_quarter,
 )
 from pipelines.scrub import IDENTIFYING_TERMS, identifying_question, looks_like_a_value
@@ -54,6 +53,12 @@ class SurveyTable:
     incomplete_note: str = ""
     notes: list[str] = field(default_factory=list)
     raw_times: list[object] | None = None        # .xlsx: the submitted cell as a datetime
+    # The normalised header of the tool's own response id ('responseid', 'respondent id', 'id',
+    # '#'): kept apart from the answers and stored only as a keyed hash, so a re-export is
+    # recognised while two people who answered alike in the same second stay two responses.
+    response_id_header: str = ""
+    # LimeSurvey's 'answer codes and full answers': 'Agree (6)' is the label, then the code.
+    answer_codes: bool = False
 
 
 METADATA = {
@@ -76,13 +81,13 @@ def _question_key(text: str) -> str:
     return " ".join(t.lower().split()).rstrip(" .?!:")
 
 
-def _grid_texts(header: str) -> list[str]:
+def grid_texts(header: str) -> list[str]:
     """'Question [Row]' (Google Forms grids, LimeSurvey full text): the whole, then the row."""
     m = re.fullmatch(r"\s*(.*?)\s*\[(.+)\]\s*", header)
     return [header, m[2]] if m and m[1] else [header]
 
 
-def _cell_text(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -95,7 +100,7 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _zone(config: Config) -> ZoneInfo:
+def program_zone(config: Config) -> ZoneInfo:
     return ZoneInfo(config.time_zone)
 
 
@@ -103,19 +108,19 @@ def _no_zone_note(config: Config) -> str:
     return f"times had no zone; read as {config.time_zone} (program.time_zone)"
 
 
-# --- readers -------------------------------------------------------------------------------------
+# --- what several readers share -------------------------------------------------------------------------------------
 
 
-def _simple(path: Path, rows: list[Row], submitted: str, config: Config) -> SurveyTable:
+def simple_table(path: Path, rows: list[Row], submitted: str, config: Config) -> SurveyTable:
     header = rows[0].cells
     cols = []
     for i, h in enumerate(header):
         key = norm_header(h)
         role = "submitted" if key == submitted else "metadata" if key in METADATA else "question"
-        cols.append(Column(i, h, _grid_texts(h), role))
+        cols.append(Column(i, h, grid_texts(h), role))
     if not any(c.role == "submitted" for c in cols):
         raise AdapterError(f"{path}: no {submitted!r} column; export the responses again")
-    return SurveyTable(cols, [r for r in rows[1:] if not r.blank()], _zone(config))
+    return SurveyTable(cols, [r for r in rows[1:] if not r.blank()], program_zone(config))
 
 
 def is_response(cells: list[str], time_columns: list[int], id_columns: list[int]) -> bool:
@@ -150,178 +155,20 @@ def header_index(path: Path, rows: list[Row], required: set[str], tool: str) -> 
 HEADER_SEARCH = 20  # header rows sit within the first lines of an export
 
 
-def read_google_forms(path: Path, config: Config) -> SurveyTable:
-    rows, _ = read_file_rows(path)
-    return _simple(path, rows, "timestamp", config)
-
-
-def read_typeform(path: Path, config: Config) -> SurveyTable:
-    rows, _ = read_file_rows(path)
-    header = [norm_header(h) for h in rows[0].cells]
-    submitted = "submit date (utc)" if "submit date (utc)" in header else "submitted at"
-    t = _simple(path, rows, submitted, config)
-    t.zone = ZoneInfo("UTC")
-    if "response type" in header:
-        i = header.index("response type")
-        t.complete = lambda cells: i >= len(cells) or cells[i].strip().lower() != "partial"
-        t.incomplete_note = "Response Type partial"
-    return t
-
-
-def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
-    rows, _ = read_file_rows(path)
-    first = header_index(path, rows, {"respondent id", "collector id"}, "SurveyMonkey")
-    top = rows[first].cells
-    keys = [norm_header(h) for h in top]
-    times = [i for i, k in enumerate(keys) if k in {"start date", "end date"}]
-    ids = [i for i, k in enumerate(keys) if k in {"respondent id", "collector id"}]
-    # The second header row (Response / option labels) is recognised by content: a respondent's
-    # row in its place (the row deleted by hand) is data, and never read as column names.
-    following = rows[first + 1] if first + 1 < len(rows) else None
-    has_sub = following is not None and not is_response(following.cells, times, ids)
-    sub = following.cells if has_sub else []
-    notes = [] if has_sub else [
-        "the second header row (Response / option labels) is missing, so the columns of a "
-        "matrix question cannot be told apart; export 'All individual responses' again"
-    ]
-    cols = []
-    question = ""
-    for i, h in enumerate(top):
-        question = h.strip() or question  # the question stands only above its first column
-        below = sub[i].strip() if i < len(sub) else ""
-        key = norm_header(h) if h.strip() else ""
-        role = "submitted" if key == "end date" else "metadata" if key in METADATA else "question"
-        if below.lower() in {"", "response", "open-ended response"}:
-            texts, label = [question], question
-        else:
-            texts, label = [f"{question} [{below}]", below, question], f"{question} [{below}]"
-        cols.append(Column(i, label, texts, role))
-    if not any(c.role == "submitted" for c in cols):
-        raise AdapterError(f"{path}: no 'End Date' column; export 'All individual responses'")
-    start = first + (2 if has_sub else 1)
-    return SurveyTable(cols, [r for r in rows[start:] if not r.blank()], _zone(config),
-                       notes=notes)
-
-
-def read_qualtrics(path: Path, config: Config) -> SurveyTable:
-    rows, _ = read_file_rows(path)
-    first = header_index(path, rows, {"startdate", "enddate"}, "Qualtrics")
-    ids = rows[first].cells
-    keys = [norm_header(h) for h in ids]
-    times = [i for i, k in enumerate(keys) if k in {"startdate", "enddate", "recordeddate"}]
-    response_ids = [i for i, k in enumerate(keys) if k in {"responseid", "_recordid"}]
-    # Up to two more header rows, each recognised by content (question texts; the ImportId
-    # JSON row), never by position: a response in their place is data.
-    texts: list[str] = []
-    imports: list[str] = []
-    start = first + 1
-    while start < len(rows) and start <= first + 2 and not is_response(
-        rows[start].cells, times, response_ids
-    ):
-        cells = rows[start].cells
-        if any(c.strip().startswith("{") and "importid" in c.lower() for c in cells):
-            imports = cells
-        else:
-            texts = cells
-        start += 1
-    zone = _zone(config)
-    zone_note = ""
-    for meta in imports:
-        try:
-            info = json.loads(meta)
-        except ValueError:
-            continue
-        if isinstance(info, dict) and info.get("timeZone"):
-            try:
-                zone = ZoneInfo(str(info["timeZone"]))
-                zone_note = f"times read in {info['timeZone']} (named in the export's third row)"
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-            break
-    header = [norm_header(h) for h in ids]
-    submitted = "recordeddate" if "recordeddate" in header else "enddate"
-    cols = []
-    for i, col_id in enumerate(ids):
-        key = norm_header(col_id)
-        text = texts[i] if i < len(texts) else ""
-        if key == submitted:
-            role = "submitted"
-        elif key in METADATA or key.endswith("_do"):  # _DO: the order options were shown in
-            role = "metadata"
-        else:
-            role = "question"
-        candidates = [col_id, text]
-        if " - " in text:
-            candidates.append(text.rsplit(" - ", 1)[1])
-        cols.append(Column(i, col_id, candidates, role))
-    t = SurveyTable(cols, [r for r in rows[start:] if not r.blank()], zone, zone_note=zone_note)
-    if "finished" in header:
-        f = header.index("finished")
-        s = header.index("status") if "status" in header else None
-
-        def complete(cells: list[str]) -> bool:
-            finished = f < len(cells) and cells[f].strip().lower() in {"true", "1"}
-            # Status "Survey Preview" / "Survey Test" (or 1 / 2 in numeric exports): not real.
-            status = cells[s].strip().lower() if s is not None and s < len(cells) else ""
-            return finished and status not in {"survey preview", "survey test", "1", "2"}
-
-        t.complete = complete
-        t.incomplete_note = "Finished = False, or a survey preview / test"
-    return t
-
-
-def read_limesurvey(path: Path, config: Config) -> SurveyTable:
-    rows, _ = read_file_rows(path)
-    rows = rows[header_index(path, rows, {"id", "submitdate"}, "LimeSurvey"):]
-    t = _simple(path, rows, "submitdate", config)
-    header = [norm_header(h) for h in rows[0].cells]
-    s = header.index("submitdate")
-    t.complete = lambda cells: s < len(cells) and bool(cells[s].strip())
-    t.incomplete_note = "empty submitdate"
-    return t
-
-
-def read_microsoft_forms(path: Path, config: Config) -> SurveyTable:
-    try:
-        frame = pd.read_excel(path, engine="calamine", header=None, dtype=object)
-    except Exception as exc:  # a damaged workbook: say so rather than show a traceback
-        raise AdapterError(f"{path}: cannot read this .xlsx ({exc}); download it again") from None
-    if frame.empty:
-        raise AdapterError(f"{path}: the workbook is empty")
-    header = [_cell_text(v) for v in frame.iloc[0].tolist()]
-    rows = [Row(1, header)]
-    raw_times: list[object] = []
-    keys = [norm_header(h) for h in header]
-    if "completion time" not in keys:
-        raise AdapterError(f"{path}: no 'Completion time' column; use Open results in Excel")
-    done = keys.index("completion time")
-    for n, values in enumerate(frame.iloc[1:].itertuples(index=False), start=2):
-        cells = [_cell_text(v) for v in values]
-        if not any(cells):
-            continue
-        rows.append(Row(n, cells))
-        raw_times.append(values[done])
-    t = _simple(path, rows, "completion time", config)
-    t.raw_times = raw_times
-    return t
-
-
-READERS = {
-    "google_forms": read_google_forms,
-    "microsoft_forms": read_microsoft_forms,
-    "typeform": read_typeform,
-    "surveymonkey": read_surveymonkey,
-    "qualtrics": read_qualtrics,
-    "limesurvey": read_limesurvey,
-}
-
-
 # --- the common part -----------------------------------------------------------------------------
 
 
-def parse_survey(path: Path, fmt: str, config: Config, instrument: Instrument) -> Parsed:
-    t = READERS[fmt](path, config)
-    return build_survey(path, fmt, t, config, instrument)
+_CODED = re.compile(r"^(?P<label>.*\S)\s*\((?P<code>[^()]+)\)$")
+
+
+def _coded_answer(instrument: Instrument, item_id: str, value: str) -> int | None:
+    """'Agree (6)': the label if the label map knows it, else the answer code if it is a number
+    on the item's scale."""
+    m = _CODED.match(value)
+    if not m:
+        return None
+    found = instrument.answer_value(item_id, m["label"])
+    return found if found is not None else instrument.answer_value(item_id, m["code"])
 
 
 def _targets(config: Config, instrument: Instrument) -> dict[str, str]:
@@ -417,6 +264,10 @@ def build_survey(
         month_first, how = True, ""
     out_zone = ZoneInfo(config.time_zone)
     item_ids = instrument.item_ids
+    id_index = next((c.index for c in t.columns if t.response_id_header
+                     and norm_header(question_code(c.label) or c.label) == t.response_id_header),
+                    None)
+    response_ids: dict[int, str] = {}
     rows: list[dict] = []
     quarantine: list[tuple[int | None, str | None, str]] = []
     excluded = 0
@@ -455,6 +306,8 @@ def build_survey(
                 out[target] = value
                 continue
             number = instrument.answer_value(target, value)
+            if number is None and t.answer_codes:
+                number = _coded_answer(instrument, target, value)
             if number is None:
                 item = instrument.item(target)
                 try:
@@ -476,6 +329,8 @@ def build_survey(
             out["survey_id"] = survey_quarter(local.date(), config.fiscal_year_start_month)
         out["line"] = rec.line
         rows.append(out)
+        if id_index is not None and id_index < len(cells) and cells[id_index].strip():
+            response_ids[rec.line] = cells[id_index].strip()
 
     if t.zone_note:
         notes.append(t.zone_note)
@@ -508,4 +363,5 @@ def build_survey(
         rows_excluded=excluded,
         dropped_columns=dropped,
         notes=notes,
+        response_ids=response_ids,
     )
