@@ -286,7 +286,7 @@ def access_summary(rules: AccessRules, group_coaches: Mapping[str, str | None],
             coach = rules.coach_names[entry]
             matched_names.add(" ".join(coach.split()).casefold())
             row.update(how=f"coach name {coach!r}", groups=named(
-                coach_groups(rules, entry, None, group_coaches)))
+                coach_groups(rules, entry, None, group_coaches)) if group_coaches else None)
         elif entry.startswith("@"):
             row.update(how="the name each person signs in with", groups=None)
         else:
@@ -295,6 +295,7 @@ def access_summary(rules: AccessRules, group_coaches: Mapping[str, str | None],
     unmatched = sorted({c for c in group_coaches.values()
                         if c and " ".join(c.split()).casefold() not in matched_names})
     return {
+        "groups_published": bool(group_coaches),
         "leads": list(rules.leads),
         "council": list(rules.council),
         "coaches": coaches,
@@ -318,7 +319,8 @@ def format_access(summary: dict, source: str | None) -> str:
     for coach in summary["coaches"]:
         lines.append(f"  {'coach':<8} {coach['entry']}")
         if coach["groups"] is None:
-            lines.append(f"           groups: those whose coach is {coach['how']}")
+            lines.append("           groups: those whose coach is "
+                         + coach["how"].removeprefix("coach name "))
         elif not coach["groups"]:
             lines.append(f"           groups: none found by {coach['how']}")
         else:
@@ -327,6 +329,9 @@ def format_access(summary: dict, source: str | None) -> str:
             lines.append(f"           groups by {coach['how']}: {shown}")
         if coach.get("unknown_groups"):
             lines.append(f"           not in the warehouse: {', '.join(coach['unknown_groups'])}")
+    if not summary["groups_published"]:
+        lines.append("No groups are published yet, so coaches' groups are not known; they "
+                     "follow the groups' coach field once data is loaded.")
     if summary["coach_names_without_mapping"]:
         lines.append("Coaches named on groups without an [access.coach_names] entry (matched by "
                      "signed-in name): " + ", ".join(summary["coach_names_without_mapping"]))

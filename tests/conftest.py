@@ -147,3 +147,57 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --- sign-in: who is who in the sample program ------------------------------------------------
+
+#: Roles for the sample community. Isaac Boateng coaches g01-g05 and is mapped by email; Oscar
+#: Quinn (g06-g10) is matched by the name he signs in with; anyone at council.example.org sits on
+#: the council; nobody else has a role.
+ACCESS_TOML = """
+[access]
+leads = ["lead@example.org"]
+council = ["@council.example.org"]
+coaches = ["isaac@example.org", "oscar@example.org"]
+contact = "Lena Lead (lead@example.org)"
+
+[access.coach_names]
+"isaac@example.org" = "Isaac Boateng"
+"""
+
+#: The people who sign in: ID-token claims as a provider sends them.
+PEOPLE = {
+    "lead": {"sub": "lead", "email": "lead@example.org", "name": "Lena Lead",
+             "email_verified": True},
+    "council": {"sub": "council", "email": "cora@council.example.org", "name": "Cora Council",
+                "email_verified": True},
+    "coach_a": {"sub": "coach_a", "email": "isaac@example.org", "name": "Isaac B.",
+                "email_verified": True},
+    "coach_b": {"sub": "coach_b", "email": "oscar@example.org", "name": "Oscar Quinn",
+                "email_verified": True},
+    "unknown": {"sub": "unknown", "email": "someone@elsewhere.example.com", "name": "Sam Else",
+                "email_verified": True},
+}
+COACH_GROUPS = {"coach_a": {"g01", "g02", "g03", "g04", "g05"},
+                "coach_b": {"g06", "g07", "g08", "g09", "g10"}}
+
+
+@pytest.fixture(scope="session")
+def access_config(tmp_path_factory) -> Path:
+    """The sample's hearth.toml with the [access] roles above."""
+    path = tmp_path_factory.mktemp("access") / "hearth.toml"
+    own = SAMPLE_DIR / "hearth.toml"
+    base = own.read_text(encoding="utf-8") if own.exists() else ""
+    path.write_text(base + ACCESS_TOML, encoding="utf-8")
+    return path
+
+
+def sample_members_by_group() -> dict[str, set[str]]:
+    """group_id -> the names of the sample's members in it (data/sample/members.csv)."""
+    import csv
+
+    groups: dict[str, set[str]] = {}
+    with (SAMPLE_DIR / "members.csv").open(encoding="utf-8-sig") as handle:
+        for row in csv.DictReader(handle):
+            groups.setdefault(row["group_id"], set()).add(row["name"])
+    return groups
