@@ -68,7 +68,7 @@ class Served:
 
     url: str
     db: Path
-    audience: str
+    audience: str | None
     process: subprocess.Popen
 
 
@@ -88,14 +88,17 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60.
 
 
 @contextlib.contextmanager
-def serve_dashboard(db: Path, audience: str):
-    """Start `hearth dashboard` on a free port; stop it (by its own pid) afterwards."""
-    port = free_port()
+def serve_dashboard(db: Path, audience: str | None, config: Path | None = None,
+                    secrets: Path | None = None, port: int | None = None):
+    """Start `hearth dashboard` on a free port; stop it (by its own pid) afterwards.
+    With ``secrets`` (an [auth] section) it runs in sign-in mode and ``audience`` is None."""
+    port = port or free_port()
     hearth = shutil.which("hearth", path=str(Path(sys.executable).parent)) or "hearth"
-    config = SAMPLE_DIR / "hearth.toml"
+    config = config or SAMPLE_DIR / "hearth.toml"
     process = subprocess.Popen(
         [hearth, "--db", str(db), *(["--config", str(config)] if config.exists() else []),
-         "dashboard", "--audience", audience, "--port", str(port)],
+         "dashboard", *(["--audience", audience] if audience else []), "--port", str(port),
+         *(["--secrets", str(secrets)] if secrets else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     url = f"http://localhost:{port}"
