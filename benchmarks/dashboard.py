@@ -112,9 +112,9 @@ def coach_page(snap: Snapshot, filters: Filters, config: Config) -> None:
     queries.group_names(snap)
     group = str(flagged["group_id"].iat[0]) if not flagged.empty else \
         str(queries.groups(snap)["group_id"].iat[0])
-    queries.session_attendance(snap, group)
+    queries.session_attendance(snap, group, within=None)
     queries.group_indicators(snap, None, (group,))
-    queries.watchlist(snap, quarter, group)
+    queries.watchlist(snap, quarter, group, within=None)
 
 
 def data_page(snap: Snapshot, filters: Filters, config: Config) -> None:

@@ -1,9 +1,16 @@
-"""Hearth dashboard entry file: routes to the pages of one audience and holds the shared filters.
+"""Hearth dashboard entry file: decides who is looking, routes to the pages their role may see,
+and holds the shared filters.
 
-Run with `hearth dashboard [--db PATH] [--audience lead|council|coach] [--port N]`.
-  lead     sees the quarterly review, group comparison, data and method
-  council  sees group comparison and method (aggregates only)
-  coach    sees struggling groups, group comparison, data and method
+Run with `hearth dashboard` (see dashboard/launch.py). With sign-in ([auth] in Streamlit's
+secrets), each person's role in hearth.toml [access] decides the pages:
+  lead     the quarterly review, group comparison, data (with uploads) and method
+  council  the quarterly review, group comparison and method: aggregates only
+  coach    their own struggling groups (members of their groups only), comparison and method
+  no role  a page saying whom to ask, nothing else
+In local mode (no [auth]) the single user on this machine sees the --audience chosen.
+
+Pages a role may not see are never registered with st.navigation, so their URLs do not open
+them; member-level reads are checked again in dashboard/queries.py against the viewer's groups.
 """
 
 from __future__ import annotations
@@ -25,34 +32,41 @@ except HearthError as exc:
     st.error(f"The dashboard cannot start: {exc}")
     st.stop()
 
+if ctx.viewer is None or ctx.viewer.role is None:
+    # Not signed in, or signed in without a role: one page, whatever URL was asked for.
+    gate = "app_pages/sign_in.py" if ctx.viewer is None else "app_pages/no_access.py"
+    st.navigation([st.Page(gate, title="Hearth", default=True)], position="hidden").run()
+    st.stop()
+
+role = ctx.viewer.role
 PAGES = {
     "start": st.Page("app_pages/start.py", title="Start here", icon=":material/home:",
                      default=ctx.empty, visibility="visible" if ctx.empty else "hidden"),
     "review": st.Page("app_pages/review.py", title="Quarterly review",
-                      icon=":material/insights:", default=not ctx.empty and ctx.audience == "lead"),
+                      icon=":material/insights:", default=not ctx.empty and role == "lead"),
     "coach": st.Page("app_pages/coach.py", title="Struggling groups",
-                     icon=":material/support:", default=not ctx.empty and ctx.audience == "coach"),
+                     icon=":material/support:", default=not ctx.empty and role == "coach"),
     "compare": st.Page("app_pages/compare.py", title="Compare groups",
                        icon=":material/compare_arrows:",
-                       default=not ctx.empty and ctx.audience == "council"),
+                       default=not ctx.empty and role == "council"),
     "data": st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
     "method": st.Page("app_pages/method.py", title="Method", icon=":material/menu_book:"),
 }
 
+# The Data page takes uploads and shows raw rows of every group: the data steward's alone.
 SECTIONS = {
     "lead": {"Review": ["start", "review", "compare"], "About the data": ["data", "method"]},
-    "council": {"Review": ["start", "compare"], "About the data": ["method"]},
-    "coach": {"Coaching": ["start", "coach", "compare"], "About the data": ["data", "method"]},
+    "council": {"Review": ["start", "review", "compare"], "About the data": ["method"]},
+    "coach": {"Coaching": ["start", "coach", "compare"], "About the data": ["method"]},
 }
 FILTERED_PAGES = {"review", "coach", "compare"}
 
 page = st.navigation(
     {section: [PAGES[name] for name in names]
-     for section, names in SECTIONS[ctx.audience].items()},
+     for section, names in SECTIONS[role].items()},
 )
 
-with st.sidebar:
-    st.caption(f"{ctx.config.program_name} · {frame.AUDIENCE_TITLES[ctx.audience]} view")
+frame.sidebar_identity(ctx)
 if any(page.url_path == PAGES[name].url_path for name in FILTERED_PAGES):
     frame.sidebar_filters(ctx)
 

@@ -1,26 +1,37 @@
-"""What every page shares: the audience, the published snapshot, the configuration and the
-sidebar filters. Session state is initialised here and nowhere else.
+"""What every page shares: who is looking (the Viewer), the published snapshot, the
+configuration and the sidebar filters. Session state is initialised here and nowhere else.
 
 Pages start with ``ctx = frame.context()`` and read everything they need from it.
+
+Who is looking: with an [auth] section in Streamlit's secrets the person signs in with the
+program's OpenID Connect provider (st.login) and hearth.access turns their ID-token claims and
+hearth.toml [access] into a Viewer; without one, local mode has a single user on this machine
+seeing the audience chosen with `hearth dashboard --audience`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard import queries
-from dashboard.launch import Settings, settings
+from dashboard.launch import Settings, is_loopback, providers, settings
+from hearth.access import (
+    ROLE_TITLES,
+    Viewer,
+    local_viewer,
+    resolve_viewer,
+    role_of,
+    verified_email,
+)
 from hearth.config import Config, load_config
+from hearth.errors import HearthError
 from hearth.warehouse import db_path
 
-AUDIENCE_TITLES = {
-    "lead": "Program lead",
-    "council": "Advisory council",
-    "coach": "Coach",
-}
+AUDIENCE_TITLES = ROLE_TITLES
 
 FILTER_LABELS = {
     "modality": "Modality",
@@ -55,6 +66,73 @@ def init_state() -> None:
             st.session_state[key] = st.session_state[key]
 
 
+# --- who is looking -----------------------------------------------------------------------------
+
+class LocalModeRefused(HearthError):
+    """Local mode (no sign-in) reached from another machine."""
+
+
+def auth_configured() -> bool:
+    """True when Streamlit's secrets hold an [auth] section: sign-in mode."""
+    try:
+        return st.secrets.load_if_toml_exists() and "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - an unreadable secrets file is reported by Streamlit itself
+        return False
+
+
+def auth_providers() -> list[str]:
+    """The providers to offer a sign-in button for ('default' for an unnamed one)."""
+    return providers(st.secrets["auth"].to_dict())
+
+
+def signed_in_claims() -> dict | None:
+    """The signed-in person's ID-token claims, or None before sign-in."""
+    if not st.user.is_logged_in:
+        return None
+    return st.user.to_dict()
+
+
+def check_local_mode() -> None:
+    """Local mode has no sign-in, so it answers this machine only: `hearth dashboard` binds to
+    localhost, and this catches `streamlit run` bound elsewhere, or a proxy in front of it."""
+    address = str(st.get_option("server.address") or "")
+    ip = st.context.ip_address  # None for localhost (Streamlit says so); a str otherwise
+    remote = isinstance(ip, str) and not _loopback_ip(ip)
+    if (address and not is_loopback(address)) or remote:
+        raise LocalModeRefused(
+            "This dashboard has no sign-in and serves only the machine it runs on; configure "
+            "[auth] in .streamlit/secrets.toml (docs/deploy.md) to serve others.")
+
+
+def _loopback_ip(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def _group_coaches(snap: queries.Snapshot | None) -> dict[str, str | None]:
+    if queries.is_empty(snap):
+        return {}
+    frame = queries.groups(snap)
+    return {str(g): (None if c is None or c != c else str(c))
+            for g, c in zip(frame["group_id"], frame["coach"], strict=True)}
+
+
+def current_viewer(s: Settings, config: Config) -> Viewer | None:
+    """Who is looking; None while nobody has signed in (sign-in mode only)."""
+    if not auth_configured():
+        check_local_mode()
+        return local_viewer(s.audience)
+    claims = signed_in_claims()
+    if claims is None:
+        return None
+    role = role_of(config.access, verified_email(claims), claims)
+    # A coach's groups come from the groups' coach field, read from the coach's own snapshot.
+    coaches = _group_coaches(queries.snapshot(s.db)) if role == "coach" else {}
+    return resolve_viewer(config.access, claims, coaches)
+
+
 @dataclass(frozen=True)
 class Context:
     settings: Settings
@@ -63,10 +141,20 @@ class Context:
     snap: queries.Snapshot | None
     empty: bool
     filters: queries.Filters
+    viewer: Viewer | None = None  # None: nobody has signed in yet
 
     @property
-    def audience(self) -> str:
-        return self.settings.audience
+    def audience(self) -> str | None:
+        """The viewer's role: lead, council, coach, or None (no role, or not signed in)."""
+        return self.viewer.role if self.viewer is not None else None
+
+    @property
+    def member_groups(self) -> frozenset[str] | None:
+        """Groups whose members the viewer may see (None: every group); pass to member-level
+        reads in queries as ``within``."""
+        if self.viewer is None or self.viewer.role not in ("lead", "coach"):
+            return frozenset()
+        return self.viewer.groups
 
     @property
     def group_ids(self) -> tuple[str, ...] | None:
@@ -81,13 +169,15 @@ class Context:
 
 
 def base_context() -> Context:
-    """Audience, configuration and the current snapshot (no filters yet)."""
+    """Viewer, configuration and the snapshot of the viewer's role (no filters yet). Someone
+    not signed in, or without a role, gets no snapshot at all."""
     s = settings()
     config = load_config(s.config)
-    snap = queries.snapshot(s.db)
+    viewer = current_viewer(s, config)
+    snap = queries.snapshot(s.db) if viewer is not None and viewer.role else None
     return Context(
         settings=s, config=config, db=db_path(s.db), snap=snap,
-        empty=queries.is_empty(snap), filters=queries.Filters(),
+        empty=queries.is_empty(snap), filters=queries.Filters(), viewer=viewer,
     )
 
 
@@ -132,4 +222,24 @@ def context() -> Context:
     """The context for this run: settings, snapshot and the filters as they stand.
     (The entry file has initialised session state before any page runs.)"""
     ctx = base_context()
-    return Context(ctx.settings, ctx.config, ctx.db, ctx.snap, ctx.empty, _current_filters(ctx))
+    return Context(ctx.settings, ctx.config, ctx.db, ctx.snap, ctx.empty, _current_filters(ctx),
+                   ctx.viewer)
+
+
+def sidebar_identity(ctx: Context) -> None:
+    """Who is looking, at the top of the sidebar: the local-mode notice, or the signed-in
+    person, their role and the way out."""
+    viewer = ctx.viewer
+    with st.sidebar:
+        if viewer is None:
+            return
+        if viewer.local:
+            st.warning(f"**Local mode — no sign-in.** {ctx.config.program_name} · "
+                       f"{AUDIENCE_TITLES[viewer.role]} view, for this machine only.",
+                       icon=":material/lock_open:")
+            return
+        title = AUDIENCE_TITLES.get(viewer.role, "no role")
+        st.caption(f"{ctx.config.program_name} · {title}")
+        st.text(f"Signed in as {viewer.name or viewer.email or 'you'}")  # from the provider
+        st.button("Sign out", key="sign_out", on_click=st.logout, icon=":material/logout:",
+                  type="tertiary")

@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from hearth.errors import HearthError
 from hearth.warehouse import published_path
 
 
@@ -434,6 +435,30 @@ def comments(snap: Snapshot, quarter: str, group_id: str | None = None) -> pd.Da
     return _api(snap, "comments", quarter, group_id)
 
 
+# --- Member-level reads: only within the viewer's own groups --------------------------------------
+# Who may see whose members is decided at sign-in (hearth.access.Viewer.groups: None for a lead,
+# a coach's own groups, nothing for the council). Every read that returns a member's name checks
+# it here, where the data is read, so no page can show another coach's members by mistake.
+
+class NotYourGroup(HearthError):
+    """A member-level read of a group outside the viewer's own."""
+
+
+def members_visible(group_id: str, within: frozenset[str] | None) -> None:
+    """Raise NotYourGroup unless the viewer may see members of ``group_id`` (None: every group)."""
+    if within is not None and str(group_id) not in within:
+        raise NotYourGroup(f"group {group_id}: its members are shown only to its coach and the "
+                           "program lead")
+
+
+def own_groups(group_ids: tuple[str, ...] | None,
+               within: frozenset[str] | None) -> tuple[str, ...] | None:
+    """The filters' groups (None: all) narrowed to the viewer's own (None: all)."""
+    if within is None:
+        return group_ids
+    return tuple(sorted(within if group_ids is None else set(group_ids) & within))
+
+
 # --- Coach -----------------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -447,8 +472,11 @@ def flags(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None = None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def watchlist(snap: Snapshot, quarter: str, group_id: str) -> pd.DataFrame:
-    """Members of one group showing withdrawal signals (coach audience only)."""
+def watchlist(snap: Snapshot, quarter: str, group_id: str, *,
+              within: frozenset[str] | None) -> pd.DataFrame:
+    """Members of one group showing withdrawal signals (coach audience only); member-level,
+    so only for a group ``within`` the viewer's own (see members_visible)."""
+    members_visible(group_id, within)
     if not has(snap, "marts.watchlist"):
         return pd.DataFrame()
     frame = _api(snap, "watchlist", quarter, group_id)
@@ -458,7 +486,11 @@ def watchlist(snap: Snapshot, quarter: str, group_id: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def session_attendance(snap: Snapshot, group_id: str) -> pd.DataFrame:
+def session_attendance(snap: Snapshot, group_id: str, *,
+                       within: frozenset[str] | None) -> pd.DataFrame:
+    """Each session of one group: expected, attended, and its host (a member's name), so
+    only for a group ``within`` the viewer's own."""
+    members_visible(group_id, within)
     if not has(snap, "marts.session_attendance"):
         return pd.DataFrame()
     return _api(snap, "session_attendance", group_id)

@@ -153,7 +153,38 @@ def cmd_synth(args) -> int:
 def cmd_dashboard(args) -> int:
     from dashboard.launch import run_dashboard
 
-    return run_dashboard(db=args.db, audience=args.audience, port=args.port, config=args.config)
+    return run_dashboard(db=args.db, audience=args.audience, port=args.port, config=args.config,
+                         host=args.host, secrets=args.secrets)
+
+
+def cmd_access(args) -> int:
+    """Who has which role, and each coach's groups (from the published groups, if any)."""
+    import duckdb
+
+    from hearth.access import access_summary, format_access
+    from hearth.warehouse import published_path
+    from metrics import api
+
+    config = load_config(args.config)
+    coaches: dict[str, str | None] = {}
+    names: dict[str, str] = {}
+    snapshot = published_path(args.db)
+    if snapshot.exists():
+        try:
+            with duckdb.connect(str(snapshot), read_only=True) as con:
+                groups = api.groups(con)
+        except duckdb.Error as exc:
+            raise HearthError(f"{snapshot}: cannot read the published groups ({exc}); "
+                              "run `hearth refresh`") from None
+        coaches = {str(g): (None if c is None or c != c else str(c))
+                   for g, c in zip(groups["group_id"], groups["coach"], strict=True)}
+        names = {str(g): str(n) for g, n in zip(groups["group_id"], groups["name"], strict=True)}
+    summary = access_summary(config.access, coaches, names)
+    if args.json:
+        _print_json({"config": str(config.source) if config.source else None, **summary})
+    else:
+        print(format_access(summary, str(config.source) if config.source else None))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,11 +235,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_metrics(sub)  # review, flags, watchlist
 
-    p = sub.add_parser("dashboard", help="open the dashboard on localhost (lead, council or coach view)")
-    p.add_argument("--audience", choices=["lead", "council", "coach"], default="lead",
-                   help="who it is for: council sees aggregates only; coach adds member-level views")
+    p = sub.add_parser("dashboard", help="serve the dashboard: with sign-in for the whole program, "
+                                         "or locally for one user (lead, council or coach view)")
+    p.add_argument("--audience", choices=["lead", "council", "coach"], default=None,
+                   help="local mode's view (default lead): council sees aggregates only; coach "
+                        "adds member-level views. With sign-in, each person's role decides")
     p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="localhost",
+                   help="address to listen on; anything but localhost needs sign-in ([auth])")
+    p.add_argument("--secrets", metavar="PATH",
+                   help="Streamlit secrets.toml with the [auth] sign-in settings "
+                        "(default: ./.streamlit/secrets.toml or ~/.streamlit/secrets.toml)")
     p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("access", help="who has which role in [access], and each coach's groups")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_access)
     return parser
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hearth.access import AccessRules, parse_access
 from hearth.errors import ConfigError
 
 MIN_ALLOWED_K = 3  # the anonymity threshold may be raised, never lowered below this
@@ -30,6 +31,7 @@ class Config:
     question_aliases: dict[str, str] = field(default_factory=dict)  # question text -> item id
     extra_labels: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     instrument_path: Path | None = None
+    access: AccessRules = field(default_factory=AccessRules)  # [access]: who has which role
     source: Path | None = None  # the file this came from, if any
 
     def group_for_meeting(self, *keys: str | None) -> str | None:
@@ -90,6 +92,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         question_aliases={str(key): str(v) for key, v in survey.get("aliases", {}).items()},
         extra_labels=raw.get("labels", {}),
         instrument_path=(candidate.parent / instrument) if instrument else None,
+        access=parse_access(raw.get("access"), candidate),
         source=candidate,
     )
 
@@ -126,6 +129,19 @@ pool_quarters = false
 # Question text in your survey tool -> item id in the instrument, where the wording differs.
 [survey.aliases]
 # "I feel like I belong here" = "bel_1"
+
+# Who may sign in and see what (only with sign-in configured; see docs/deploy.md).
+# Entries are emails or "@domain" (everyone at that domain).
+[access]
+# leads = ["you@example.org"]          # the data steward(s): everything, including uploads
+# council = ["@council.example.org"]   # the advisory council: aggregates only
+# coaches = ["coach@example.org"]      # member-level views of the groups they coach
+# contact = "you@example.org"          # whom people without a role should ask
+
+# A coach's groups are those whose `coach` field is their name; name them here when the name
+# they sign in with differs (or give their group ids in [access.coach_groups]).
+[access.coach_names]
+# "coach@example.org" = "Isaac Boateng"
 
 # Answer labels in other languages: [labels.<map>.<language>] with map agree5, agree7 or lonely3.
 # [labels.agree5.es]

@@ -68,7 +68,7 @@ class Served:
 
     url: str
     db: Path
-    audience: str
+    audience: str | None
     process: subprocess.Popen
 
 
@@ -88,14 +88,17 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60.
 
 
 @contextlib.contextmanager
-def serve_dashboard(db: Path, audience: str):
-    """Start `hearth dashboard` on a free port; stop it (by its own pid) afterwards."""
-    port = free_port()
+def serve_dashboard(db: Path, audience: str | None, config: Path | None = None,
+                    secrets: Path | None = None, port: int | None = None):
+    """Start `hearth dashboard` on a free port; stop it (by its own pid) afterwards.
+    With ``secrets`` (an [auth] section) it runs in sign-in mode and ``audience`` is None."""
+    port = port or free_port()
     hearth = shutil.which("hearth", path=str(Path(sys.executable).parent)) or "hearth"
-    config = SAMPLE_DIR / "hearth.toml"
+    config = config or SAMPLE_DIR / "hearth.toml"
     process = subprocess.Popen(
         [hearth, "--db", str(db), *(["--config", str(config)] if config.exists() else []),
-         "dashboard", "--audience", audience, "--port", str(port)],
+         "dashboard", *(["--audience", audience] if audience else []), "--port", str(port),
+         *(["--secrets", str(secrets)] if secrets else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     url = f"http://localhost:{port}"
@@ -147,3 +150,57 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --- sign-in: who is who in the sample program ------------------------------------------------
+
+#: Roles for the sample community. Isaac Boateng coaches g01-g05 and is mapped by email; Oscar
+#: Quinn (g06-g10) is matched by the name he signs in with; anyone at council.example.org sits on
+#: the council; nobody else has a role.
+ACCESS_TOML = """
+[access]
+leads = ["lead@example.org"]
+council = ["@council.example.org"]
+coaches = ["isaac@example.org", "oscar@example.org"]
+contact = "Lena Lead (lead@example.org)"
+
+[access.coach_names]
+"isaac@example.org" = "Isaac Boateng"
+"""
+
+#: The people who sign in: ID-token claims as a provider sends them.
+PEOPLE = {
+    "lead": {"sub": "lead", "email": "lead@example.org", "name": "Lena Lead",
+             "email_verified": True},
+    "council": {"sub": "council", "email": "cora@council.example.org", "name": "Cora Council",
+                "email_verified": True},
+    "coach_a": {"sub": "coach_a", "email": "isaac@example.org", "name": "Isaac B.",
+                "email_verified": True},
+    "coach_b": {"sub": "coach_b", "email": "oscar@example.org", "name": "Oscar Quinn",
+                "email_verified": True},
+    "unknown": {"sub": "unknown", "email": "someone@elsewhere.example.com", "name": "Sam Else",
+                "email_verified": True},
+}
+COACH_GROUPS = {"coach_a": {"g01", "g02", "g03", "g04", "g05"},
+                "coach_b": {"g06", "g07", "g08", "g09", "g10"}}
+
+
+@pytest.fixture(scope="session")
+def access_config(tmp_path_factory) -> Path:
+    """The sample's hearth.toml with the [access] roles above."""
+    path = tmp_path_factory.mktemp("access") / "hearth.toml"
+    own = SAMPLE_DIR / "hearth.toml"
+    base = own.read_text(encoding="utf-8") if own.exists() else ""
+    path.write_text(base + ACCESS_TOML, encoding="utf-8")
+    return path
+
+
+def sample_members_by_group() -> dict[str, set[str]]:
+    """group_id -> the names of the sample's members in it (data/sample/members.csv)."""
+    import csv
+
+    groups: dict[str, set[str]] = {}
+    with (SAMPLE_DIR / "members.csv").open(encoding="utf-8-sig") as handle:
+        for row in csv.DictReader(handle):
+            groups.setdefault(row["group_id"], set()).add(row["name"])
+    return groups

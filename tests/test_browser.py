@@ -25,9 +25,8 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 PAGES = {
     "lead": {"": "Quarterly review", "compare": "Compare groups", "data": "Data",
              "method": "Method"},
-    "council": {"": "Compare groups", "method": "Method"},
-    "coach": {"": "Struggling groups", "compare": "Compare groups", "data": "Data",
-              "method": "Method"},
+    "council": {"": "Compare groups", "review": "Quarterly review", "method": "Method"},
+    "coach": {"": "Struggling groups", "compare": "Compare groups", "method": "Method"},
 }
 CHART_PAGES = {"Quarterly review", "Compare groups", "Struggling groups"}
 TIMEOUT = 60_000  # ms: the first run of a page computes and caches its data

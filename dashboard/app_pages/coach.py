@@ -1,7 +1,8 @@
 """Coach: which groups are struggling, why, and who is drifting away?
 
 The only page with member-level information (members showing withdrawal signals); it is
-registered for the coach audience only, and checks the audience again before showing members.
+registered for the coach audience only, shows a coach only the groups they coach, and checks the
+audience again before showing members (queries checks the group against the viewer's own).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import streamlit as st
 
 from dashboard import charts, frame, queries, ui
 from dashboard.labels import is_index
+from hearth.access import whom_to_ask
 from metrics.anonymity import SUPPRESSED_LABEL
 
 FLAG_TITLES = {
@@ -36,7 +38,17 @@ ui.filtered_page_header(
     ctx, "Struggling groups",
     "Groups flagged this quarter, each flag with its reason and the evidence behind it. "
     "A flag is a prompt for a conversation, not a verdict.")
-snap, quarter, group_ids = ctx.snap, ctx.quarter, ctx.group_ids
+snap, quarter = ctx.snap, ctx.quarter
+within = ctx.member_groups  # a coach's own groups (None: every group, for the lead)
+group_ids = queries.own_groups(ctx.group_ids, within)
+if within is not None and not within:
+    st.info("No group lists you as its coach yet, so there is nothing to show here. Ask "
+            f"{whom_to_ask(ctx.config.access)} to check the coach of your groups.",
+            icon=":material/group_off:")
+    st.stop()
+if not group_ids and group_ids is not None:
+    ui.nothing_selected()
+    st.stop()
 
 flags = queries.flags(snap, quarter, group_ids)
 flags = flags.assign(flag_title=flags["flag"].map(lambda f: FLAG_TITLES.get(f, str(f))),
@@ -104,7 +116,7 @@ for row in group_flags.itertuples():
             st.caption("Evidence")
             st.text(row.evidence_text)
 
-sessions = queries.session_attendance(snap, group)
+sessions = queries.session_attendance(snap, group, within=within)
 left, right = st.columns([3, 2])
 with left:
     if sessions.empty:
@@ -142,7 +154,7 @@ if not said.empty:
 # Member-level: coaches only, even if this page were reached some other way.
 if ctx.audience == "coach":
     st.subheader("Members showing withdrawal signals")
-    drifting = queries.watchlist(snap, quarter, group)
+    drifting = queries.watchlist(snap, quarter, group, within=within)
     drifting = drifting.assign(
         signal=drifting["signal"].map(lambda v: SIGNAL_TITLES.get(v, str(v).replace("_", " "))))
     if drifting.empty:

@@ -13,6 +13,9 @@ ctx = frame.context()
 st.title("Data")
 st.caption("What has been loaded, what was turned away, and how up to date each group is.")
 
+if not (ctx.viewer is not None and ctx.viewer.is_lead):  # uploads: the data steward's alone
+    st.stop()
+
 st.subheader("Load files")
 with st.form("upload_form", clear_on_submit=True, border=True):
     uploads = st.file_uploader(

@@ -24,10 +24,10 @@ if ctx.empty and ctx.snap is None and ctx.db.exists():
             "yet. Run `hearth refresh` (or load a file) and reload this page.",
             icon=":material/sync:")
 
-if ctx.audience == "council":
+if ctx.audience != "lead":  # loading data is the data steward's alone
     if ctx.empty:
-        st.info("Nothing has been published for the council yet. The program lead loads the "
-                "program's data; this page will then show the comparison of groups.", icon="🌱")
+        st.info("Nothing has been published yet. The program lead loads the program's data; "
+                "the other pages will then show it.", icon="🌱")
     st.stop()
 
 st.subheader("Load your program's data")
