@@ -373,3 +373,77 @@ def shrunken_estimates(indicators: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     out["rank"] = out["rank"].astype("Int64")
     return out
+
+
+def change_between(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The change of an indicator between any two quarters of one unit, with the same tests
+    add_changes runs between neighbouring quarters (the follow-up of an action compares the
+    quarter it was decided in with each later one).
+
+    ``pairs`` has columns group_id (missing: the program), indicator, before_quarter and
+    after_quarter. Returned: those columns plus before_value, after_value, delta, p_value,
+    test and both_ok (both figures shown: ok and not pooled; survey figures never compared
+    otherwise). p is not adjusted: the caller decides the family it controls.
+    """
+    out = pairs[["group_id", "indicator", "before_quarter", "after_quarter"]].reset_index(drop=True)
+    wanted = pd.concat([
+        out[["before_quarter", "group_id", "indicator"]].set_axis(
+            ["quarter", "group_id", "indicator"], axis=1),
+        out[["after_quarter", "group_id", "indicator"]].set_axis(
+            ["quarter", "group_id", "indicator"], axis=1),
+    ]).drop_duplicates()
+    con.register("_wanted_rows", wanted)
+    try:
+        rows = con.execute(
+            "SELECT i.quarter, i.group_id, i.indicator, i.value, i.hits, i.n, i.status, i.pooled "
+            "FROM marts.indicators i JOIN _wanted_rows w ON w.quarter = i.quarter "
+            "AND w.indicator = i.indicator AND w.group_id IS NOT DISTINCT FROM i.group_id"
+        ).df()
+    finally:
+        con.unregister("_wanted_rows")
+    lookup = {(r.quarter, None if pd.isna(r.group_id) else r.group_id, r.indicator): r
+              for r in rows.itertuples()}
+
+    def side(column: str, field: str) -> np.ndarray:
+        values = []
+        for r in out.itertuples():
+            group = None if pd.isna(r.group_id) else r.group_id
+            found = lookup.get((getattr(r, column), group, r.indicator))
+            value = None if found is None else getattr(found, field)
+            values.append(np.nan if value is None or value is pd.NA else value)
+        return np.array(values, dtype=object)
+
+    def ok(column: str) -> np.ndarray:
+        return (side(column, "status") == "ok") & ~pd.Series(side(column, "pooled")).fillna(
+            False).astype(bool).to_numpy()
+
+    before_ok, after_ok = ok("before_quarter"), ok("after_quarter")
+    both_ok = before_ok & after_ok
+    before = {f: pd.to_numeric(side("before_quarter", f)).astype(float)
+              for f in ("value", "hits", "n")}
+    after = {f: pd.to_numeric(side("after_quarter", f)).astype(float)
+             for f in ("value", "hits", "n")}
+    kind = indicator_facts(out["indicator"], "kind").to_numpy(dtype=object)
+    p = np.full(len(out), np.nan)
+    test = np.full(len(out), None, dtype=object)
+    shares = both_ok & np.isin(kind, ["proportion", "survival"])
+    p[shares] = two_proportion_pvalues(before["hits"][shares], before["n"][shares],
+                                       after["hits"][shares], after["n"][shares])
+    test[shares] = "two proportions"
+    counts = both_ok & (kind == "count")
+    p[counts] = poisson_count_pvalues(before["value"][counts], after["value"][counts])
+    test[counts] = "Poisson counts"
+    means = both_ok & out["indicator"].isin(SURVEY_MEANS).to_numpy(dtype=bool)
+    if means.any():
+        survey = out.loc[means, ["after_quarter", "before_quarter", "group_id", "indicator"]]
+        survey = survey.rename(columns={"after_quarter": "quarter",
+                                        "before_quarter": "prev_quarter"})
+        p[means] = _survey_mean_pvalues(con, survey).to_numpy()
+        test[means] = "Mann-Whitney U"
+    out["before_value"] = np.where(before_ok, before["value"], np.nan)
+    out["after_value"] = np.where(after_ok, after["value"], np.nan)
+    out["delta"] = np.where(both_ok, after["value"] - before["value"], np.nan)
+    out["p_value"] = p
+    out["test"] = test
+    out["both_ok"] = both_ok
+    return out
