@@ -187,6 +187,197 @@ def cmd_access(args) -> int:
     return 0
 
 
+# --- the review cycle: actions, sign-off, the community update --------------------------------
+# The CLI is the data steward's tool on their own machine: it acts as the lead (local mode).
+
+def _cycle_setup(args):
+    from hearth.access import local_viewer
+    from hearth.state import open_state
+    from metrics.commands import _open_read_only
+
+    return _open_read_only(args.db), open_state(args.db), local_viewer("lead")
+
+
+def _action_line(a: dict) -> str:
+    where = "program" if a["group_id"] is None else a["group_id"] + (
+        f" ({a['flag']})" if a["flag"] else "")
+    due = f", due {a['due_on']}" if a["due_on"] else ""
+    return (f"#{a['action_id']} {a['quarter']} {where} [{a['status']}] {a['what']} "
+            f"- owner {a['owner']}{due}; aims at {', '.join(a['indicators'])}")
+
+
+def _follow_up_lines(report: dict) -> list[str]:
+    from metrics.commands import format_figure
+
+    lines = []
+    for item in report["indicators"]:
+        before = item["before"]
+        lines.append(f"  {item['title']}: {before['quarter']} "
+                     f"{format_figure(item['indicator'], before['figure'], False)} (before)")
+        for after in item["after"]:
+            lines.append(f"    {after['quarter']} "
+                         f"{format_figure(item['indicator'], after['figure'], False)}: "
+                         f"{after['verdict']}")
+            lines.append(f"      {after['comparison']['text']}")
+        if not item["after"]:
+            lines.append("    no later quarter yet: the follow-up starts next quarter")
+    return lines
+
+
+def cmd_actions(args) -> int:
+    from hearth import actions as store
+    from metrics import followup
+
+    con, state_con, viewer = _cycle_setup(args)
+    try:
+        config = load_config(args.config)
+        if args.actions_command == "add":
+            result = followup.plan_action(
+                con, state_con, viewer, what=args.what, quarter=args.quarter,
+                group_id=args.group, flag=args.flag, indicators=args.indicator,
+                owner=args.owner, due_on=args.due, status=args.status, notes=args.notes or "")
+            out = [result]
+        elif args.actions_command == "update":
+            changes = {k: v for k, v in {
+                "status": args.status, "what": args.what, "owner": args.owner,
+                "due_on": args.due, "notes": args.notes, "indicators": args.indicator,
+            }.items() if v is not None}
+            if not changes:
+                raise HearthError("nothing to change; pass --status, --what, --owner, --due, "
+                                  "--notes or --indicator")
+            out = [followup.change_action(state_con, viewer, args.id, **changes)]
+        elif args.actions_command == "show":
+            report = followup.follow_up(con, state_con, viewer, config, args.id)
+            report["history"] = store.history(state_con, viewer, args.id)
+            if args.json:
+                _print_json(report)
+            else:
+                print(_action_line(report["action"]))
+                print("\n".join(_follow_up_lines(report)))
+            return 0
+        else:
+            out = store.list_actions(state_con, viewer, quarter=args.quarter,
+                                     group_ids=args.group, statuses=args.status)
+    finally:
+        con.close()
+        state_con.close()
+    if args.json:
+        _print_json(out)
+    elif not out:
+        print("no actions yet; add one with `hearth actions add --group G --what TEXT`")
+    else:
+        print("\n".join(_action_line(a) for a in out))
+    return 0
+
+
+def cmd_signoff(args) -> int:
+    from metrics import signoff
+
+    con, state_con, viewer = _cycle_setup(args)
+    try:
+        config = load_config(args.config)
+        if args.check:
+            from metrics import api
+
+            quarter = api.resolve_quarter(con, args.quarter)
+            result = signoff.since_signoff(con, state_con, config, quarter)
+            if result is None:
+                raise HearthError(f"{quarter} has not been signed off; sign it with "
+                                  f"`hearth signoff --quarter {quarter}`")
+        else:
+            result = signoff.sign_off(con, state_con, viewer, config, args.quarter,
+                                      note=args.note or "")
+            result = {k: v for k, v in result.items() if k != "figures"}
+    finally:
+        con.close()
+        state_con.close()
+    if args.json:
+        _print_json(result)
+    elif args.check:
+        print(f"{result['quarter']} signed off by {result['signed_by']} at {result['signed_at']}")
+        for load in result["late_loads"]:
+            print(f"  loaded later: {load['file_name']} ({load['kind']}, "
+                  f"{load['rows_in_quarter']} rows of {result['quarter']}) at {load['loaded_at']}")
+        for change in result["changes"]:
+            print(f"  changed: {change['unit']} {change['title']}: signed {change['signed']}, "
+                  f"now {change['now']}")
+        if not result["late_loads"] and not result["changes"]:
+            print("  nothing has changed since the sign-off")
+    else:
+        print(f"signed off {result['quarter']} as {result['signed_by']} at "
+              f"{result['signed_at']}; its figures are kept as signed")
+    return 0
+
+
+def cmd_update(args) -> int:
+    from dashboard.community_update import render
+    from metrics.going_well import community_update
+
+    con, state_con, _ = _cycle_setup(args)
+    try:
+        text = render(community_update(con, state_con, args.quarter, load_config(args.config)),
+                      args.format)
+    finally:
+        con.close()
+        state_con.close()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register_cycle(sub) -> None:
+    """actions, signoff and update."""
+    p = sub.add_parser("actions", help="action plans from the review: list, add, update, show")
+    acts = p.add_subparsers(dest="actions_command", required=True, metavar="ACTION")
+    q = acts.add_parser("list", help="the actions, oldest first")
+    q.add_argument("--quarter", help="decided in this quarter only")
+    q.add_argument("--group", action="append", help="these groups only (repeatable)")
+    q.add_argument("--status", action="append", help="planned, doing, done or dropped")
+    q.add_argument("--json", action="store_true")
+    q = acts.add_parser("add", help="record an action on a flag, a group or the program")
+    q.add_argument("--what", required=True, help="what will be done, in a few words")
+    q.add_argument("--group", help="the group (leave out for a program-wide action)")
+    q.add_argument("--flag", help="the group's flag it answers (e.g. low_safety)")
+    q.add_argument("--indicator", action="append",
+                   help="an indicator it aims to move (repeatable; default: the flag's)")
+    q.add_argument("--quarter", help="the quarter it was decided in (default: the latest)")
+    q.add_argument("--owner", help="who owns it (default: you)")
+    q.add_argument("--due", help="due date, e.g. 2026-09-30")
+    q.add_argument("--status", default="planned", help="planned, doing, done or dropped")
+    q.add_argument("--notes")
+    q.add_argument("--json", action="store_true")
+    q = acts.add_parser("update", help="change an action's status, owner, due date, ...")
+    q.add_argument("id", type=int)
+    q.add_argument("--status", help="planned, doing, done or dropped")
+    q.add_argument("--what")
+    q.add_argument("--owner")
+    q.add_argument("--due")
+    q.add_argument("--notes")
+    q.add_argument("--indicator", action="append")
+    q.add_argument("--json", action="store_true")
+    q = acts.add_parser("show", help="one action's follow-up: before, after and comparison")
+    q.add_argument("id", type=int)
+    q.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_actions)
+
+    p = sub.add_parser("signoff", help="sign off a quarter: keep its figures as signed")
+    p.add_argument("--quarter", help="e.g. 2026Q2 (default: the latest quarter with data)")
+    p.add_argument("--note", help="a line kept with the sign-off")
+    p.add_argument("--check", action="store_true",
+                   help="show what changed since the quarter was signed off instead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_signoff)
+
+    p = sub.add_parser("update", help="the community update for members (Markdown or HTML)")
+    p.add_argument("--quarter", help="e.g. 2026Q2 (default: the latest quarter with data)")
+    p.add_argument("--format", choices=["md", "html"], default="md")
+    p.add_argument("--out", help="write to this file instead of printing")
+    p.set_defaults(func=cmd_update)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearth",
@@ -234,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     from metrics.commands import register as register_metrics
 
     register_metrics(sub)  # review, flags, watchlist
+    register_cycle(sub)  # actions, signoff, update
 
     p = sub.add_parser("dashboard", help="serve the dashboard: with sign-in for the whole program, "
                                          "or locally for one user (lead, council or coach view)")
