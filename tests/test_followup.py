@@ -1,0 +1,115 @@
+"""Follow-up statistics against regression to the mean, on hand-made marts.
+
+Flagged groups tend to improve anyway. These marts hold many groups flagged in 2026Q1 whose
+attendance rate drifts up a little by 2026Q2 without any action; the action's group is compared
+with them, and the verdict depends on how many there are to compare with.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from hearth.access import Viewer
+from hearth.config import Config
+from hearth.state import state
+from metrics import followup
+from metrics.change import change_between
+from metrics.statistics import two_proportions
+
+LEAD = Viewer(email="lead@example.org", name="Lee", role="lead", groups=None)
+
+
+def marts(others: int, action_group_after: int) -> duckdb.DuckDBPyConnection:
+    """`others` flagged groups going from 50 to 50-58 attended of 100 expected; group "a"
+    going from 50 to `action_group_after`; one unflagged group "z" and the program."""
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.indicators (quarter VARCHAR, group_id VARCHAR, "
+                "indicator VARCHAR, value DOUBLE, n BIGINT, ci_low DOUBLE, ci_high DOUBLE, "
+                "status VARCHAR, delta DOUBLE, verdict VARCHAR, p_adjusted DOUBLE, "
+                "pooled BOOLEAN, hits DOUBLE, target DOUBLE, note VARCHAR, p_value DOUBLE, "
+                "test VARCHAR)")
+    con.execute("CREATE TABLE marts.flags (quarter VARCHAR, group_id VARCHAR, flag VARCHAR, "
+                "reason VARCHAR, evidence VARCHAR)")
+    con.execute("CREATE TABLE marts.groups (group_id VARCHAR, name VARCHAR)")
+    con.execute("CREATE TABLE marts.session_attendance (quarter VARCHAR)")
+    con.execute("CREATE TABLE marts.survey_scores (quarter VARCHAR, group_id VARCHAR, "
+                "construct VARCHAR, score DOUBLE)")
+    con.execute("INSERT INTO marts.session_attendance VALUES ('2026Q1'), ('2026Q2')")
+    groups = [("a", 50, action_group_after)] + [
+        (f"o{i:02d}", 50, 50 + i % 9) for i in range(others)] + [("z", 80, 80)]
+    for gid, before, after in groups:
+        con.execute("INSERT INTO marts.groups VALUES (?, ?)", [gid, f"Group {gid}"])
+        for quarter, hits in (("2026Q1", before), ("2026Q2", after)):
+            con.execute(
+                "INSERT INTO marts.indicators (quarter, group_id, indicator, value, n, ci_low, "
+                "ci_high, status, pooled, hits, verdict) VALUES (?, ?, 'attendance_rate', ?, "
+                "100, ?, ?, 'ok', false, ?, 'no clear change')",
+                [quarter, gid, hits / 100, hits / 100 - 0.1, hits / 100 + 0.1, hits])
+        if gid != "z":
+            con.execute("INSERT INTO marts.flags VALUES ('2026Q1', ?, "
+                        "'below_expected_attendance', 'low', '{}')", [gid])
+    return con
+
+
+def follow(tmp_path, others: int, after: int) -> dict:
+    con = marts(others, after)
+    with state(tmp_path / "hearth.duckdb") as state_con:
+        action = followup.plan_action(con, state_con, LEAD, quarter="2026Q1", group_id="a",
+                                      flag="below_expected_attendance", what="New time slot")
+        report = followup.follow_up(con, state_con, LEAD, Config(), action["action_id"])
+    return report["indicators"][0]["after"][0]
+
+
+def test_change_between_any_two_quarters_uses_the_reviews_test():
+    con = marts(3, 70)
+    out = change_between(con, pd.DataFrame(
+        {"group_id": ["a"], "indicator": ["attendance_rate"], "before_quarter": ["2026Q1"],
+         "after_quarter": ["2026Q2"]}))
+    assert out["delta"].iat[0] == pytest.approx(0.2)
+    assert out["p_value"].iat[0] == pytest.approx(two_proportions(50, 100, 70, 100))
+    assert out["test"].iat[0] == "two proportions"
+
+
+def test_a_big_rise_among_many_comparable_groups_is_told_apart(tmp_path):
+    after = follow(tmp_path, others=45, after=90)
+    comparison = after["comparison"]
+    assert after["verdict"] == "up"
+    assert comparison["groups"] == 45
+    assert comparison["verdict"] == "better than comparable groups"
+    assert comparison["ci_low"] < comparison["mean_delta"] < comparison["ci_high"]
+    assert comparison["p"] < 0.05
+
+
+def test_with_few_comparable_groups_the_follow_up_says_it_cannot_tell_them_apart(tmp_path):
+    after = follow(tmp_path, others=10, after=90)
+    comparison = after["comparison"]
+    assert after["verdict"] == "up"  # the group did rise ...
+    assert comparison["verdict"] == "cannot tell apart"  # ... but so might anyone's
+    assert "with 10 groups to compare, no single group's change could be" in comparison["text"]
+
+
+def test_groups_with_their_own_action_are_not_counted_as_comparable(tmp_path):
+    con = marts(5, 60)
+    with state(tmp_path / "hearth.duckdb") as state_con:
+        for gid in ("o00", "o01"):
+            followup.plan_action(con, state_con, LEAD, quarter="2026Q1", group_id=gid,
+                                 what="Buddy pairs", indicators=["attendance_rate"])
+        dropped = followup.plan_action(con, state_con, LEAD, quarter="2026Q1", group_id="o02",
+                                       what="Tried", indicators=["attendance_rate"])
+        followup.change_action(state_con, LEAD, dropped["action_id"], status="dropped")
+        action = followup.plan_action(con, state_con, LEAD, quarter="2026Q1", group_id="a",
+                                      what="New time slot", indicators=["attendance_rate"])
+        report = followup.follow_up(con, state_con, LEAD, Config(), action["action_id"])
+    assert report["indicators"][0]["after"][0]["comparison"]["groups"] == 3  # o02, o03, o04
+
+
+def test_an_action_on_a_flag_not_raised_is_refused_with_the_flags_there_were(tmp_path):
+    con = marts(1, 60)
+    with state(tmp_path / "hearth.duckdb") as state_con, pytest.raises(
+            followup.HearthError, match="not flagged 'low_safety' in 2026Q1 "
+                                        r"\(its flags then: below_expected_attendance\)"):
+        followup.plan_action(con, state_con, LEAD, quarter="2026Q1", group_id="a",
+                             flag="low_safety", what="x")

@@ -1,0 +1,249 @@
+"""The review as a cycle, on the sample community loaded quarter by quarter.
+
+The story: the sample is loaded up to 2026Q2 with a few of 2026Q2's survey responses held back.
+Coach A (who coaches g11) adds an action to g11's low-safety flag and marks it doing; coach B
+and the council look; the lead signs off 2026Q2; the held-back responses arrive late; then
+2026Q3 is loaded and the action is followed up.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from hearth import actions as store
+from hearth.access import Viewer
+from hearth.errors import HearthError
+from hearth.orchestrate import ingest
+from hearth.state import events, state
+from metrics import followup, signoff
+from tests.conftest import SAMPLE_DIR, sample_config
+
+CUT = "2026-07-01"  # 2026Q3 starts
+HELD_BACK_GROUPS = {"g01", "g02"}  # their 2026Q2 responses arrive after the sign-off
+
+LEAD = Viewer(email="lead@example.org", name="Lee", role="lead", groups=None)
+COACH_A = Viewer(email="a@example.org", name="Ada", role="coach", groups=frozenset({"g11"}))
+COACH_B = Viewer(email="b@example.org", name="Bo", role="coach",
+                 groups=frozenset({"g01", "g02"}))
+COUNCIL = Viewer(email="c@example.org", name="Cy", role="council", groups=frozenset())
+
+
+def _split(name: str, folders: dict[str, Path], which) -> None:
+    with open(SAMPLE_DIR / name, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        fields = reader.fieldnames
+    for part, folder in folders.items():
+        with open(folder / name, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(r for r in rows if which(r) == part)
+
+
+def split_sample(root: Path) -> dict[str, Path]:
+    """The sample's canonical files cut into: up to 2026Q2 (minus the held-back responses),
+    the held-back 2026Q2 responses, and 2026Q3."""
+    folders = {p: root / p for p in ("until_q2", "late_q2", "q3")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    for name in ("groups.csv", "members.csv"):
+        shutil.copy(SAMPLE_DIR / name, folders["until_q2"] / name)
+    with open(SAMPLE_DIR / "sessions.csv", newline="", encoding="utf-8") as f:
+        session_day = {r["session_id"]: r["starts_at"][:10] for r in csv.DictReader(f)}
+
+    def by_day(day: str) -> str:
+        return "until_q2" if day < CUT else "q3"
+
+    _split("sessions.csv", folders, lambda r: by_day(r["starts_at"][:10]))
+    _split("attendance.csv", folders, lambda r: by_day(session_day[r["session_id"]]))
+    _split("buddy_checkins.csv", folders, lambda r: by_day(r["checked_in_at"][:10]))
+    _split("survey_responses.csv", folders, lambda r: (
+        "q3" if r["survey_id"] >= "2026Q3" else
+        "late_q2" if r["survey_id"] == "2026Q2" and r["group_id"] in HELD_BACK_GROUPS
+        else "until_q2"))
+    # the late file is named as a lead would find it
+    (folders["late_q2"] / "survey_responses.csv").rename(
+        folders["late_q2"] / "late_survey_2026Q2.csv")
+    for name in ("sessions.csv", "attendance.csv", "buddy_checkins.csv"):
+        (folders["late_q2"] / name).unlink()
+    return folders
+
+
+def load(folder: Path, db: Path) -> None:
+    summaries = ingest([folder], db=db, config=sample_config())
+    assert not [s.error for s in summaries if s.error]
+
+
+def read(db: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(db), read_only=True)
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory):
+    """Runs the whole story once; the tests check what each step left behind."""
+    root = tmp_path_factory.mktemp("cycle")
+    folders = split_sample(root)
+    db = root / "hearth.duckdb"
+    config = sample_config()
+    seen: dict = {}
+    load(folders["until_q2"], db)
+    with state(db) as state_con:
+        con = read(db)
+        try:
+            seen["flags_q2"] = followup.api.flags_records(con, "2026Q2")
+            action = followup.plan_action(con, state_con, COACH_A, quarter="2026Q2",
+                                          group_id="g11", flag="low_safety",
+                                          what="Coach sits in on two sessions")
+            store.update_action(state_con, COACH_A, action["action_id"], status="doing")
+            seen["action_id"] = action["action_id"]
+            seen["follow_up_before_q3"] = followup.follow_up(con, state_con, COACH_A, config,
+                                                             action["action_id"])
+            seen["signed"] = signoff.sign_off(con, state_con, LEAD, config, "2026Q2")
+            seen["since_at_once"] = signoff.since_signoff(con, state_con, config, "2026Q2")
+        finally:
+            con.close()
+    load(folders["late_q2"], db)
+    with state(db) as state_con:
+        con = read(db)
+        try:
+            seen["since_late"] = signoff.since_signoff(con, state_con, config, "2026Q2")
+        finally:
+            con.close()
+    load(folders["q3"], db)
+    seen["db"] = db
+    seen["config"] = config
+    return seen
+
+
+def test_coach_a_adds_an_action_to_a_flagged_group_and_marks_it_doing(cycle):
+    assert {"group_id": "g11", "flag": "low_safety"} in [
+        {"group_id": f["group_id"], "flag": f["flag"]} for f in cycle["flags_q2"]]
+    with state(cycle["db"]) as state_con:
+        action = store.get_action(state_con, COACH_A, cycle["action_id"])
+        logged = [(e["actor"], e["action"]) for e in events(state_con)
+                  if e["action"].startswith("action.")]
+    assert (action["status"], action["owner"], action["indicators"]) == (
+        "doing", "a@example.org", ["psychological_safety"])
+    assert logged == [("a@example.org", "action.update"), ("a@example.org", "action.add")]
+
+
+def test_before_the_next_quarter_there_is_only_a_before(cycle):
+    item = cycle["follow_up_before_q3"]["indicators"][0]
+    assert item["before"]["quarter"] == "2026Q2"
+    assert item["before"]["figure"]["status"] == "ok"
+    assert item["after"] == []
+
+
+def test_after_the_next_quarter_the_action_shows_before_after_and_the_comparison(cycle):
+    with state(cycle["db"]) as state_con:
+        con = read(cycle["db"])
+        try:
+            report = followup.follow_up(con, state_con, COACH_A, cycle["config"],
+                                        cycle["action_id"])
+            flagged = followup.api.flags(con, "2026Q2")
+        finally:
+            con.close()
+    item = report["indicators"][0]
+    before, (after,) = item["before"]["figure"], item["after"]
+    assert after["quarter"] == "2026Q3"
+    for figure in (before, after["figure"]):
+        assert figure["status"] == "ok"
+        assert figure["ci_low"] < figure["value"] < figure["ci_high"]
+    assert after["delta"] == pytest.approx(after["figure"]["value"] - before["value"])
+    assert after["verdict"] in ("up", "down", "no clear change")
+    comparison = after["comparison"]
+    # the comparison is made only of other groups flagged in 2026Q2, without an action
+    others = set(flagged["group_id"]) - {"g11"} - {
+        g for g, f in zip(flagged["group_id"], flagged["flag"], strict=True)
+        if f == "cant_tell_yet"}
+    assert comparison["groups"] <= len(others)
+    assert comparison["verdict"] in ("can't tell yet", "cannot tell apart",
+                                     "better than comparable groups",
+                                     "worse than comparable groups")
+    assert comparison["text"]
+
+
+def test_coach_b_cannot_see_or_edit_the_action(cycle):
+    with state(cycle["db"]) as state_con:
+        assert store.list_actions(state_con, COACH_B) == []
+        with pytest.raises(HearthError, match="no action"):
+            store.update_action(state_con, COACH_B, cycle["action_id"], status="dropped")
+        con = read(cycle["db"])
+        try:
+            with pytest.raises(HearthError, match="no action"):
+                followup.follow_up(con, state_con, COACH_B, cycle["config"], cycle["action_id"])
+        finally:
+            con.close()
+
+
+def test_the_council_sees_the_action_only_in_the_summary(cycle):
+    with state(cycle["db"]) as state_con:
+        with pytest.raises(store.NotAllowed):
+            store.list_actions(state_con, COUNCIL)
+        summary = store.summary(state_con, COUNCIL)
+    assert summary["by_status"]["doing"] == 1
+    assert summary["by_theme"] == {"How members feel": 1}
+    assert "g11" not in json.dumps(summary) and "Coach sits" not in json.dumps(summary)
+
+
+def test_the_open_action_carries_over_to_the_next_quarters_review(cycle):
+    with state(cycle["db"]) as state_con:
+        con = read(cycle["db"])
+        try:
+            carried = followup.carry_over(con, state_con, LEAD, "2026Q3")
+            for_b = followup.carry_over(con, state_con, COACH_B, "2026Q3")
+        finally:
+            con.close()
+    assert carried["sentences"] == ["1 action open from 2026Q2"]
+    assert for_b["sentences"] == []
+    assert {"quarter": "2026Q2", "group_id": "g11", "flag": "low_safety"} in [
+        {k: f[k] for k in ("quarter", "group_id", "flag")} for f in carried["flags"]]
+
+
+def test_right_after_sign_off_nothing_has_changed(cycle):
+    since = cycle["since_at_once"]
+    assert since["signed_by"] == "lead@example.org"
+    assert (since["late_loads"], since["changes"]) == ([], [])
+
+
+def test_a_late_file_for_a_signed_quarter_is_marked_and_the_review_shows_the_difference(cycle):
+    since = cycle["since_late"]
+    assert [(f["file_name"], f["kind"]) for f in since["late_loads"]] == [
+        ("late_survey_2026Q2.csv", "survey_responses")]
+    assert since["late_loads"][0]["rows_in_quarter"] > 0
+    changed = {(c["unit"], c["indicator"]) for c in since["changes"]}
+    assert ("program", "belonging") in changed
+    assert {u for u, _ in changed} <= {"program", *HELD_BACK_GROUPS}
+    program = next(c for c in since["changes"] if c["unit"] == "program"
+                   and c["indicator"] == "belonging")
+    assert program["signed"] != program["now"]
+
+
+def test_the_signed_figures_are_kept_as_signed(cycle):
+    with state(cycle["db"]) as state_con:
+        kept = store_signoff(state_con)
+    assert kept["figures"]["review"]["quarter"] == "2026Q2"
+    assert kept["figures"]["review"] == cycle["signed"]["figures"]["review"]
+
+
+def store_signoff(state_con):
+    from hearth.signoffs import latest_signoff
+
+    return latest_signoff(state_con, "2026Q2")
+
+
+def test_only_a_lead_signs_off(cycle):
+    with state(cycle["db"]) as state_con:
+        con = read(cycle["db"])
+        try:
+            for viewer in (COACH_A, COUNCIL):
+                with pytest.raises(store.NotAllowed, match="only the program lead"):
+                    signoff.sign_off(con, state_con, viewer, cycle["config"], "2026Q2")
+        finally:
+            con.close()
