@@ -49,17 +49,19 @@ PAGES = {
     "compare": st.Page("app_pages/compare.py", title="Compare groups",
                        icon=":material/compare_arrows:",
                        default=not ctx.empty and role == "council"),
+    "actions": st.Page("app_pages/actions.py", title="Actions", icon=":material/checklist:"),
     "data": st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
     "method": st.Page("app_pages/method.py", title="Method", icon=":material/menu_book:"),
 }
 
 # The Data page takes uploads and shows raw rows of every group: the data steward's alone.
 SECTIONS = {
-    "lead": {"Review": ["start", "review", "compare"], "About the data": ["data", "method"]},
-    "council": {"Review": ["start", "review", "compare"], "About the data": ["method"]},
-    "coach": {"Coaching": ["start", "coach", "compare"], "About the data": ["method"]},
+    "lead": {"Review": ["start", "review", "actions", "compare"],
+             "About the data": ["data", "method"]},
+    "council": {"Review": ["start", "review", "compare", "actions"], "About the data": ["method"]},
+    "coach": {"Coaching": ["start", "coach", "actions", "compare"], "About the data": ["method"]},
 }
-FILTERED_PAGES = {"review", "coach", "compare"}
+FILTERED_PAGES = {"review", "coach", "compare", "actions"}
 
 page = st.navigation(
     {section: [PAGES[name] for name in names]

@@ -49,6 +49,7 @@ STATE_DEFAULTS: dict[str, object] = {
     "drilldown_group": None,
     "funnel_cohort": "Joined this quarter",
     "last_upload_summary": None,
+    "cycle_flash": None,  # dashboard/cycle.py: the message after an action or sign-off is saved
 }
 
 

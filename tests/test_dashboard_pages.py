@@ -20,11 +20,11 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 # The council oversees the program, so it has the quarterly review (aggregates); the Data page
 # (uploads, raw rows of every group) is the lead's alone.
 AUDIENCE_PAGES = {
-    "lead": ["start", "review", "compare", "data", "method"],
-    "council": ["start", "review", "compare", "method"],
-    "coach": ["start", "coach", "compare", "method"],
+    "lead": ["start", "review", "actions", "compare", "data", "method"],
+    "council": ["start", "review", "compare", "actions", "method"],
+    "coach": ["start", "coach", "actions", "compare", "method"],
 }
-ALL_PAGES = {"start", "review", "compare", "coach", "data", "method"}
+ALL_PAGES = {"start", "review", "actions", "compare", "coach", "data", "method"}
 CASES = [(a, p) for a, pages in AUDIENCE_PAGES.items() for p in pages]
 
 

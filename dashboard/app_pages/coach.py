@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, frame, queries, ui
+from dashboard import charts, cycle, frame, queries, ui
 from dashboard.labels import is_index
 from hearth.access import whom_to_ask
 from metrics.anonymity import SUPPRESSED_LABEL
@@ -170,3 +170,6 @@ if ctx.audience == "coach":
                      "consecutive_missed": st.column_config.NumberColumn(
                          "Missed in a row", format="%d"),
                  })
+
+# --- This group's actions and their follow-up (dashboard/cycle.py) ---------------------------
+cycle.group_actions(ctx, group)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, frame, quarterly, queries, ui
+from dashboard import charts, cycle, frame, quarterly, queries, ui
 from dashboard.labels import DIMENSIONS, indicator_title
 from hearth.instrument import load_instrument
 
@@ -126,3 +126,6 @@ st.download_button(
     type="primary", icon=":material/download:",
     help="One self-contained file with every chart; it opens offline and can be emailed.",
 )
+
+# --- The review as a cycle: carry-over, going well, sign-off (dashboard/cycle.py) --------------
+cycle.review_sections(ctx)
