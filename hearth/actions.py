@@ -92,7 +92,7 @@ def _status(value: Any) -> str:
     return status
 
 
-def _indicators(value: Iterable[str] | str | None) -> list[str]:
+def parse_indicators(value: Iterable[str] | str | None) -> list[str]:
     if isinstance(value, str):
         value = [v for v in value.replace(";", ",").split(",")]
     keys = list(dict.fromkeys(str(v).strip() for v in value or () if str(v).strip()))
@@ -145,7 +145,7 @@ def add_action(
         "what": _text(what, "what will be done"),
         "owner": _text(owner, "an owner", required=False) or viewer.actor,
         "due_on": _due(due_on), "status": _status(status),
-        "indicators": _indicators(indicators), "theme": _text(theme, "a theme"),
+        "indicators": parse_indicators(indicators), "theme": _text(theme, "a theme"),
         "notes": _text(notes, "notes", required=False),
     }
     now, actor = _now(), viewer.actor

@@ -94,7 +94,7 @@ def plan_action(
             shown = ", ".join(sorted(raised)) or "none"
             raise HearthError(f"group {group_id} was not flagged {flag!r} in {q} "
                               f"(its flags then: {shown})")
-    keys = store._indicators(indicators) if indicators else FLAG_INDICATORS.get(flag or "", [])
+    keys = store.parse_indicators(indicators) if indicators else FLAG_INDICATORS.get(flag or "", [])
     if not keys:
         raise HearthError("an action needs the indicator(s) it aims to move, e.g. "
                           "--indicator attendance_rate")
@@ -112,7 +112,7 @@ def change_action(state_con: sqlite3.Connection, viewer: Viewer, action_id: int,
                   **changes: Any) -> dict[str, Any]:
     """Update an action; a change of indicators is checked and re-themes it."""
     if changes.get("indicators"):
-        keys = store._indicators(changes["indicators"])
+        keys = store.parse_indicators(changes["indicators"])
         unknown = [k for k in keys if k not in BY_KEY]
         if unknown:
             raise HearthError(f"unknown indicator {unknown[0]!r}; choose from "

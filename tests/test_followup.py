@@ -39,16 +39,17 @@ def marts(others: int, action_group_after: int) -> duckdb.DuckDBPyConnection:
                 "construct VARCHAR, score DOUBLE)")
     con.execute("INSERT INTO marts.session_attendance VALUES ('2026Q1'), ('2026Q2')")
     groups = [("a", 50, action_group_after)] + [
-        (f"o{i:02d}", 50, 50 + i % 9) for i in range(others)] + [("z", 80, 80)]
+        (f"o{i:02d}", 50, 50 + i % 9) for i in range(others)] + [("z", 80, 80), (None, 60, 70)]
     for gid, before, after in groups:
-        con.execute("INSERT INTO marts.groups VALUES (?, ?)", [gid, f"Group {gid}"])
+        if gid is not None:
+            con.execute("INSERT INTO marts.groups VALUES (?, ?)", [gid, f"Group {gid}"])
         for quarter, hits in (("2026Q1", before), ("2026Q2", after)):
             con.execute(
                 "INSERT INTO marts.indicators (quarter, group_id, indicator, value, n, ci_low, "
                 "ci_high, status, pooled, hits, verdict) VALUES (?, ?, 'attendance_rate', ?, "
                 "100, ?, ?, 'ok', false, ?, 'no clear change')",
                 [quarter, gid, hits / 100, hits / 100 - 0.1, hits / 100 + 0.1, hits])
-        if gid != "z":
+        if gid not in ("z", None):
             con.execute("INSERT INTO marts.flags VALUES ('2026Q1', ?, "
                         "'below_expected_attendance', 'low', '{}')", [gid])
     return con
@@ -113,3 +114,17 @@ def test_an_action_on_a_flag_not_raised_is_refused_with_the_flags_there_were(tmp
                                         r"\(its flags then: below_expected_attendance\)"):
         followup.plan_action(con, state_con, LEAD, quarter="2026Q1", group_id="a",
                              flag="low_safety", what="x")
+
+
+def test_a_program_action_is_followed_up_without_a_comparison_it_cannot_have(tmp_path):
+    con = marts(3, 60)
+    with state(tmp_path / "hearth.duckdb") as state_con:
+        action = followup.plan_action(con, state_con, LEAD, quarter="2026Q1",
+                                      what="Captions everywhere", indicators=["attendance_rate"])
+        report = followup.follow_up(con, state_con, LEAD, Config(), action["action_id"])
+    item = report["indicators"][0]
+    assert item["before"]["figure"]["value"] == pytest.approx(0.6)
+    (after,) = item["after"]
+    assert after["delta"] == pytest.approx(0.1)
+    assert after["comparison"]["verdict"] == "no comparison"
+    assert action["theme"] == "Participation"
