@@ -195,7 +195,7 @@ def update_action(con: sqlite3.Connection, viewer: Viewer, action_id: int,
     clean = {
         "what": lambda v: _text(v, "what will be done"),
         "owner": lambda v: _text(v, "an owner"),
-        "due_on": _due, "status": _status, "indicators": _indicators,
+        "due_on": _due, "status": _status, "indicators": parse_indicators,
         "theme": lambda v: _text(v, "a theme"),
         "notes": lambda v: _text(v, "notes", required=False),
     }
