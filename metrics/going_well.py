@@ -78,33 +78,36 @@ def going_well(con: duckdb.DuckDBPyConnection, quarter: str | None, config: Conf
             groups.append({**item, "name": names.get(r.group_id)})
     shown = {(r.group_id, r.indicator) for r in released.itertuples()
              if r.group_id is not None and r.figure["status"] == "ok"}
-    for key in sorted({k for _, k in shown}):
-        strong = _strong_groups(con, q, key) & _strong_groups(con, previous_quarter(q), key)
-        for gid in sorted(strong):
-            if (gid, key) not in shown or (group_ids is not None and gid not in group_ids):
-                continue
-            side = "above" if BY_KEY[key].higher_is_better else "below"
-            groups.append({"group_id": gid, "name": names.get(gid), "indicator": key,
-                           "title": BY_KEY[key].title, "reason": "sustained strength",
-                           "text": f"{BY_KEY[key].title} clearly {side} the program's, "
-                                   f"{previous_quarter(q)} and {q} (shrunken estimates)"})
+    strong = _strong(con, q) & _strong(con, previous_quarter(q))
+    for gid, key in sorted(strong):
+        if (gid, key) not in shown or (group_ids is not None and gid not in group_ids):
+            continue
+        side = "above" if BY_KEY[key].higher_is_better else "below"
+        groups.append({"group_id": gid, "name": names.get(gid), "indicator": key,
+                       "title": BY_KEY[key].title, "reason": "sustained strength",
+                       "text": f"{BY_KEY[key].title} clearly {side} the program's, "
+                               f"{previous_quarter(q)} and {q} (shrunken estimates)"})
     groups.sort(key=lambda g: (g["group_id"], g["reason"], g["indicator"]))
     return {"quarter": q, "groups": groups, "program": program}
 
 
-def _strong_groups(con: duckdb.DuckDBPyConnection, quarter: str, key: str) -> set[str]:
-    """Groups whose shrunken interval lies wholly on the good side of the program's figure."""
-    spec = BY_KEY[key]
-    if spec.higher_is_better is None:
-        return set()
-    est = api.shrunken(con, quarter, key)
-    program = api.program_indicators(con, quarter)
-    row = program[program["indicator"] == key]
-    if est.empty or row.empty or row["status"].iat[0] != "ok" or pd.isna(row["value"].iat[0]):
-        return set()
-    level = float(row["value"].iat[0])
-    good = est["ci_low"] > level if spec.higher_is_better else est["ci_high"] < level
-    return set(est.loc[good, "group_id"])
+def _strong(con: duckdb.DuckDBPyConnection, quarter: str) -> set[tuple[str, str]]:
+    """(group, indicator) whose shrunken interval lies wholly on the good side of the program's
+    figure in `quarter` (one query for every indicator: the review page draws this)."""
+    rows = con.execute(
+        "SELECT s.group_id, s.indicator, s.ci_low, s.ci_high, p.value AS program_value "
+        "FROM marts.shrunken s JOIN marts.indicators p ON p.quarter = s.quarter "
+        "AND p.indicator = s.indicator AND p.group_id IS NULL AND p.status = 'ok' "
+        "WHERE s.quarter = ? AND p.value IS NOT NULL", [quarter],
+    ).fetchall()
+    out = set()
+    for gid, key, low, high, level in rows:
+        better = BY_KEY[key].higher_is_better if key in BY_KEY else None
+        if better is None or low is None or high is None:
+            continue
+        if (better and low > level) or (not better and high < level):
+            out.add((gid, key))
+    return out
 
 
 def _moved(key: str, figure: dict[str, Any]) -> str:
