@@ -39,7 +39,7 @@ class Kpi:
     value: str                # the figure, or in words: "fewer than 5 responses", "can't tell yet"
     has_figure: bool
     change: str | None        # e.g. "+4 pts"; None when the change can't be told
-    verdict: str              # up | down | no clear change | can't tell yet
+    verdict: str              # up | down | no meaningful change | no clear change | can't tell yet
     judgement: str            # better | worse | flat | unknown
     note: str                 # the change (or why there is no figure) in words
     n: int | None
@@ -56,7 +56,9 @@ class Kpi:
 
 def change_text(indicator: str, delta: float) -> str:
     if is_percent(indicator):
-        return f"{delta * 100:+.0f} pts"
+        # a decimal below 10 points, so that a clear change never reads "+0 pts"
+        points = delta * 100
+        return f"{points:+.0f} pts" if abs(points) >= 10 else f"{points:+.1f} pts"
     if abs(delta) >= 10 or float(delta).is_integer():
         return f"{delta:+,.0f}"
     return f"{delta:+.1f}"
@@ -96,8 +98,8 @@ def kpi(row: pd.Series | dict, k: int, previous: str | None) -> Kpi:
         against = f" vs {previous}" if previous else ""
         return Kpi(indicator, title, shown, True, None, CANT_TELL, "unknown",
                    f"change{against}: {CANT_TELL}", n)
-    if verdict == "no clear change":
-        judgement, note = "flat", "no clear change"
+    if verdict in ("no clear change", "no meaningful change"):
+        judgement, note = "flat", str(verdict)
     else:
         rose = verdict == "up"
         judgement = "better" if rose != lower_is_better(indicator) else "worse"

@@ -21,38 +21,51 @@ class Indicator:
     min_n: int               # below this n the figure is "insufficient" (can't tell yet)
     higher_is_better: bool | None
     unit: str                # how n is counted, in words
+    # The smallest change between quarters worth calling "up" or "down", in the indicator's
+    # own units (0.02 = 2 percentage points for shares; index points for survey indices); for
+    # counts, a share of last quarter's count (and at least 1). A clear change smaller than
+    # this is "no meaningful change". None: the indicator gets no change test.
+    min_change: float | None = None
 
+
+# Practical minimum changes (see Indicator.min_change and docs/metrics.md).
+RATE_MIN_CHANGE = 0.02      # 2 percentage points, for shares and retention
+INDEX_MIN_CHANGE = 3.0      # 3 points on a 0-100 survey index
+COUNT_MIN_CHANGE = 0.05     # 5% of last quarter's count, and at least 1
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("attendance_rate", "Attendance rate", "proportion", "participation", 10, True,
-              "expected member-sessions"),
+              "expected member-sessions", RATE_MIN_CHANGE),
     Indicator("active_members", "Active members", "count", "participation", 0, True,
-              "members on the roster"),
+              "members on the roster", COUNT_MIN_CHANGE),
     Indicator("sessions_held", "Sessions held", "count", "participation", 0, True,
-              "sessions"),
+              "sessions", COUNT_MIN_CHANGE),
     Indicator("newcomer_return", "Newcomer return", "proportion", "participation", 3, True,
-              "first-timers judged"),
+              "first-timers judged", RATE_MIN_CHANGE),
     Indicator("retention", "Retention", "survival", "participation", 5, True,
-              "memberships followed"),
+              "memberships followed", RATE_MIN_CHANGE),
     Indicator("buddy_coverage", "Buddy coverage", "proportion", "participation", 3, True,
-              "active members"),
-    Indicator("belonging", "Belonging", "mean", "survey", 0, True, "responses"),
+              "active members", RATE_MIN_CHANGE),
+    Indicator("belonging", "Belonging", "mean", "survey", 0, True, "responses",
+              INDEX_MIN_CHANGE),
     Indicator("psychological_safety", "Psychological safety", "mean", "survey", 0, True,
-              "responses"),
-    Indicator("peer_support", "Peer support", "mean", "survey", 0, True, "responses"),
+              "responses", INDEX_MIN_CHANGE),
+    Indicator("peer_support", "Peer support", "mean", "survey", 0, True, "responses",
+              INDEX_MIN_CHANGE),
     Indicator("loneliness_share", "Lonely (share)", "proportion", "survey", 0, False,
-              "responses"),
+              "responses", RATE_MIN_CHANGE),
     Indicator("willingness_to_lead", "Willing to lead (share)", "proportion", "survey", 0, True,
-              "responses"),
+              "responses", RATE_MIN_CHANGE),
     Indicator("hosting_breadth", "Hosting breadth", "proportion", "leadership", 3, True,
-              "active members"),
+              "active members", RATE_MIN_CHANGE),
     Indicator("distinct_hosts", "Distinct hosts", "count", "leadership", 0, True,
-              "sessions with a host"),
+              "sessions with a host", COUNT_MIN_CHANGE),
     Indicator("top_host_share", "Top host's share", "proportion", "leadership", 3, False,
-              "sessions with a host"),
+              "sessions with a host", RATE_MIN_CHANGE),
     Indicator("host_hhi", "Host concentration (HHI)", "mean", "leadership", 3, False,
               "sessions with a host"),
-    Indicator("new_hosts", "New hosts", "count", "leadership", 0, True, "hosts this quarter"),
+    Indicator("new_hosts", "New hosts", "count", "leadership", 0, True, "hosts this quarter",
+              COUNT_MIN_CHANGE),
 )
 
 BY_KEY = {i.key: i for i in INDICATORS}

@@ -50,7 +50,7 @@ __all__ = [
     "wilson_intervals",
 ]
 
-VERDICTS = ("up", "down", "no clear change", "can't tell yet")
+VERDICTS = ("up", "down", "no meaningful change", "no clear change", "can't tell yet")
 
 
 @dataclass(frozen=True)
@@ -610,27 +610,36 @@ def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
 
 
 def change_verdict(
-    delta: float, p_adjusted: float, enough_data: bool, alpha: float = 0.05
+    delta: float, p_adjusted: float, enough_data: bool, alpha: float = 0.05,
+    min_change: float = 0.0,
 ) -> str:
     """The plain-language verdict on a change between quarters.
 
-    Returns exactly one of ``"up"``, ``"down"``, ``"no clear change"``, ``"can't tell yet"``.
+    Returns exactly one of ``"up"``, ``"down"``, ``"no meaningful change"``,
+    ``"no clear change"``, ``"can't tell yet"``.
 
     Notes
     -----
     - ``"can't tell yet"`` when there is not enough data, or delta or p is missing;
-    - ``"up"``/``"down"`` when the adjusted p is below ``alpha`` and delta is positive/negative;
+    - ``"up"``/``"down"`` when the adjusted p is below ``alpha`` **and** ``|delta|`` is at least
+      ``min_change`` (the smallest change worth acting on), by the sign of delta;
+    - ``"no meaningful change"`` when the change is clear (p below ``alpha``) but smaller than
+      ``min_change``: with enough data a trivial change is significant, and is still trivial;
     - ``"no clear change"`` otherwise (including delta exactly 0).
 
     "No clear change" is not "no change": the data cannot tell the quarters apart.
     """
-    return str(change_verdicts([delta], [p_adjusted], [enough_data], alpha)[0])
+    return str(change_verdicts([delta], [p_adjusted], [enough_data], alpha, [min_change])[0])
 
 
 def change_verdicts(
-    delta: ArrayLike, p_adjusted: ArrayLike, enough_data: ArrayLike, alpha: float = 0.05
+    delta: ArrayLike, p_adjusted: ArrayLike, enough_data: ArrayLike, alpha: float = 0.05,
+    min_change: ArrayLike = 0.0,
 ) -> np.ndarray:
-    """Vectorised :func:`change_verdict` over many units (object array of verdict strings)."""
+    """Vectorised :func:`change_verdict` over many units (object array of verdict strings).
+
+    ``min_change`` (one value, or one per unit; NaN = no minimum) is compared with ``|delta|``.
+    """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1 (e.g. 0.05), not {alpha!r}")
     d = _floats(delta)
@@ -638,12 +647,16 @@ def change_verdicts(
     enough = np.asarray(pd.Series(np.ravel(enough_data)).fillna(False).astype(bool)).reshape(
         np.shape(enough_data)
     )
-    d, p, enough = np.broadcast_arrays(d, p, enough)
+    minimum = np.nan_to_num(_floats(min_change), nan=0.0)
+    d, p, enough, minimum = np.broadcast_arrays(d, p, enough, minimum)
     cant = ~enough | np.isnan(d) | np.isnan(p)
-    clear = (p < alpha) & ~cant
+    clear = (p < alpha) & ~cant & (d != 0)
+    # (a tiny tolerance: a change of exactly the minimum, e.g. 0.87 - 0.85, is meaningful)
+    meaningful = np.abs(d) >= minimum - 1e-9
     out = np.full(d.shape, "no clear change", dtype=object)
-    out[clear & (d > 0)] = "up"
-    out[clear & (d < 0)] = "down"
+    out[clear & ~meaningful] = "no meaningful change"
+    out[clear & meaningful & (d > 0)] = "up"
+    out[clear & meaningful & (d < 0)] = "down"
     out[cant] = "can't tell yet"
     return out
 
