@@ -302,7 +302,6 @@ def practical_minimum(indicator: pd.Series, prev: dict[str, np.ndarray]) -> np.n
     counts = (indicator_facts(indicator, "kind") == "count").fillna(False).to_numpy(dtype=bool)
     relative = np.maximum(1.0, minimum * np.abs(np.nan_to_num(prev["value"], nan=0.0)))
     return np.where(counts, relative, minimum)
-    return frame
 
 
 FUNNEL_INDICATORS = (
