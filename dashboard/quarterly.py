@@ -22,6 +22,7 @@ from dashboard.labels import (
 )
 from dashboard.report import Report, Tile
 from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL
+from metrics.definitions import state_words
 
 CANT_TELL = "can't tell yet"
 
@@ -165,6 +166,24 @@ def reliability_sentences(warnings: pd.DataFrame, titles: dict[str, str]) -> lis
     return out
 
 
+def _flags_section(report: Report, flags: pd.DataFrame, chance: str | None) -> None:
+    """Flags raised (and resolved) this quarter: group, flag, since when, why."""
+    report.heading("Struggling-group flags")
+    shown = flags[flags["flag"] != "cant_tell_yet"] if not flags.empty else flags
+    if shown.empty:
+        report.paragraph("No group is flagged this quarter.", css="note")
+    else:
+        report.table(pd.DataFrame({
+            "Group": shown.get("group_name", shown["group_id"]).fillna(shown["group_id"]),
+            "Flag": shown["flag"].str.replace("_", " "),
+            "Since": [state_words(s, f, int(n)) for s, f, n in zip(
+                shown["state"], shown["since"], shown["quarters"], strict=True)],
+            "Why": shown["reason"],
+        }), "Resolved flags are shown once, in the quarter after they were last raised.")
+    if chance:
+        report.paragraph(chance, css="note")
+
+
 TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psychological_safety",
                     "peer_support", "loneliness_share"]
 
@@ -172,8 +191,12 @@ TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psycholog
 def build_report(*, program: str, quarter: str, previous: str | None, scope: str, k: int,
                  tiles: list[Kpi], sentences: list[str], warnings: list[str],
                  trends: pd.DataFrame, funnel: pd.DataFrame, retention: pd.DataFrame,
-                 inclusion: pd.DataFrame) -> str:
-    """The quarterly review as one self-contained HTML page (plotly.js inline once)."""
+                 inclusion: pd.DataFrame, flags: pd.DataFrame | None = None,
+                 chance: str | None = None) -> str:
+    """The quarterly review as one self-contained HTML page (plotly.js inline once).
+
+    `flags` (metrics.api.flags for the scope) adds the struggling-group flags with their
+    lifecycle; `chance` is the sentence saying how many of them chance alone would raise."""
     report = Report(title=f"{program}: quarterly review {quarter}",
                     subtitle=f"{scope}. Changes are against {previous or 'the previous quarter'}; "
                              "every figure carries its uncertainty.")
@@ -192,6 +215,8 @@ def build_report(*, program: str, quarter: str, previous: str | None, scope: str
                          "quarter to compare with.", css="note")
     for text in warnings:
         report.warning(text)
+    if flags is not None:
+        _flags_section(report, flags, chance)
     report.heading("Trends")
     for indicator in TREND_INDICATORS:
         part = trends[trends["indicator"] == indicator] if not trends.empty else trends

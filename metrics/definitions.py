@@ -111,3 +111,83 @@ def indicator_facts(keys, field: str):
 LONELY_TOTAL = 6
 #: A willingness-to-lead answer (1-5) at or above this counts as agreeing (the top two points).
 WILLING_SCORE = 4
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """One struggling-group flag: its test level and the smallest gap a coach would act on.
+
+    ``alpha`` is the level of the flag's test for one group in one quarter (None: a rule with
+    no test). It is chosen from null programs (benchmarks/flags.py), so that all flags together
+    raise at most about one chance flag per 100 group-quarters, whatever the program's size.
+    ``min_gap`` is the practical minimum in ``gap_unit``: a statistically clear but smaller
+    shortfall is not raised.
+    """
+
+    flag: str
+    title: str
+    alpha: float | None
+    min_gap: float | None
+    gap_unit: str
+
+
+FLAG_RULES: tuple[FlagRule, ...] = (
+    FlagRule("declining_attendance", "Attendance falling", 0.01, 0.15,
+             "fitted fall over the last 8 sessions (share)"),
+    FlagRule("below_expected_attendance", "Attendance below the program", 0.0001, 0.15,
+             "share below the rest of the program"),
+    FlagRule("low_safety", "Low psychological safety", 0.00003, 15.0,
+             "index points below the rest of the program"),
+    FlagRule("low_belonging", "Low belonging", 0.00003, 15.0,
+             "index points below the rest of the program"),
+    FlagRule("single_host", "One member hosts", None, 0.75, "top host's share of sessions"),
+    FlagRule("shrinking", "Shrinking", None, 0.25, "fall in active members over two quarters"),
+    FlagRule("newcomers_not_returning", "Newcomers not returning", 0.10, 0.25,
+             "share below the rest of the program"),
+    FlagRule("withdrawal_cluster", "Members withdrawing", None, 2, "members with signals"),
+)
+
+FLAG_RULE = {rule.flag: rule for rule in FLAG_RULES}
+
+#: Newcomer return is compared with the rest of the program's first-timers over this many
+#: quarters (this one and those before it); with fewer than NEWCOMER_BASELINE_MIN first-timers
+#: there, the group's own earlier quarters join the baseline.
+NEWCOMER_BASELINE_QUARTERS = 4
+NEWCOMER_BASELINE_MIN = 5
+
+#: Chance flags per 100 group-quarters, all flags together, measured by benchmarks/flags.py on
+#: null programs (the table in docs/metrics.md). `hearth flags` and the coach page turn it
+#: into "how many flags would chance raise in a program this size".
+CHANCE_FLAGS_PER_100 = 1.0
+
+
+def state_words(state: str, since: str, quarters: int) -> str:
+    """A flag's lifecycle in plain words: 'new this quarter', 'continuing, 3rd quarter (since
+    2025Q4)', 'resolved this quarter'."""
+    if state == "new":
+        return "new this quarter"
+    if state == "resolved":
+        return "resolved this quarter"
+    return f"continuing: {quarters} quarters running (since {since})"
+
+
+def chance_flags_per_quarter(groups: int) -> float:
+    """How many flags a program of `groups` groups would raise by chance alone in a quarter,
+    from the calibration on null programs (definitions.CHANCE_FLAGS_PER_100)."""
+    return CHANCE_FLAGS_PER_100 * max(groups, 0) / 100.0
+
+
+def chance_sentence(groups: int) -> str:
+    """The chance rate in plain words, for `hearth flags` and the coach page."""
+    expected = chance_flags_per_quarter(groups)
+    size = f"{groups:,} group{'' if groups == 1 else 's'}"
+    if expected <= 0:
+        return f"By chance alone, a program of {size} is not expected to see any flag."
+    if expected < 0.75:
+        rate = f"about one flag every {max(2, round(1 / expected))} quarters"
+    elif expected < 1.5:
+        rate = "about one flag a quarter"
+    else:
+        rate = f"about {expected:.0f} flags a quarter"
+    return (f"By chance alone, a program of {size} would see {rate} on a group that is doing "
+            f"fine (calibrated rate: {CHANCE_FLAGS_PER_100:g} per 100 group-quarters).")

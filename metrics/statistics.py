@@ -40,6 +40,8 @@ __all__ = [
     "mean_interval",
     "mean_intervals",
     "overdispersion_phi",
+    "overdispersion_tau2_means",
+    "overdispersion_tau2_means_without_each",
     "overdispersion_tau2",
     "shrink_means",
     "shrink_proportions",
@@ -763,6 +765,91 @@ def overdispersion_tau2(
     w = m / (target * (1 - target))
     k = m.size
     return float(max(0.0, (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum())))
+
+
+def overdispersion_tau2_means(values: ArrayLike, se: ArrayLike) -> float:
+    """Between-unit variance :math:`\tau^2` of means (DerSimonian-Laird); 0 if none.
+
+    Notes
+    -----
+    With weights :math:`w_i = 1/se_i^2`, the weighted mean :math:`\bar y_w` and
+    :math:`Q = \\sum w_i (y_i - \bar y_w)^2` over the :math:`k` units,
+
+    .. math:: \\hat\tau^2 = \\max\\left(0, \frac{Q - (k-1)}{\\sum w_i - \\sum w_i^2/\\sum w_i}
+              \right)
+
+    Limits for a unit's mean then become :math:`\bar y \\pm z\\sqrt{se_i^2 + \tau^2}`: groups
+    differ by more than their sampling noise (their members, their age, their facilitator),
+    and a funnel without :math:`\tau^2` flags that ordinary spread as if it were a problem.
+    Units with a missing or zero standard error are ignored; NaN with fewer than 2 units.
+
+    References
+    ----------
+    .. [1] DerSimonian, R., & Laird, N. (1986). Meta-analysis in clinical trials.
+           Controlled Clinical Trials 7(3), 177-188.
+    """
+    y = _floats(values)
+    e = _floats(se)
+    ok = np.isfinite(y) & np.isfinite(e) & (e > 0)
+    y, e = y[ok], e[ok]
+    if y.size < 2:
+        return math.nan
+    w = 1.0 / e**2
+    mean = (w * y).sum() / w.sum()
+    q = (w * (y - mean) ** 2).sum()
+    return float(max(0.0, (q - (y.size - 1)) / (w.sum() - (w**2).sum() / w.sum())))
+
+
+def overdispersion_tau2_means_without_each(
+    values: ArrayLike, se: ArrayLike, strata: ArrayLike, units: ArrayLike
+) -> np.ndarray:
+    r"""For each row, the DerSimonian-Laird :math:`\tau^2` of the rows of *other* units (e.g.
+    groups), pooled over strata (e.g. quarters) that each have their own centre.
+
+    Notes
+    -----
+    Per stratum, with :math:`S_0 = \sum w`, :math:`S_1 = \sum w y`, :math:`S_2 = \sum w y^2`
+    (:math:`w = 1/se^2`), :math:`Q = S_2 - S_1^2/S_0` and the DL denominator
+    :math:`S_0 - \sum w^2/S_0`. Summed over strata with :math:`k_s - 1` degrees of freedom
+    each, :math:`\hat\tau^2 = \max(0, (\sum Q - \sum (k_s-1)) / \sum \text{denominator})`.
+    Leaving a unit out subtracts all its rows from their strata's sums. Pooling the strata
+    gives a steady estimate from a few groups a quarter; leaving the whole unit out keeps a
+    group far out of line (this quarter or any other) from widening its own limits. NaN where
+    no degree of freedom remains. Rows with a missing or non-positive standard error take no
+    part in any estimate.
+    """
+    y = _floats(values)
+    e = _floats(se)
+    ok = np.isfinite(y) & np.isfinite(e) & (e > 0)
+    w = np.where(ok, 1.0 / np.where(ok, e, 1.0) ** 2, 0.0)
+    y0 = np.where(ok, y, 0.0)
+    codes, _ = pd.factorize(pd.Series(np.asarray(strata)))
+    unit_codes, _ = pd.factorize(pd.Series(np.asarray(units)))
+    size = int(codes.max()) + 1 if len(codes) else 0
+    terms = np.stack([ok.astype(float), w, w * y0, w * y0**2, w**2])  # k, S0, S1, S2, Sw2
+
+    def parts(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k, s0, s1, s2, sw2 = sums
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where((k >= 2) & (s0 > 0), s2 - s1**2 / s0, 0.0)
+            den = np.where((k >= 2) & (s0 > 0), s0 - sw2 / s0, 0.0)
+        return q, den, np.maximum(k - 1, 0)
+
+    by_stratum = np.stack([np.bincount(codes, weights=t, minlength=size) for t in terms])
+    q_all, den_all, df_all = parts(by_stratum)
+    out = np.full(len(y), np.nan)
+    for unit in np.unique(unit_codes):
+        rows = np.flatnonzero(unit_codes == unit)
+        touched = np.unique(codes[rows])
+        mine = np.stack([np.bincount(codes[rows], weights=t[rows], minlength=size)[touched]
+                         for t in terms])
+        q_left, den_left, df_left = parts(by_stratum[:, touched] - mine)
+        q = q_all.sum() - q_all[touched].sum() + q_left.sum()
+        den = den_all.sum() - den_all[touched].sum() + den_left.sum()
+        df = df_all.sum() - df_all[touched].sum() + df_left.sum()
+        if den > 0 and df >= 1:
+            out[rows] = max(0.0, (q - df) / den)
+    return out
 
 
 def funnel_limits_proportion(
