@@ -158,7 +158,7 @@ NEWCOMER_BASELINE_MIN = 5
 #: Chance flags per 100 group-quarters, all flags together, measured by benchmarks/flags.py on
 #: null programs (the table in docs/metrics.md). `hearth flags` and the coach page turn it
 #: into "how many flags would chance raise in a program this size".
-CHANCE_FLAGS_PER_100 = 1.0
+CHANCE_FLAGS_PER_100 = 0.4
 
 
 def state_words(state: str, since: str, quarters: int) -> str:

@@ -344,12 +344,12 @@ def newcomers_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
 
 def build_flags(
     con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame,
-    earlier: pd.DataFrame | None = None, since: str | None = None,
+    kept_flags: pd.DataFrame | None = None, since: str | None = None,
 ) -> pd.DataFrame:
     """marts.flags: one row per group x quarter x flag, with its lifecycle.
 
     `indicators` should hold every quarter (limits and baselines look back). In a partial
-    refresh, `earlier` holds the flags kept from the last refresh for quarters before `since`:
+    refresh, `kept_flags` holds the flags kept from the last refresh for quarters before `since`:
     they stand as they were, and the lifecycle of the new quarters' flags continues from them.
     """
     rows: list[dict] = []
@@ -398,9 +398,16 @@ def build_flags(
                       level=FLAG_RULE["below_expected_attendance"].alpha, tau2=p.tau2,
                       minimum_gap=FLAG_RULE["below_expected_attendance"].min_gap))
 
+    # each group-quarter's standard deviation of scores, for every quarter (a partial refresh's
+    # kept indicator rows do not carry it)
+    spread = con.execute(
+        "SELECT quarter, group_id, construct AS indicator, stddev_samp(score) AS sd "
+        "FROM marts.survey_scores WHERE group_id IS NOT NULL GROUP BY ALL").df()
+    surveyed = indicators.drop(columns=["sd"], errors="ignore").merge(
+        spread, on=["quarter", "group_id", "indicator"], how="left")
     for key, flag, title in (("psychological_safety", "low_safety", "Psychological safety"),
                              ("belonging", "low_belonging", "Belonging")):
-        for p in survey_below_rest(indicators, key, flag).itertuples():
+        for p in survey_below_rest(surveyed, key, flag).itertuples():
             add(p.quarter, p.group_id, flag,
                 f"{title} is {p.value:.0f} ({p.n} responses), below the lowest level expected "
                 f"for a group of this size ({p.limit:.0f}) around the rest of the program's "
@@ -500,8 +507,8 @@ def build_flags(
 
     columns = ["quarter", "group_id", "flag", "reason", "evidence"]
     out = pd.DataFrame(rows, columns=columns)
-    if earlier is not None and since:
-        kept = earlier[(earlier["quarter"] < since) & (earlier["state"] != "resolved")]
+    if kept_flags is not None and since and len(kept_flags):
+        kept = kept_flags[(kept_flags["quarter"] < since) & (kept_flags["state"] != "resolved")]
         out = pd.concat([kept[columns], out[out["quarter"] >= since]], ignore_index=True)
     present = wide[["quarter", "group_id"]]
     return with_lifecycle(out, present)

@@ -192,7 +192,7 @@ def _flags_step(ctx: Context) -> dict:
     # compare with the trailing quarters, "shrinking" with the two before; and a flag's
     # lifecycle (since when) continues the runs of the flags kept from the last refresh
     return {"marts.flags": build_flags(ctx.con, ctx.rows("marts.indicators", lookback=None),
-                                       earlier=ctx.kept("marts.flags"), since=ctx.since)}
+                                       kept_flags=ctx.kept("marts.flags"), since=ctx.since)}
 
 
 def _reliability_step(ctx: Context) -> dict:
@@ -236,7 +236,7 @@ def python_steps() -> list[Step]:
         python_step("shrinkage", _shrunken_step, reads=["marts.indicators", SCOPE_TABLE],
                     writes={"marts.shrunken": SHRUNKEN_SCHEMA}),
         python_step("flags", _flags_step,
-                    reads=["marts.indicators", "marts.session_attendance",
+                    reads=["marts.indicators", "marts.session_attendance", "marts.survey_scores",
                            "marts.watchlist", "stage_group_quarters", SCOPE_TABLE],
                     writes={"marts.flags": FLAGS_SCHEMA}),
         python_step("reliability", _reliability_step,
