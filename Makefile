@@ -26,10 +26,12 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 ## Benchmarks at reference scale; they print ratios against baselines run in the same process.
+## benchmarks/flags.py prints the flag calibration table of docs/metrics.md (10 to 1,000 groups).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/flags.py
 
 clean:
 	rm -rf $(VENV) *.duckdb *.duckdb.wal tests/artifacts benchmarks/out

@@ -22,6 +22,7 @@ from dashboard.labels import (
 )
 from dashboard.report import Report, Tile
 from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL
+from metrics.definitions import state_words
 
 CANT_TELL = "can't tell yet"
 
@@ -39,7 +40,7 @@ class Kpi:
     value: str                # the figure, or in words: "fewer than 5 responses", "can't tell yet"
     has_figure: bool
     change: str | None        # e.g. "+4 pts"; None when the change can't be told
-    verdict: str              # up | down | no clear change | can't tell yet
+    verdict: str              # up | down | no meaningful change | no clear change | can't tell yet
     judgement: str            # better | worse | flat | unknown
     note: str                 # the change (or why there is no figure) in words
     n: int | None
@@ -56,7 +57,9 @@ class Kpi:
 
 def change_text(indicator: str, delta: float) -> str:
     if is_percent(indicator):
-        return f"{delta * 100:+.0f} pts"
+        # a decimal below 10 points, so that a clear change never reads "+0 pts"
+        points = delta * 100
+        return f"{points:+.0f} pts" if abs(points) >= 10 else f"{points:+.1f} pts"
     if abs(delta) >= 10 or float(delta).is_integer():
         return f"{delta:+,.0f}"
     return f"{delta:+.1f}"
@@ -96,8 +99,8 @@ def kpi(row: pd.Series | dict, k: int, previous: str | None) -> Kpi:
         against = f" vs {previous}" if previous else ""
         return Kpi(indicator, title, shown, True, None, CANT_TELL, "unknown",
                    f"change{against}: {CANT_TELL}", n)
-    if verdict == "no clear change":
-        judgement, note = "flat", "no clear change"
+    if verdict in ("no clear change", "no meaningful change"):
+        judgement, note = "flat", str(verdict)
     else:
         rose = verdict == "up"
         judgement = "better" if rose != lower_is_better(indicator) else "worse"
@@ -163,6 +166,24 @@ def reliability_sentences(warnings: pd.DataFrame, titles: dict[str, str]) -> lis
     return out
 
 
+def _flags_section(report: Report, flags: pd.DataFrame, chance: str | None) -> None:
+    """Flags raised (and resolved) this quarter: group, flag, since when, why."""
+    report.heading("Struggling-group flags")
+    shown = flags[flags["flag"] != "cant_tell_yet"] if not flags.empty else flags
+    if shown.empty:
+        report.paragraph("No group is flagged this quarter.", css="note")
+    else:
+        report.table(pd.DataFrame({
+            "Group": shown.get("group_name", shown["group_id"]).fillna(shown["group_id"]),
+            "Flag": shown["flag"].str.replace("_", " "),
+            "Since": [state_words(s, f, int(n)) for s, f, n in zip(
+                shown["state"], shown["since"], shown["quarters"], strict=True)],
+            "Why": shown["reason"],
+        }), "Resolved flags are shown once, in the quarter after they were last raised.")
+    if chance:
+        report.paragraph(chance, css="note")
+
+
 TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psychological_safety",
                     "peer_support", "loneliness_share"]
 
@@ -170,8 +191,12 @@ TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psycholog
 def build_report(*, program: str, quarter: str, previous: str | None, scope: str, k: int,
                  tiles: list[Kpi], sentences: list[str], warnings: list[str],
                  trends: pd.DataFrame, funnel: pd.DataFrame, retention: pd.DataFrame,
-                 inclusion: pd.DataFrame) -> str:
-    """The quarterly review as one self-contained HTML page (plotly.js inline once)."""
+                 inclusion: pd.DataFrame, flags: pd.DataFrame | None = None,
+                 chance: str | None = None) -> str:
+    """The quarterly review as one self-contained HTML page (plotly.js inline once).
+
+    `flags` (metrics.api.flags for the scope) adds the struggling-group flags with their
+    lifecycle; `chance` is the sentence saying how many of them chance alone would raise."""
     report = Report(title=f"{program}: quarterly review {quarter}",
                     subtitle=f"{scope}. Changes are against {previous or 'the previous quarter'}; "
                              "every figure carries its uncertainty.")
@@ -190,6 +215,8 @@ def build_report(*, program: str, quarter: str, previous: str | None, scope: str
                          "quarter to compare with.", css="note")
     for text in warnings:
         report.warning(text)
+    if flags is not None:
+        _flags_section(report, flags, chance)
     report.heading("Trends")
     for indicator in TREND_INDICATORS:
         part = trends[trends["indicator"] == indicator] if not trends.empty else trends

@@ -343,6 +343,7 @@ def review_report(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | Non
     """The quarterly review for this scope as one self-contained HTML file."""
     from dashboard import quarterly
     from hearth.instrument import load_instrument
+    from metrics.definitions import chance_sentence
 
     k = config.min_responses
     previous = previous_quarter(snap, quarter)
@@ -356,6 +357,9 @@ def review_report(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | Non
         trends=scope_trends(snap, group_ids, config, until=quarter),
         funnel=participation_funnel(snap, quarter), retention=retention_curve(snap),
         inclusion=inclusion(snap, quarter),
+        # (flags and the chance rate: issue 10)
+        flags=flags(snap, quarter, group_ids),
+        chance=chance_sentence(len(groups(snap))),
     )
 
 

@@ -13,7 +13,8 @@ The quarterly review
     slice_indicators(con, quarter, config, group_ids) -> dict   figures for a filtered set of
                                                        groups, survey ones via anonymity.slice_of_shown_groups
 Coaching
-    flags(con, quarter, group_ids=None) -> DataFrame   quarter, group_id, flag, reason, evidence
+    flags(con, quarter, group_ids=None) -> DataFrame   quarter, group_id, flag, reason, evidence,
+                                                      since, state, quarters
     watchlist(con, quarter, group_id=None) -> DataFrame   member-level: coaches only
 Tables for pages
     groups(con) -> DataFrame
@@ -192,6 +193,7 @@ def review(
     groups_out: dict[str, dict] = {}
     info = groups(con).set_index("group_id")
     flag_rows = flags(con, q, group_ids)
+    flag_rows = flag_rows[flag_rows["state"] != "resolved"]  # (raised flags only)
     flags_by_group = flag_rows.groupby("group_id")["flag"].apply(list).to_dict() \
         if len(flag_rows) else {}
     for record in rows.to_dict("records"):
@@ -400,20 +402,26 @@ def movements(con: duckdb.DuckDBPyConnection, quarter: str,
 def flags(
     con: duckdb.DuckDBPyConnection, quarter: str, group_ids: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Struggling-group flags for a quarter (evidence is JSON text)."""
+    """Struggling-group flags for a quarter (evidence is JSON text), with their lifecycle:
+    since (first quarter of the unbroken run), quarters (its length) and state (new,
+    continuing, or resolved: raised last quarter, not this one; shown this once)."""
     where, params = _where_groups(group_ids)
     return con.execute(
-        "SELECT quarter, group_id, flag, reason, evidence FROM marts.flags WHERE quarter = ?"
-        + where + " ORDER BY group_id, flag = 'cant_tell_yet', flag", [quarter, *params],
+        "SELECT quarter, group_id, flag, reason, evidence, since, state, quarters "
+        "FROM marts.flags WHERE quarter = ?" + where
+        + " ORDER BY group_id, state = 'resolved', flag = 'cant_tell_yet', flag",
+        [quarter, *params],
     ).df()
 
 
 def flags_records(con: duckdb.DuckDBPyConnection, quarter: str,
                   group_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """flags() as [{group_id, flag, reason, evidence}] with evidence parsed (the CLI's JSON)."""
+    """flags() as [{group_id, flag, reason, evidence, since, state, quarters}] with evidence
+    parsed (the CLI's JSON)."""
     return [
         {"group_id": r["group_id"], "flag": r["flag"], "reason": r["reason"],
-         "evidence": json.loads(r["evidence"]) if r["evidence"] else {}}
+         "evidence": json.loads(r["evidence"]) if r["evidence"] else {},
+         "since": r["since"], "state": r["state"], "quarters": int(r["quarters"])}
         for r in flags(con, quarter, group_ids).to_dict("records")
     ]
 

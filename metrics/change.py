@@ -13,8 +13,11 @@ add_changes: every indicator against the previous quarter, with the test that su
 - host concentration (HHI) is descriptive: its change has no test ("can't tell yet").
 p-values are adjusted with Benjamini-Hochberg across the groups of one quarter and indicator
 (the program-wide row is a single test and is not adjusted). The verdict is "up"/"down" when
-the adjusted p < 0.05, "no clear change" otherwise, and "can't tell yet" when either quarter
-is missing, suppressed, pooled or too thin.
+the adjusted p < 0.05 and the change is at least the indicator's practical minimum
+(definitions.Indicator.min_change: 2 points for shares, 3 index points, 5% of a count),
+"no meaningful change" when it is clear but smaller, "no clear change" when the test cannot
+tell the quarters apart, and "can't tell yet" when either quarter is missing, suppressed,
+pooled or too thin.
 
 funnel_points: Spiegelhalter funnel limits (95% and 99.8%) around the groups' overall value;
 proportions widened for over-dispersion (statistics.overdispersion_phi), means ybar +- z s/sqrt(n).
@@ -286,8 +289,19 @@ def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame) -> pd.
     for family_rows in np.split(group_rows[order], starts[1:]) if len(order) else []:
         adjusted[family_rows] = benjamini_hochberg(p[family_rows])
     frame["p_adjusted"] = adjusted
-    frame["verdict"] = change_verdicts(delta, adjusted, both_ok)
+    frame["verdict"] = change_verdicts(delta, adjusted, both_ok,
+                                       min_change=practical_minimum(frame["indicator"], prev))
     return frame
+
+
+def practical_minimum(indicator: pd.Series, prev: dict[str, np.ndarray]) -> np.ndarray:
+    """The smallest |delta| worth an "up"/"down" per row (definitions.Indicator.min_change):
+    in the indicator's units for shares and indices; for counts that share of last quarter's
+    count, and at least 1."""
+    minimum = indicator_facts(indicator, "min_change").to_numpy(dtype=float, na_value=np.nan)
+    counts = (indicator_facts(indicator, "kind") == "count").fillna(False).to_numpy(dtype=bool)
+    relative = np.maximum(1.0, minimum * np.abs(np.nan_to_num(prev["value"], nan=0.0)))
+    return np.where(counts, relative, minimum)
 
 
 FUNNEL_INDICATORS = (

@@ -17,7 +17,7 @@ import duckdb
 from hearth.config import load_config
 from hearth.errors import HearthError
 from hearth.warehouse import db_path
-from metrics.definitions import BY_KEY, REVIEW_KEYS
+from metrics.definitions import BY_KEY, REVIEW_KEYS, chance_sentence, state_words
 
 SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
 
@@ -117,20 +117,24 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def cmd_flags(args: argparse.Namespace) -> int:
     from metrics import api
+    from metrics.flags import groups_in_quarter
 
     con = _open_read_only(args.db)
     try:
         quarter = api.resolve_quarter(con, args.quarter)
         records = api.flags_records(con, quarter)
+        groups = groups_in_quarter(con, quarter)
     finally:
         con.close()
     if args.json:
         _print_json(records)
         return 0
-    if not records:
+    if not any(r["state"] != "resolved" for r in records):
         print(f"{quarter}: no group flagged")
     for r in records:
-        print(f"{quarter} {r['group_id']} {r['flag']}: {r['reason']}")
+        when = state_words(r["state"], r["since"], r["quarters"])
+        print(f"{quarter} {r['group_id']} {r['flag']} ({when}): {r['reason']}")
+    print(chance_sentence(groups))
     return 0
 
 

@@ -21,38 +21,51 @@ class Indicator:
     min_n: int               # below this n the figure is "insufficient" (can't tell yet)
     higher_is_better: bool | None
     unit: str                # how n is counted, in words
+    # The smallest change between quarters worth calling "up" or "down", in the indicator's
+    # own units (0.02 = 2 percentage points for shares; index points for survey indices); for
+    # counts, a share of last quarter's count (and at least 1). A clear change smaller than
+    # this is "no meaningful change". None: the indicator gets no change test.
+    min_change: float | None = None
 
+
+# Practical minimum changes (see Indicator.min_change and docs/metrics.md).
+RATE_MIN_CHANGE = 0.02      # 2 percentage points, for shares and retention
+INDEX_MIN_CHANGE = 3.0      # 3 points on a 0-100 survey index
+COUNT_MIN_CHANGE = 0.05     # 5% of last quarter's count, and at least 1
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("attendance_rate", "Attendance rate", "proportion", "participation", 10, True,
-              "expected member-sessions"),
+              "expected member-sessions", RATE_MIN_CHANGE),
     Indicator("active_members", "Active members", "count", "participation", 0, True,
-              "members on the roster"),
+              "members on the roster", COUNT_MIN_CHANGE),
     Indicator("sessions_held", "Sessions held", "count", "participation", 0, True,
-              "sessions"),
+              "sessions", COUNT_MIN_CHANGE),
     Indicator("newcomer_return", "Newcomer return", "proportion", "participation", 3, True,
-              "first-timers judged"),
+              "first-timers judged", RATE_MIN_CHANGE),
     Indicator("retention", "Retention", "survival", "participation", 5, True,
-              "memberships followed"),
+              "memberships followed", RATE_MIN_CHANGE),
     Indicator("buddy_coverage", "Buddy coverage", "proportion", "participation", 3, True,
-              "active members"),
-    Indicator("belonging", "Belonging", "mean", "survey", 0, True, "responses"),
+              "active members", RATE_MIN_CHANGE),
+    Indicator("belonging", "Belonging", "mean", "survey", 0, True, "responses",
+              INDEX_MIN_CHANGE),
     Indicator("psychological_safety", "Psychological safety", "mean", "survey", 0, True,
-              "responses"),
-    Indicator("peer_support", "Peer support", "mean", "survey", 0, True, "responses"),
+              "responses", INDEX_MIN_CHANGE),
+    Indicator("peer_support", "Peer support", "mean", "survey", 0, True, "responses",
+              INDEX_MIN_CHANGE),
     Indicator("loneliness_share", "Lonely (share)", "proportion", "survey", 0, False,
-              "responses"),
+              "responses", RATE_MIN_CHANGE),
     Indicator("willingness_to_lead", "Willing to lead (share)", "proportion", "survey", 0, True,
-              "responses"),
+              "responses", RATE_MIN_CHANGE),
     Indicator("hosting_breadth", "Hosting breadth", "proportion", "leadership", 3, True,
-              "active members"),
+              "active members", RATE_MIN_CHANGE),
     Indicator("distinct_hosts", "Distinct hosts", "count", "leadership", 0, True,
-              "sessions with a host"),
+              "sessions with a host", COUNT_MIN_CHANGE),
     Indicator("top_host_share", "Top host's share", "proportion", "leadership", 3, False,
-              "sessions with a host"),
+              "sessions with a host", RATE_MIN_CHANGE),
     Indicator("host_hhi", "Host concentration (HHI)", "mean", "leadership", 3, False,
               "sessions with a host"),
-    Indicator("new_hosts", "New hosts", "count", "leadership", 0, True, "hosts this quarter"),
+    Indicator("new_hosts", "New hosts", "count", "leadership", 0, True, "hosts this quarter",
+              COUNT_MIN_CHANGE),
 )
 
 BY_KEY = {i.key: i for i in INDICATORS}
@@ -98,3 +111,83 @@ def indicator_facts(keys, field: str):
 LONELY_TOTAL = 6
 #: A willingness-to-lead answer (1-5) at or above this counts as agreeing (the top two points).
 WILLING_SCORE = 4
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """One struggling-group flag: its test level and the smallest gap a coach would act on.
+
+    ``alpha`` is the level of the flag's test for one group in one quarter (None: a rule with
+    no test). It is chosen from null programs (benchmarks/flags.py), so that all flags together
+    raise at most about one chance flag per 100 group-quarters, whatever the program's size.
+    ``min_gap`` is the practical minimum in ``gap_unit``: a statistically clear but smaller
+    shortfall is not raised.
+    """
+
+    flag: str
+    title: str
+    alpha: float | None
+    min_gap: float | None
+    gap_unit: str
+
+
+FLAG_RULES: tuple[FlagRule, ...] = (
+    FlagRule("declining_attendance", "Attendance falling", 0.01, 0.15,
+             "fitted fall over the last 8 sessions (share)"),
+    FlagRule("below_expected_attendance", "Attendance below the program", 0.0001, 0.15,
+             "share below the rest of the program"),
+    FlagRule("low_safety", "Low psychological safety", 0.00003, 15.0,
+             "index points below the rest of the program"),
+    FlagRule("low_belonging", "Low belonging", 0.00003, 15.0,
+             "index points below the rest of the program"),
+    FlagRule("single_host", "One member hosts", None, 0.75, "top host's share of sessions"),
+    FlagRule("shrinking", "Shrinking", None, 0.25, "fall in active members over two quarters"),
+    FlagRule("newcomers_not_returning", "Newcomers not returning", 0.10, 0.25,
+             "share below the rest of the program"),
+    FlagRule("withdrawal_cluster", "Members withdrawing", None, 2, "members with signals"),
+)
+
+FLAG_RULE = {rule.flag: rule for rule in FLAG_RULES}
+
+#: Newcomer return is compared with the rest of the program's first-timers over this many
+#: quarters (this one and those before it); with fewer than NEWCOMER_BASELINE_MIN first-timers
+#: there, the group's own earlier quarters join the baseline.
+NEWCOMER_BASELINE_QUARTERS = 4
+NEWCOMER_BASELINE_MIN = 5
+
+#: Chance flags per 100 group-quarters, all flags together, measured by benchmarks/flags.py on
+#: null programs (the table in docs/metrics.md). `hearth flags` and the coach page turn it
+#: into "how many flags would chance raise in a program this size".
+CHANCE_FLAGS_PER_100 = 0.4
+
+
+def state_words(state: str, since: str, quarters: int) -> str:
+    """A flag's lifecycle in plain words: 'new this quarter', 'continuing, 3rd quarter (since
+    2025Q4)', 'resolved this quarter'."""
+    if state == "new":
+        return "new this quarter"
+    if state == "resolved":
+        return "resolved this quarter"
+    return f"continuing: {quarters} quarters running (since {since})"
+
+
+def chance_flags_per_quarter(groups: int) -> float:
+    """How many flags a program of `groups` groups would raise by chance alone in a quarter,
+    from the calibration on null programs (definitions.CHANCE_FLAGS_PER_100)."""
+    return CHANCE_FLAGS_PER_100 * max(groups, 0) / 100.0
+
+
+def chance_sentence(groups: int) -> str:
+    """The chance rate in plain words, for `hearth flags` and the coach page."""
+    expected = chance_flags_per_quarter(groups)
+    size = f"{groups:,} group{'' if groups == 1 else 's'}"
+    if expected <= 0:
+        return f"By chance alone, a program of {size} is not expected to see any flag."
+    if expected < 0.75:
+        rate = f"about one flag every {max(2, round(1 / expected))} quarters"
+    elif expected < 1.5:
+        rate = "about one flag a quarter"
+    else:
+        rate = f"about {expected:.0f} flags a quarter"
+    return (f"By chance alone, a program of {size} would see {rate} on a group that is doing "
+            f"fine (calibrated rate: {CHANCE_FLAGS_PER_100:g} per 100 group-quarters).")

@@ -1,27 +1,46 @@
 """Struggling-group flags: per group x quarter, a plain-language reason and the evidence.
 
-Each flag is a test a coach can check by hand from the evidence it carries:
+Each flag is a test a coach can check by hand from the evidence it carries. Every flag has a
+test level and a practical minimum (metrics.definitions.FLAG_RULES), both chosen from null
+programs (benchmarks/flags.py) so that all flags together raise at most about one chance flag
+per 100 group-quarters, and every comparison is with the *rest* of the program, never with a
+baseline that includes the group itself:
 
 - declining_attendance: over the group's last 8 sessions (up to the quarter's end, the latest
   in the quarter), the Theil-Sen slope of session attendance is negative, Kendall's test of
-  trend has p < 0.05 (statistics.theil_sen_trend), and the fitted fall over the 8 sessions is
-  at least 10 percentage points (a significant 89% -> 88% drift is not worth a coach's call).
-  SQL computes Kendall's S and the Theil-Sen slope for every group; only groups that could
-  qualify (Kendall z <= -1.9 and a large enough fall) are tested in Python.
-- below_expected_attendance: attendance rate under the funnel's over-dispersion-adjusted
-  99.8% lower limit. The 95% limit flags about 1 ordinary group in 40 every quarter by chance
-  alone, and attendance varies between healthy groups more than binomial noise; the adjusted
-  99.8% limit keeps the flag for groups that are really out of line.
-- low_safety / low_belonging: the survey index under its funnel's 99.8% lower limit, only where
-  the figure is shown (never from suppressed or pooled figures).
-- single_host: one member hosted more than 75% of the quarter's sessions (at least 4 hosted).
-- shrinking: fewer than 5 active members, or active members fell two quarters running and by
-  at least a quarter overall.
-- newcomers_not_returning: at least 3 first-timers judged, and even the upper end of the
-  group's 95% interval for newcomer return is below the program's newcomer return.
-- withdrawal_cluster: 2 or more members with withdrawal signals (marts.watchlist).
+  trend has p below the rule's level, the fitted fall over the 8 sessions is at least the
+  rule's minimum, and attendance over those 8 sessions is at least MIN_LEVEL_DROP below the
+  group's own over the (at least 4, up to 8) sessions before them: a run of a few poor weeks
+  in a group that is usually full is noise, a group that has really lost its level is not. SQL computes Kendall's S and the Theil-Sen slope for every group; only
+  windows that could qualify (Kendall z <= -1.9 and a large enough fall) are tested in Python.
+- below_expected_attendance: attendance rate under the lower funnel limit around the rest of
+  the program's rate (leave-one-out), widened for the groups' over-dispersion (additive tau^2,
+  so a large group is not flagged for a small gap), and at least the minimum gap below it.
+- low_safety / low_belonging: the survey index under the lower limit around the rest of the
+  program's mean, rest - z sqrt(s^2/n + tau^2) with tau^2 the between-group variance
+  (DerSimonian-Laird, pooled over the program's quarters, without the group), and at least
+  the minimum gap below; only where the figure is shown (never suppressed or pooled).
+- single_host: one member hosted more than the rule's share of the quarter's sessions (at
+  least 4 with a host).
+- shrinking: fewer than 5 active members, or active members fell this quarter and are at least
+  a quarter below the larger of the two quarters before.
+- newcomers_not_returning: at least 3 first-timers judged this quarter (or, when fewer, this
+  quarter and the last together: newcomers come one or two at a time); the baseline is the
+  rest of the program's first-timers this quarter and the 3 before (the group's own earlier
+  quarters join it when the rest holds fewer than 5); one-sided Fisher exact test below the
+  rule's level, and the group's share at least the minimum gap below the baseline. A quarter
+  where one group holds every newcomer still has a baseline, the program's first quarter
+  compares each group's founders with the other groups', and a near-perfect baseline (99%)
+  does not flag a group at 91%.
+- withdrawal_cluster: at least the rule's number of members with withdrawal signals
+  (marts.watchlist).
 - cant_tell_yet: fewer than 4 sessions in the quarter so far (or attendance too thin to rate):
-  too little to judge the group either way.
+  too little to judge the group either way. Information, not an alarm.
+
+Lifecycle (`with_lifecycle`): each raised flag carries `since` (the first quarter of its
+unbroken run), `quarters` (the run's length) and `state` ("new" or "continuing"); a flag raised
+last quarter and not this one, for a group judged this quarter, appears once more with state
+"resolved".
 """
 
 from __future__ import annotations
@@ -31,24 +50,41 @@ import json
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from hearth.calendar import shift_quarter
 from metrics.change import previous_positions
-from metrics.statistics import theil_sen_trends
+from metrics.definitions import (
+    FLAG_RULE,
+    NEWCOMER_BASELINE_MIN,
+    NEWCOMER_BASELINE_QUARTERS,
+)
+from metrics.statistics import (
+    funnel_limits_proportion,
+    overdispersion_tau2,
+    overdispersion_tau2_means_without_each,
+    theil_sen_trends,
+)
 
 TREND_SESSIONS = 8
-TREND_P = 0.05
+TREND_P = FLAG_RULE["declining_attendance"].alpha
 # A significant but tiny slope (89% -> 88%) is not news to a coach: the fitted fall over the
-# window must also be at least 10 percentage points.
-MIN_TREND_DROP = 0.10
-SINGLE_HOST_SHARE = 0.75
+# window must also reach the rule's minimum.
+MIN_TREND_DROP = FLAG_RULE["declining_attendance"].min_gap
+# ... and the window's attendance must sit this far below the group's own level before it,
+# measured over at least MIN_BEFORE sessions
+MIN_LEVEL_DROP = 0.10
+MIN_BEFORE = 4
+SINGLE_HOST_SHARE = FLAG_RULE["single_host"].min_gap
 MIN_ACTIVE = 5
-SUSTAINED_DROP = 0.25
+SUSTAINED_DROP = FLAG_RULE["shrinking"].min_gap
 MIN_SESSIONS_TO_JUDGE = 4
-SURVEY_LIMIT = "lo998"
+MIN_FIRST_TIMERS = 3
 # Kendall z (from S and its tie-corrected variance) below which a window is tested exactly;
 # scipy.stats.kendalltau calls a trend significant only from |z| >= 1.96 (exact test for 8
-# untied values: |S| >= 16, z >= 1.98), so no significant trend is skipped.
+# untied values: |S| >= 16, z >= 1.98), so no window significant at 5% or less is skipped.
 TREND_PREFILTER_Z = -1.9
+STATES = ("new", "continuing", "resolved")
 
 
 def _pct(x: float) -> str:
@@ -67,8 +103,14 @@ def _evidence(**values) -> str:
     return json.dumps({k: clean(v) for k, v in values.items()}, ensure_ascii=False)
 
 
+def _z(alpha: float) -> float:
+    """One-sided normal quantile for a rule's level (0.001 -> 3.09)."""
+    return float(stats.norm.isf(alpha))
+
+
 def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Group x quarter whose last 8 session rates have a Kendall z this low, with the rates."""
+    """Group x quarter whose last 8 session rates have a Kendall z this low, with the rates and
+    the group's own level over the (up to) 8 sessions before them."""
     return con.execute(
         f"""
         WITH eligible AS (
@@ -114,6 +156,15 @@ def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             FROM (SELECT group_id, quarter, rate, count(*) AS t FROM last GROUP BY ALL)
             GROUP BY ALL
         ),
+        -- the (up to) {TREND_SESSIONS} sessions before the window: the group's own level
+        before AS (
+            SELECT e.group_id, e.quarter, avg(s.rate) AS before_rate, count(*) AS before_n
+            FROM ends e
+            JOIN eligible s
+              ON s.group_id = e.group_id
+             AND s.k BETWEEN e.k_end - {2 * TREND_SESSIONS - 1} AND e.k_end - {TREND_SESSIONS}
+            GROUP BY ALL
+        ),
         z AS (
             SELECT s.group_id, s.quarter, s.kendall_s, s.theil_sen,
                    s.kendall_s / sqrt(nullif(({TREND_SESSIONS} * ({TREND_SESSIONS} - 1)
@@ -121,8 +172,10 @@ def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             FROM s JOIN ties t USING (group_id, quarter)
         )
         SELECT z.group_id, z.quarter, list(l.rate ORDER BY l.seq) AS rates,
-               list(l.session_date ORDER BY l.seq) AS dates
+               list(l.session_date ORDER BY l.seq) AS dates,
+               any_value(b.before_rate) AS before_rate, any_value(b.before_n) AS before_n
         FROM z JOIN last l USING (group_id, quarter)
+        LEFT JOIN before b USING (group_id, quarter)
         WHERE z.kendall_z <= {TREND_PREFILTER_Z}
           AND -z.theil_sen * ({TREND_SESSIONS} - 1) >= {MIN_TREND_DROP}
         GROUP BY ALL
@@ -142,10 +195,163 @@ def _wide(indicators: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
+def _comparable(indicators: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The groups' shown figures of one indicator (ok, not pooled), as funnel plots use."""
+    rows = indicators[
+        indicators["group_id"].notna() & (indicators["indicator"] == key)
+        & (indicators["status"] == "ok") & ~indicators["pooled"].fillna(False).astype(bool)
+    ]
+    return rows
+
+
+def attendance_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Groups whose attendance rate is below the funnel limit around the rest of the program.
+
+    Per quarter: rest = (all attended - the group's) / (all expected - the group's); the
+    other groups' spread beyond binomial noise is the additive tau^2
+    (statistics.overdispersion_tau2, estimated without the group, so that a group far out of
+    line does not widen its own limit); limit = rest - z sqrt(rest (1 - rest) / n + tau^2),
+    z for the rule's one-sided level.
+    """
+    rule = FLAG_RULE["below_expected_attendance"]
+    z = _z(rule.alpha)
+    out = []
+    for quarter, unit in _comparable(indicators, "attendance_rate").groupby("quarter", sort=True):
+        hits, n = unit["hits"].to_numpy(float), unit["n"].to_numpy(float)
+        if len(unit) < 2 or n.sum() <= 0:
+            continue  # one group: nobody to compare with
+        rest = (hits.sum() - hits) / (n.sum() - n)
+        value = hits / n
+        for i, row in enumerate(unit.itertuples()):
+            if not 0 < rest[i] < 1 or value[i] >= rest[i]:
+                continue
+            others = np.arange(len(unit)) != i
+            tau2 = overdispersion_tau2(hits[others], n[others], rest[i]) \
+                if others.sum() >= 2 else 0.0
+            tau2 = 0.0 if not np.isfinite(tau2) else tau2
+            low = funnel_limits_proportion(rest[i], [n[i]], z, tau2=tau2)[0][0]
+            if value[i] < low and rest[i] - value[i] >= rule.min_gap - 1e-9:
+                out.append({"quarter": quarter, "group_id": row.group_id, "value": value[i],
+                            "n": int(n[i]), "rest": rest[i], "limit": low, "tau2": tau2})
+    return pd.DataFrame(out, columns=["quarter", "group_id", "value", "n", "rest", "limit",
+                                      "tau2"])
+
+
+def survey_below_rest(indicators: pd.DataFrame, key: str, flag: str) -> pd.DataFrame:
+    """Groups whose survey index is below the limit around the rest of the program's mean.
+
+    rest = the other shown groups' responses' mean that quarter; limit = rest -
+    z sqrt(s^2/n + tau^2) with s the quarter's pooled within-group standard deviation and
+    tau^2 the between-group variance of the program's other groups, pooled over quarters
+    (statistics.overdispersion_tau2_means_without_each: a handful of groups a quarter still
+    give a steady estimate, and a group out of line in any quarter does not widen its own).
+    """
+    rule = FLAG_RULE[flag]
+    z = _z(rule.alpha)
+    shown = _comparable(indicators, key)
+    if shown.empty or "sd" not in shown:
+        return pd.DataFrame(columns=["quarter", "group_id", "value", "n", "rest", "limit",
+                                     "tau2", "sd"])
+    shown = shown.sort_values(["quarter", "group_id"])
+    n = shown["n"].to_numpy(float)
+    value = shown["value"].to_numpy(float)
+    sd = shown["sd"].to_numpy(float)
+    quarter = shown["quarter"].to_numpy()
+    dof = np.clip(n - 1, 0, None)
+    frame = pd.DataFrame({"quarter": quarter, "dss": dof * np.nan_to_num(sd) ** 2, "dof": dof,
+                          "vn": value * n, "n": n})
+    sums = frame.groupby("quarter")[["dss", "dof", "vn", "n"]].transform("sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled_sd = np.sqrt(sums["dss"].to_numpy() / sums["dof"].to_numpy())
+        rest = (sums["vn"].to_numpy() - value * n) / (sums["n"].to_numpy() - n)
+        se = pooled_sd / np.sqrt(n)
+    tau2 = np.nan_to_num(overdispersion_tau2_means_without_each(
+        value, se, quarter, shown["group_id"].to_numpy()), nan=0.0)
+    with np.errstate(invalid="ignore"):
+        low = rest - z * np.sqrt(pooled_sd**2 / n + tau2)
+    below = np.isfinite(low) & (value < low) & (rest - value >= rule.min_gap - 1e-9)
+    return pd.DataFrame({"quarter": quarter, "group_id": shown["group_id"].to_numpy(),
+                         "value": value, "n": n.astype(int), "rest": rest, "limit": low,
+                         "tau2": tau2, "sd": pooled_sd})[below].reset_index(drop=True)
+
+
+def newcomer_baselines(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Per group x quarter with first-timers judged: the group's count and its baseline.
+
+    The group's first-timers are this quarter's when there are at least MIN_FIRST_TIMERS of
+    them, otherwise this quarter's and last quarter's together (newcomers arrive one or two at
+    a time: a group whose five newcomers never return may hold only two in any one quarter).
+    The baseline is every other group's first-timers in this quarter and the
+    NEWCOMER_BASELINE_QUARTERS - 1 before it; when that holds fewer than
+    NEWCOMER_BASELINE_MIN, the group's own earlier quarters join it. Columns quarter,
+    group_id, hits, n, window (quarters counted), base_hits, base_n.
+    """
+    rows = indicators[indicators["group_id"].notna()
+                      & (indicators["indicator"] == "newcomer_return")
+                      & indicators["n"].notna()]
+    counts = rows[["quarter", "group_id", "hits", "n"]].copy()
+    counts["hits"] = counts["hits"].fillna(0).astype(float)
+    counts["n"] = counts["n"].astype(float)
+    by_quarter = counts.groupby("quarter")[["hits", "n"]].sum()
+    own = {(q, g): (h, m) for q, g, h, m in counts.itertuples(index=False)}
+    out = []
+    for r in counts[counts["n"] >= 1].itertuples():
+        mine = [r.quarter] if r.n >= MIN_FIRST_TIMERS else \
+            [r.quarter, shift_quarter(r.quarter, -1)]
+        hits = sum(own.get((q, r.group_id), (0.0, 0.0))[0] for q in mine)
+        n = sum(own.get((q, r.group_id), (0.0, 0.0))[1] for q in mine)
+        if n < MIN_FIRST_TIMERS:
+            continue
+        window = [shift_quarter(r.quarter, -k) for k in range(NEWCOMER_BASELINE_QUARTERS)]
+        base_hits = base_n = own_hits = own_n = 0.0
+        for q in window:
+            if q in by_quarter.index:
+                base_hits += by_quarter.at[q, "hits"]
+                base_n += by_quarter.at[q, "n"]
+            h, m = own.get((q, r.group_id), (0.0, 0.0))
+            base_hits, base_n = base_hits - h, base_n - m
+            if q not in mine:
+                own_hits, own_n = own_hits + h, own_n + m
+        if base_n < NEWCOMER_BASELINE_MIN:  # the rest is too thin: add the group's own past
+            base_hits, base_n = base_hits + own_hits, base_n + own_n
+        out.append({"quarter": r.quarter, "group_id": r.group_id, "hits": hits, "n": n,
+                    "window": "+".join(sorted(mine)), "base_hits": base_hits,
+                    "base_n": base_n})
+    return pd.DataFrame(out, columns=["quarter", "group_id", "hits", "n", "window",
+                                      "base_hits", "base_n"])
+
+
+def newcomers_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Groups whose first-timers return clearly and meaningfully less than the baseline's.
+
+    One-sided Fisher exact test of the group's returned / first-timers against the baseline's
+    (hypergeometric: p = P(X <= returned) with the four margins fixed), so a small baseline's
+    own uncertainty counts too; raised when p is below the rule's level and the group's share
+    is at least the rule's minimum gap below the baseline's.
+    """
+    rule = FLAG_RULE["newcomers_not_returning"]
+    base = newcomer_baselines(indicators)
+    base = base[base["base_n"] > 0]
+    if base.empty:
+        return base.assign(share=[], baseline=[], p_value=[])
+    hits, n = base["hits"].to_numpy(float), base["n"].to_numpy(float)
+    base_hits, base_n = base["base_hits"].to_numpy(float), base["base_n"].to_numpy(float)
+    p = stats.hypergeom.cdf(hits, n + base_n, hits + base_hits, n)
+    out = base.assign(share=hits / n, baseline=base_hits / base_n, p_value=p)
+    keep = (out["p_value"] < rule.alpha) & (out["baseline"] - out["share"] >= rule.min_gap - 1e-9)
+    return out[keep]
+
+
 def build_flags(
-    con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame, points: pd.DataFrame,
+    con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame,
+    kept_flags: pd.DataFrame | None = None, since: str | None = None,
 ) -> pd.DataFrame:
-    """marts.flags: one row per group x quarter x flag."""
+    """marts.flags: one row per group x quarter x flag, with its lifecycle.
+
+    `indicators` should hold every quarter (limits and baselines look back). In a partial
+    refresh, `kept_flags` holds the flags kept from the last refresh for quarters before `since`:
+    they stand as they were, and the lifecycle of the new quarters' flags continues from them.
+    """
     rows: list[dict] = []
 
     def add(quarter, group_id, flag, reason, evidence):
@@ -153,7 +359,6 @@ def build_flags(
                      "evidence": evidence})
 
     wide = _wide(indicators)
-    program = indicators[indicators["group_id"].isna()].set_index(["quarter", "indicator"])
 
     # declining_attendance (every candidate window tested at once: statistics.theil_sen_trends)
     candidates = trend_candidates(con)
@@ -162,40 +367,54 @@ def build_flags(
     for i, r in enumerate(candidates.itertuples()):
         trend = {k: v[i] for k, v in trends.items()}
         drop = -trend["slope"] * (TREND_SESSIONS - 1)
+        window = float(np.mean(r.rates))
+        before_n = 0 if pd.isna(r.before_n) else int(r.before_n)
+        below_own = r.before_rate - window if before_n >= MIN_BEFORE else np.nan
         if np.isfinite(trend["p_value"]) and trend["p_value"] < TREND_P \
-                and drop >= MIN_TREND_DROP:
+                and drop >= MIN_TREND_DROP - 1e-9 and below_own >= MIN_LEVEL_DROP - 1e-9:
             first, last = r.rates[0], r.rates[-1]
             add(r.quarter, r.group_id, "declining_attendance",
                 f"Attendance has been falling over the last {TREND_SESSIONS} sessions, from "
                 f"{_pct(first)} to {_pct(last)} (about {abs(100 * trend['slope']):.1f} points "
-                f"per session; Kendall test p = {trend['p_value']:.3f}).",
+                f"per session; Kendall test p = {trend['p_value']:.3f}); {_pct(window)} over "
+                f"these sessions against {_pct(r.before_rate)} over the {int(r.before_n)} "
+                "before them.",
                 _evidence(session_rates=[float(x) for x in r.rates],
                           session_dates=[str(d)[:10] for d in r.dates],
                           slope_per_session=trend["slope"], slope_low=trend["slope_low"],
                           slope_high=trend["slope_high"], kendall_tau=trend["tau"],
-                          p_value=trend["p_value"]))
+                          p_value=trend["p_value"], fitted_fall=drop, level=TREND_P,
+                          minimum_fall=MIN_TREND_DROP, window_rate=window,
+                          rate_before=r.before_rate, sessions_before=r.before_n,
+                          minimum_below_before=MIN_LEVEL_DROP))
 
-    # funnel-based flags
-    checks = (
-        ("attendance_rate", "below_expected_attendance", "lo998", "Attendance",
-         "member-sessions"),
-        ("psychological_safety", "low_safety", SURVEY_LIMIT, "Psychological safety", "responses"),
-        ("belonging", "low_belonging", SURVEY_LIMIT, "Belonging", "responses"),
-    )
-    for key, flag, limit, title, unit in checks:
-        below = points[(points["indicator"] == key) & (points["value"] < points[limit])]
-        for p in below.itertuples():
-            if key == "attendance_rate":
-                shown = (_pct(p.value), _pct(getattr(p, limit)), _pct(p.target))
-            else:
-                shown = (f"{p.value:.0f}", f"{getattr(p, limit):.0f}", f"{p.target:.0f}")
+    # below_expected_attendance: against the rest of the program (leave-one-out)
+    for p in attendance_below_rest(indicators).itertuples():
+        add(p.quarter, p.group_id, "below_expected_attendance",
+            f"Attendance is {_pct(p.value)} ({p.n} member-sessions), below the lowest level "
+            f"expected for a group of this size ({_pct(p.limit)}) around the rest of the "
+            f"program's {_pct(p.rest)}.",
+            _evidence(value=p.value, n=p.n, rest_of_program=p.rest, lower_limit=p.limit,
+                      level=FLAG_RULE["below_expected_attendance"].alpha, tau2=p.tau2,
+                      minimum_gap=FLAG_RULE["below_expected_attendance"].min_gap))
+
+    # each group-quarter's standard deviation of scores, for every quarter (a partial refresh's
+    # kept indicator rows do not carry it)
+    spread = con.execute(
+        "SELECT quarter, group_id, construct AS indicator, stddev_samp(score) AS sd "
+        "FROM marts.survey_scores WHERE group_id IS NOT NULL GROUP BY ALL").df()
+    surveyed = indicators.drop(columns=["sd"], errors="ignore").merge(
+        spread, on=["quarter", "group_id", "indicator"], how="left")
+    for key, flag, title in (("psychological_safety", "low_safety", "Psychological safety"),
+                             ("belonging", "low_belonging", "Belonging")):
+        for p in survey_below_rest(surveyed, key, flag).itertuples():
             add(p.quarter, p.group_id, flag,
-                f"{title} is {shown[0]} ({p.n} {unit}), below the lowest level expected for a "
-                f"group of this size ({shown[1]}, the funnel's "
-                f"{'99.8' if limit == 'lo998' else '95'}% limit around the program's "
-                f"{shown[2]}).",
-                _evidence(value=p.value, n=p.n, program=p.target, lower_limit=getattr(p, limit),
-                          limit="99.8%" if limit == "lo998" else "95%", overdispersion_phi=p.phi))
+                f"{title} is {p.value:.0f} ({p.n} responses), below the lowest level expected "
+                f"for a group of this size ({p.limit:.0f}) around the rest of the program's "
+                f"{p.rest:.0f}.",
+                _evidence(value=p.value, n=p.n, rest_of_program=p.rest, lower_limit=p.limit,
+                          level=FLAG_RULE[flag].alpha, within_group_sd=p.sd, tau2=p.tau2,
+                          minimum_gap=FLAG_RULE[flag].min_gap))
 
     def col(field, key):
         name = f"{field}:{key}"
@@ -241,8 +460,11 @@ def build_flags(
     wide["_before"], wide["_earlier"] = before, earlier
     judged = held >= MIN_SESSIONS_TO_JUDGE
     too_few = judged & (active < MIN_ACTIVE)
-    falling = judged & ~too_few & (earlier > 0) & (active < before) & (before < earlier) \
-        & ((earlier - active) / earlier >= SUSTAINED_DROP)
+    # the larger of the two quarters before: a group that lost a quarter of its members in
+    # one quarter or over two is shrinking, however the loss was spread
+    peak = pd.concat([before, earlier], axis=1).max(axis=1)
+    falling = judged & ~too_few & (peak > 0) & (active < before.fillna(np.inf)) \
+        & ((peak - active) / peak >= SUSTAINED_DROP - 1e-9)
     for w in rows_where(too_few):
         a = int(w["value:active_members"])
         add(w["quarter"], w["group_id"], "shrinking",
@@ -252,37 +474,88 @@ def build_flags(
                       roster=w.get("n:active_members")))
     for w in rows_where(falling):
         e, b, a = w["_earlier"], w["_before"], w["value:active_members"]
+        top = max(x for x in (e, b) if np.isfinite(x))
+        counts = " to ".join(str(int(x)) for x in (e, b, a) if np.isfinite(x))
         add(w["quarter"], w["group_id"], "shrinking",
-            f"Active members fell two quarters running, from {int(e)} to {int(b)} to {int(a)}.",
-            _evidence(active_members=[e, b, a], drop=(e - a) / e))
+            f"Active members fell by {_pct((top - a) / top)} over two quarters ({counts}).",
+            _evidence(active_members=[e, b, a], drop=(top - a) / top))
 
-    program_return = {q: v for (q, key), v in program["value"].items()
-                      if key == "newcomer_return"}
-    wide["_program_return"] = wide["quarter"].map(program_return).astype(float)
-    not_returning = (col("status", "newcomer_return") == "ok") \
-        & (col("ci_high", "newcomer_return") < wide["_program_return"])
-    for w in rows_where(not_returning):
-        hits, n, value = w["hits:newcomer_return"], w["n:newcomer_return"], \
-            w["value:newcomer_return"]
-        add(w["quarter"], w["group_id"], "newcomers_not_returning",
-            f"{int(hits)} of {int(n)} first-timers came back within 3 sessions "
-            f"({_pct(value)}); the program's rate is {_pct(w['_program_return'])}.",
-            _evidence(returned=hits, first_timers=n, share=value,
-                      ci_low=w["ci_low:newcomer_return"], ci_high=w["ci_high:newcomer_return"],
-                      program=w["_program_return"]))
+    for r in newcomers_below_rest(indicators).itertuples():
+        span = "" if "+" not in r.window else " over the last two quarters"
+        add(r.quarter, r.group_id, "newcomers_not_returning",
+            f"{int(r.hits)} of {int(r.n)} first-timers came back within 3 sessions{span} "
+            f"({_pct(r.share)}); elsewhere in the program {_pct(r.baseline)} do "
+            f"({int(r.base_hits)} of {int(r.base_n)} over the last "
+            f"{NEWCOMER_BASELINE_QUARTERS} quarters).",
+            _evidence(returned=r.hits, first_timers=r.n, quarters=r.window, share=r.share,
+                      baseline=r.baseline, baseline_returned=r.base_hits,
+                      baseline_first_timers=r.base_n, p_value=r.p_value,
+                      level=FLAG_RULE["newcomers_not_returning"].alpha,
+                      minimum_gap=FLAG_RULE["newcomers_not_returning"].min_gap))
 
+    cluster = int(FLAG_RULE["withdrawal_cluster"].min_gap)
     clusters = con.execute(
         "SELECT quarter, group_id, count(DISTINCT member_id) AS members, "
         "list(DISTINCT signal ORDER BY signal) AS signals "
-        "FROM marts.watchlist GROUP BY ALL HAVING count(DISTINCT member_id) >= 2 ORDER BY ALL"
+        f"FROM marts.watchlist GROUP BY ALL HAVING count(DISTINCT member_id) >= {cluster} "
+        "ORDER BY ALL"
     ).df()
     for r in clusters.itertuples():
         add(r.quarter, r.group_id, "withdrawal_cluster",
             f"{r.members} members show withdrawal signals (see the watchlist).",
             _evidence(members=r.members, signals=list(r.signals)))
 
+    columns = ["quarter", "group_id", "flag", "reason", "evidence"]
+    out = pd.DataFrame(rows, columns=columns)
+    if kept_flags is not None and since and len(kept_flags):
+        kept = kept_flags[(kept_flags["quarter"] < since) & (kept_flags["state"] != "resolved")]
+        out = pd.concat([kept[columns], out[out["quarter"] >= since]], ignore_index=True)
+    present = wide[["quarter", "group_id"]]
+    return with_lifecycle(out, present)
+
+
+def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
+    """Add since, quarters and state to raised flags, and a "resolved" row for each flag that
+    was raised last quarter and is not this quarter, for a group judged this quarter.
+
+    `present`: every (quarter, group_id) the program has figures for. A run is unbroken
+    quarter to quarter; "resolved" is shown in the quarter after the run's last, and only then.
+    A group too new or too thin to judge this quarter (cant_tell_yet) resolves nothing.
+    """
+    raised = set(zip(flags["quarter"], flags["group_id"], flags["flag"], strict=True))
+    since, length = [], []
+    for q, g, f in zip(flags["quarter"], flags["group_id"], flags["flag"], strict=True):
+        first, run = q, 1
+        while (shift_quarter(first, -1), g, f) in raised:
+            first, run = shift_quarter(first, -1), run + 1
+        since.append(first)
+        length.append(run)
+    out = flags.assign(since=since, quarters=length,
+                       state=np.where(np.array(length) > 1, "continuing", "new"))
+    judged = set(zip(present["quarter"], present["group_id"], strict=True)) - {
+        (q, g) for q, g, f in raised if f == "cant_tell_yet"}
+    resolved = []
+    for r in out[out["flag"] != "cant_tell_yet"].itertuples():
+        after = shift_quarter(r.quarter, 1)
+        if (after, r.group_id) in judged and (after, r.group_id, r.flag) not in raised:
+            when = r.since if r.since == r.quarter else f"{r.since} to {r.quarter}"
+            resolved.append({
+                "quarter": after, "group_id": r.group_id, "flag": r.flag,
+                "reason": f"Resolved: raised in {when}, not raised this quarter.",
+                "evidence": _evidence(last_raised=r.quarter, since=r.since,
+                                      quarters_raised=r.quarters),
+                "since": r.since, "quarters": r.quarters, "state": "resolved"})
+    if resolved:
+        out = pd.concat([out, pd.DataFrame(resolved)], ignore_index=True)
     order = {"cant_tell_yet": 99}
-    out = pd.DataFrame(rows, columns=["quarter", "group_id", "flag", "reason", "evidence"])
-    out["_o"] = out["flag"].map(order).fillna(0)
+    out["_o"] = out["flag"].map(order).fillna(0) + (out["state"] == "resolved") * 50
+    out["quarters"] = out["quarters"].astype("int64")
     return out.sort_values(["quarter", "group_id", "_o", "flag"], ignore_index=True).drop(
         columns="_o")
+
+
+def groups_in_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> int:
+    """How many groups the program had figures for in `quarter` (the chance rate's size)."""
+    return int(con.execute(
+        "SELECT count(DISTINCT group_id) FROM marts.indicators "
+        "WHERE quarter = ? AND group_id IS NOT NULL", [quarter]).fetchone()[0])

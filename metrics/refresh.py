@@ -188,9 +188,11 @@ def _shrunken_step(ctx: Context) -> dict:
 
 
 def _flags_step(ctx: Context) -> dict:
-    # "shrinking" compares active members with the two quarters before
-    return {"marts.flags": build_flags(ctx.con, ctx.rows("marts.indicators", lookback=2),
-                                       ctx.rows("marts.funnel_points"))}
+    # every earlier quarter: survey limits pool the groups' spread over all quarters, newcomers
+    # compare with the trailing quarters, "shrinking" with the two before; and a flag's
+    # lifecycle (since when) continues the runs of the flags kept from the last refresh
+    return {"marts.flags": build_flags(ctx.con, ctx.rows("marts.indicators", lookback=None),
+                                       kept_flags=ctx.kept("marts.flags"), since=ctx.since)}
 
 
 def _reliability_step(ctx: Context) -> dict:
@@ -234,7 +236,7 @@ def python_steps() -> list[Step]:
         python_step("shrinkage", _shrunken_step, reads=["marts.indicators", SCOPE_TABLE],
                     writes={"marts.shrunken": SHRUNKEN_SCHEMA}),
         python_step("flags", _flags_step,
-                    reads=["marts.indicators", "marts.funnel_points", "marts.session_attendance",
+                    reads=["marts.indicators", "marts.session_attendance", "marts.survey_scores",
                            "marts.watchlist", "stage_group_quarters", SCOPE_TABLE],
                     writes={"marts.flags": FLAGS_SCHEMA}),
         python_step("reliability", _reliability_step,
@@ -492,7 +494,7 @@ SHRUNKEN_SCHEMA = {
 }
 FLAGS_SCHEMA = {
     "quarter": "VARCHAR", "group_id": "VARCHAR", "flag": "VARCHAR", "reason": "VARCHAR",
-    "evidence": "VARCHAR",
+    "evidence": "VARCHAR", "since": "VARCHAR", "state": "VARCHAR", "quarters": "INTEGER",
 }
 RELIABILITY_SCHEMA = {
     "quarter": "VARCHAR", "construct": "VARCHAR", "policy": "VARCHAR", "alpha": "DOUBLE",

@@ -40,6 +40,8 @@ __all__ = [
     "mean_interval",
     "mean_intervals",
     "overdispersion_phi",
+    "overdispersion_tau2_means",
+    "overdispersion_tau2_means_without_each",
     "overdispersion_tau2",
     "shrink_means",
     "shrink_proportions",
@@ -50,7 +52,7 @@ __all__ = [
     "wilson_intervals",
 ]
 
-VERDICTS = ("up", "down", "no clear change", "can't tell yet")
+VERDICTS = ("up", "down", "no meaningful change", "no clear change", "can't tell yet")
 
 
 @dataclass(frozen=True)
@@ -610,27 +612,36 @@ def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
 
 
 def change_verdict(
-    delta: float, p_adjusted: float, enough_data: bool, alpha: float = 0.05
+    delta: float, p_adjusted: float, enough_data: bool, alpha: float = 0.05,
+    min_change: float = 0.0,
 ) -> str:
     """The plain-language verdict on a change between quarters.
 
-    Returns exactly one of ``"up"``, ``"down"``, ``"no clear change"``, ``"can't tell yet"``.
+    Returns exactly one of ``"up"``, ``"down"``, ``"no meaningful change"``,
+    ``"no clear change"``, ``"can't tell yet"``.
 
     Notes
     -----
     - ``"can't tell yet"`` when there is not enough data, or delta or p is missing;
-    - ``"up"``/``"down"`` when the adjusted p is below ``alpha`` and delta is positive/negative;
+    - ``"up"``/``"down"`` when the adjusted p is below ``alpha`` **and** ``|delta|`` is at least
+      ``min_change`` (the smallest change worth acting on), by the sign of delta;
+    - ``"no meaningful change"`` when the change is clear (p below ``alpha``) but smaller than
+      ``min_change``: with enough data a trivial change is significant, and is still trivial;
     - ``"no clear change"`` otherwise (including delta exactly 0).
 
     "No clear change" is not "no change": the data cannot tell the quarters apart.
     """
-    return str(change_verdicts([delta], [p_adjusted], [enough_data], alpha)[0])
+    return str(change_verdicts([delta], [p_adjusted], [enough_data], alpha, [min_change])[0])
 
 
 def change_verdicts(
-    delta: ArrayLike, p_adjusted: ArrayLike, enough_data: ArrayLike, alpha: float = 0.05
+    delta: ArrayLike, p_adjusted: ArrayLike, enough_data: ArrayLike, alpha: float = 0.05,
+    min_change: ArrayLike = 0.0,
 ) -> np.ndarray:
-    """Vectorised :func:`change_verdict` over many units (object array of verdict strings)."""
+    """Vectorised :func:`change_verdict` over many units (object array of verdict strings).
+
+    ``min_change`` (one value, or one per unit; NaN = no minimum) is compared with ``|delta|``.
+    """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1 (e.g. 0.05), not {alpha!r}")
     d = _floats(delta)
@@ -638,12 +649,16 @@ def change_verdicts(
     enough = np.asarray(pd.Series(np.ravel(enough_data)).fillna(False).astype(bool)).reshape(
         np.shape(enough_data)
     )
-    d, p, enough = np.broadcast_arrays(d, p, enough)
+    minimum = np.nan_to_num(_floats(min_change), nan=0.0)
+    d, p, enough, minimum = np.broadcast_arrays(d, p, enough, minimum)
     cant = ~enough | np.isnan(d) | np.isnan(p)
-    clear = (p < alpha) & ~cant
+    clear = (p < alpha) & ~cant & (d != 0)
+    # (a tiny tolerance: a change of exactly the minimum, e.g. 0.87 - 0.85, is meaningful)
+    meaningful = np.abs(d) >= minimum - 1e-9
     out = np.full(d.shape, "no clear change", dtype=object)
-    out[clear & (d > 0)] = "up"
-    out[clear & (d < 0)] = "down"
+    out[clear & ~meaningful] = "no meaningful change"
+    out[clear & meaningful & (d > 0)] = "up"
+    out[clear & meaningful & (d < 0)] = "down"
     out[cant] = "can't tell yet"
     return out
 
@@ -750,6 +765,91 @@ def overdispersion_tau2(
     w = m / (target * (1 - target))
     k = m.size
     return float(max(0.0, (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum())))
+
+
+def overdispersion_tau2_means(values: ArrayLike, se: ArrayLike) -> float:
+    """Between-unit variance :math:`\tau^2` of means (DerSimonian-Laird); 0 if none.
+
+    Notes
+    -----
+    With weights :math:`w_i = 1/se_i^2`, the weighted mean :math:`\bar y_w` and
+    :math:`Q = \\sum w_i (y_i - \bar y_w)^2` over the :math:`k` units,
+
+    .. math:: \\hat\tau^2 = \\max\\left(0, \frac{Q - (k-1)}{\\sum w_i - \\sum w_i^2/\\sum w_i}
+              \right)
+
+    Limits for a unit's mean then become :math:`\bar y \\pm z\\sqrt{se_i^2 + \tau^2}`: groups
+    differ by more than their sampling noise (their members, their age, their facilitator),
+    and a funnel without :math:`\tau^2` flags that ordinary spread as if it were a problem.
+    Units with a missing or zero standard error are ignored; NaN with fewer than 2 units.
+
+    References
+    ----------
+    .. [1] DerSimonian, R., & Laird, N. (1986). Meta-analysis in clinical trials.
+           Controlled Clinical Trials 7(3), 177-188.
+    """
+    y = _floats(values)
+    e = _floats(se)
+    ok = np.isfinite(y) & np.isfinite(e) & (e > 0)
+    y, e = y[ok], e[ok]
+    if y.size < 2:
+        return math.nan
+    w = 1.0 / e**2
+    mean = (w * y).sum() / w.sum()
+    q = (w * (y - mean) ** 2).sum()
+    return float(max(0.0, (q - (y.size - 1)) / (w.sum() - (w**2).sum() / w.sum())))
+
+
+def overdispersion_tau2_means_without_each(
+    values: ArrayLike, se: ArrayLike, strata: ArrayLike, units: ArrayLike
+) -> np.ndarray:
+    r"""For each row, the DerSimonian-Laird :math:`\tau^2` of the rows of *other* units (e.g.
+    groups), pooled over strata (e.g. quarters) that each have their own centre.
+
+    Notes
+    -----
+    Per stratum, with :math:`S_0 = \sum w`, :math:`S_1 = \sum w y`, :math:`S_2 = \sum w y^2`
+    (:math:`w = 1/se^2`), :math:`Q = S_2 - S_1^2/S_0` and the DL denominator
+    :math:`S_0 - \sum w^2/S_0`. Summed over strata with :math:`k_s - 1` degrees of freedom
+    each, :math:`\hat\tau^2 = \max(0, (\sum Q - \sum (k_s-1)) / \sum \text{denominator})`.
+    Leaving a unit out subtracts all its rows from their strata's sums. Pooling the strata
+    gives a steady estimate from a few groups a quarter; leaving the whole unit out keeps a
+    group far out of line (this quarter or any other) from widening its own limits. NaN where
+    no degree of freedom remains. Rows with a missing or non-positive standard error take no
+    part in any estimate.
+    """
+    y = _floats(values)
+    e = _floats(se)
+    ok = np.isfinite(y) & np.isfinite(e) & (e > 0)
+    w = np.where(ok, 1.0 / np.where(ok, e, 1.0) ** 2, 0.0)
+    y0 = np.where(ok, y, 0.0)
+    codes, _ = pd.factorize(pd.Series(np.asarray(strata)))
+    unit_codes, _ = pd.factorize(pd.Series(np.asarray(units)))
+    size = int(codes.max()) + 1 if len(codes) else 0
+    terms = np.stack([ok.astype(float), w, w * y0, w * y0**2, w**2])  # k, S0, S1, S2, Sw2
+
+    def parts(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k, s0, s1, s2, sw2 = sums
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where((k >= 2) & (s0 > 0), s2 - s1**2 / s0, 0.0)
+            den = np.where((k >= 2) & (s0 > 0), s0 - sw2 / s0, 0.0)
+        return q, den, np.maximum(k - 1, 0)
+
+    by_stratum = np.stack([np.bincount(codes, weights=t, minlength=size) for t in terms])
+    q_all, den_all, df_all = parts(by_stratum)
+    out = np.full(len(y), np.nan)
+    for unit in np.unique(unit_codes):
+        rows = np.flatnonzero(unit_codes == unit)
+        touched = np.unique(codes[rows])
+        mine = np.stack([np.bincount(codes[rows], weights=t[rows], minlength=size)[touched]
+                         for t in terms])
+        q_left, den_left, df_left = parts(by_stratum[:, touched] - mine)
+        q = q_all.sum() - q_all[touched].sum() + q_left.sum()
+        den = den_all.sum() - den_all[touched].sum() + den_left.sum()
+        df = df_all.sum() - df_all[touched].sum() + df_left.sum()
+        if den > 0 and df >= 1:
+            out[rows] = max(0.0, (q - df) / den)
+    return out
 
 
 def funnel_limits_proportion(

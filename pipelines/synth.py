@@ -179,6 +179,33 @@ STORY_QUARTERS = {"declining_attendance": 1, "single_host": 3, "newcomers_not_re
                   "low_safety": 2}
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """What a synthetic program holds, for the flag calibration harness (benchmarks/flags.py).
+
+    stories : plant the six stories; False gives a *null* program, where every group is
+        ordinary and any flag raised is a chance flag.
+    strength : how strongly each struggling story shows, 1.0 being the bundled sample's level
+        (declining attendance falls to 30% of its level over 12 sessions, with 3 regulars
+        withdrawing; one host takes 11 of every 12 sessions; psychological safety sits 39
+        points below the program; every newcomer after the first never returns; 2 members
+        leave the small group). At strength s the fall is 70s%, round(3s) regulars withdraw,
+        the host takes round(12s) of every 12, safety sits 39s points low, each later newcomer
+        fails to return with probability s, and round(2s) (at least 1) members leave.
+    varied : the harder world the calibration needs: groups' attendance levels spread wider
+        (sd 5 points instead of a 6-point band), each group drifts a little from quarter to
+        quarter, attendance dips in the summer holidays and around the new year, and survey
+        levels differ more between groups. The bundled sample is generated without it.
+    """
+
+    stories: bool = True
+    strength: float = 1.0
+    varied: bool = False
+
+
+SAMPLE = Scenario()
+
+
 class SynthError(HearthError, ValueError):
     """Arguments that cannot describe a community; the message says which and why."""
 
@@ -260,7 +287,8 @@ def _choice(rng: np.random.Generator, options, weights=None):
     return options[int(rng.choice(len(options), p=weights))]
 
 
-def _plan_groups(rng, groups: int, start: date, quarter_days, stories: dict[str, str]):
+def _plan_groups(rng, groups: int, start: date, quarter_days, stories: dict[str, str],
+                 scenario: Scenario = SAMPLE):
     end_day = quarter_days[-1][2]
     story_of = {gid: story for story, gid in stories.items()}
     n_q = len(quarter_days)
@@ -294,6 +322,8 @@ def _plan_groups(rng, groups: int, start: date, quarter_days, stories: dict[str,
                          "in_person": 0.15}[modality]
         captions = bool(rng.random() < captions_rate)
         offset = float(rng.uniform(-0.04, 0.02))
+        if scenario.varied:
+            offset = float(np.clip(rng.normal(-0.01, 0.05), -0.15, 0.08))
         if story:
             settings = STORY_SETTINGS[story]
             modality, language, time_zone = (settings["modality"], settings["language"],
@@ -379,8 +409,10 @@ def _initial_sizes(rng, planned: list[_Group], members: int) -> list[int]:
 class _Planner:
     """Plans every membership: founders, drifters and their replacements, newcomers, stories."""
 
-    def __init__(self, rng, planned: list[_Group], quarter_days, members: int):
+    def __init__(self, rng, planned: list[_Group], quarter_days, members: int,
+                 scenario: Scenario = SAMPLE):
         self.rng = rng
+        self.strength = scenario.strength
         self.groups = planned
         self.quarter_days = quarter_days
         self.end_day = quarter_days[-1][2]
@@ -518,7 +550,8 @@ class _Planner:
         story = grp.story
         if story == "declining_attendance" and K >= 14:
             # Three regulars stop coming one after another and stay on the roster.
-            regulars = [m for m in founders if m.role == "member" and m.tier > 0][:3]
+            withdrawing = round(3 * self.strength)
+            regulars = [m for m in founders if m.role == "member" and m.tier > 0][:withdrawing]
             for m, back in zip(regulars, (10, 8, 6), strict=False):
                 m.kind, m.stop_k, m.base_p = WITHDRAWING, K - back, max(m.base_p, 0.9)
         if story == "single_host":
@@ -526,7 +559,8 @@ class _Planner:
         if story == "small_group":
             # Two members move away at the start of the second-last quarter; nobody replaces them.
             k = self._quarter_start_k(grp, 2)
-            for m, extra in zip(founders[-2:], (0, 1), strict=True):
+            leaving = max(1, round(2 * self.strength))
+            for m, extra in zip(founders[-leaving:], (0, 1)[:leaving], strict=True):
                 if 1 <= k + extra < K - 1:
                     m.kind, m.stop_k = LEAVER, k + extra
                     m.left_day = self._left_after(grp, k + extra - 1)
@@ -590,6 +624,8 @@ class _Planner:
             first_timer_stays = rng.random() >= nonreturn
             if story == "newcomers_not_returning":
                 first_timer_stays = k == min(slots)  # the first stays; the rest never return
+                if self.strength < 1 and not first_timer_stays:
+                    first_timer_stays = bool(rng.random() >= self.strength)
             if first_timer_stays:
                 m = self._member(grp, self._join_before(grp, k), "member", REGULAR, joiner=True)
                 if story == "thriving":
@@ -642,7 +678,8 @@ class _Simulated:
 
 
 def _simulate(rng, planned: list[_Group], ms: list[_Membership], quarter_days,
-              stories: dict[str, str]) -> _Simulated:
+              stories: dict[str, str], scenario: Scenario = SAMPLE,
+              start: date | None = None) -> _Simulated:
     G = len(planned)
     K = np.array([len(g.session_days) for g in planned])
     Kmax = int(K.max()) if G else 0
@@ -661,9 +698,11 @@ def _simulate(rng, planned: list[_Group], ms: list[_Membership], quarter_days,
     declining = by_id.get(stories.get("declining_attendance", ""))
     if declining is not None and len(declining.session_days) >= 14:
         n = len(declining.session_days)
-        ramp = np.linspace(1.0, 0.3, 12)
+        ramp = np.linspace(1.0, 0.3 + 0.7 * (1.0 - scenario.strength), 12)
         mult[declining.index, n - 12: n] = ramp
         shock[declining.index, n - 12: n] *= 0.3
+    if scenario.varied and start is not None:
+        shock += _season_and_drift(rng, sess_day, sess_q, start)
     thriving = by_id.get(stories.get("thriving", ""))
     thriving_index = -1
     if thriving is not None:
@@ -739,6 +778,8 @@ def _simulate(rng, planned: list[_Group], ms: list[_Membership], quarter_days,
         score = score + np.where(facilitator[idx] & (k == 0), 1000.0, 0.0)
         in_window = designated[idx] & (k >= single_from)
         takes_over = (k - single_from) % 12 != 5  # someone else covers now and then
+        if scenario.strength < 1:
+            takes_over = (k - single_from) % 12 < round(12 * scenario.strength)
         score = score + np.where(in_window & takes_over, 1000.0, 0.0)
         score = score + np.where(designated[idx] & (k < single_from), 2.0, 0.0)
         score = np.where(eligible, score, -np.inf)
@@ -805,6 +846,21 @@ def _simulate(rng, planned: list[_Group], ms: list[_Membership], quarter_days,
         active=active,
         last_attended=last_attended,
     )
+
+
+def _season_and_drift(rng, sess_day: np.ndarray, sess_q: np.ndarray, start: date) -> np.ndarray:
+    """Additive shifts to every session's attendance chance (Scenario.varied): each group's
+    level drifts by a few points from quarter to quarter, turnout dips by 4 points in July and
+    August and by 8 points from 15 December to 10 January."""
+    drift = rng.normal(0, 0.025, size=(sess_day.shape[0], int(sess_q.max()) + 1))
+    out = np.take_along_axis(drift, sess_q, axis=1)
+    valid = sess_day < NEVER
+    when = np.datetime64(start, "D") + np.where(valid, sess_day, 0).astype("timedelta64[D]")
+    month = when.astype("datetime64[M]").astype(int) % 12 + 1
+    day = (when - when.astype("datetime64[M]")).astype(int) + 1
+    summer = (month == 7) | (month == 8)
+    holidays = ((month == 12) & (day >= 15)) | ((month == 1) & (day <= 10))
+    return out - np.where(summer, 0.04, 0.0) - np.where(holidays, 0.08, 0.0)
 
 
 # --- buddy check-ins ----------------------------------------------------------------------------
@@ -874,7 +930,7 @@ def _buddy_checkins(rng, planned, ms: list[_Membership], sim: _Simulated, end_da
 
 # --- surveys ------------------------------------------------------------------------------------
 
-def _construct_levels(rng, planned, quarter_days, stories):
+def _construct_levels(rng, planned, quarter_days, stories, scenario: Scenario = SAMPLE):
     """Each group's latent level per quarter and construct, on the 0-100 index scale."""
     G, Q = len(planned), len(quarter_days)
     q = np.arange(Q)[None, :]
@@ -890,6 +946,9 @@ def _construct_levels(rng, planned, quarter_days, stories):
         "loneliness": np.clip(36 - 3.0 * age + offset(4) + noise(2), 18, 48),
         "willingness_to_lead": np.clip(55 + offset(5) + noise(3), 40, 70),
     }
+    if scenario.varied:  # groups differ more from one another, and a little quarter to quarter
+        for key, sd in (("belonging", 3.0), ("psychological_safety", 3.0), ("peer_support", 2.0)):
+            levels[key] = levels[key] + offset(sd) + noise(1.5)
     by_id = {g.group_id: g.index for g in planned}
     last2 = slice(max(0, Q - 2), Q)
     if (g := by_id.get(stories.get("thriving", ""))) is not None:
@@ -905,12 +964,13 @@ def _construct_levels(rng, planned, quarter_days, stories):
     if (g := by_id.get(stories.get("single_host", ""))) is not None:
         levels["willingness_to_lead"][g] = 34
     if (g := by_id.get(stories.get("low_safety", ""))) is not None:
-        levels["psychological_safety"][g, last2] = 31
-        levels["belonging"][g, last2] -= 6
+        levels["psychological_safety"][g, last2] = 70 - 39 * scenario.strength
+        levels["belonging"][g, last2] -= 6 * scenario.strength
     return levels
 
 
-def _survey(rng, instrument: Instrument, planned, ms, sim: _Simulated, quarter_days, stories):
+def _survey(rng, instrument: Instrument, planned, ms, sim: _Simulated, quarter_days, stories,
+            scenario: Scenario = SAMPLE):
     """Anonymous responses from 50-80% of each group's active members, every quarter.
 
     Returns per response: group index, quarter index, whether the group is left blank, the
@@ -918,7 +978,7 @@ def _survey(rng, instrument: Instrument, planned, ms, sim: _Simulated, quarter_d
     local day and second of submission.
     """
     Q = len(quarter_days)
-    levels = _construct_levels(rng, planned, quarter_days, stories)
+    levels = _construct_levels(rng, planned, quarter_days, stories, scenario)
     grp = np.array([m.group for m in ms], dtype=np.int64)
     traits = rng.normal(0, 1, size=max(m.person for m in ms) + 1)
     person = np.array([m.person for m in ms], dtype=np.int64)
@@ -1110,7 +1170,7 @@ def _validate(out: Path, members: int, groups: int, quarters: int) -> None:
 
 
 def synthesize(out: Path, members: int = 220, groups: int = 20, quarters: int = 6,
-               seed: int = 7) -> dict[Path, int]:
+               seed: int = 7, scenario: Scenario = SAMPLE) -> dict[Path, int]:
     """Write a synthetic community's six canonical CSV files into `out`.
 
     Parameters
@@ -1120,6 +1180,7 @@ def synthesize(out: Path, members: int = 220, groups: int = 20, quarters: int = 
     groups : peer groups; the first two are the pilot cohort.
     quarters : calendar quarters, ending with 2026Q3.
     seed : the same seed gives byte-identical files.
+    scenario : what to plant (Scenario); the default is the bundled sample's.
 
     Returns
     -------
@@ -1131,16 +1192,16 @@ def synthesize(out: Path, members: int = 220, groups: int = 20, quarters: int = 
     instrument = load_instrument()
     start, quarter_days = _timeline(quarters)
     end_day = quarter_days[-1][2]
-    stories = story_groups(groups)
-    planned = _plan_groups(rng, groups, start, quarter_days, stories)
-    planner = _Planner(rng, planned, quarter_days, members)
+    stories = story_groups(groups) if scenario.stories else {}
+    planned = _plan_groups(rng, groups, start, quarter_days, stories, scenario)
+    planner = _Planner(rng, planned, quarter_days, members, scenario)
     ms = planner.plan(_initial_sizes(rng, planned, members))
     ms.sort(key=lambda m: m.group)  # stable: keeps planning order within a group
     if len(planner.people) != members:
         raise AssertionError(f"planned {len(planner.people)} people, not {members}")
-    sim = _simulate(rng, planned, ms, quarter_days, stories)
+    sim = _simulate(rng, planned, ms, quarter_days, stories, scenario, start)
     buddies = _buddy_checkins(rng, planned, ms, sim, end_day)
-    survey = _survey(rng, instrument, planned, ms, sim, quarter_days, stories)
+    survey = _survey(rng, instrument, planned, ms, sim, quarter_days, stories, scenario)
 
     # Member ids in order of first joining, as a sign-up system would hand them out.
     people = planner.people

@@ -119,6 +119,23 @@ def test_coach_shows_flags_drilldown_and_watchlist(monkeypatch, sample_warehouse
     assert len(charts_of(at)) >= 2
 
 
+def test_coach_says_since_when_each_flag_is_raised_and_what_chance_would_raise(
+        monkeypatch, sample_warehouse):
+    at = open_page(app_for(monkeypatch, sample_warehouse, "coach", filter_quarter="2026Q3",
+                           drilldown_group="g08"), "coach")
+    no_exception(at)
+    flags = at.dataframe[0].value
+    since = dict(zip(flags["flag_title"], flags["since_text"], strict=True))
+    assert since["One person hosts every session"] == \
+        "continuing: 3 quarters running (since 2026Q1)"
+    assert since["Newcomers are not coming back"] == "new this quarter"
+    texts = [t.value for t in at.text]
+    assert any(t.startswith("Resolved this quarter (raised last quarter, not now): ")
+               and "the group is shrinking" in t for t in texts)
+    assert any(c.value.startswith("By chance alone, a program of 20 groups would see about one "
+                                  "flag every ") for c in at.caption)
+
+
 def test_data_page_shows_manifest_quarantine_and_freshness(monkeypatch, sample_warehouse):
     at = open_page(app_for(monkeypatch, sample_warehouse, "lead"), "data")
     no_exception(at)

@@ -16,13 +16,20 @@ def row(indicator, value, status="ok", delta=None, verdict="can't tell yet", n=4
 
 def test_a_clear_rise_in_a_share_reads_in_points():
     assert kpi(row("attendance_rate", 0.87, delta=0.042, verdict="up"), 5, "2025Q2") == Kpi(
-        "attendance_rate", "Attendance rate", "87%", True, "+4 pts", "up", "better", "clear rise",
+        "attendance_rate", "Attendance rate", "87%", True, "+4.2 pts", "up", "better", "clear rise",
         40)
 
 
 def test_a_fall_in_loneliness_is_better():
     tile = kpi(row("loneliness_share", 0.3, delta=-0.1, verdict="down"), 5, "2025Q2")
     assert (tile.change, tile.judgement, tile.note) == ("-10 pts", "better", "clear fall")
+
+
+def test_a_clear_but_trivial_change_reads_in_tenths_and_judges_nothing():
+    tile = kpi(row("attendance_rate", 0.87, delta=0.003, verdict="no meaningful change"), 5,
+               "2025Q2")
+    assert (tile.change, tile.judgement, tile.note) == ("+0.3 pts", "flat",
+                                                        "no meaningful change")
 
 
 def test_no_clear_change_keeps_the_delta_but_judges_nothing():

@@ -139,3 +139,23 @@ def test_shrunken_estimates_rank_groups_best_first():
     assert out["rank"].tolist() == list(
         expected["estimate"].rank(ascending=False, method="min").astype(int))
     assert out.loc["g3", "rank"] == 5
+
+
+def test_a_clear_change_smaller_than_two_points_is_no_meaningful_change(tmp_path):
+    # a program of 2,000 groups: 85.0% -> 85.5% of ~400,000 member-sessions is "significant"
+    con = connect(tmp_path / "w.duckdb")
+    frame = pd.DataFrame([
+        ("2025Q1", None, "attendance_rate", 0.850, 340_000, 400_000),
+        ("2025Q2", None, "attendance_rate", 0.855, 342_000, 400_000),
+        ("2025Q1", None, "active_members", 20_000, None, None),
+        ("2025Q2", None, "active_members", 20_600, None, None),
+        ("2025Q1", "g1", "active_members", 10, None, None),
+        ("2025Q2", "g1", "active_members", 1, None, None),
+    ], columns=["quarter", "group_id", "indicator", "value", "hits", "n"])
+    frame["status"], frame["pooled"] = "ok", False
+    out = add_changes(con, frame).set_index(["quarter", "indicator", "group_id"], drop=False)
+    rate = out.loc[("2025Q2", "attendance_rate", None)]
+    assert rate["p_value"] < 0.001 and rate["verdict"] == "no meaningful change"
+    # counts: +3% of 20,000 is clear but under the 5% minimum; 10 -> 1 is both
+    assert out.loc[("2025Q2", "active_members", None)]["verdict"] == "no meaningful change"
+    assert out.loc[("2025Q2", "active_members", "g1")]["verdict"] == "down"

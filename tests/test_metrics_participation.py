@@ -131,3 +131,32 @@ def test_a_session_with_no_recorded_host_still_counts_its_attendees(tmp_path):
     ).fetchall()
     con.close()
     assert rows == [("g9-s1", 3, 2, 0), ("g9-s2", 3, 2, 0)]
+
+
+def test_a_churn_on_a_quarters_first_day_belongs_to_that_quarter_only(tmp_path):
+    # g_lost's 10 members meet weekly through 2025Q3; 7 of them leave on 1 October, the first
+    # day of 2025Q4, and the other 3 carry on. g_steady keeps its 10 members throughout.
+    con = connect(tmp_path / "w.duckdb")
+    w = World(con)
+    for gid in ("g_lost", "g_steady"):
+        w.group(gid, "2025-07-07")
+        people = [f"{gid}-{i}" for i in range(10)]
+        for i, m in enumerate(people):
+            left = "2025-10-01" if gid == "g_lost" and i < 7 else None
+            w.member(m, gid, "2025-07-07", left)
+        q3 = w.sessions(gid, "2025-07-07", 12)
+        q4 = w.sessions(gid, "2025-10-06", 12, number_from=13)
+        for m in people:
+            w.pattern(m, q3, "A" * 12)
+        for m in people[7:] if gid == "g_lost" else people:
+            w.pattern(m, q4, "A" * 12)
+    w.refresh()
+    q3, q4 = w.indicator("2025Q3", "g_lost", "retention"), \
+        w.indicator("2025Q4", "g_lost", "retention")
+    # Q3 ends on 30 September with everyone still a member: the 7 are censored there, not lost
+    assert (q3["value"], q3["n"], q3["hits"]) == (1.0, 10, 10)
+    # Q4 holds the 7 churns of its first day: 3 of 10 retained
+    assert (q4["value"], q4["n"], q4["hits"]) == (pytest.approx(0.3), 10, 3)
+    program = [w.indicator(q, None, "retention")["value"] for q in ("2025Q3", "2025Q4")]
+    assert program[1] < program[0] and program[1] == pytest.approx(13 / 20)
+    con.close()

@@ -282,6 +282,20 @@ def test_change_verdict(delta, p, enough, verdict):
     assert change_verdict(delta, p, enough) == verdict
 
 
+@pytest.mark.parametrize(
+    ("delta", "p", "verdict"),
+    [
+        (0.003, 1e-9, "no meaningful change"),   # 2,000 groups: +0.3 points is "significant"
+        (-0.019, 1e-9, "no meaningful change"),
+        (0.02, 1e-9, "up"),                      # exactly the minimum counts
+        (-0.05, 0.01, "down"),
+        (0.003, 0.5, "no clear change"),
+    ],
+)
+def test_change_verdict_needs_a_practical_size(delta, p, verdict):
+    assert change_verdict(delta, p, True, min_change=0.02) == verdict
+
+
 def test_change_verdicts_vectorised_equal_the_scalar():
     out = change_verdicts([1.0, -1.0, 1.0, 2.0], [0.01, 0.01, 0.5, 0.01], [True, True, True, False])
     assert list(out) == ["up", "down", "no clear change", "can't tell yet"]

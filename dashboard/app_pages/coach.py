@@ -13,6 +13,7 @@ from dashboard import charts, cycle, frame, queries, ui
 from dashboard.labels import is_index
 from hearth.access import whom_to_ask
 from metrics.anonymity import SUPPRESSED_LABEL
+from metrics.definitions import chance_sentence, state_words
 
 FLAG_TITLES = {
     "declining_attendance": "Attendance is declining",
@@ -51,9 +52,15 @@ if not group_ids and group_ids is not None:
     st.stop()
 
 flags = queries.flags(snap, quarter, group_ids)
+if "state" not in flags:  # (a snapshot published before flags had a lifecycle)
+    flags = flags.assign(since=quarter, state="new", quarters=1)
 flags = flags.assign(flag_title=flags["flag"].map(lambda f: FLAG_TITLES.get(f, str(f))),
-                     evidence_text=flags["evidence"].map(queries.evidence_text)) \
-    if not flags.empty else flags
+                     evidence_text=flags["evidence"].map(queries.evidence_text),
+                     since_text=[state_words(s, f, int(n)) for s, f, n in zip(
+                         flags["state"], flags["since"], flags["quarters"], strict=True)]) \
+    if not flags.empty else flags.assign(since_text=None)
+resolved = flags[flags["state"] == "resolved"] if not flags.empty else flags
+flags = flags[flags["state"] != "resolved"] if not flags.empty else flags
 concern = flags[flags["flag"] != "cant_tell_yet"] if not flags.empty else flags
 
 if concern.empty:
@@ -62,7 +69,7 @@ else:
     flagged = concern["group_id"].nunique()
     st.markdown(f"**{flagged}** group{'s' if flagged != 1 else ''} flagged this quarter.")
     ui.table(
-        concern[["group_name", "coach", "flag_title", "reason"]],
+        concern[["group_name", "coach", "flag_title", "since_text", "reason"]],
         "each flag raised this quarter: the group, its coach, what was flagged and why. The "
         "figures behind each flag are in the group drill-down below and in the CSV.",
         key="flags",
@@ -70,10 +77,16 @@ else:
             "group_name": st.column_config.TextColumn("Group", width="medium"),
             "coach": st.column_config.TextColumn("Coach", width="small"),
             "flag_title": st.column_config.TextColumn("Flag", width="medium"),
+            "since_text": st.column_config.TextColumn("Since", width="medium"),
             "reason": st.column_config.TextColumn("Why", width="large"),
         },
         download=concern.drop(columns=["evidence_text"]),
     )
+if not resolved.empty:
+    st.text("Resolved this quarter (raised last quarter, not now): " + "; ".join(
+        f"{r.group_name or r.group_id}: {r.flag_title.lower()}"
+        for r in resolved.itertuples()) + ".")
+st.caption(chance_sentence(len(queries.groups(snap))))
 unsure = flags[flags["flag"] == "cant_tell_yet"] if not flags.empty else flags
 if not unsure.empty:
     st.text(f"{unsure['group_id'].nunique()} group(s) have too little data this quarter to "
@@ -110,7 +123,7 @@ st.text(" · ".join(str(f) for f in facts))
 group_flags = concern[concern["group_id"] == group] if not concern.empty else concern
 for row in group_flags.itertuples():
     with st.container(border=True):
-        st.markdown(f"**{row.flag_title}**")
+        st.markdown(f"**{row.flag_title}** · {row.since_text}")
         st.text(row.reason)
         if row.evidence_text:
             st.caption("Evidence")

@@ -28,20 +28,25 @@ WHERE b.joined_on <= (SELECT data_end FROM stage_calendar);
 
 -- Quarterly retention, per group and program-wide (group key '*'): Kaplan-Meier survival from
 -- the quarter's start to its ref_date, with delayed entry for members who joined during it.
--- Time t is days since the quarter started; a membership is at risk at t when it entered
--- before t and had not churned before t. S = prod(1 - d_t / n_t); Greenwood variance
--- S^2 * sum(d_t / (n_t (n_t - d_t))) feeds a log-log interval in Python.
+-- Time t is days since the day before the quarter started (t = 1 is its first day), so a
+-- membership that was already going when the quarter began is at risk from t = 0 and a churn
+-- on the quarter's first day (t = 1) counts in this quarter; the previous quarter ends at its
+-- last day and censors that membership there. Every churn day thus belongs to exactly one
+-- quarter. A membership is at risk at t when it entered before t and had not churned before t.
+-- S = prod(1 - d_t / n_t); Greenwood variance S^2 * sum(d_t / (n_t (n_t - d_t))) feeds a
+-- log-log interval in Python.
 CREATE OR REPLACE TEMP TABLE stage_km_subjects AS
 WITH base AS (
     SELECT
         gq.quarter, gq.group_id,
-        greatest(m.joined_on, gq.q_start) - gq.q_start AS entry_t,
-        least(coalesce(m.churned_on, gq.ref_date), gq.ref_date) - gq.q_start AS exit_t,
+        CASE WHEN m.joined_on < gq.q_start THEN 0
+             ELSE m.joined_on - gq.q_start + 1 END AS entry_t,
+        least(coalesce(m.churned_on, gq.ref_date), gq.ref_date) - gq.q_start + 1 AS exit_t,
         m.churned_on IS NOT NULL AND m.churned_on <= gq.ref_date AS churned
     FROM stage_group_quarters gq
     JOIN stage_memberships m
       ON m.group_id = gq.group_id AND m.joined_on <= gq.ref_date
-     AND (m.churned_on IS NULL OR m.churned_on > gq.q_start)
+     AND (m.churned_on IS NULL OR m.churned_on >= gq.q_start)
 )
 SELECT * FROM base WHERE exit_t > entry_t OR (exit_t = entry_t AND NOT churned)
 UNION ALL
