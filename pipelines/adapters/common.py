@@ -278,7 +278,7 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
 
     `2021-11-19 09:54:15`, `2026-04-09T20:18:25.760Z`, `11/19/2021 9:54:15 AM`,
     `4/23/2021, 6:44:22 PM`, `15/11/22, 09:30:17`, `2022/10/17 6:31:58 PM EST`,
-    `… GMT+5:30`. A time without a zone is read in `zone` (had_zone False).
+    `… GMT+5:30`, `13/04/2021 à 09:01:31` (French Teams), `2020/12/8 8:35` (Japanese Zoom). A time without a zone is read in `zone` (had_zone False).
     """
     m = _DATE_TIME.match(text or "")
     if not m:
