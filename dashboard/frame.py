@@ -175,7 +175,7 @@ def base_context() -> Context:
     s = settings()
     config = load_config(s.config)
     viewer = current_viewer(s, config)
-    snap = queries.snapshot(s.db) if viewer is not None and viewer.role else None
+    snap = queries.snapshot(s.db, viewer.role) if viewer is not None and viewer.role else None
     return Context(
         settings=s, config=config, db=db_path(s.db), snap=snap,
         empty=queries.is_empty(snap), filters=queries.Filters(), viewer=viewer,

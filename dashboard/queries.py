@@ -9,11 +9,11 @@ Every result is a small frame (or dict) cached with ``st.cache_data``. The cache
 published file's path, modification time and size (a ``Snapshot``), so the first rerun after a
 new publish reads the new data, and old entries simply stop being asked for.
 
-Indicators, flags, suppression and every other figure come from ``metrics.api`` (called with
-a cursor on the snapshot); this layer routes the filters to it, caches, and shapes the answers
-for display. The only SQL here reads what is not a metric - the table list, the load manifest
-and the quarantine - plus two display helpers: the heatmap's yardstick (median group) and the
-list of indicators that have funnel plots.
+Each audience has its own snapshot (``published_path(db, audience)``) holding only what that
+audience may read. Indicators, flags, comments and every other figure come from ``metrics.api``,
+the read layer whose survey figures were released by ``metrics.release`` (called with a cursor
+on the snapshot); this layer routes the filters to it, caches, and shapes the answers for
+display. The only SQL here is the snapshot's table list.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ GROUP_FILTER_COLUMNS = {
 }
 
 
-def snapshot(db: str | os.PathLike | None = None) -> Snapshot | None:
-    """The current published copy of the warehouse, or None when nothing has been published."""
-    path = published_path(db)
+def snapshot(db: str | os.PathLike | None = None, audience: str = "lead") -> Snapshot | None:
+    """The current published snapshot for this audience, or None when nothing is published."""
+    path = published_path(db, audience)
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -129,9 +129,9 @@ def has(snap: Snapshot | None, table: str) -> bool:
 @st.cache_data(show_spinner=False, max_entries=16)
 def is_empty(snap: Snapshot | None) -> bool:
     """True when there is no published warehouse or it holds no group yet."""
-    if snap is None or not has(snap, "core.groups"):
+    if snap is None or not has(snap, "marts.groups"):
         return True
-    return int(_frame(snap, "SELECT count(*) AS n FROM core.groups")["n"].iat[0]) == 0
+    return _api(snap, "groups").empty
 
 
 # --- the frame: quarters and the groups the filters select from ---------------------------------
@@ -395,13 +395,7 @@ def group_medians(snap: Snapshot, quarter: str) -> pd.DataFrame:
     quarter: the yardstick the heatmap colours against (display scaling, not an indicator)."""
     if not has(snap, "marts.indicators"):
         return pd.DataFrame(columns=["indicator", "median", "spread"])
-    return _frame(snap, """
-        SELECT indicator, median(value) AS median,
-               quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
-        FROM marts.indicators
-        WHERE quarter = ? AND group_id IS NOT NULL AND value IS NOT NULL
-        GROUP BY indicator
-    """, [quarter])
+    return _api(snap, "group_medians", quarter)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -409,9 +403,7 @@ def comparable_indicators(snap: Snapshot, quarter: str) -> list[str]:
     """Indicators that have funnel-plot points this quarter."""
     if not has(snap, "marts.funnel_points"):
         return []
-    rows = _frame(snap, "SELECT DISTINCT indicator FROM marts.funnel_points WHERE quarter = ?",
-                  [quarter])
-    return sorted(rows["indicator"])
+    return _api(snap, "comparable_indicators", quarter)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -525,17 +517,11 @@ def evidence_text(evidence: object) -> str:
 @st.cache_data(show_spinner=False, max_entries=16)
 def load_manifest(snap: Snapshot) -> pd.DataFrame:
     """One row per file loaded, newest first, with what happened to its rows."""
-    return _frame(
-        snap,
-        """
-        SELECT load_id, file_name, kind, format, loaded_at,
-               rows_read, rows_loaded, rows_duplicate, rows_quarantined,
-               array_to_string(dropped_columns, ', ') AS dropped_columns,
-               len(guests) AS guests,
-               array_to_string(notes, '; ') AS notes
-        FROM raw.load_manifest ORDER BY load_id DESC
-        """,
-    )
+    if not has(snap, "published.load_manifest"):
+        return pd.DataFrame(columns=["load_id", "file_name", "kind", "format", "loaded_at",
+                                     "rows_read", "rows_loaded", "rows_duplicate",
+                                     "rows_quarantined", "dropped_columns", "guests", "notes"])
+    return _api(snap, "load_manifest")
 
 
 QUARANTINE_SHOWN = 2000
@@ -544,23 +530,18 @@ QUARANTINE_SHOWN = 2000
 @st.cache_data(show_spinner=False, max_entries=16)
 def quarantine_summary(snap: Snapshot) -> pd.DataFrame:
     """Quarantined rows counted by file and reason."""
-    return _frame(
-        snap,
-        """
-        SELECT file_name, reason, count(*) AS rows, min(line) AS first_line
-        FROM raw.quarantine GROUP BY ALL ORDER BY rows DESC, file_name, reason
-        """,
-    )
+    if not has(snap, "published.quarantine"):
+        return pd.DataFrame(columns=["file_name", "reason", "rows", "first_line"])
+    return _api(snap, "quarantine_summary")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def quarantine_rows(snap: Snapshot, limit: int | None = QUARANTINE_SHOWN) -> pd.DataFrame:
     """The quarantined rows themselves (file, line, column, reason, value), newest load first."""
-    sql = ("SELECT load_id, file_name, line, column_name, reason, value FROM raw.quarantine "
-           "ORDER BY load_id DESC, file_name, line")
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return _frame(snap, sql)
+    if not has(snap, "published.quarantine"):
+        return pd.DataFrame(columns=["load_id", "file_name", "line", "column_name", "reason",
+                                     "value"])
+    return _api(snap, "quarantine_rows", limit)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -574,7 +555,7 @@ def freshness(snap: Snapshot) -> pd.DataFrame:
     latest = pd.to_datetime(frame["latest_session_date"])
     frame["days_behind"] = (latest.max() - latest).dt.days
     columns = ["group_id", "group_name", "latest_session_date", "latest_attendance_date",
-               "latest_survey_date", "days_behind"]
+               "latest_survey_quarter", "days_behind"]
     return frame[columns].sort_values(["days_behind", "group_name"], ascending=[False, True],
                                       na_position="first", ignore_index=True)
 

@@ -1,16 +1,16 @@
-"""The DuckDB warehouse: one connection helper, versioned migrations, and the published snapshot.
+"""The DuckDB warehouse: one connection helper, versioned migrations, and the published snapshots.
 
 DuckDB allows one read-write process and no readers beside it. So the pipelines write to the
-warehouse file, and after every successful load or refresh they publish a read-only copy of
-what the dashboard needs, swapped in atomically with os.replace. The dashboard reads only that
-copy: it never holds a lock an ingest would trip over, and never sees a half-loaded state.
+warehouse file, and after every successful load or refresh they publish one read-only snapshot
+per audience, swapped in atomically with os.replace. The dashboard reads only the snapshot of
+its audience: it never holds a lock an ingest would trip over, never sees a half-loaded state,
+and cannot read what its audience may not (raw answers, member emails, other audiences' tables).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -24,10 +24,43 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("HEARTH_DB") or DEFAULT_DB)
 
 
-def published_path(path: str | os.PathLike | None = None) -> Path:
-    """Where the dashboard's read-only snapshot of the warehouse lives."""
+#: What each audience's snapshot holds (schema.table), and nothing else: no raw or core table,
+#: no survey answers, no emails; member-level tables (the watchlist) only in the coach's. Survey
+#: figures in these marts were decided by the release layer (metrics.release).
+AUDIENCE_TABLES: dict[str, tuple[str, ...]] = {
+    "council": (
+        "marts.groups", "marts.indicators", "marts.survey_units", "marts.participation_funnel",
+        "marts.reliability", "marts.retention_curve", "marts.funnel_points", "marts.shrunken",
+        "marts.inclusion", "marts.comments", "marts.freshness",
+    ),
+}
+AUDIENCE_TABLES["lead"] = (*AUDIENCE_TABLES["council"], "marts.session_attendance",
+                           "marts.flags", "published.load_manifest", "published.quarantine")
+AUDIENCE_TABLES["coach"] = (*AUDIENCE_TABLES["lead"], "marts.watchlist")
+AUDIENCES = ("lead", "council", "coach")
+
+#: How the tables that are not marts are published: what came in, never who or what was in it.
+#: Guests are counted, not named; quarantined values that look like an email are masked (survey
+#: files never keep quarantined values at all).
+PUBLISHED_QUERIES = {
+    "published.load_manifest": """
+        SELECT load_id, file_name, kind, format, loaded_at, rows_read, rows_loaded,
+               rows_duplicate, rows_quarantined, dropped_columns, len(guests) AS guests, notes
+        FROM raw.load_manifest""",
+    "published.quarantine": r"""
+        SELECT load_id, file_name, line, column_name, reason,
+               regexp_replace(value, '[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[A-Za-z]{2,}',
+                              '[email]', 'g') AS value
+        FROM raw.quarantine""",
+}
+
+
+def published_path(path: str | os.PathLike | None = None, audience: str = "lead") -> Path:
+    """Where the read-only snapshot of one audience ('lead', 'council' or 'coach') lives."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience {audience!r} is not one of {', '.join(AUDIENCES)}")
     p = db_path(path)
-    return p.with_name(p.stem + ".published.duckdb")
+    return p.with_name(f"{p.stem}.{audience}.published.duckdb")
 
 
 def connect(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
@@ -75,21 +108,54 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = None) -> Path:
-    """Copy the committed warehouse to the read-only snapshot the dashboard reads, atomically.
+def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = None) -> list[Path]:
+    """Write each audience's read-only snapshot from the committed warehouse, atomically.
 
-    After CHECKPOINT the file holds every committed change and nothing else, and this process is
-    the only writer, so a byte copy is a consistent snapshot. It is written beside the target and
-    swapped in with os.replace: a reader either keeps the previous snapshot open (its file stays
-    valid until closed) or opens the new one, never a half-written file.
+    Each snapshot is a new DuckDB file holding only its audience's tables
+    (:data:`AUDIENCE_TABLES`), written beside the target with mode 0600 and swapped in with
+    os.replace: a reader either keeps the previous snapshot open (its file stays valid until
+    closed) or opens the new one, never a half-written file. A whole-warehouse copy left by an
+    older Hearth is removed.
     """
-    source = db_path(path)
-    target = published_path(path)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    con.execute("CHECKPOINT")
-    shutil.copyfile(source, temp)
-    os.replace(temp, target)
-    return target
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()}
+    written = []
+    for audience in AUDIENCES:
+        target = published_path(path, audience)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        for leftover in (temp, temp.with_name(temp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        # DuckDB creates the file: under this umask it is 0600 from its first byte
+        old_umask = os.umask(0o077)
+        try:
+            con.execute(f"ATTACH '{_quote_path(temp)}' AS hearth_snapshot")
+        finally:
+            os.umask(old_umask)
+        try:
+            for table in AUDIENCE_TABLES[audience]:
+                schema, _ = table.split(".")
+                source = PUBLISHED_QUERIES.get(table)
+                if source is None:
+                    if table not in present:
+                        continue
+                    source = f"SELECT * FROM {table}"
+                elif not {"raw.load_manifest", "raw.quarantine"} <= present:
+                    continue
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS hearth_snapshot.{schema}")
+                con.execute(f"CREATE TABLE hearth_snapshot.{table} AS {source}")
+        finally:
+            con.execute("DETACH hearth_snapshot")
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+        written.append(target)
+    legacy = db_path(path).with_name(db_path(path).stem + ".published.duckdb")
+    legacy.unlink(missing_ok=True)
+    return written
+
+
+def _quote_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def warehouse_secret(con: duckdb.DuckDBPyConnection) -> bytes:

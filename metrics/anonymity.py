@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 DEFAULT_K = 5
+_NO_KNOWN_GROUP = object()  # the unit of responses naming no known group (never a group id)
 DEFAULT_K_COMMENTS = 10
 SECONDARY_LABEL = "hidden so that a smaller group's answers stay private"
 INSUFFICIENT_LABEL = "can't tell yet"
@@ -359,7 +360,8 @@ def slice_groups(
     k : int
         Minimum responses.
     other_n : int
-        Responses in the program total that belong to no group (no self-reported group).
+        Responses in the program total that name no known group: a unit of their own in
+        suppression (program minus the shown groups must not give them back).
 
     Returns
     -------
@@ -378,9 +380,13 @@ def slice_groups(
     """
     k = validate_k(k)
     counts = pd.Series(group_n, dtype="float64").fillna(0)
-    table = pd.DataFrame({"unit": counts.index, "n": counts.to_numpy()})
+    # The responses that name no known group are a unit of their own: a sibling of the groups
+    # in suppression, never pooled into a slice.
+    table = pd.DataFrame({"unit": [*counts.index, _NO_KNOWN_GROUP],
+                          "n": [*counts.to_numpy(), float(other_n)],
+                          "group": [True] * len(counts) + [False]})
     shown = suppress_small_cells(table, value_cols=(), k=k)
-    visible = table.loc[shown["status"].eq("ok").to_numpy()]
+    visible = table.loc[shown["status"].eq("ok").to_numpy() & table["group"].to_numpy()]
     chosen = list(dict.fromkeys(selected))
     unknown = [g for g in chosen if g not in counts.index]
     if unknown:

@@ -47,9 +47,10 @@ import pandas as pd
 from hearth.calendar import previous_quarter
 from hearth.config import Config
 from hearth.errors import HearthError
-from metrics.anonymity import POOLED_LABEL, public_indicator, slice_of_shown_groups
-from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS, SURVEY_MEANS
-from metrics.statistics import mean_interval, wilson_interval
+from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL, SliceDecision, public_indicator
+from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS
+from metrics.release import pooled_selection, selection_decisions
+from metrics.statistics import wilson_interval
 
 CANT_TELL = "can't tell yet"
 
@@ -96,8 +97,9 @@ def quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
     if not _has_marts(con):
         return []
     rows = con.execute(
-        "SELECT quarter FROM marts.session_attendance UNION "
-        "SELECT quarter FROM marts.survey_scores ORDER BY quarter"
+        # (marts.indicators has a row for every quarter with sessions or responses; the
+        # council's snapshot has no session table)
+        "SELECT DISTINCT quarter FROM marts.indicators ORDER BY quarter"
     ).fetchall()
     return [q for (q,) in rows]
 
@@ -270,48 +272,37 @@ def slice_indicators_over(
         "AND group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter, indicator",
         [wanted, selected],
     ).df().set_index(["quarter", "indicator"])
-    # Responses per group are counted in SQL; only the pooled groups' scores reach pandas
-    # (reading every score of a quarter cost ~150 ms at reference scale).
-    # Which groups' own survey figures are shown was decided by the refresh with the same rule
-    # (marts.indicators, belonging: status 'ok', not pooled); a slice pools only those.
-    shown = con.execute(
-        "SELECT quarter, group_id, n FROM marts.indicators WHERE indicator = 'belonging' "
-        "AND status = 'ok' AND NOT pooled AND quarter IN (SELECT unnest(?::VARCHAR[]))",
-        [wanted],
-    ).fetchall()
+    # Survey figures: per quarter x indicator, the groups released *for that indicator*
+    # (marts.survey_units) are pooled from their published statistics (metrics.release).
     known = {g for (g,) in con.execute("SELECT group_id FROM marts.groups").fetchall()}
     chosen = [g for g in selected if g in known]
-    totals: dict[str, int] = {}
-    by_quarter: dict[str, dict[str, int]] = {q: {} for q in wanted}
-    for quarter, group, n in shown:
-        if group is None:
-            totals[quarter] = int(n)
-        else:
-            by_quarter[quarter][group] = int(n)
-    decisions = {
-        quarter: slice_of_shown_groups(by_quarter[quarter], chosen,
-                                       total_n=totals.get(quarter, 0), k=config.min_responses)
-        for quarter in wanted
-    }
-    pooled = [(q, g) for q, d in decisions.items() if d.allowed for g in d.groups]
-    scores = con.execute(
-        "SELECT s.quarter, s.construct, s.score FROM marts.survey_scores s "
-        "JOIN (SELECT unnest(?::VARCHAR[]) AS quarter, unnest(?::VARCHAR[]) AS group_id) p "
-        "ON p.quarter = s.quarter AND p.group_id = s.group_id",
-        [[q for q, _ in pooled], [g for _, g in pooled]],
+    units = con.execute(
+        "SELECT quarter, group_id, indicator, n, sum_score, sum_sq, hits FROM marts.survey_units "
+        "WHERE quarter IN (SELECT unnest(?::VARCHAR[]))", [wanted],
     ).df()
+    program_n = {
+        (q, i): int(n) for q, i, n in con.execute(
+            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
+            "AND quarter IN (SELECT unnest(?::VARCHAR[]))", [list(SURVEY_KEYS), wanted],
+        ).fetchall()
+    }
+    decisions = selection_decisions(units, program_n, chosen, config.min_responses)
+    pooled = pooled_selection(units, decisions).set_index(["quarter", "indicator"])
     return {
         quarter: _slice_objects(
             rows.xs(quarter, level="quarter") if quarter in rows.index.get_level_values(0)
             else rows.iloc[0:0].droplevel(0),
-            decisions[quarter], scores[scores["quarter"] == quarter], config,
+            {key: d for (q, key), d in decisions.items() if q == quarter},
+            pooled.xs(quarter, level="quarter") if quarter in pooled.index.get_level_values(0)
+            else pooled.iloc[0:0].droplevel(0), config,
         )
         for quarter in wanted
     }
 
 
-def _slice_objects(rows: pd.DataFrame, decision, scores: pd.DataFrame,
-                   config: Config) -> dict[str, dict[str, Any]]:
+def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
+                   pooled: pd.DataFrame, config: Config) -> dict[str, dict[str, Any]]:
     """One quarter of a selection: the review's indicator objects."""
     out: dict[str, dict[str, Any]] = {}
     nothing = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
@@ -339,18 +330,16 @@ def _slice_objects(rows: pd.DataFrame, decision, scores: pd.DataFrame,
                         "status": "insufficient", "change": nothing,
                         "note": "not defined for a selection of groups"}
     for key in SURVEY_KEYS:
-        construct = "loneliness" if key == "loneliness_share" else key
-        if not decision.allowed:
+        decision = decisions.get(key)
+        if decision is None or not decision.allowed or key not in pooled.index:
             out[key] = {"value": None, "n": None, "ci_low": None, "ci_high": None,
-                        "status": "suppressed", "change": nothing, "note": decision.reason}
+                        "status": "suppressed", "change": nothing,
+                        "note": decision.reason if decision is not None and decision.reason
+                        else SUPPRESSED_LABEL(config.min_responses) + " in this selection"}
             continue
-        values = scores[scores["construct"] == construct]["score"].to_numpy(float)
-        if key in SURVEY_MEANS:
-            est = mean_interval(values)
-        else:
-            threshold = 6 if key == "loneliness_share" else 4
-            est = wilson_interval(int((values >= threshold).sum()), len(values))
-        shown = public_indicator(est.value, est.n, est.ci_low, est.ci_high, config.min_responses)
+        row = pooled.loc[key]
+        shown = public_indicator(row["value"], int(row["n"]), row["ci_low"], row["ci_high"],
+                                 config.min_responses)
         note = shown["label"]
         if decision.left_out:
             note = (f"{decision.left_out} selected group(s) left out: their own figures are "
@@ -544,11 +533,72 @@ def comments(con: duckdb.DuckDBPyConnection, quarter: str,
 
 
 def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("SELECT * FROM marts.freshness ORDER BY group_id").df()
+    """Per group: newest session and attendance dates, and the latest quarter with a released
+    survey figure (never a survey date: that would date a hidden group's responses)."""
+    return con.execute(
+        """
+        SELECT f.*, s.latest_survey_quarter FROM marts.freshness f
+        LEFT JOIN (SELECT group_id, max(quarter) AS latest_survey_quarter FROM marts.indicators
+                   WHERE status = 'ok' AND group_id IS NOT NULL
+                     AND indicator IN (SELECT unnest(?::VARCHAR[]))
+                   GROUP BY group_id) s USING (group_id)
+        ORDER BY group_id
+        """, [list(SURVEY_KEYS)],
+    ).df()
+
+
+def group_medians(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
+    """Per indicator, the median released group figure and its interquartile range this
+    quarter: the yardstick the comparison heatmap colours against (display scaling)."""
+    return con.execute("""
+        SELECT indicator, median(value) AS median,
+               quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
+        FROM marts.indicators
+        WHERE quarter = ? AND group_id IS NOT NULL AND value IS NOT NULL AND status = 'ok'
+        GROUP BY indicator
+    """, [quarter]).df()
+
+
+def comparable_indicators(con: duckdb.DuckDBPyConnection, quarter: str) -> list[str]:
+    """Indicators that have funnel-plot points this quarter."""
+    rows = con.execute("SELECT DISTINCT indicator FROM marts.funnel_points WHERE quarter = ? "
+                       "ORDER BY indicator", [quarter]).fetchall()
+    return [i for (i,) in rows]
+
+
+def load_manifest(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per file loaded, newest first (the published manifest: guests counted only)."""
+    return con.execute(
+        """
+        SELECT load_id, file_name, kind, format, loaded_at,
+               rows_read, rows_loaded, rows_duplicate, rows_quarantined,
+               array_to_string(dropped_columns, ', ') AS dropped_columns, guests,
+               array_to_string(notes, '; ') AS notes
+        FROM published.load_manifest ORDER BY load_id DESC
+        """
+    ).df()
+
+
+def quarantine_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Quarantined rows counted by file and reason."""
+    return con.execute(
+        "SELECT file_name, reason, count(*) AS rows, min(line) AS first_line "
+        "FROM published.quarantine GROUP BY ALL ORDER BY rows DESC, file_name, reason"
+    ).df()
+
+
+def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.DataFrame:
+    """The quarantined rows (file, line, column, reason, value), newest load first."""
+    sql = ("SELECT load_id, file_name, line, column_name, reason, value FROM published.quarantine "
+           "ORDER BY load_id DESC, file_name, line")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return con.execute(sql).df()
 
 
 __all__ = [
-    "POOLED_LABEL", "comments", "flags", "flags_records", "freshness", "funnel", "groups",
+    "POOLED_LABEL", "comments", "comparable_indicators", "flags", "flags_records", "freshness",
+    "funnel", "group_medians", "groups", "load_manifest", "quarantine_rows", "quarantine_summary",
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
     "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "session_attendance",

@@ -1,4 +1,4 @@
-"""The metrics subcommands of `hearth`: refresh, review, flags, watchlist.
+"""The metrics subcommands of `hearth`: refresh, review, flags, watchlist, privacy-check.
 
 Thin shells over metrics.refresh and metrics.api (imported when a command runs, so that
 `hearth --help` and the pipeline commands do not pay for scipy). `refresh` writes (and
@@ -16,7 +16,7 @@ import duckdb
 
 from hearth.config import load_config
 from hearth.errors import HearthError
-from hearth.warehouse import db_path
+from hearth.warehouse import AUDIENCE_TABLES, AUDIENCES, db_path, published_path
 from metrics.definitions import BY_KEY, REVIEW_KEYS, chance_sentence, state_words
 
 SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
@@ -163,6 +163,63 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy_check(args: argparse.Namespace) -> int:
+    """Is any hidden survey figure determined by what was released? Exit 1 when one is."""
+    from metrics import audit
+
+    con = _open_read_only(args.db)
+    try:
+        has_release = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
+                                  "'release' AND table_name = 'figures'").fetchone()[0]
+        figures = audit.read_figures(con) if has_release else audit.read_figures_empty()
+    finally:
+        con.close()
+    findings = audit.determined_hidden(figures)
+    audiences = [args.audience] if args.audience else list(AUDIENCES)
+    snapshots = {}
+    for audience in audiences:
+        path = published_path(args.db, audience)
+        if not path.exists():
+            snapshots[audience] = {"snapshot": str(path), "problems": ["not published yet"]}
+            continue
+        with duckdb.connect(str(path), read_only=True) as snap:
+            problems = audit.snapshot_problems(snap, AUDIENCE_TABLES[audience], figures)
+        snapshots[audience] = {"snapshot": str(path), "problems": problems}
+    report = {
+        "publications": int(figures["publication"].nunique()) if len(figures) else 0,
+        "shown_figures": int((figures["role"] == "shown").sum()),
+        "hidden_figures": int((figures["role"] == "hidden").sum()),
+        "determined_hidden": [f.as_dict() for f in findings],
+        "audiences": snapshots,
+    }
+    failed = bool(findings) or any(
+        s["problems"] and s["problems"] != ["not published yet"] for s in snapshots.values())
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_privacy_check(report))
+    return 1 if failed else 0
+
+
+def format_privacy_check(report: dict[str, Any]) -> str:
+    found = report["determined_hidden"]
+    lines = [
+        f"{report['publications']} publication(s): {report['shown_figures']} survey figures "
+        f"shown, {report['hidden_figures']} hidden; {len(found)} hidden figure(s) determined "
+        "by the shown ones" + (":" if found else "."),
+    ]
+    for f in found:
+        lines.append(f"  publication {f['publication']} {f['quarter']} {f['indicator']} "
+                     f"{f['figure']}")
+    for audience, snap in report["audiences"].items():
+        if snap["problems"]:
+            lines.append(f"{audience} snapshot: " + "; ".join(snap["problems"]))
+        else:
+            lines.append(f"{audience} snapshot: only its own tables, no email, every survey "
+                         "figure released")
+    return "\n".join(lines)
+
+
 def register(sub) -> None:
     """Add review, flags and watchlist to the `hearth` subcommand parser."""
     p = sub.add_parser("review", help="the quarterly review: program KPIs and group indicators")
@@ -175,6 +232,13 @@ def register(sub) -> None:
     p.add_argument("--quarter", help="e.g. 2025Q3 (default: the latest quarter with data)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_flags)
+
+    p = sub.add_parser("privacy-check",
+                       help="is any hidden survey figure determined by the released ones?")
+    p.add_argument("--audience", choices=["lead", "council", "coach"],
+                   help="check this audience's snapshot only (default: every audience)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_privacy_check)
 
     p = sub.add_parser("watchlist", help="members showing withdrawal signals (coaches only)")
     p.add_argument("--quarter", help="e.g. 2025Q3 (default: the latest quarter with data)")

@@ -39,7 +39,7 @@ from hearth.config import Config
 from hearth.errors import HearthError
 from hearth.instrument import load_instrument
 from metrics.change import add_changes, funnel_points, shrunken_estimates
-from metrics.definitions import LONELY_TOTAL, SURVEY_KEYS, WILLING_SCORE
+from metrics.definitions import LONELY_TOTAL, WILLING_SCORE
 from metrics.flags import build_flags
 from metrics.frames import query_frame
 from metrics.graph import (
@@ -54,13 +54,14 @@ from metrics.graph import (
     table_columns,
 )
 from metrics.participation import attendance_inclusion, attendance_indicators
-from metrics.scoring import (
-    comments_table,
-    reliability_table,
-    retention_curve,
-    survey_inclusion,
-    survey_indicators,
+from metrics.release import (
+    advance_publication,
+    comments_release,
+    inclusion_release,
+    record_figures,
+    survey_release,
 )
+from metrics.scoring import reliability_table, retention_curve
 
 #: Tables that exist before a refresh: what the pipelines load.
 CORE_TABLES = (
@@ -128,6 +129,7 @@ class Context:
     config: Config
     since: str | None = None            # first quarter rebuilt ('' = all); set by the scope step
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    release: dict = field(default_factory=dict)  # this publication (metrics.release)
 
     @property
     def full(self) -> bool:
@@ -168,15 +170,21 @@ def _instrument_step(ctx: Context) -> dict:
 
 def _indicators_step(ctx: Context) -> dict:
     participation = attendance_indicators(ctx.con)
-    survey = survey_indicators(ctx.con, ctx.config)
+    # every survey figure is decided by the release layer, against what was published before
+    publication, ledger = advance_publication(ctx.con, ctx.config, ctx.since)
+    released = survey_release(ctx.con, ctx.config, publication, ledger)
+    ctx.release = {"publication": publication, "ledger": ledger,
+                   "figures": released["figures"]}
+    survey = released["indicators"]
     indicators = pd.concat([participation, survey], ignore_index=True)
+    units = {"marts.survey_units": released["units"]}
     if ctx.full:
-        return {"marts.indicators": add_changes(ctx.con, indicators)}
+        return {"marts.indicators": add_changes(ctx.con, indicators), **units}
     # change is judged against the previous quarter, kept from the last refresh
     previous = ctx.kept("marts.indicators", shift_quarter(ctx.since, -1))
     context = previous[[c for c in indicators.columns if c in previous.columns]]
     frame = add_changes(ctx.con, pd.concat([context, indicators], ignore_index=True))
-    return {"marts.indicators": frame.iloc[len(context):].reset_index(drop=True)}
+    return {"marts.indicators": frame.iloc[len(context):].reset_index(drop=True), **units}
 
 
 def _funnel_points_step(ctx: Context) -> dict:
@@ -204,19 +212,23 @@ def _retention_curve_step(ctx: Context) -> dict:
 
 
 def _inclusion_step(ctx: Context) -> dict:
-    indicators = ctx.rows("marts.indicators")
-    survey = indicators[indicators["indicator"].isin(SURVEY_KEYS)]
     inclusion = pd.concat(
         [attendance_inclusion(ctx.con),
-         # (pooled figures span two quarters: a category of one quarter can't build on them)
-         survey_inclusion(ctx.con, ctx.config, survey[~survey["pooled"].astype(bool)])],
+         # survey categories pool the released groups' published statistics only
+         inclusion_release(ctx.con, ctx.config, ctx.rows("marts.survey_units"))],
         ignore_index=True
     )
     return {"marts.inclusion": inclusion}
 
 
 def _comments_step(ctx: Context) -> dict:
-    return {"marts.comments": comments_table(ctx.con, ctx.config)}
+    release = ctx.release
+    comments, figures = comments_release(ctx.con, ctx.config, release["ledger"],
+                                         release["publication"])
+    record_figures(ctx.con, pd.concat(
+        [release["figures"], pd.DataFrame(figures, columns=release["figures"].columns)],
+        ignore_index=True))
+    return {"marts.comments": comments}
 
 
 def python_steps() -> list[Step]:
@@ -228,8 +240,10 @@ def python_steps() -> list[Step]:
                     writes={"stage_instrument": INSTRUMENT_COLUMNS}),
         python_step("indicators", _indicators_step,
                     reads=["stage_counts", "stage_km", "stage_group_quarters",
-                           "stage_survey_units", "marts.survey_scores", SCOPE_TABLE],
-                    writes={"marts.indicators": INDICATOR_SCHEMA}),
+                           "stage_survey_units", "stage_survey_responses", "stage_responses",
+                           "marts.survey_scores", SCOPE_TABLE],
+                    writes={"marts.indicators": INDICATOR_SCHEMA,
+                            "marts.survey_units": SURVEY_UNITS_SCHEMA}),
         python_step("funnel points", _funnel_points_step,
                     reads=["marts.indicators", SCOPE_TABLE],
                     writes={"marts.funnel_points": FUNNEL_SCHEMA}),
@@ -247,11 +261,13 @@ def python_steps() -> list[Step]:
                     reads=["stage_memberships", "stage_calendar"],
                     writes={"marts.retention_curve": RETENTION_SCHEMA}),
         python_step("inclusion", _inclusion_step,
-                    reads=["stage_inclusion_attendance", "marts.indicators",
-                           "marts.survey_scores", "marts.groups", SCOPE_TABLE],
+                    reads=["stage_inclusion_attendance", "marts.survey_units",
+                           "marts.groups", SCOPE_TABLE],
                     writes={"marts.inclusion": INCLUSION_SCHEMA}),
         python_step("comments", _comments_step,
-                    reads=["stage_survey_responses", "stage_responses", SCOPE_TABLE],
+                    # after the indicators step, which moved the release ledger on
+                    reads=["stage_survey_responses", "stage_responses", "marts.indicators",
+                           SCOPE_TABLE],
                     writes={"marts.comments": COMMENTS_SCHEMA}),
     ]
 
@@ -509,6 +525,10 @@ INCLUSION_SCHEMA = {
     "quarter": "VARCHAR", "dimension": "VARCHAR", "category": "VARCHAR", "indicator": "VARCHAR",
     "value": "DOUBLE", "n": "BIGINT", "ci_low": "DOUBLE", "ci_high": "DOUBLE",
     "status": "VARCHAR",
+}
+SURVEY_UNITS_SCHEMA = {
+    "quarter": "VARCHAR", "group_id": "VARCHAR", "indicator": "VARCHAR", "n": "BIGINT",
+    "sum_score": "DOUBLE", "sum_sq": "DOUBLE", "hits": "DOUBLE",
 }
 COMMENTS_SCHEMA = {"quarter": "VARCHAR", "group_id": "VARCHAR", "comment": "VARCHAR"}
 

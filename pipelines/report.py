@@ -80,11 +80,19 @@ def warehouse_status(db=None) -> dict:
             """SELECT file_name, column_name, reason, count(*) AS rows
                FROM raw.quarantine GROUP BY ALL ORDER BY rows DESC, file_name, reason"""
         )
+        # Survey freshness only as the release layer published it (the latest quarter with a
+        # shown survey figure): when a hidden group's last response came in is about that group.
+        released = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "AND table_name = 'indicators'").fetchone()[0]
+        survey = ("(SELECT max(i.quarter) FROM marts.indicators i WHERE i.group_id = g.group_id "
+                  "AND i.status = 'ok' AND i.indicator IN ('belonging', 'psychological_safety', "
+                  "'peer_support', 'loneliness_share', 'willingness_to_lead'))"
+                  ) if released else "NULL"
         groups = rows(
-            """SELECT g.group_id, g.name,
+            f"""SELECT g.group_id, g.name,
                       CAST(max(s.session_date) AS VARCHAR) AS latest_session,
-                      CAST((SELECT CAST(max(r.submitted_at) AS DATE) FROM core.survey_responses r
-                            WHERE r.group_id = g.group_id) AS VARCHAR) AS latest_survey
+                      {survey} AS latest_survey_quarter
                FROM core.groups g LEFT JOIN core.sessions s USING (group_id)
                GROUP BY ALL ORDER BY g.group_id"""
         )
@@ -112,6 +120,6 @@ def format_status(status: dict) -> str:
     for g in status["groups"]:
         out.append(
             f"  {g['group_id']:<8} {g['name'][:32]:<32} last session {g['latest_session'] or '-'}"
-            f"  last survey {g['latest_survey'] or '-'}"
+            f"  survey figures to {g['latest_survey_quarter'] or '-'}"
         )
     return "\n".join(out)

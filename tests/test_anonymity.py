@@ -25,6 +25,7 @@ from metrics.anonymity import (
     public_indicator,
     slice_allowed,
     slice_groups,
+    slice_of_shown_groups,
     suppress_small_cells,
     suppression_label,
     validate_k,
@@ -312,7 +313,11 @@ def test_slice_groups_leaves_out_hidden_groups_and_explains_refusals():
     assert slice_groups(counts, ["a", "c"]) == SliceDecision(
         (), 0, 2, False, "fewer than 5 responses in this selection"
     )
-    refused = slice_groups({"a": 10, "b": 12}, ["a", "b"], other_n=3)
+    # three responses naming no known group are a hidden unit: a (the smaller group) is
+    # hidden too, so "program minus a and b" cannot give those three back
+    assert slice_groups({"a": 10, "b": 12}, ["a", "b"], other_n=3) == SliceDecision(
+        ("b",), 12, 1, True, None)
+    refused = slice_of_shown_groups({"a": 10, "b": 12}, ["a", "b"], total_n=25)
     assert refused.allowed is False and "outside" in refused.reason
     with pytest.raises(ValueError, match="no response count"):
         slice_groups(counts, ["zz"])

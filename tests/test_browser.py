@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth.warehouse import published_path
+from hearth.warehouse import AUDIENCES, published_path
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +118,8 @@ def test_quarterly_review_downloads_and_opens_offline(page, sample_dashboard, ar
 def test_ingest_while_the_dashboard_serves(page, serve, sample_warehouse, tmp_path, artifacts):
     db = tmp_path / "hearth.duckdb"
     shutil.copy(sample_warehouse, db)
-    shutil.copy(published_path(sample_warehouse), published_path(db))
+    for audience in AUDIENCES:
+        shutil.copy(published_path(sample_warehouse, audience), published_path(db, audience))
     extra = tmp_path / "late_checkins.csv"
     extra.write_text("member_id,buddy_id,checked_in_at,channel\n"
                      "m0001,m0002,2026-09-30T12:00:00+01:00,call\n", encoding="utf-8")

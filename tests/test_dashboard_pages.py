@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hearth.warehouse import published_path
+from hearth.warehouse import AUDIENCES, published_path
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -182,7 +182,7 @@ def test_council_pages_show_no_member_name(monkeypatch, sample_warehouse):
 
 
 def test_coach_watchlist_names_members(monkeypatch, sample_warehouse):
-    with duckdb.connect(str(published_path(sample_warehouse)), read_only=True) as con:
+    with duckdb.connect(str(published_path(sample_warehouse, "coach")), read_only=True) as con:
         row = con.execute("SELECT quarter, group_id, member_name FROM marts.watchlist "
                           "ORDER BY quarter DESC LIMIT 1").fetchone()
     assert row is not None, "the sample should have at least one member drifting away"
@@ -261,7 +261,8 @@ def test_a_new_publish_is_shown_without_restarting(monkeypatch, tmp_path, sample
                                                   sample_hearth_config):
     db = tmp_path / "hearth.duckdb"
     shutil.copy(sample_warehouse, db)
-    shutil.copy(published_path(sample_warehouse), published_path(db))
+    for audience in AUDIENCES:
+        shutil.copy(published_path(sample_warehouse, audience), published_path(db, audience))
     at = open_page(app_for(monkeypatch, db, "lead"), "data")
     before = len(at.dataframe[0].value)
     extra = tmp_path / "late_checkins.csv"

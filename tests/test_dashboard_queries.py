@@ -63,9 +63,13 @@ def test_a_selection_pools_exactly_the_responses_of_its_shown_groups(sample_ware
     k = sample_hearth_config.min_responses
     snap = queries.snapshot(sample_warehouse)
     quarter = queries.default_quarter(snap)
+    # the answers themselves are in the warehouse only, never in a published snapshot
+    with duckdb.connect(str(sample_warehouse), read_only=True) as warehouse:
+        scores = warehouse.execute("SELECT group_id, construct, score FROM marts.survey_scores "
+                                   "WHERE quarter = ?", [quarter]).df()
     with queries.cursor(snap) as con:
-        scores = con.execute("SELECT group_id, construct, score FROM marts.survey_scores "
-                             "WHERE quarter = ?", [quarter]).df()
+        assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                               "'survey_scores'").fetchone()[0]
         every = [g for (g,) in con.execute("SELECT group_id FROM marts.groups").fetchall()]
         modality = con.execute("SELECT mode(modality) FROM marts.groups").fetchone()[0]
         chosen = [g for (g,) in con.execute(

@@ -65,7 +65,7 @@ def test_refresh_command_prints_rows_per_table_and_publishes(tmp_path, capsys):
     assert main(["--db", str(db), "refresh"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "marts.session_attendance: 4 rows" in out
-    assert (tmp_path / "w.published.duckdb").exists()
+    assert all((tmp_path / f"w.{a}.published.duckdb").exists() for a in ("lead", "council", "coach"))
 
 
 def test_review_on_a_warehouse_without_data_says_what_to_do(tmp_path, capsys):

@@ -105,14 +105,17 @@ else:
                    "data: their exports may be missing.", icon=":material/schedule:")
     ui.table(
         fresh.drop(columns=["group_id"]),
-        "for each group, the newest session, attendance record and survey response loaded, and "
+        "for each group, the newest session and attendance record loaded, the latest quarter "
+        "with survey figures shown, and "
         "how many days its newest session lags the newest session in the program.",
         key="freshness", download=fresh,
         column_config={
             "group_name": "Group",
             "latest_session_date": st.column_config.DateColumn("Newest session"),
             "latest_attendance_date": st.column_config.DateColumn("Newest attendance"),
-            "latest_survey_date": st.column_config.DateColumn("Newest survey"),
+            "latest_survey_quarter": st.column_config.TextColumn(
+                "Latest survey figures", help="the latest quarter whose survey figures for "
+                "this group are shown (a hidden group's survey dates are never shown)"),
             "days_behind": st.column_config.NumberColumn("Days behind", format="%d"),
         },
     )

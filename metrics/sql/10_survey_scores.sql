@@ -68,7 +68,9 @@ JOIN stage_responses r USING (response_id)
 WHERE p.answered * 2 >= c.n_items
 ORDER BY r.quarter, r.group_id, p.construct, score;
 
--- Per unit (group x quarter; program-wide as group_id NULL) x indicator: n, mean, sd, hits.
+-- Per unit x quarter x indicator: n, mean, sd, hits and the additive sums. A unit is a group, or
+-- (group_id NULL) the responses that name no known group. There is no program row here: the
+-- program is the sum of its units as published (metrics.release keeps what was last published).
 CREATE OR REPLACE TEMP TABLE stage_survey_units AS
 WITH scored AS (
     SELECT quarter, group_id,
@@ -82,12 +84,8 @@ WITH scored AS (
     FROM marts.survey_scores
 )
 SELECT quarter, group_id, indicator, count(*) AS n, avg(score) AS mean,
-       stddev_samp(score) AS sd, sum(hit) AS hits, sum(score) AS sum_score,
+       stddev_samp(score) AS sd, coalesce(sum(hit), 0) AS hits, sum(score) AS sum_score,
        sum(score * score) AS sum_sq
-FROM scored WHERE group_id IS NOT NULL GROUP BY ALL
-UNION ALL
-SELECT quarter, NULL, indicator, count(*), avg(score), stddev_samp(score), sum(hit),
-       sum(score), sum(score * score)
 FROM scored GROUP BY ALL;
 
 -- Responses per unit (any construct), which is what anonymity thresholds count.

@@ -1,0 +1,220 @@
+"""`hearth privacy-check`: is any hidden survey figure determined by the released ones?
+
+Every figure Hearth publishes is a sum of ledger entries (metrics.release): a group's figure is
+its own entry, the program's is every unit's, a category's or a selection's is its released
+groups'. Each entry is a vector of additive statistics (responses n, sum of scores, sum of
+squares, count agreeing), and every one of them obeys the same sums, so one coefficient
+matrix describes them all: an attacker who sees every released figure of every publication
+knows ``A x`` for the rows ``A`` of the shown figures, and a hidden figure ``t x`` is
+determined exactly when ``t`` lies in the row space of ``A`` (rank test).
+
+The entries are versioned by the publication they last moved in, so two publications of the
+same quarter share the entries that did not move and the check covers differencing over time
+as well. Comment lists are checked the same way (a list is a sum of units' lists).
+
+The check eliminates directly known entries first (a shown single-unit figure), then tests the
+remaining hidden rows against the null space of what is left, per connected block of entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy.linalg import null_space
+
+TOLERANCE = 1e-8
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A hidden figure the released ones determine."""
+
+    publication: int
+    quarter: str
+    indicator: str
+    figure: str
+
+    def as_dict(self) -> dict:
+        return {"publication": self.publication, "quarter": self.quarter,
+                "indicator": self.indicator, "figure": self.figure}
+
+
+def read_figures(con: duckdb.DuckDBPyConnection, latest_only: bool = False) -> pd.DataFrame:
+    """release.figures (every publication, or the latest one only)."""
+    sql = "SELECT publication, quarter, indicator, figure, role, terms FROM release.figures"
+    if latest_only:
+        sql += " WHERE publication = (SELECT max(publication) FROM release.figures)"
+    return con.execute(sql + " ORDER BY publication, indicator, quarter, figure").df()
+
+
+def read_figures_empty() -> pd.DataFrame:
+    """No publication yet."""
+    return pd.DataFrame(columns=["publication", "quarter", "indicator", "figure", "role", "terms"])
+
+
+def determined_hidden(figures: pd.DataFrame) -> list[Finding]:
+    """Hidden figures (role 'hidden') determined by the shown ones (role 'shown').
+
+    Parameters
+    ----------
+    figures : DataFrame
+        publication, quarter, indicator, figure, role ('shown', 'hidden' or 'allowed') and
+        terms (the ledger entries the figure sums). Indicators are independent systems.
+    """
+    found: list[Finding] = []
+    for _, part in figures.groupby("indicator", sort=True):
+        found += _check_system(part)
+    return found
+
+
+def _check_system(part: pd.DataFrame) -> list[Finding]:
+    shown = [frozenset(t) for t in part.loc[part["role"] == "shown", "terms"]]
+    hidden_rows = part[part["role"] == "hidden"]
+    known: set[str] = set()
+    rows = [set(r) for r in set(shown) if r]
+    # entries a shown single-unit figure gives directly; repeat as rows shrink to one entry
+    changed = True
+    while changed:
+        changed = False
+        remaining = []
+        for row in rows:
+            row = row - known
+            if len(row) == 1:
+                known |= row
+                changed = True
+            elif row:
+                remaining.append(row)
+        rows = remaining
+    rows = [frozenset(r) for r in {frozenset(r) for r in rows}]
+    findings = []
+    targets = []
+    for record in hidden_rows.itertuples(index=False):
+        terms = set(record.terms)
+        rest = terms - known
+        if not terms:
+            continue
+        if not rest:  # every entry it sums is known
+            findings.append(_finding(record))
+        else:
+            targets.append((record, frozenset(rest)))
+    if not targets or not rows:
+        return findings
+    # connected blocks of entries (rows sharing an entry), so each rank test stays small
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for row in rows:
+        first, *others = row
+        for other in others:
+            parent[root(other)] = root(first)
+    blocks: dict[str, list[frozenset]] = {}
+    for row in rows:
+        blocks.setdefault(root(next(iter(row))), []).append(row)
+    spaces: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+    for record, rest in targets:
+        if any(t not in parent for t in rest):
+            continue  # an entry no shown figure mentions: it cannot be determined
+        by_block: dict[str, list[str]] = {}
+        for t in rest:
+            by_block.setdefault(root(t), []).append(t)
+        determined = True
+        for block, part_terms in by_block.items():  # each block's part must be determined
+            if block not in spaces:
+                spaces[block] = _null_space(blocks[block])
+            index, basis = spaces[block]
+            vector = np.zeros(len(index))
+            for t in part_terms:
+                vector[index[t]] = 1.0
+            if basis.size and np.abs(vector @ basis).max() >= TOLERANCE:
+                determined = False
+                break
+        if determined:
+            findings.append(_finding(record))
+    return findings
+
+
+def _null_space(rows: Iterable[frozenset]) -> tuple[dict[str, int], np.ndarray]:
+    rows = list(rows)
+    entries = sorted({t for row in rows for t in row})
+    index = {t: i for i, t in enumerate(entries)}
+    matrix = np.zeros((len(rows), len(entries)))
+    for i, row in enumerate(rows):
+        for t in row:
+            matrix[i, index[t]] = 1.0
+    return index, null_space(matrix)
+
+
+def _finding(record) -> Finding:
+    return Finding(int(record.publication), str(record.quarter), str(record.indicator),
+                   str(record.figure))
+
+
+def shown_is_released(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection) -> list[str]:
+    """Survey figures in an audience's snapshot that the release layer did not release.
+
+    Compares marts.indicators' shown survey rows of the snapshot with the latest publication's
+    'shown' group and program figures; lists any extra one as "quarter indicator figure".
+    """
+    latest = figures[figures["publication"] == figures["publication"].max()]
+    released = {(q, i, f) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
+                .itertuples(index=False) if r == "shown"}
+    keys = tuple(sorted(latest["indicator"].unique()))
+    if not keys:
+        return []
+    rows = snapshot.execute(
+        "SELECT quarter, indicator, group_id FROM marts.indicators WHERE status <> 'suppressed' "
+        "AND NOT pooled AND indicator IN (SELECT unnest(?::VARCHAR[]))", [list(keys)],
+    ).fetchall()
+    extra = []
+    for quarter, indicator, group in rows:
+        figure = "program" if group is None else f"group:{group}"
+        if (quarter, indicator, figure) not in released:
+            extra.append(f"{quarter} {indicator} {figure}")
+    return extra
+
+
+EMAIL_PATTERN = r"[^\s@<>(),;:']+@[^\s@<>(),;:']+\.[A-Za-z]{2,}"
+
+
+def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str],
+                      figures: pd.DataFrame) -> list[str]:
+    """What an audience's snapshot holds that it must not: tables outside its list, any text
+    that looks like an email, and survey figures the release layer did not release."""
+    allowed = set(allowed)
+    problems = []
+    tables = snapshot.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()
+    for schema, table in tables:
+        name = f"{schema}.{table}"
+        if name not in allowed:
+            problems.append(f"table {name} is not for this audience")
+            continue
+        columns = snapshot.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ? AND (data_type LIKE 'VARCHAR%' "
+            "OR data_type LIKE '%[]')", [schema, table]).fetchall()
+        for (column,) in columns:
+            hits = snapshot.execute(
+                f'SELECT count(*) FROM {schema}.{table} '
+                f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?)', [EMAIL_PATTERN],
+            ).fetchone()[0]
+            if hits:
+                problems.append(f"{name}.{column} holds {hits} value(s) that look like emails")
+    if "marts.indicators" in {f"{s}.{t}" for s, t in tables} and not figures.empty:
+        problems += [f"survey figure not released: {x}"
+                     for x in shown_is_released(figures, snapshot)]
+    return problems
+
+
+__all__ = ["Finding", "determined_hidden", "read_figures", "shown_is_released",
+           "snapshot_problems"]

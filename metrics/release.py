@@ -1,0 +1,560 @@
+"""What leaves the warehouse: the disclosure control every survey figure passes through.
+
+The rule itself is metrics.anonymity's (primary and secondary suppression at k, comments at
+k_comments); this module decides, per publication, *which* figures exist and from what:
+
+Units and parents
+    A survey figure is a sum over **units**: each group, and the responses that name no known
+    group (unit ``""``). The program is the sum of every unit; a breakdown category (modality,
+    language, time-zone band) and a selection of groups are sums of *released* groups only, for
+    that indicator. Suppression runs per quarter x indicator over all units, the no-known-group
+    unit included, so "program minus the shown groups" always covers 0 or at least k responses.
+
+The ledger (over time)
+    What was last published per quarter x indicator x unit is kept in ``release.survey_ledger``.
+    A unit's entry moves to its current answers only when its responses changed by at least k
+    since the last publication (or when the quarter is published for the first time); smaller
+    increments are held back until more arrive. Every published figure is a sum of ledger
+    entries, so the difference of two publications is a sum of whole ledger moves of at least k
+    responses each: a late response is never isolated by comparing publications.
+
+Comments
+    The same, at k_comments, counting responses: a group's list is shown when the group has
+    enough responses and is not hidden by secondary suppression; the program's list pools
+    every unit's comments and is shown when the program has enough. A unit's list moves with
+    its ``responses`` ledger entry, so it too changes only by whole steps of at least k.
+
+Every figure of a publication is recorded in ``release.figures`` as the ledger entries it sums
+(see metrics.audit, `hearth privacy-check`). What each audience may read is
+hearth.warehouse.AUDIENCE_TABLES; the dashboard opens only its audience's snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import UTC, datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from hearth.config import Config
+from metrics.anonymity import (
+    POOLED_LABEL,
+    SliceDecision,
+    pool_quarters,
+    slice_of_shown_groups,
+    suppress_small_cells,
+    suppression_label,
+    validate_k,
+)
+from metrics.audit import determined_hidden  # the auditor is the rule's own test
+from metrics.definitions import SURVEY_KEYS, SURVEY_MEANS
+from metrics.scoring import figures_of
+
+UNKNOWN_UNIT = ""  # the unit of responses that name no known group
+RESPONSES = "responses"  # ledger pseudo-indicator: responses of any kind (comment thresholds)
+COMMENTS = "comments"  # the indicator name of comment lists in release.figures
+STATS = ("n", "sum_score", "sum_sq", "hits")
+LEDGER_COLUMNS = ("quarter", "indicator", "unit", *STATS, "version")
+
+# --------------------------------------------------------------------------------------------
+# the ledger
+
+
+def advance_ledger(previous: pd.DataFrame, current: pd.DataFrame, k: int,
+                   publication: int) -> pd.DataFrame:
+    """The ledger after one more publication.
+
+    Parameters
+    ----------
+    previous : DataFrame
+        The ledger as last published (``LEDGER_COLUMNS``; empty before the first publication).
+    current : DataFrame
+        quarter, indicator, unit and the statistics ``STATS`` of the answers now in the warehouse.
+    k : int
+        Minimum responses.
+    publication : int
+        This publication's number: the ``version`` of every entry that moves now.
+
+    Returns
+    -------
+    DataFrame
+        ``LEDGER_COLUMNS``. For a quarter x indicator never published before, every unit takes
+        its current statistics. Otherwise a unit takes its current statistics only when its n
+        moved by at least k from the published n (a unit not published before counts from 0,
+        a unit whose answers vanished counts as 0 now); else it keeps what was published, so
+        its figure does not move at all. ``version`` is the publication an entry last moved in.
+
+    Notes
+    -----
+    Why: a figure published with n = 8 and then n = 9 gives one late response exactly, by
+    subtraction; the program total would give it too, even for a hidden group. With this rule
+    every figure is a sum of ledger entries and each entry moves by whole steps of at least k
+    responses.
+    """
+    k = validate_k(k)
+    keys = ["quarter", "indicator", "unit"]
+    prev = previous.reindex(columns=list(LEDGER_COLUMNS))
+    cur = current.reindex(columns=[*keys, *STATS])
+    merged = prev.merge(cur, on=keys, how="outer", suffixes=("_old", ""))
+    published = set(map(tuple, prev[["quarter", "indicator"]].drop_duplicates().to_numpy()))
+    known = np.array([(q, i) in published for q, i in
+                      zip(merged["quarter"], merged["indicator"], strict=True)], dtype=bool)
+    n_now = merged["n"].fillna(0).to_numpy(dtype=float)
+    n_old = merged["n_old"].fillna(0).to_numpy(dtype=float)
+    take = ~known | (np.abs(n_now - n_old) >= k)
+    out = merged[keys].copy()
+    for column in STATS:
+        out[column] = np.where(take, merged[column].to_numpy(dtype=float),
+                               merged[f"{column}_old"].to_numpy(dtype=float))
+    out["version"] = np.where(take, publication, merged["version"].fillna(0).to_numpy())
+    out["n"] = pd.Series(out["n"]).fillna(0)
+    out = out[out["n"] > 0].copy()
+    out["n"] = out["n"].astype("int64")
+    out["version"] = out["version"].astype("int64")
+    return out[list(LEDGER_COLUMNS)].sort_values(keys, ignore_index=True)
+
+
+def _current_stats(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The answers now in the warehouse as per-unit statistics (plus the responses counts)."""
+    return con.execute(
+        """
+        SELECT quarter, indicator, coalesce(group_id, '') AS unit, n, sum_score, sum_sq,
+               hits::DOUBLE AS hits
+        FROM stage_survey_units
+        UNION ALL
+        SELECT quarter, 'responses', coalesce(group_id, ''), responses, NULL, NULL, NULL
+        FROM stage_survey_responses
+        """
+    ).df()
+
+
+def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
+                        since: str | None = None) -> tuple[int, pd.DataFrame]:
+    """Move release.survey_ledger (and the comment ledger) on by one publication.
+
+    Runs inside `hearth refresh`'s transaction, after the SQL steps. ``since``: the first
+    quarter this refresh rebuilds (None or '': all); earlier quarters' entries stay as they
+    are. Returns the new publication number and the ledger of the quarters rebuilt.
+    """
+    every = con.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM release.survey_ledger").df()
+    since = since or ""
+    previous = every[every["quarter"] >= since]  # earlier quarters' entries stay as they are
+    current = _current_stats(con)
+    current = current[current["quarter"] >= since]
+    publication = con.execute(
+        "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchone()[0]
+    ledger = advance_ledger(previous, current, config.min_responses, publication)
+    old_versions = previous[previous["indicator"] == RESPONSES].set_index(
+        ["quarter", "unit"])["version"]
+    responses = ledger[ledger["indicator"] == RESPONSES]
+    moved = [(q, u) for q, u, v in responses[["quarter", "unit", "version"]].itertuples(index=False)
+             if old_versions.get((q, u)) != v]
+    gone = [key for key in old_versions.index if key not in set(
+        zip(responses["quarter"], responses["unit"], strict=True))]
+    con.execute("DELETE FROM release.survey_ledger WHERE quarter >= ?", [since])
+    con.register("_hearth_ledger", ledger)
+    try:
+        con.execute("INSERT INTO release.survey_ledger SELECT * FROM _hearth_ledger")
+    finally:
+        con.unregister("_hearth_ledger")
+    changed = pd.DataFrame(moved + gone, columns=["quarter", "unit"])
+    if len(changed):
+        con.register("_hearth_moved", changed)
+        try:
+            con.execute("DELETE FROM release.comment_ledger c USING _hearth_moved m "
+                        "WHERE c.quarter = m.quarter AND c.unit = m.unit")
+            con.execute(
+                """
+                INSERT INTO release.comment_ledger
+                SELECT r.quarter, coalesce(r.group_id, ''), trim(r.comment)
+                FROM stage_responses r
+                SEMI JOIN (SELECT * FROM _hearth_moved) m
+                  ON m.quarter = r.quarter AND m.unit = coalesce(r.group_id, '')
+                WHERE r.comment IS NOT NULL AND trim(r.comment) <> ''
+                """
+            )
+        finally:
+            con.unregister("_hearth_moved")
+    con.execute("INSERT INTO release.publications VALUES (?, ?)",
+                [publication, datetime.now(UTC)])
+    return int(publication), ledger
+
+
+# --------------------------------------------------------------------------------------------
+# figures from ledger statistics
+
+
+def figures_from_stats(units: pd.DataFrame) -> pd.DataFrame:
+    """value and 95% interval (t for means, Wilson for shares) from n, sum_score, sum_sq, hits."""
+    out = units.copy()
+    n = out["n"].astype(float).to_numpy()
+    with np.errstate(all="ignore"):
+        mean = out["sum_score"].astype(float).to_numpy() / n
+        var = (out["sum_sq"].astype(float).to_numpy() - n * mean ** 2) / (n - 1)
+    out["mean"] = mean
+    out["sd"] = np.where(n > 1, np.sqrt(np.clip(var, 0, None)), np.nan)
+    return figures_of(out)
+
+
+def _term(quarter: str, unit: str, version: int) -> str:
+    return f"{quarter}|{unit}@{int(version)}"
+
+
+def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: int,
+                   ledger: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every survey figure of this publication, after the rule.
+
+    Returns ``indicators`` (marts.indicators rows: groups and program), ``units`` (marts.survey_units:
+    the statistics selections and categories pool, released rows only), and ``figures`` (rows
+    for release.figures).
+    """
+    k = config.min_responses
+    stats = ledger[ledger["indicator"].isin(SURVEY_KEYS)].copy()
+    groups_of = con.execute("SELECT group_id FROM core.groups").fetchall()
+    known_groups = {g for (g,) in groups_of}
+    quarters = con.execute(
+        "SELECT DISTINCT quarter FROM stage_group_quarters UNION "
+        "SELECT DISTINCT quarter FROM stage_survey_units").fetchall()
+    group_quarters = con.execute("SELECT DISTINCT quarter, group_id FROM stage_group_quarters").df()
+    # Every group of a quarter with sessions is a unit even without responses (an empty row
+    # states "no responses" the same way for all), plus every unit in the ledger.
+    frame = pd.concat([
+        stats,
+        pd.DataFrame([(q, i, g) for q, g in group_quarters.itertuples(index=False)
+                      for i in SURVEY_KEYS], columns=["quarter", "indicator", "unit"]),
+        pd.DataFrame([(q, i, UNKNOWN_UNIT) for (q,) in quarters for i in SURVEY_KEYS],
+                     columns=["quarter", "indicator", "unit"]),
+    ], ignore_index=True).drop_duplicates(["quarter", "indicator", "unit"], keep="first")
+    frame = frame[frame["unit"].isin(known_groups) | frame["unit"].eq(UNKNOWN_UNIT)]
+    frame["n"] = frame["n"].fillna(0).astype("int64")
+    frame["version"] = frame["version"].fillna(0).astype("int64")
+    for column in ("sum_score", "sum_sq", "hits"):
+        frame[column] = frame[column].fillna(0.0)
+    units = figures_from_stats(frame.reset_index(drop=True))
+    shown = suppress_small_cells(
+        units, value_cols=("value", "ci_low", "ci_high", "mean", "sd", "hits", "sum_score",
+                           "sum_sq"),
+        parent_cols=("quarter", "indicator"), unit_col="unit", k=k,
+    )
+    program = (units.groupby(["quarter", "indicator"], as_index=False)[list(STATS)].sum())
+    program = suppress_small_cells(  # primary only: each program figure is its own parent
+        figures_from_stats(program),
+        value_cols=("value", "ci_low", "ci_high", "mean", "sd", "hits", "sum_score", "sum_sq"),
+        parent_cols=("quarter", "indicator"), k=k,
+    )
+    program["unit"] = None
+
+    # what each figure sums, for the auditor; then hide more until no hidden figure of this or
+    # any earlier publication is determined by everything shown so far
+    terms = units.assign(term=[_term(q, u, v) for q, u, v in units[
+        ["quarter", "unit", "version"]].itertuples(index=False)])
+    records = []
+    for row in terms.assign(status=shown["status"].to_numpy()).itertuples(index=False):
+        kind = "unknown" if row.unit == UNKNOWN_UNIT else "group"
+        role = "shown" if row.status == "ok" and kind == "group" else (
+            "allowed" if row.status == "ok" or row.n == 0 else "hidden")
+        records.append((publication, row.quarter, row.indicator, f"{kind}:{row.unit}", role,
+                        [row.term], row.n))
+    all_terms = terms.groupby(["quarter", "indicator"])["term"].apply(list)
+    for row in program.itertuples(index=False):
+        role = "shown" if row.status == "ok" else "hidden"
+        records.append((publication, row.quarter, row.indicator, "program", role,
+                        all_terms.get((row.quarter, row.indicator), []), np.inf))
+    records = settle_against_history(con, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"]))
+    extra = records[records["role"].eq("hidden") & records["was"].eq("shown")]
+    if len(extra):
+        hide = set(zip(extra["quarter"], extra["indicator"], extra["figure"], strict=True))
+        groups_hidden = np.array([(q, i, f"group:{u}") in hide for q, i, u in
+                                  shown[["quarter", "indicator", "unit"]].itertuples(index=False)])
+        shown = _hide(shown, groups_hidden)
+        program_hidden = np.array([(q, i, "program") in hide for q, i in
+                                   program[["quarter", "indicator"]].itertuples(index=False)])
+        program = _hide(program, program_hidden)
+    records = records[list(FIGURE_COLUMNS)].values.tolist()
+
+    group_rows = shown[shown["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
+    program_rows = program.rename(columns={"unit": "group_id"})
+    out = pd.concat([program_rows, group_rows], ignore_index=True)
+    out["pooled"] = False
+    out["note"] = [suppression_label(r, k) for r in out["suppression"]]
+    units_table = group_rows.assign(version=group_rows["version"])
+    units_table = units_table[units_table["status"] == "ok"]
+
+    if config.pool_quarters:
+        out, pooled_records = _pooled(out, units, k, publication)
+        records += pooled_records
+    out["target"] = np.nan
+    indicators = out[["quarter", "group_id", "indicator", "value", "n", "ci_low", "ci_high",
+                      "status", "pooled", "hits", "target", "note", "sd"]]
+    figures = pd.DataFrame(records, columns=["publication", "quarter", "indicator", "figure",
+                                             "role", "terms"])
+    return {
+        "indicators": indicators.sort_values(["quarter", "group_id", "indicator"],
+                                             na_position="first", ignore_index=True),
+        "units": units_table[["quarter", "group_id", "indicator", *STATS]].reset_index(drop=True),
+        "figures": figures,
+    }
+
+
+FIGURE_COLUMNS = ("publication", "quarter", "indicator", "figure", "role", "terms")
+HIDDEN_VALUES = ("value", "ci_low", "ci_high", "mean", "sd", "hits", "sum_score", "sum_sq")
+
+
+def _hide(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """Rows of a suppressed table hidden as well (secondary: to protect another figure)."""
+    if not mask.any():
+        return frame
+    out = frame.copy()
+    out.loc[mask, "status"] = "suppressed"
+    out.loc[mask, "suppression"] = "secondary"
+    out["n"] = out["n"].astype("Int64").mask(pd.Series(mask, index=out.index))
+    for column in HIDDEN_VALUES:
+        if column in out:
+            out.loc[mask, column] = np.nan
+    return out
+
+
+def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame) -> pd.DataFrame:
+    """This publication's figures, with more hidden until none hidden is determined.
+
+    ``current`` holds ``FIGURE_COLUMNS`` plus ``n`` (responses, to pick the smallest). The
+    auditor (metrics.audit) solves every shown figure of every publication of the same
+    quarters, this one included; while it determines a hidden figure, the smallest shown group
+    figure of that quarter x indicator in this publication is hidden too (the program's when no
+    group is left). Returns the rows with ``role`` settled and ``was`` (the role before).
+
+    Why: secondary suppression within one publication is not enough over time. A group hidden
+    to protect a small one can be shown later, when the small one has grown; the older
+    program total minus it would then give the small group's old figure back.
+    """
+    current = current.assign(was=current["role"])
+    quarters = sorted(current["quarter"].unique())
+    history = con.execute(
+        "SELECT publication, quarter, indicator, figure, role, terms FROM release.figures "
+        "WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+        "AND indicator IN (SELECT unnest(?::VARCHAR[]))",
+        [quarters, sorted(current["indicator"].unique())],
+    ).df()
+    if history.empty:
+        return current  # one publication alone: suppress_small_cells' argument covers it
+    # An entry shown on its own before is public for good: hiding it now protects nothing, so
+    # it is neither a hidden figure to protect nor a figure worth hiding.
+    public = {(i, t[0]) for i, t, r in history[["indicator", "terms", "role"]]
+              .itertuples(index=False) if r == "shown" and len(t) == 1}
+    single_public = pd.Series(
+        [len(t) == 1 and (i, t[0]) in public
+         for i, t in current[["indicator", "terms"]].itertuples(index=False)],
+        index=current.index, dtype=bool)
+    current.loc[single_public & current["role"].eq("hidden"), "role"] = "allowed"
+    for _ in range(len(current) + 1):
+        everything = pd.concat([history, current[list(FIGURE_COLUMNS)]], ignore_index=True)
+        found = determined_hidden(everything)
+        if not found:
+            return current
+        hidden_terms = {(p, q, i, f): set(t) for p, q, i, f, r, t in
+                        everything.itertuples(index=False) if r == "hidden"}
+        picked = set()
+        for f in found:
+            here = (current["quarter"] == f.quarter) & (current["indicator"] == f.indicator) \
+                & current["role"].eq("shown") & ~single_public
+            # first a shown figure of the same entries (a figure hidden once stays hidden while
+            # its entries do not move), then the smallest shown group, then the program
+            terms = hidden_terms.get((f.publication, f.quarter, f.indicator, f.figure), set())
+            same = here & current["terms"].map(lambda t, terms=terms: bool(terms & set(t)))
+            groups = here & current["figure"].str.startswith("group:")
+            for candidates in (current[same & groups], current[groups], current[here]):
+                if not candidates.empty:
+                    picked.add(candidates.sort_values(["n", "figure"], kind="stable").index[0])
+                    break
+        if not picked:
+            import os
+            if os.environ.get("HEARTH_DEBUG_RELEASE"):
+                print(found)
+                for i in {f.indicator for f in found}:
+                    print(everything[(everything.indicator == i)
+                                     & (everything.role != "allowed")].to_string())
+            raise RuntimeError(
+                "release: hidden figure(s) determined by earlier publications alone: "
+                + ", ".join(f"{f.quarter} {f.indicator} {f.figure}" for f in found))
+        current.loc[sorted(picked), "role"] = "hidden"
+    raise RuntimeError("release: could not settle the figures against earlier publications")
+
+
+def _pooled(out: pd.DataFrame, units: pd.DataFrame, k: int,
+            publication: int) -> tuple[pd.DataFrame, list]:
+    """A small group's fixed pair of quarters shown pooled (anonymity.pool_quarters)."""
+    groups = units[units["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
+    pooled = pool_quarters(groups, unit_cols=("group_id", "indicator"), n_col="n",
+                           sum_cols=("sum_score", "sum_sq", "hits"), k=k)
+    if pooled.empty:
+        return out, []
+    pooled = figures_from_stats(pooled)
+    key = ["quarter", "group_id", "indicator"]
+    primary = out[out["suppression"].eq("primary") & out["group_id"].notna()]
+    pooled = pooled.merge(primary[key], on=key)
+    if pooled.empty:
+        return out, []
+    replace = out.merge(pooled[key], on=key, how="left", indicator="_p")["_p"].eq("both") \
+        .to_numpy()
+    merged = pooled.assign(status="ok", suppression=None, pooled=True,
+                           note=POOLED_LABEL + " (" + pooled["pooled_quarters"] + ")")
+    version = groups.set_index(["quarter", "group_id", "indicator"])["version"]
+    records = []
+    for row in merged.itertuples(index=False):
+        first, second = row.pooled_quarters.split("+")
+        records.append((publication, row.quarter, row.indicator, f"pooled:{row.group_id}",
+                        "shown", [_term(q, row.group_id, version.get((q, row.group_id,
+                                                                      row.indicator), 0))
+                                  for q in (first, second)]))
+    merged = merged.drop(columns=["pooled_quarters"])
+    return pd.concat([out[~replace], merged], ignore_index=True), records
+
+
+def inclusion_release(con: duckdb.DuckDBPyConnection, config: Config,
+                      units: pd.DataFrame) -> pd.DataFrame:
+    """Survey figures by group modality, language and time-zone band.
+
+    A category pools the ledger statistics of its groups released for that indicator only
+    (``units``: marts.survey_units), so it is a sum of figures already shown and no
+    subtraction of two categories isolates a hidden group.
+    """
+    columns = ["quarter", "dimension", "category", "indicator", "value", "n", "ci_low",
+               "ci_high", "status"]
+    dims = con.execute("SELECT group_id, modality, language, tz_band FROM marts.groups").df()
+    if units.empty:
+        return pd.DataFrame(columns=columns)
+    joined = units.merge(dims, on="group_id").melt(
+        id_vars=["quarter", "group_id", "indicator", *STATS],
+        value_vars=["modality", "language", "tz_band"], var_name="dimension",
+        value_name="category")
+    joined = joined[joined["category"].notna()]
+    pooled = joined.groupby(["quarter", "dimension", "category", "indicator"],
+                            as_index=False)[list(STATS)].sum()
+    shown = suppress_small_cells(
+        figures_from_stats(pooled), value_cols=("value", "ci_low", "ci_high"),
+        parent_cols=("quarter", "dimension", "indicator"), k=config.min_responses,
+    )
+    return shown[columns]
+
+
+def comments_release(con: duckdb.DuckDBPyConnection, config: Config, ledger: pd.DataFrame,
+                     publication: int) -> tuple[pd.DataFrame, list]:
+    """Comment lists of this publication: per group and program-wide, at k_comments.
+
+    Units (groups and the no-known-group unit) are counted in responses from the ledger;
+    primary and secondary suppression at k_comments within each quarter, so the program's list
+    minus every shown group's list is the comments of units holding 0 or at least k_comments
+    responses together.
+    """
+    k = config.min_comments
+    responses = ledger[ledger["indicator"] == RESPONSES][["quarter", "unit", "n", "version"]]
+    records: list = []
+    if responses.empty:
+        return pd.DataFrame(columns=["quarter", "group_id", "comment"]), records
+    decided = suppress_small_cells(responses.assign(value=0.0), value_cols=("value",),
+                                   parent_cols=("quarter",), unit_col="unit", k=k)
+    totals = responses.groupby("quarter")["n"].sum()
+    for row in responses.assign(status=decided["status"].to_numpy()).itertuples(index=False):
+        kind = "unknown" if row.unit == UNKNOWN_UNIT else "group"
+        role = "shown" if row.status == "ok" and kind == "group" else (
+            "allowed" if row.status == "ok" else "hidden")
+        records.append((publication, row.quarter, COMMENTS, f"{kind}:{row.unit}", role,
+                        [_term(row.quarter, row.unit, row.version)], row.n))
+    for quarter, part in responses.groupby("quarter"):
+        records.append((publication, quarter, COMMENTS, "program",
+                        "shown" if totals[quarter] >= k else "hidden",
+                        [_term(quarter, u, v) for u, v in part[["unit", "version"]]
+                         .itertuples(index=False)], np.inf))
+    settled = settle_against_history(con, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"]))
+    shown_figures = settled[settled["role"] == "shown"]
+    shown_units = pd.DataFrame(
+        [(q, f.removeprefix("group:")) for q, f in shown_figures[["quarter", "figure"]]
+         .itertuples(index=False) if f.startswith("group:")], columns=["quarter", "unit"])
+    program_quarters = set(shown_figures.loc[shown_figures["figure"] == "program", "quarter"])
+    comments = con.execute("SELECT quarter, unit, comment FROM release.comment_ledger").df()
+    group_rows = comments.merge(shown_units, on=["quarter", "unit"])
+    group_rows = group_rows.rename(columns={"unit": "group_id"})[["quarter", "group_id",
+                                                                  "comment"]]
+    program_rows = comments[comments["quarter"].isin(program_quarters)] \
+        .assign(group_id=None)[["quarter", "group_id", "comment"]]
+    records = settled[list(FIGURE_COLUMNS)].values.tolist()
+    out = pd.concat([program_rows, group_rows], ignore_index=True)
+    return out.sort_values(["quarter", "group_id", "comment"], na_position="first",
+                           ignore_index=True), records
+
+
+def record_figures(con: duckdb.DuckDBPyConnection, figures: pd.DataFrame) -> None:
+    """Add this publication's figures to release.figures (what the auditor checks).
+
+    An earlier row saying exactly what a row of this publication says (same figure, role and
+    entries) adds no equation: it is dropped, so the history grows only by what changed and
+    the latest publication is complete.
+    """
+    if figures.empty:
+        return
+    con.register("_hearth_figures", figures)
+    try:
+        con.execute("INSERT INTO release.figures SELECT publication, quarter, indicator, figure, "
+                    "role, terms FROM _hearth_figures")
+        con.execute(
+            """
+            DELETE FROM release.figures f USING _hearth_figures n
+            WHERE f.publication < n.publication AND f.quarter = n.quarter
+              AND f.indicator = n.indicator AND f.figure = n.figure AND f.role = n.role
+              AND f.terms = n.terms
+            """
+        )
+    finally:
+        con.unregister("_hearth_figures")
+
+
+# --------------------------------------------------------------------------------------------
+# selections (read time)
+
+
+def selection_decisions(
+    shown: pd.DataFrame, program_n: Mapping[tuple[str, str], int], selected: Sequence[Hashable],
+    k: int,
+) -> dict[tuple[str, str], SliceDecision]:
+    """Per quarter x indicator, which selected groups a selection pools and whether it is shown.
+
+    ``shown`` holds the released groups (quarter, group_id, indicator, n) - marts.survey_units;
+    ``program_n`` the program's n per (quarter, indicator). A selection pools only the groups
+    released *for that indicator* (a group shown for belonging may be hidden for peer support
+    in the same quarter), and is shown only when it and what it leaves out each hold at least k
+    responses, or nothing (anonymity.slice_of_shown_groups).
+    """
+    out = {}
+    by_key = {key: dict(zip(part["group_id"], part["n"].astype(int), strict=True))
+              for key, part in shown.groupby(["quarter", "indicator"])}
+    for key, total in program_n.items():
+        out[key] = slice_of_shown_groups(by_key.get(key, {}), selected, total_n=int(total), k=k)
+    return out
+
+
+def pooled_selection(units: pd.DataFrame, decisions: Mapping[tuple[str, str], SliceDecision]
+                     ) -> pd.DataFrame:
+    """The selection's figures: the pooled statistics of the groups each decision allows."""
+    rows = []
+    for (quarter, indicator), decision in decisions.items():
+        if not decision.allowed:
+            continue
+        part = units[(units["quarter"] == quarter) & (units["indicator"] == indicator)
+                     & units["group_id"].isin(decision.groups)]
+        rows.append({"quarter": quarter, "indicator": indicator,
+                     **{c: float(part[c].sum()) for c in STATS}})
+    frame = pd.DataFrame(rows, columns=["quarter", "indicator", *STATS])
+    if frame.empty:
+        return frame.assign(value=[], ci_low=[], ci_high=[])
+    frame["n"] = frame["n"].astype("int64")
+    return figures_from_stats(frame)
+
+
+__all__ = [
+    "COMMENTS", "RESPONSES", "SURVEY_MEANS", "UNKNOWN_UNIT",
+    "advance_ledger", "advance_publication", "comments_release", "figures_from_stats",
+    "inclusion_release", "pooled_selection", "record_figures",
+    "selection_decisions", "survey_release",
+]
