@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from hearth.config import Config
+from hearth.quoting import sql_literal
 from metrics.anonymity import (
     POOLED_LABEL,
     comments_visible,
@@ -194,7 +195,7 @@ def reliability_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 SELECT r.quarter, s.response_id, s.item_id, s.keyed::DOUBLE AS keyed
                 FROM stage_item_scores s JOIN stage_responses r USING (response_id)
                 WHERE s.construct = ?
-            ) ON item_id IN ({", ".join("'" + i.replace("'", "''") + "'" for i in items)})
+            ) ON item_id IN ({", ".join(sql_literal(i) for i in items)})
             USING first(keyed) GROUP BY quarter, response_id
             """,
             [construct],

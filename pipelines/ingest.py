@@ -407,16 +407,17 @@ def _checks(kind: str, schema, present: set[str], instrument: Instrument) -> lis
     for column, table, ref in entity.references:
         if column in present:
             noun = table.split(".")[1]
+            col = sql_identifier(column)
             checks.append(_Check(
                 column,
-                f'"{column}" IS NULL OR "{column}" IN (SELECT {ref} FROM {table})',
-                f"'{noun.rstrip('s')} ' || \"{column}\" || ' is not in the warehouse; "
-                f"load its {noun} file first (or in the same run)'",
+                f"{col} IS NULL OR {col} IN (SELECT {ref} FROM {table})",
+                f"{sql_literal(noun.rstrip('s') + ' ')} || {col} || "
+                + sql_literal(f" is not in the warehouse; load its {noun} file first (or in the same run)"),
                 "row",
             ))
     checks += [_Check(c, f"({p}) IS NOT FALSE", sql_literal(r), "row") for c, p, r in entity.row_rules if c in present]
     if items:
-        answered = [f'"{i}"' for i in instrument.item_ids if i in present]
+        answered = [sql_identifier(i) for i in instrument.item_ids if i in present]
         checks.append(_Check(None, f"coalesce({', '.join(answered)}) IS NOT NULL",
                              sql_literal("answers no survey item; nothing to load"), "row"))
     return checks
@@ -454,7 +455,7 @@ def _answer_sql(column: str, instrument: Instrument) -> str:
     labels = instrument.labels.get(item.label_map, {})
     if not labels:
         return f"{col} AS {col}"
-    cases = " ".join(f"WHEN {sql_literal(k)} THEN '{v}'" for k, v in labels.items())
+    cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
     return (f"CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} "
             f"ELSE trim({col}) END AS {col}")
 
@@ -495,7 +496,7 @@ def _find_failures(con, checks: list[_Check], survey: bool, line_sql: str) -> No
         value = "NULL" if survey or check.column is None else sql_identifier(check.column)
         name = sql_literal(check.column) if check.column else "NULL"
         parts.append(
-            f"SELECT rid, line, {name}, {check.reason}, {value}, '{check.scope}' "
+            f"SELECT rid, line, {name}, {check.reason}, {value}, {sql_literal(check.scope)} "
             f"FROM suspects WHERE ({check.predicate}) IS NOT TRUE"
         )
     con.execute("CREATE TEMP TABLE failures AS " + " UNION ALL ".join(f"({p})" for p in parts))
@@ -612,8 +613,8 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
         _resolve_groups(con, summary)
     # An answer that failed its check is blanked; the rest of the response still counts.
     answer = {
-        i: f"""CASE WHEN rowid IN (SELECT rid FROM failures WHERE column_name = '{i}')
-                    THEN NULL ELSE CAST(trim("{i}") AS SMALLINT) END""" for i in items
+        i: f"""CASE WHEN rowid IN (SELECT rid FROM failures WHERE column_name = {sql_literal(i)})
+                    THEN NULL ELSE CAST(trim({sql_identifier(i)}) AS SMALLINT) END""" for i in items
     }
     group = "group_id" if "group_id" in present else "NULL"
     comment = "comment" if "comment" in present else "NULL"
@@ -645,7 +646,7 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
                                           ORDER BY s.rowid) AS occurrence,
                        survey_id, CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at,
                        nullif(trim({group}), '') AS group_id, {comment} AS comment, s.rowid AS rid,
-                       {", ".join(f'{answer[i]} AS "{i}"' for i in items)}
+                       {", ".join(f"{answer[i]} AS {sql_identifier(i)}" for i in items)}
                 FROM staged s {key_join} WHERE ok
             )
             QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rid) = 1"""
@@ -661,11 +662,12 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
             "INSERT INTO core.survey_responses SELECT response_id, survey_id, submitted_at, group_id, "
             f"comment, {summary.load_id} FROM responses"
         )
+        quoted = ", ".join(sql_identifier(i) for i in items)
         con.execute(
             f"""INSERT INTO core.survey_answers
                 SELECT response_id, item_id, value FROM (
-                    UNPIVOT (SELECT response_id, {", ".join(f'"{i}"' for i in items)} FROM responses)
-                    ON {", ".join(f'"{i}"' for i in items)} INTO NAME item_id VALUE value)
+                    UNPIVOT (SELECT response_id, {quoted} FROM responses)
+                    ON {quoted} INTO NAME item_id VALUE value)
                 WHERE value IS NOT NULL"""
         )
     finally:
