@@ -125,7 +125,7 @@ def test_data_page_shows_manifest_quarantine_and_freshness(monkeypatch, sample_w
     at = open_page(app_for(monkeypatch, sample_warehouse, "lead"), "data")
     no_exception(at)
     assert [s.value for s in at.subheader] == [
-        "Load files", "Load history", "Quarantine", "Freshness per group"]
+        "Load files", "Upload log", "Load history", "Quarantine", "Freshness per group"]
     manifest = at.dataframe[0].value
     loaded = {p.name for p in SAMPLE_DIR.rglob("*") if p.suffix in {".csv", ".xlsx", ".tsv"}}
     assert set(manifest["file_name"]) == loaded
