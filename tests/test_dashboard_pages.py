@@ -160,7 +160,7 @@ def all_text(at: AppTest) -> str:
 
 def test_council_pages_show_no_member_name(monkeypatch, sample_warehouse):
     names = member_names()
-    for page in AUDIENCE_PAGES["council"]:
+    for page in [p for a, p in SAMPLE_CASES if a == "council"]:
         at = open_page(app_for(monkeypatch, sample_warehouse, "council"), page)
         text = all_text(at)
         assert [n for n in names if n in text] == [], page
