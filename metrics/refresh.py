@@ -416,7 +416,7 @@ def refresh(
                     time.perf_counter() - started
         _drop_stage(con)
         # which settings these marts were built under (an incremental refresh checks it)
-        con.execute(f"COMMENT ON TABLE marts.indicators IS {_quote(_stamp(fingerprint))}")
+        con.execute(f"COMMENT ON TABLE marts.indicators IS {sql_literal(_stamp(fingerprint))}")
         counts = {
             name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0]
             for name in mart_tables(steps)

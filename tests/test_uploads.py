@@ -126,9 +126,11 @@ def fabricated_responses(path: Path) -> Path:
 def test_four_fabricated_survey_responses_from_a_non_lead_are_refused(monkeypatch, tmp_path):
     fakes = fabricated_responses(tmp_path / "survey_responses.csv")
     db = tmp_path / "hearth.duckdb"
-    at = data_page(monkeypatch, db, "coach")
-    assert at.get("file_uploader") == []  # no upload control for a coach
-    assert "only the lead can make one" in at.info[0].value
+    monkeypatch.setenv("HEARTH_DB", str(db))
+    monkeypatch.setenv("HEARTH_AUDIENCE", "coach")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/data.py")  # no Data page, so no upload control, for a coach
     for audience in ("coach", "council"):
         result = loading.ingest_uploads([Upload(fakes.name, fakes.read_bytes())], db,
                                         Config(), local_viewer(audience))
