@@ -63,8 +63,10 @@ SECTIONS = {
 }
 FILTERED_PAGES = {"review", "coach", "compare", "actions"}
 
+# The Start page (and its sample button) exists only while the warehouse is empty: afterwards
+# it is not registered at all, so its URL leads to the audience's first page.
 page = st.navigation(
-    {section: [PAGES[name] for name in names]
+    {section: [PAGES[name] for name in names if name != "start" or ctx.empty]
      for section, names in SECTIONS[role].items()},
 )
 

@@ -173,6 +173,9 @@ def streamlit_command(
         env["HEARTH_AUDIENCE"] = audience
     if config:
         env["HEARTH_CONFIG"] = str(Path(config).resolve())
+    # Streamlit refuses larger uploads itself, before they reach memory; the upload function
+    # checks the same limit again (dashboard/loading.py).
+    upload_mb = load_config(config).upload_max_mb
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.headless", "true",
@@ -180,6 +183,7 @@ def streamlit_command(
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
+        "--server.maxUploadSize", str(upload_mb),
         "--client.toolbarMode", "minimal",
         "--client.disableDataExport", "true",  # tables download through dashboard.exports only
         "--theme.base", "light",

@@ -121,8 +121,15 @@ def cmd_refresh(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from pipelines.report import format_status, warehouse_status
+    from pipelines.report import format_status, format_upload_log, upload_log, warehouse_status
 
+    if args.uploads:
+        uploads = upload_log(db=args.db)
+        if args.json:
+            _print_json(uploads)
+        else:
+            print(format_upload_log(args.db, uploads))
+        return 0
     status = warehouse_status(db=args.db)
     if args.json:
         _print_json(status)
@@ -404,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="what is loaded, what was quarantined, how fresh each group is")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--uploads", action="store_true",
+                   help="the dashboard's upload audit log instead: who uploaded what, when, and what it did")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("synth", help="write a realistic synthetic community in the canonical formats")

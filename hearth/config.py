@@ -33,6 +33,11 @@ class Config:
     instrument_path: Path | None = None
     access: AccessRules = field(default_factory=AccessRules)  # [access]: who has which role
     source: Path | None = None  # the file this came from, if any
+    # Dashboard uploads ([uploads]): the largest file accepted, and the memory and time the
+    # child process that loads them may use before it is stopped.
+    upload_max_mb: int = 50
+    upload_memory_mb: int = 4096
+    upload_time_limit_s: int = 900
 
     def group_for_meeting(self, *keys: str | None) -> str | None:
         """The group a meeting belongs to, by meeting id first, then by title (case-insensitive)."""
@@ -80,6 +85,16 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             f"{candidate}: program.phone_region {region!r} is not a two-letter country code (e.g. GB)"
         )
     instrument = survey.get("instrument")
+    uploads = raw.get("uploads", {})
+    limits = {}
+    for key, low, high in (("max_size_mb", 1, 2048), ("memory_limit_mb", 512, 1 << 20),
+                           ("time_limit_seconds", 10, 86_400)):
+        value = uploads.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not low <= value <= high):
+            raise ConfigError(f"{candidate}: uploads.{key} = {value!r} must be a whole number "
+                              f"from {low} to {high}")
+        limits[key] = value
     return Config(
         program_name=str(program.get("name", "Hearth program")),
         time_zone=tz,
@@ -94,6 +109,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         instrument_path=(candidate.parent / instrument) if instrument else None,
         access=parse_access(raw.get("access"), candidate),
         source=candidate,
+        upload_max_mb=limits["max_size_mb"] or Config.upload_max_mb,
+        upload_memory_mb=limits["memory_limit_mb"] or Config.upload_memory_mb,
+        upload_time_limit_s=limits["time_limit_seconds"] or Config.upload_time_limit_s,
     )
 
 
@@ -142,6 +160,13 @@ pool_quarters = false
 # they sign in with differs (or give their group ids in [access.coach_groups]).
 [access.coach_names]
 # "coach@example.org" = "Isaac Boateng"
+
+[uploads]
+# Files uploaded on the dashboard's Data page (by the program lead) are loaded in a separate
+# process that is stopped when it needs more memory or time than this; the server stays up.
+max_size_mb = 50
+memory_limit_mb = 4096
+time_limit_seconds = 900
 
 # Answer labels in other languages: [labels.<map>.<language>] with map agree5, agree7 or lonely3.
 # [labels.agree5.es]

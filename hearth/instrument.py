@@ -5,6 +5,8 @@ Reverse keying is read from the instrument, never inferred from an item's positi
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,9 @@ from hearth.config import Config
 from hearth.errors import ConfigError
 
 DEFAULT_INSTRUMENT = Path(__file__).with_name("instrument.toml")
+# Item ids become column names in files and in SQL; a plain lower-case name keeps them safe to
+# quote and unambiguous in every export (no quotes, spaces or capitals to mangle).
+ITEM_ID = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,10 @@ class Instrument:
             number = float(text)
         except ValueError:
             number = self.labels.get(item.label_map, {}).get(" ".join(text.lower().split()))
-        if number is None or number != int(number) or not item.scale_min <= number <= item.scale_max:
+        # float() also reads "nan", "inf" and "1e309" (= inf): out of range like any other
+        # bad answer, never a number (int() of them raises).
+        if number is None or not math.isfinite(number) or number != int(number) \
+                or not item.scale_min <= number <= item.scale_max:
             return None
         return int(number)
 
@@ -84,9 +92,15 @@ def load_instrument(config: Config | None = None) -> Instrument:
         low, high = spec["scale"]
         titles[construct] = spec.get("title", construct.replace("_", " ").capitalize())
         for position, item in enumerate(spec["items"], start=1):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str) or not ITEM_ID.fullmatch(item_id):
+                raise ConfigError(
+                    f"{path}: item id {item_id!r} in construct {construct!r} is not a plain name; "
+                    "use lower-case letters, digits and _ starting with a letter (e.g. bel_1)"
+                )
             items.append(
                 Item(
-                    item_id=item["id"],
+                    item_id=item_id,
                     construct=construct,
                     position=position,
                     text=item["text"],

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from hearth.quoting import sql_literal
+
 DEFAULT_DB = "hearth.duckdb"
 
 
@@ -69,6 +71,10 @@ def connect(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
     p.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(p))
     con.execute("SET enable_progress_bar = false")  # it would print into --json output
+    # The child process that loads uploads runs under a hard memory limit: DuckDB must spill
+    # to disk before reaching it instead of failing to allocate (dashboard/ingest_child.py).
+    if limit := os.environ.get("HEARTH_DUCKDB_MEMORY_LIMIT"):
+        con.execute(f"SET memory_limit = {sql_literal(limit)}")
     migrate(con)
     return con
 

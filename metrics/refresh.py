@@ -38,6 +38,7 @@ from hearth.calendar import (
 from hearth.config import Config
 from hearth.errors import HearthError
 from hearth.instrument import load_instrument
+from hearth.quoting import sql_literal
 from metrics.change import add_changes, funnel_points, shrunken_estimates
 from metrics.definitions import LONELY_TOTAL, WILLING_SCORE
 from metrics.flags import build_flags
@@ -71,10 +72,6 @@ CORE_TABLES = (
 )
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def install_macros(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     """The macros the SQL steps use: quarters and local dates from the configuration, and the
     survey thresholds from metrics.definitions (their one home)."""
@@ -84,7 +81,7 @@ def install_macros(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     con.execute(f"CREATE OR REPLACE TEMP MACRO quarter_end(q) AS {quarter_end_sql('q', month)}")
     con.execute(
         f"CREATE OR REPLACE TEMP MACRO local_date(ts) AS "
-        f"timezone({_quote(config.time_zone)}, ts)::DATE"
+        f"timezone({sql_literal(config.time_zone)}, ts)::DATE"
     )
     con.execute(f"CREATE OR REPLACE TEMP MACRO is_lonely(total) AS total >= {LONELY_TOTAL}")
     con.execute(f"CREATE OR REPLACE TEMP MACRO is_willing(score) AS score >= {WILLING_SCORE}")
@@ -348,7 +345,7 @@ def prepare_session(con: duckdb.DuckDBPyConnection, config: Config, since: str |
     pooling, the quarter the new data starts in (None: every quarter) and the data's end at the
     last refresh."""
     install_macros(con, config)
-    _set_variable(con, "hearth_requested_since", "NULL::VARCHAR" if since is None else _quote(since))
+    _set_variable(con, "hearth_requested_since", "NULL::VARCHAR" if since is None else sql_literal(since))
     _set_variable(con, "hearth_previous_data_end",
                   "NULL::DATE" if previous_end is None else f"DATE '{previous_end}'")
     _set_variable(con, "hearth_pool_quarters", "true" if config.pool_quarters else "false")
@@ -390,7 +387,7 @@ def _run_step(ctx: Context, step: Step, quarterly: set[str]) -> None:
     check_outputs(con, step)
     for table in keeping:
         kept = _kept_name(table)
-        since = _quote(ctx.since)
+        since = sql_literal(ctx.since)
         con.execute(f"DELETE FROM {kept} WHERE quarter >= {since}")
         con.execute(f"INSERT INTO {kept} SELECT * FROM {table} WHERE quarter >= {since}")
         con.execute(f"DROP TABLE {table}")
@@ -437,7 +434,7 @@ def refresh(
                     time.perf_counter() - started
         _drop_stage(con)
         # which settings these marts were built under (an incremental refresh checks it)
-        con.execute(f"COMMENT ON TABLE marts.indicators IS {_quote(_stamp(fingerprint))}")
+        con.execute(f"COMMENT ON TABLE marts.indicators IS {sql_literal(_stamp(fingerprint))}")
         counts = {
             name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0]
             for name in mart_tables(steps)

@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from hearth.quoting import sql_literal
 from metrics.definitions import SURVEY_MEANS
 from metrics.statistics import cronbach_alpha, kaplan_meier, mean_intervals, wilson_intervals
 
@@ -56,7 +57,7 @@ def reliability_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 SELECT r.quarter, s.response_id, s.item_id, s.keyed::DOUBLE AS keyed
                 FROM stage_item_scores s JOIN stage_responses r USING (response_id)
                 WHERE s.construct = ?
-            ) ON item_id IN ({", ".join("'" + i.replace("'", "''") + "'" for i in items)})
+            ) ON item_id IN ({", ".join(sql_literal(i) for i in items)})
             USING first(keyed) GROUP BY quarter, response_id
             """,
             [construct],

@@ -15,6 +15,7 @@ import csv
 import hashlib
 import hmac
 import io
+import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from pipelines.scrub import (
     looks_like_a_value,
     phone_region,
 )
+from pipelines.workbook_check import WorkbookError, check_workbook
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
@@ -68,6 +70,7 @@ class LoadSummary:
     ignored_columns: list[str] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    members_changed: int = 0  # known members whose roster fields a members file changed
     load_id: int | None = None
     already_loaded: str | None = None  # when the same bytes were loaded before: when
     error: str | None = None
@@ -262,6 +265,8 @@ def _plan(path: Path, instrument: Instrument, kind: str | None, fmt: str | None)
     plan = _Plan(path)
     try:
         head = read_head(path)
+        if head.startswith(b"PK\x03\x04") and zipfile.is_zipfile(path):
+            check_workbook(path)  # before any spreadsheet reader sizes its grid from the file
         if fmt is None and kind is None:
             from pipelines.adapters import detect_format
 
@@ -277,7 +282,7 @@ def _plan(path: Path, instrument: Instrument, kind: str | None, fmt: str | None)
             _refuse_unknown_utf16(head, path, instrument)
         plan.columns = header_of(decode_head(head))
         plan.kind = kind or detect_kind(plan.columns, path, instrument)
-    except IngestError as exc:
+    except (IngestError, WorkbookError) as exc:
         plan.error = str(exc)
     return plan
 
@@ -407,16 +412,17 @@ def _checks(kind: str, schema, present: set[str], instrument: Instrument) -> lis
     for column, table, ref in entity.references:
         if column in present:
             noun = table.split(".")[1]
+            col = sql_identifier(column)
             checks.append(_Check(
                 column,
-                f'"{column}" IS NULL OR "{column}" IN (SELECT {ref} FROM {table})',
-                f"'{noun.rstrip('s')} ' || \"{column}\" || ' is not in the warehouse; "
-                f"load its {noun} file first (or in the same run)'",
+                f"{col} IS NULL OR {col} IN (SELECT {ref} FROM {table})",
+                f"{sql_literal(noun.rstrip('s') + ' ')} || {col} || "
+                + sql_literal(f" is not in the warehouse; load its {noun} file first (or in the same run)"),
                 "row",
             ))
     checks += [_Check(c, f"({p}) IS NOT FALSE", sql_literal(r), "row") for c, p, r in entity.row_rules if c in present]
     if items:
-        answered = [f'"{i}"' for i in instrument.item_ids if i in present]
+        answered = [sql_identifier(i) for i in instrument.item_ids if i in present]
         checks.append(_Check(None, f"coalesce({', '.join(answered)}) IS NOT NULL",
                              sql_literal("answers no survey item; nothing to load"), "row"))
     return checks
@@ -454,7 +460,7 @@ def _answer_sql(column: str, instrument: Instrument) -> str:
     labels = instrument.labels.get(item.label_map, {})
     if not labels:
         return f"{col} AS {col}"
-    cases = " ".join(f"WHEN {sql_literal(k)} THEN '{v}'" for k, v in labels.items())
+    cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
     return (f"CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} "
             f"ELSE trim({col}) END AS {col}")
 
@@ -495,7 +501,7 @@ def _find_failures(con, checks: list[_Check], survey: bool, line_sql: str) -> No
         value = "NULL" if survey or check.column is None else sql_identifier(check.column)
         name = sql_literal(check.column) if check.column else "NULL"
         parts.append(
-            f"SELECT rid, line, {name}, {check.reason}, {value}, '{check.scope}' "
+            f"SELECT rid, line, {name}, {check.reason}, {value}, {sql_literal(check.scope)} "
             f"FROM suspects WHERE ({check.predicate}) IS NOT TRUE"
         )
     con.execute("CREATE TEMP TABLE failures AS " + " UNION ALL ".join(f"({p})" for p in parts))
@@ -536,12 +542,10 @@ _INSERTS = {
         INSERT INTO core.groups SELECT group_id, name, modality, language, time_zone,
             CAST(cadence_days AS INTEGER), coach, CAST(started_on AS DATE), cohort, $load_id
         FROM valid""",
+    # Known members' changes were applied (with history) by _apply_roster_changes first.
     "members": """
-        INSERT INTO core.members SELECT member_id, any_value(name), any_value(lower(trim(email))), $load_id
+        INSERT INTO core.members SELECT member_id, arg_max(name, rid), arg_max(lower(trim(email)), rid), $load_id
         FROM valid WHERE member_id NOT IN (SELECT member_id FROM core.members) GROUP BY member_id;
-        UPDATE core.members m SET name = v.name, email = coalesce(lower(trim(v.email)), m.email)
-        FROM (SELECT member_id, any_value(name) AS name, any_value(email) AS email FROM valid GROUP BY ALL) v
-        WHERE m.member_id = v.member_id AND m.load_id <> $load_id;
         INSERT INTO core.memberships SELECT member_id, group_id, CAST(joined_on AS DATE),
             CAST(left_on AS DATE), role, tier, $load_id
         FROM valid""",
@@ -568,6 +572,7 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
     if kind == "survey_responses":
         _insert_survey(con, summary, instrument, present, scrubber or Scrubber())
         return
+    changed = _apply_roster_changes(con, summary, present) if kind == "members" else 0
     key_sql = _key_sql(kind)
     matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, key_sql, strict=True))
     # Keys repeated inside the file: the first valid occurrence loads, the rest are duplicates.
@@ -591,16 +596,125 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
         conditions.append(f"NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {matches})")
     if con.execute("SELECT EXISTS (SELECT 1 FROM repeats)").fetchone()[0]:
         conditions.append(f"NOT EXISTS (SELECT 1 FROM repeats r WHERE {repeated} AND r.keep <> s.rowid)")
-    con.execute(f"CREATE TEMP VIEW valid AS SELECT s.* FROM staged s WHERE {' AND '.join(conditions)}")
+    con.execute(f"CREATE TEMP VIEW valid AS SELECT s.*, s.rowid AS rid FROM staged s "
+                f"WHERE {' AND '.join(conditions)}")
     try:
         for statement in _INSERTS[kind].split(";"):
             inserted = con.execute(statement.replace("$load_id", str(summary.load_id))).fetchone()[0]
-        summary.rows_loaded = inserted  # the last statement inserts the entity's own rows
+        # The last statement inserts the entity's own rows; a roster row that changed a known
+        # member counts as loaded too (it changed the warehouse, and the pages must refresh).
+        summary.rows_loaded = inserted + changed
     finally:
         con.execute("DROP VIEW IF EXISTS valid")
         con.execute("DROP TABLE IF EXISTS repeats")
         con.execute("DROP TABLE IF EXISTS clashes")
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
+
+
+ROSTER_FIELDS = ("left_on", "role", "tier")  # a membership's own fields, besides its key
+
+
+def _apply_roster_changes(con, summary: LoadSummary, present: set[str]) -> int:
+    """Apply a roster file's changes to known members, keeping every previous value.
+
+    Compared with the warehouse, per member: name and email (an empty email never clears a known
+    one); per membership (member, group, joined_on): left_on (only when the file has the column),
+    role and tier. A membership that reappears under another group with the same joined_on, while
+    the old one is not restated in the file, has moved group; only an unambiguous one-to-one move
+    is applied, anything else stays a new membership. Each changed field leaves a row in
+    core.member_history; the summary says how many members changed and how. Returns the number of
+    file rows, already known by key, that changed something.
+    """
+    con.execute(
+        """CREATE TEMP TABLE roster_in AS
+           SELECT rowid AS rid, member_id, name, lower(trim(email)) AS email, group_id,
+                  CAST(joined_on AS DATE) AS joined_on, CAST(left_on AS DATE) AS left_on, role, tier
+           FROM staged WHERE ok
+           QUALIFY row_number() OVER (PARTITION BY member_id, group_id, CAST(joined_on AS DATE)
+                                      ORDER BY rowid) = 1"""
+    )
+    con.execute("CREATE TEMP TABLE roster_changes (rid BIGINT, member_id VARCHAR, field VARCHAR, "
+                "old_value VARCHAR, new_value VARCHAR, group_id VARCHAR, joined_on DATE)")
+    same = "t.member_id = f.member_id AND t.group_id = f.group_id AND t.joined_on = f.joined_on"
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE moves AS
+                SELECT f.rid, f.member_id, f.joined_on, t.group_id AS old_group, f.group_id AS new_group
+                FROM roster_in f JOIN core.memberships t
+                  ON t.member_id = f.member_id AND t.joined_on = f.joined_on AND t.group_id <> f.group_id
+                WHERE NOT EXISTS (SELECT 1 FROM core.memberships t WHERE {same})
+                  AND NOT EXISTS (SELECT 1 FROM roster_in y WHERE y.member_id = t.member_id
+                                  AND y.group_id = t.group_id AND y.joined_on = t.joined_on)
+                QUALIFY count(*) OVER (PARTITION BY f.member_id, f.joined_on) = 1"""
+        )
+        con.execute("""INSERT INTO roster_changes SELECT rid, member_id, 'group_id', old_group,
+                       new_group, new_group, joined_on FROM moves""")
+        con.execute("""UPDATE core.memberships t SET group_id = m.new_group FROM moves m
+                       WHERE t.member_id = m.member_id AND t.group_id = m.old_group
+                         AND t.joined_on = m.joined_on""")
+        for field in ROSTER_FIELDS:
+            if field not in present:
+                continue
+            col = sql_identifier(field)
+            con.execute(
+                f"""INSERT INTO roster_changes
+                    SELECT f.rid, f.member_id, {sql_literal(field)}, CAST(t.{col} AS VARCHAR),
+                           CAST(f.{col} AS VARCHAR), f.group_id, f.joined_on
+                    FROM roster_in f JOIN core.memberships t ON {same}
+                    WHERE t.{col} IS DISTINCT FROM f.{col}"""
+            )
+        fields = [f for f in ROSTER_FIELDS if f in present]
+        if fields:
+            con.execute(
+                f"""UPDATE core.memberships t
+                    SET {", ".join(f"{sql_identifier(f)} = f.{sql_identifier(f)}" for f in fields)}
+                    FROM roster_in f WHERE {same}
+                      AND f.rid IN (SELECT rid FROM roster_changes WHERE field <> 'group_id')"""
+            )
+        # A member's own fields: the file's last row for the member speaks for them.
+        con.execute(
+            """CREATE TEMP TABLE roster_people AS
+               SELECT member_id, max(rid) AS rid, arg_max(name, rid) AS name,
+                      arg_max(email, rid) FILTER (WHERE email IS NOT NULL) AS email
+               FROM roster_in GROUP BY member_id"""
+        )
+        con.execute("""INSERT INTO roster_changes
+                       SELECT f.rid, f.member_id, 'name', m.name, f.name, NULL, NULL
+                       FROM roster_people f JOIN core.members m USING (member_id)
+                       WHERE m.name IS DISTINCT FROM f.name""")
+        con.execute("""INSERT INTO roster_changes
+                       SELECT f.rid, f.member_id, 'email', m.email, f.email, NULL, NULL
+                       FROM roster_people f JOIN core.members m USING (member_id)
+                       WHERE f.email IS NOT NULL AND m.email IS DISTINCT FROM f.email""")
+        con.execute("""UPDATE core.members m SET name = f.name, email = coalesce(f.email, m.email)
+                       FROM roster_people f WHERE m.member_id = f.member_id
+                         AND f.member_id IN (SELECT member_id FROM roster_changes
+                                             WHERE field IN ('name', 'email'))""")
+        con.execute(
+            """INSERT INTO core.member_history SELECT member_id, field, old_value, new_value,
+                      group_id, joined_on, ?, now() FROM roster_changes ORDER BY rid, field""",
+            [summary.load_id],
+        )
+        by_field = dict(con.execute(
+            "SELECT field, count(DISTINCT member_id) FROM roster_changes GROUP BY field ORDER BY field"
+        ).fetchall())
+        summary.members_changed = con.execute(
+            "SELECT count(DISTINCT member_id) FROM roster_changes").fetchone()[0]
+        if summary.members_changed:
+            detail = ", ".join(f"{field} {n}" for field, n in by_field.items())
+            summary.notes.append(
+                f"{summary.members_changed} known member(s) changed ({detail}); previous values "
+                "kept in the roster history (core.member_history)"
+            )
+        # File rows already known by key that changed something (rows with a new key are
+        # counted when they are inserted).
+        return con.execute(
+            f"""SELECT count(DISTINCT c.rid) FROM roster_changes c JOIN roster_in f USING (rid)
+                WHERE EXISTS (SELECT 1 FROM core.memberships t WHERE {same})"""
+        ).fetchone()[0]
+    finally:
+        for table in ("roster_in", "roster_changes", "moves", "roster_people"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: set[str],
@@ -612,8 +726,8 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
         _resolve_groups(con, summary)
     # An answer that failed its check is blanked; the rest of the response still counts.
     answer = {
-        i: f"""CASE WHEN rowid IN (SELECT rid FROM failures WHERE column_name = '{i}')
-                    THEN NULL ELSE CAST(trim("{i}") AS SMALLINT) END""" for i in items
+        i: f"""CASE WHEN rowid IN (SELECT rid FROM failures WHERE column_name = {sql_literal(i)})
+                    THEN NULL ELSE CAST(trim({sql_identifier(i)}) AS SMALLINT) END""" for i in items
     }
     group = "group_id" if "group_id" in present else "NULL"
     comment = "comment" if "comment" in present else "NULL"
@@ -645,7 +759,7 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
                                           ORDER BY s.rowid) AS occurrence,
                        survey_id, CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at,
                        nullif(trim({group}), '') AS group_id, {comment} AS comment, s.rowid AS rid,
-                       {", ".join(f'{answer[i]} AS "{i}"' for i in items)}
+                       {", ".join(f"{answer[i]} AS {sql_identifier(i)}" for i in items)}
                 FROM staged s {key_join} WHERE ok
             )
             QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rid) = 1"""
@@ -661,11 +775,12 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
             "INSERT INTO core.survey_responses SELECT response_id, survey_id, submitted_at, group_id, "
             f"comment, {summary.load_id} FROM responses"
         )
+        quoted = ", ".join(sql_identifier(i) for i in items)
         con.execute(
             f"""INSERT INTO core.survey_answers
                 SELECT response_id, item_id, value FROM (
-                    UNPIVOT (SELECT response_id, {", ".join(f'"{i}"' for i in items)} FROM responses)
-                    ON {", ".join(f'"{i}"' for i in items)} INTO NAME item_id VALUE value)
+                    UNPIVOT (SELECT response_id, {quoted} FROM responses)
+                    ON {quoted} INTO NAME item_id VALUE value)
                 WHERE value IS NOT NULL"""
         )
     finally:

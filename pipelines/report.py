@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from hearth import state
 from hearth.warehouse import db_path
 
 if TYPE_CHECKING:
@@ -122,4 +123,41 @@ def format_status(status: dict) -> str:
             f"  {g['group_id']:<8} {g['name'][:32]:<32} last session {g['latest_session'] or '-'}"
             f"  survey figures to {g['latest_survey_quarter'] or '-'}"
         )
+    return "\n".join(out)
+
+
+UPLOAD_FIELDS = ("rows_read", "rows_loaded", "rows_duplicate", "rows_quarantined")
+
+
+def upload_log(db=None, limit: int = 500) -> list[dict]:
+    """Every dashboard upload, newest first, from the audit log in the state store: who, when,
+    which file (name and content hash), what its rows became, and the error if it failed or was
+    refused. Read without creating the state store when there is none yet."""
+    if not state.state_path(db).exists():
+        return []
+    with state.state(db) as con:
+        found = state.events(con, "upload", limit=limit)
+    return [
+        {"at": e["at"], "actor": e["actor"], "file_name": e["subject"],
+         "content_hash": e["detail"].get("content_hash"),
+         "size_bytes": e["detail"].get("size_bytes"),
+         **{k: e["detail"].get(k) for k in UPLOAD_FIELDS},
+         "members_changed": e["detail"].get("members_changed"),
+         "error": e["detail"].get("error") or (
+             f"already loaded ({e['detail']['already_loaded']})"
+             if e["detail"].get("already_loaded") else None)}
+        for e in found
+    ]
+
+
+def format_upload_log(db, uploads: list[dict]) -> str:
+    if not uploads:
+        return f"{db_path(db)}: no uploads recorded yet (files loaded with `hearth ingest` are in `hearth status`)."
+    out = [f"Uploads to {db_path(db)}, newest first:"]
+    for u in uploads:
+        what = (f"error: {u['error']}" if u["error"] else
+                f"read {u['rows_read']} = loaded {u['rows_loaded']} + duplicates "
+                f"{u['rows_duplicate']} + quarantined {u['rows_quarantined']}")
+        digest = (u["content_hash"] or "")[:12]
+        out.append(f"  {u['at']}  {u['actor']}  {u['file_name']} ({digest})  {what}")
     return "\n".join(out)

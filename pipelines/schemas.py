@@ -22,6 +22,7 @@ from pandera import extensions
 from pandera.typing import Series
 
 from hearth.instrument import Instrument
+from hearth.quoting import sql_identifier, sql_literal
 
 MODALITIES = ["video", "audio", "text", "in_person", "hybrid"]
 COHORTS = ["pilot", "scale_up"]
@@ -186,16 +187,6 @@ def required_columns(kind: str, instrument: Instrument) -> list[str]:
 
 
 # --- compiling pandera to DuckDB ------------------------------------------------------------
-
-def sql_literal(value) -> str:
-    """A value as a SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    """A name as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
 
 def _number(col: str) -> str:
     return f"TRY_CAST({col} AS BIGINT)"  # DuckDB's cast ignores surrounding spaces

@@ -3,17 +3,24 @@ away and why, and how fresh each group's data is."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import frame, queries, ui
 from dashboard.loading import ingest_uploads
+from pipelines.report import upload_log
 
 ctx = frame.context()
+viewer = ctx.viewer
 
 st.title("Data")
 st.caption("What has been loaded, what was turned away, and how up to date each group is.")
 
-if not (ctx.viewer is not None and ctx.viewer.is_lead):  # uploads: the data steward's alone
+# The app registers this page for the lead only; the upload function checks again.
+if viewer is None or not viewer.is_lead:  # uploads: the data steward's alone
+    st.info("Files are loaded by the program lead, the program's data steward: every upload "
+            "changes the figures everyone sees, so only the lead can make one.",
+            icon=":material/lock:")
     st.stop()
 
 st.subheader("Load files")
@@ -21,17 +28,19 @@ with st.form("upload_form", clear_on_submit=True, border=True):
     uploads = st.file_uploader(
         "Canonical CSVs or exports from meeting and survey tools",
         type=["csv", "xlsx", "txt", "tsv"], accept_multiple_files=True, key="upload_files",
-        help="Files go through the same checks as `hearth ingest`: the same file twice adds "
-             "nothing, and rows that fail a check are quarantined with the reason.",
+        help=f"Up to {ctx.config.upload_max_mb} MB per file. Files go through the same "
+             "checks as `hearth ingest`: the same file twice adds nothing, and rows that "
+             "fail a check are quarantined with the reason. Every upload is recorded.",
     )
-    submitted = st.form_submit_button("Load files", type="primary", icon=":material/upload:",
-                                      key="upload_submit")
+    submitted = st.form_submit_button("Load files", type="primary",
+                                      icon=":material/upload:", key="upload_submit")
 if submitted:
     if not uploads:
         st.warning("Choose one or more files first.")
     else:
         with st.spinner(f"Loading {len(uploads)} file(s) and refreshing the indicators..."):
-            st.session_state["last_upload_summary"] = ingest_uploads(uploads, ctx.db, ctx.config)
+            st.session_state["last_upload_summary"] = ingest_uploads(
+                uploads, ctx.db, ctx.config, viewer)
         st.rerun()  # pick up the newly published snapshot
 
 result = st.session_state.get("last_upload_summary")
@@ -44,6 +53,25 @@ if result is not None:
     if not result.table.empty:
         ui.table(result.table, "for each file, the rows read, loaded, skipped as duplicates "
                  "and quarantined.", key="upload_summary")
+
+st.subheader("Upload log")
+log = pd.DataFrame(upload_log(ctx.db))
+if log.empty:
+    st.markdown("No uploads yet. Every upload from this page is recorded here: who, when, "
+                "which file and what became of its rows.")
+else:
+    ui.table(
+        log, "every upload from this page, newest first: who, when, the file and its "
+        "content hash, and what became of its rows (or why it was refused).",
+        key="upload_log",
+        column_config={
+            "at": "When (UTC)", "actor": "Who", "file_name": "File",
+            "content_hash": "Content hash", "size_bytes": "Bytes",
+            "rows_read": "Read", "rows_loaded": "Loaded", "rows_duplicate": "Duplicates",
+            "rows_quarantined": "Quarantined", "members_changed": "Members changed",
+            "error": "Problem",
+        },
+    )
 
 if ctx.empty or ctx.snap is None:
     ui.no_data_yet()

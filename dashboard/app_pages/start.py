@@ -6,8 +6,11 @@ import streamlit as st
 
 from dashboard import frame, ui
 from dashboard.loading import SAMPLE_DIR, load_sample
+from hearth.access import Viewer
 
 ctx = frame.context()
+# The app routes only signed-in people with a role here; no viewer would be nobody's to load for.
+viewer = ctx.viewer or Viewer(email=None, name=None, role=None)
 
 st.title("Welcome to Hearth")
 st.markdown(
@@ -17,17 +20,19 @@ st.markdown(
 )
 
 if not ctx.empty:
+    # Only reachable while the warehouse is empty; the app no longer registers this page then,
+    # and load_sample refuses a warehouse with data in any case.
     st.success("Data is loaded. Choose a page in the sidebar to start.", icon=":material/check:")
+    st.stop()
 
-if ctx.empty and ctx.snap is None and ctx.db.exists():
+if ctx.snap is None and ctx.db.exists():
     st.info(f"A warehouse exists at {ctx.db}, but nothing has been published for the dashboard "
             "yet. Run `hearth refresh` (or load a file) and reload this page.",
             icon=":material/sync:")
 
-if ctx.audience != "lead":  # loading data is the data steward's alone
-    if ctx.empty:
-        st.info("Nothing has been published yet. The program lead loads the program's data; "
-                "the other pages will then show it.", icon="🌱")
+if not viewer.is_lead:  # loading data is the data steward's alone
+    st.info("Nothing has been published yet. The program lead loads the program's data; "
+            "the other pages will then show it.", icon="🌱")
     st.stop()
 
 st.subheader("Load your program's data")
@@ -49,11 +54,10 @@ with right:
     if st.button("Load the bundled sample", key="load_sample", type="primary",
                  icon=":material/play_arrow:", disabled=not SAMPLE_DIR.is_dir()):
         with st.spinner("Loading the sample and computing the indicators..."):
-            result = load_sample(ctx.db, ctx.config)
+            result = load_sample(ctx.db, viewer)
         st.session_state["last_upload_summary"] = result
         if not result.failed:  # straight to the audience's first page, now with data
-            st.switch_page("app_pages/review.py" if ctx.audience == "lead"
-                           else "app_pages/coach.py")
+            st.switch_page("app_pages/review.py")
 
 result = st.session_state.get("last_upload_summary")
 if result is not None:
