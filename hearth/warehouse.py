@@ -135,7 +135,7 @@ def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = Non
         # DuckDB creates the file: under this umask it is 0600 from its first byte
         old_umask = os.umask(0o077)
         try:
-            con.execute(f"ATTACH '{_quote_path(temp)}' AS hearth_snapshot")
+            con.execute(f"ATTACH {sql_literal(temp)} AS hearth_snapshot")
         finally:
             os.umask(old_umask)
         try:
@@ -158,10 +158,6 @@ def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = Non
     legacy = db_path(path).with_name(db_path(path).stem + ".published.duckdb")
     legacy.unlink(missing_ok=True)
     return written
-
-
-def _quote_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def warehouse_secret(con: duckdb.DuckDBPyConnection) -> bytes:
