@@ -122,7 +122,7 @@ def test_a_file_that_fails_midway_leaves_the_warehouse_as_it_was(community, tmp_
     def explode(*args, **kwargs):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(ingest, "_write_manifest", explode)
+    monkeypatch.setattr(ingest, "write_manifest", explode)
     with pytest.raises(RuntimeError):
         load([community / "attendance.csv"], db)
     assert rows(db, "SELECT count(*) FROM core.attendance") == [(0,)]
@@ -135,7 +135,7 @@ def test_a_file_that_fails_midway_leaves_the_warehouse_as_it_was(community, tmp_
 def test_migrations_run_once_and_are_recorded(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT version, name FROM raw.migrations ORDER BY version").fetchall() == [
-        (1, "foundation"), (2, "member_history")]
+        (1, "foundation"), (2, "member_history"), (3, "release")]
     assert migrate(con) == []
     assert {s for (s,) in con.execute("SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()").fetchall()} >= {"raw", "core", "marts"}
     con.close()

@@ -1,39 +1,33 @@
-"""`hearth ingest`: files in, warehouse out — validated, idempotent, nothing lost.
-
-For every file: detect what it is (a canonical entity from its header, or a tool export from its
-content), hash it (the same bytes twice add nothing), then in ONE transaction stage the rows in
-DuckDB, run the entity's checks (compiled from its pandera model), send failing rows to
-raw.quarantine with line, column and reason, insert the rest unless their natural key is already
-loaded (those count as duplicates), and write the manifest row. A crash or kill before COMMIT
-leaves the warehouse exactly as it was. Every summary reconciles:
-rows read = loaded + duplicates + quarantined.
-"""
+"""Stage 3, load: the judged rows into core, unless their natural key is already loaded (those
+are duplicates); roster changes kept as history; survey comments scrubbed and groups resolved
+before storage; tool exports turned into canonical frames by their adapters first."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
-import zipfile
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol
 
 import duckdb
 import pandas as pd
 
-from hearth.config import Config, load_config
-from hearth.errors import HearthError
-from hearth.instrument import Instrument, load_instrument
-from hearth.warehouse import connect, warehouse_secret
+from hearth.config import Config
+from hearth.instrument import Instrument
+from hearth.warehouse import warehouse_secret
+from pipelines.adapters import AdapterError, parse_export
+from pipelines.ingest.discover import Plan
+from pipelines.ingest.stage import (
+    checks_for,
+    db_detail,
+    find_failures,
+    line_sql,
+    quarantine,
+    stage_rows,
+)
+from pipelines.ingest.summary import IngestError, LoadSummary
 from pipelines.schemas import (
     ENTITIES,
-    LOAD_ORDER,
     required_columns,
     schema_of,
-    sql_checks,
     sql_identifier,
     sql_literal,
 )
@@ -44,288 +38,9 @@ from pipelines.scrub import (
     looks_like_a_value,
     phone_region,
 )
-from pipelines.workbook_check import WorkbookError, check_workbook
-
-SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
 
-class IngestError(HearthError):
-    """A file that cannot be read at all; the message names the problem and the fix."""
-
-
-@dataclass
-class LoadSummary:
-    file: str
-    kind: str | None = None
-    format: str | None = None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_duplicate: int = 0
-    rows_quarantined: int = 0
-    answers_quarantined: int = 0  # single survey answers set aside (the response itself loaded)
-    scrubbed: dict[str, int] = field(default_factory=dict)  # placeholder kind -> how many replaced
-    groups_unknown: int = 0  # responses naming a group the warehouse lacks (stored without one)
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    dropped_columns: list[str] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    guests: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    members_changed: int = 0  # known members whose roster fields a members file changed
-    load_id: int | None = None
-    already_loaded: str | None = None  # when the same bytes were loaded before: when
-    error: str | None = None
-
-    @property
-    def reconciles(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_duplicate + self.rows_quarantined
-
-    def privacy_notes(self) -> list[str]:
-        """What was kept out of the warehouse, as counts (never the values themselves)."""
-        notes = []
-        if self.scrubbed:
-            counts = ", ".join(f"{n} {PLACEHOLDERS[kind]}" for kind, n in self.scrubbed.items())
-            notes.append(f"comments scrubbed before storage: {counts}")
-        if self.groups_unknown:
-            notes.append(
-                f"{self.groups_unknown} responses named a group the warehouse does not have; "
-                "stored as no known group (load the groups file first, or map the answer with "
-                "[meetings] in hearth.toml)"
-            )
-        return notes
-
-    def as_dict(self) -> dict:
-        return asdict(self) | {"reconciles": self.reconciles}
-
-
-# --- reading and recognising files ------------------------------------------------------------
-
-def expand(paths: list[str | Path]) -> list[Path]:
-    """Files named directly, plus the data files inside named folders (recursively, sorted)."""
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files += sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
-                and p.name.lower() != "readme.txt"
-            )
-        else:
-            files.append(path)
-    return files
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 23):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def read_head(path: Path, size: int = 1 << 20) -> bytes:
-    if not path.exists():
-        raise IngestError("file not found; check the path")
-    if not path.is_file():
-        raise IngestError("not a file; name a file or a folder of files")
-    with path.open("rb") as fh:
-        head = fh.read(size)
-    if not head.strip():
-        raise IngestError("file is empty; export it again from the source")
-    return head
-
-
-def decode_head(head: bytes) -> str:
-    """The first part of a canonical file as text, or a clear reason why it is not UTF-8 text."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IngestError("file is UTF-16 text, which canonical files are not; save it as 'CSV UTF-8'")
-    if b"\x00" in head[:8192]:
-        raise IngestError("file is binary, not a CSV; export it as CSV (comma-separated values)")
-    try:
-        return head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start > len(head) - 4:  # a multi-byte character cut by the read, not a bad byte
-            return head[: exc.start].decode("utf-8-sig")
-        raise IngestError(
-            f"file is not UTF-8 (byte {exc.start}: {head[exc.start:exc.start + 1]!r}; it looks like "
-            "Windows-1252 / Latin-1); re-save it as 'CSV UTF-8' and ingest again"
-        ) from None
-
-
-def header_of(text: str) -> list[str]:
-    first = text.splitlines()[0] if text.splitlines() else ""
-    if "\t" in first and "," not in first:
-        raise IngestError("file is tab-separated; canonical files use commas (save as CSV)")
-    return [c.strip() for c in next(csv.reader(io.StringIO(first)), [])]
-
-
-def detect_kind(columns: list[str], path: Path, instrument: Instrument) -> str:
-    """Which canonical entity a header describes: the one whose required columns it best covers."""
-    present = {c.lower() for c in columns}
-    best, best_share = None, 0.0
-    for kind in LOAD_ORDER:
-        required = required_columns(kind, instrument)
-        share = len(present & set(required)) / len(required)
-        if kind == "survey_responses" and not present & set(instrument.item_ids):
-            share = min(share, 0.5)
-        if share > best_share or (share == best_share and path.stem.lower() == kind):
-            best, best_share = kind, share
-    if best is None or best_share < 0.5:
-        raise IngestError(
-            "header matches no canonical file (groups, members, sessions, attendance, "
-            "buddy_checkins, survey_responses) and no tool export Hearth knows; see docs/formats.md, "
-            "`hearth formats`, or force one with --kind / --format"
-        )
-    return best
-
-
-# --- the load -------------------------------------------------------------------------------
-
-class LoadProgress(Protocol):
-    """Told when each file's load starts and ends (for progress on a terminal)."""
-
-    def started(self, path: Path, number: int, total: int) -> None: ...
-
-    def finished(self, summary: LoadSummary) -> None: ...
-
-
-def ingest_paths(
-    paths: list[str | Path],
-    db: str | Path | None = None,
-    config: Config | None = None,
-    kind: str | None = None,
-    fmt: str | None = None,
-    progress: LoadProgress | None = None,
-) -> list[LoadSummary]:
-    """Load files and folders into the warehouse; one summary per file, in load order.
-
-    `progress` hears when each file starts and ends (the CLI shows long loads on a terminal).
-
-    Only the load: rebuilding the indicators and publishing is hearth.orchestrate's job."""
-    config = config or load_config()
-    instrument = load_instrument(config)
-    if kind and kind not in ENTITIES:
-        raise HearthError(f"--kind {kind!r} is not a canonical entity; use one of {', '.join(ENTITIES)}")
-    files = expand(paths)
-    con = connect(db)
-    try:
-        write_instrument(con, instrument)
-        plans = [_plan(path, instrument, kind, fmt) for path in files]
-        plans.sort(key=lambda plan: plan.order)
-        summaries = []
-        for number, plan in enumerate(plans, start=1):
-            if progress is not None:
-                progress.started(plan.path, number, len(plans))
-            summaries.append(_load(con, plan, config, instrument))
-            if progress is not None:
-                progress.finished(summaries[-1])
-        return summaries
-    finally:
-        con.close()
-
-
-@dataclass
-class _Plan:
-    path: Path
-    kind: str | None = None
-    fmt: str = "canonical"
-    columns: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def order(self) -> int:
-        if self.error:
-            return -1
-        if self.fmt != "canonical":  # exports need the roster and sessions loaded first
-            return 100 if self.kind == "attendance" else 101
-        return LOAD_ORDER.index(self.kind)
-
-
-def _refuse_unknown_utf16(head: bytes, path: Path, instrument: Instrument) -> None:
-    """A UTF-16 file no export signature matched. Re-saving as UTF-8 helps only a canonical file
-    saved by Excel; a Teams report (Teams writes UTF-16) in a layout or language Hearth does not
-    read would still not be recognised, so say that instead."""
-    text = head.decode("utf-16", errors="replace").lstrip("\ufeff")
-    first = text.splitlines()[0] if text.splitlines() else ""
-    columns = [c.strip() for c in next(csv.reader(io.StringIO(first.replace("\t", ","))), [])]
-    try:
-        detect_kind(columns, path, instrument)
-    except IngestError:
-        raise IngestError(
-            "file is UTF-16 text, as Microsoft Teams writes its attendance reports, but its "
-            "header rows match no export Hearth reads (`hearth formats` lists the formats and "
-            "their interface languages); if it is a Teams report, force it with --format "
-            "teams_current, teams_2021 or teams_legacy, or download it again with Teams set to "
-            "English"
-        ) from None
-
-
-def _plan(path: Path, instrument: Instrument, kind: str | None, fmt: str | None) -> _Plan:
-    """Recognise a file without loading it; problems become the plan's error."""
-    plan = _Plan(path)
-    try:
-        head = read_head(path)
-        if head.startswith(b"PK\x03\x04") and zipfile.is_zipfile(path):
-            check_workbook(path)  # before any spreadsheet reader sizes its grid from the file
-        if fmt is None and kind is None:
-            from pipelines.adapters import detect_format
-
-            fmt = detect_format(path, head)
-        if fmt and fmt != "canonical":
-            from pipelines.adapters import FORMATS
-
-            if fmt not in FORMATS:
-                raise IngestError(f"--format {fmt!r} is unknown; `hearth formats` lists the supported ones")
-            plan.fmt, plan.kind = fmt, FORMATS[fmt].kind
-            return plan
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")) and kind is None:
-            _refuse_unknown_utf16(head, path, instrument)
-        plan.columns = header_of(decode_head(head))
-        plan.kind = kind or detect_kind(plan.columns, path, instrument)
-    except (IngestError, WorkbookError) as exc:
-        plan.error = str(exc)
-    return plan
-
-
-def _load(con, plan: _Plan, config: Config, instrument: Instrument) -> LoadSummary:
-    summary = LoadSummary(file=str(plan.path), kind=plan.kind, format=plan.fmt)
-    if plan.error:
-        summary.error = plan.error
-        return summary
-    digest = file_hash(plan.path)
-    seen = con.execute(
-        "SELECT load_id, loaded_at FROM raw.load_manifest WHERE content_hash = ?", [digest]
-    ).fetchone()
-    if seen:
-        summary.already_loaded = f"load #{seen[0]} on {seen[1]:%Y-%m-%d %H:%M}"
-        return summary
-    con.execute("BEGIN TRANSACTION")
-    try:
-        summary.load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
-        scrubber = _scrubber(con, config) if plan.kind == "survey_responses" else None
-        if plan.fmt == "canonical":
-            _load_canonical(con, plan, summary, instrument, scrubber)
-        else:
-            _load_export(con, plan, summary, config, instrument, scrubber)
-        _write_manifest(con, summary, digest, plan)
-        con.execute("COMMIT")
-    except IngestError as exc:
-        con.execute("ROLLBACK")
-        summary.error = str(exc)
-    except duckdb.Error as exc:  # a safety net: a file we failed to foresee still gets one line
-        con.execute("ROLLBACK")
-        summary.error = f"could not be loaded ({_db_detail(exc, plan.kind)}); nothing from it was stored"
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for table in ("staged", "suspects", "failures", "reject_errors", "reject_scans",
-                      "response_keys"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-    return summary
-
-
-def _scrubber(con, config: Config) -> Scrubber:
+def scrubber_for(con, config: Config) -> Scrubber:
     """Free-text scrubbing for this load: the names of every rostered member and coach."""
     names = [r[0] for r in con.execute(
         "SELECT name FROM core.members UNION SELECT coach FROM core.groups"
@@ -333,15 +48,8 @@ def _scrubber(con, config: Config) -> Scrubber:
     return Scrubber.for_roster(names, phone_region(config.phone_region, config.time_zone))
 
 
-def _db_detail(exc: duckdb.Error, kind: str | None) -> str:
-    """DuckDB's reason, for the message. Its messages may quote a value ("Could not convert
-    string 'ana@...'"); for a survey file, where values are answers, only the kind of error."""
-    if kind == "survey_responses":
-        return f"{type(exc).__name__.removesuffix('Exception')} while reading its rows"
-    return str(exc).splitlines()[0]
 
-
-def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrument,
+def load_canonical(con, plan: Plan, summary: LoadSummary, instrument: Instrument,
                     scrubber: Scrubber | None = None) -> None:
     kind = plan.kind
     schema = schema_of(kind, instrument)
@@ -377,161 +85,27 @@ def _load_canonical(con, plan: _Plan, summary: LoadSummary, instrument: Instrume
         f"columns = {{{types}}}, delim = ',', quote = '\"', escape = '\"', "
         "store_rejects = true, ignore_errors = true)"
     )
-    checks = _checks(kind, schema, set(lowered), instrument)
+    checks = checks_for(kind, schema, set(lowered), instrument)
     try:
-        _stage(con, source, kind, set(lowered), instrument, checks)
+        stage_rows(con, source, kind, set(lowered), instrument, checks)
     except duckdb.Error as exc:
         raise IngestError(
-            f"could not be read as CSV ({_db_detail(exc, kind)}); check it is a comma-separated export"
+            f"could not be read as CSV ({db_detail(exc, kind)}); check it is a comma-separated export"
         ) from None
     summary.rows_read = con.execute("SELECT count(*) FROM staged").fetchone()[0] + con.execute(
         "SELECT count(DISTINCT line) FROM reject_errors"
     ).fetchone()[0]
-    _find_failures(con, checks, kind == "survey_responses", _line_sql(con))
-    _quarantine(con, summary, kind)
-    _insert(con, kind, summary, instrument, set(lowered), scrubber)
-
-
-@dataclass(frozen=True)
-class _Check:
-    column: str | None
-    predicate: str   # holds for a valid row
-    reason: str      # SQL expression for the reason
-    scope: str       # "row": the row is quarantined; "answer": only that survey answer is
-
-
-def _checks(kind: str, schema, present: set[str], instrument: Instrument) -> list[_Check]:
-    """Every rule for this entity: the pandera model's, then the warehouse references and
-    cross-column rules that a column-wise model cannot hold."""
-    entity = ENTITIES[kind]
-    items = set(instrument.item_ids) if kind == "survey_responses" else set()
-    checks = [
-        _Check(c.column, c.predicate, sql_literal(c.reason), "answer" if c.column in items else "row")
-        for c in sql_checks(schema, present)
-    ]
-    for column, table, ref in entity.references:
-        if column in present:
-            noun = table.split(".")[1]
-            col = sql_identifier(column)
-            checks.append(_Check(
-                column,
-                f"{col} IS NULL OR {col} IN (SELECT {ref} FROM {table})",
-                f"{sql_literal(noun.rstrip('s') + ' ')} || {col} || "
-                + sql_literal(f" is not in the warehouse; load its {noun} file first (or in the same run)"),
-                "row",
-            ))
-    checks += [_Check(c, f"({p}) IS NOT FALSE", sql_literal(r), "row") for c, p, r in entity.row_rules if c in present]
-    if items:
-        answered = [sql_identifier(i) for i in instrument.item_ids if i in present]
-        checks.append(_Check(None, f"coalesce({', '.join(answered)}) IS NOT NULL",
-                             sql_literal("answers no survey item; nothing to load"), "row"))
-    return checks
-
-
-def _stage(con, source: str, kind: str, present: set[str], instrument: Instrument,
-           checks: list[_Check], keep_line: bool = False) -> None:
-    """Materialise the rows as text in `staged`, judged in the same pass.
-
-    `ok`: the row passes every row-level rule and may load; `clean`: it also has no bad survey
-    answer. One pass over a ten-million-row file does both, so a clean file is read once.
-    """
-    columns = [c for c in schema_of(kind, instrument).columns if c in present]
-    mapped = ", ".join(_answer_sql(c, instrument) if kind == "survey_responses" else sql_identifier(c) + f" AS {sql_identifier(c)}"
-                       for c in columns) + (", line" if keep_line else "")
-    ok = " AND ".join(f"({c.predicate})" for c in checks if c.scope == "row") or "TRUE"
-    answers = " AND ".join(f"({c.predicate})" for c in checks if c.scope == "answer") or "TRUE"
-    con.execute(
-        f"""CREATE TEMP TABLE staged AS
-            SELECT *, ok AND ({answers}) IS TRUE AS clean
-            FROM (SELECT *, ({ok}) IS TRUE AS ok FROM (SELECT {mapped} FROM ({source})))"""
-    )
-    # Optional columns a file leaves out are simply empty.
-    for name, column in schema_of(kind, instrument).columns.items():
-        if name not in present and not column.required:
-            con.execute(f"ALTER TABLE staged ADD COLUMN {sql_identifier(name)} VARCHAR")
-
-
-def _answer_sql(column: str, instrument: Instrument) -> str:
-    """Survey answers may be labels ("Agree"); known labels become their numbers."""
-    col = sql_identifier(column)
-    if column not in instrument.item_ids:
-        return f"{col} AS {col}"
-    item = instrument.item(column)
-    labels = instrument.labels.get(item.label_map, {})
-    if not labels:
-        return f"{col} AS {col}"
-    cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
-    return (f"CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} "
-            f"ELSE trim({col}) END AS {col}")
-
-
-def _line_sql(con) -> str:
-    """SQL for a staged row's line in the file.
-
-    Rows are stored in file order, and the rows DuckDB rejected (wrong field count, broken
-    quoting, invalid UTF-8) are the gaps. Temporary tables number their rows from an offset,
-    hence "rowid - first". Only failing rows ever need their line.
-    """
-    rejected = [r[0] for r in con.execute("SELECT DISTINCT line FROM reject_errors ORDER BY line").fetchall()]
-    first = con.execute("SELECT coalesce(min(rowid), 0) FROM staged").fetchone()[0]
-    line = f"(rowid - {first} + 2)"
-    if rejected:
-        thresholds = ", ".join(str(n - 2 - j) for j, n in enumerate(rejected))
-        line = f"({line} + list_count(list_filter([{thresholds}], lambda t: t <= rowid - {first})))"
-    return line
-
-
-def _find_failures(con, checks: list[_Check], survey: bool, line_sql: str) -> None:
-    """Every failing (rid, line, column, reason, value, scope) into `failures`.
-
-    Only the rows `_stage` judged unclean are examined rule by rule, so the detail costs
-    nothing on a clean file. Survey answers are never copied into the quarantine.
-    """
-    con.execute(f"CREATE TEMP TABLE suspects AS SELECT rowid AS rid, {line_sql} AS line, * FROM staged WHERE NOT clean")
-    parts = [
-        # Malformed lines DuckDB could not split into the header's columns.
-        "SELECT DISTINCT CAST(NULL AS BIGINT) AS rid, line, CAST(NULL AS VARCHAR) AS column_name, "
-        "CASE error_type WHEN 'INVALID ENCODING' THEN 'is not valid UTF-8; re-save the file as CSV UTF-8' "
-        "WHEN 'MISSING COLUMNS' THEN 'has too few fields; check for a missing comma' "
-        "WHEN 'TOO MANY COLUMNS' THEN 'has too many fields; quote values that contain commas' "
-        "ELSE 'could not be parsed (' || lower(error_type) || '); check the quoting on this line' END AS reason, "
-        + ("CAST(NULL AS VARCHAR)" if survey else "csv_line") + " AS value, 'row' AS scope FROM reject_errors"
-    ]
-    for check in checks:
-        value = "NULL" if survey or check.column is None else sql_identifier(check.column)
-        name = sql_literal(check.column) if check.column else "NULL"
-        parts.append(
-            f"SELECT rid, line, {name}, {check.reason}, {value}, {sql_literal(check.scope)} "
-            f"FROM suspects WHERE ({check.predicate}) IS NOT TRUE"
-        )
-    con.execute("CREATE TEMP TABLE failures AS " + " UNION ALL ".join(f"({p})" for p in parts))
-
-
-def _quarantine(con, summary: LoadSummary, kind: str) -> None:
-    con.execute(
-        "INSERT INTO raw.quarantine SELECT ?, ?, line, column_name, reason, value FROM failures",
-        [summary.load_id, Path(summary.file).name],
-    )
-    summary.rows_quarantined = con.execute(
-        "SELECT count(DISTINCT line) FROM failures WHERE scope = 'row'"
-    ).fetchone()[0]
-    summary.answers_quarantined = con.execute(
-        "SELECT count(*) FROM failures WHERE scope = 'answer' AND rid NOT IN "
-        "(SELECT rid FROM failures WHERE scope = 'row' AND rid IS NOT NULL)"
-    ).fetchone()[0]
-    summary.quarantine_reasons = {
-        f"{column}: {reason}" if column else reason: n
-        for column, reason, n in con.execute(
-            "SELECT column_name, reason, count(*) FROM failures GROUP BY ALL ORDER BY 3 DESC, 1, 2"
-        ).fetchall()
-    }
+    find_failures(con, checks, kind == "survey_responses", line_sql(con))
+    quarantine(con, summary, kind)
+    insert_rows(con, kind, summary, instrument, set(lowered), scrubber)
 
 
 # Key columns held as text in the staged row that the core tables hold typed: compare typed.
 KEY_TYPES = {"joined_on": "DATE", "checked_in_at": "TIMESTAMPTZ"}
 
 
-def _key_sql(kind: str) -> list[str]:
+
+def natural_key_sql(kind: str) -> list[str]:
     """The natural key (Entity.key) as SQL over a staged row `s`, typed like the core table."""
     return [f"CAST(s.{c} AS {KEY_TYPES[c]})" if c in KEY_TYPES else f"s.{c}"
             for c in ENTITIES[kind].key]
@@ -565,15 +139,16 @@ _INSERTS = {
 }
 
 
-def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, present: set[str],
+
+def insert_rows(con, kind: str, summary: LoadSummary, instrument: Instrument, present: set[str],
             scrubber: Scrubber | None = None) -> None:
     """Insert rows that passed, skipping natural keys already loaded or repeated in the file."""
     entity = ENTITIES[kind]
     if kind == "survey_responses":
-        _insert_survey(con, summary, instrument, present, scrubber or Scrubber())
+        insert_survey(con, summary, instrument, present, scrubber or Scrubber())
         return
     changed = _apply_roster_changes(con, summary, present) if kind == "members" else 0
-    key_sql = _key_sql(kind)
+    key_sql = natural_key_sql(kind)
     matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, key_sql, strict=True))
     # Keys repeated inside the file: the first valid occurrence loads, the rest are duplicates.
     # Grouping ten million rows by a 64-bit hash of the key needs a fraction of the memory of
@@ -612,6 +187,7 @@ def _insert(con, kind: str, summary: LoadSummary, instrument: Instrument, presen
 
 
 ROSTER_FIELDS = ("left_on", "role", "tier")  # a membership's own fields, besides its key
+
 
 
 def _apply_roster_changes(con, summary: LoadSummary, present: set[str]) -> int:
@@ -717,7 +293,8 @@ def _apply_roster_changes(con, summary: LoadSummary, present: set[str]) -> int:
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: set[str],
+
+def insert_survey(con, summary: LoadSummary, instrument: Instrument, present: set[str],
                    scrubber: Scrubber) -> None:
     items = [i for i in instrument.item_ids if i in present]
     if "comment" in present:
@@ -737,7 +314,7 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
         + [f"coalesce({comment}, '')"]
     )
     # A response's identity: the keyed hash of the tool's own response id where the export has
-    # one (response_keys, from _load_export); otherwise its content and how many identical rows
+    # one (response_keys, from load_export); otherwise its content and how many identical rows
     # came before it in this file. Two people answering alike in the same second are two
     # responses (occurrences 1 and 2), while the same file or a re-export names the same
     # occurrences again and adds nothing. The first occurrence keeps the plain content hash, so
@@ -788,6 +365,7 @@ def _insert_survey(con, summary: LoadSummary, instrument: Instrument, present: s
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
 
+
 def _scrub_comments(con, summary: LoadSummary, scrubber: Scrubber) -> None:
     """Replace emails, phones, links and members' names in the comments before they are stored.
 
@@ -815,6 +393,7 @@ def _scrub_comments(con, summary: LoadSummary, scrubber: Scrubber) -> None:
     summary.scrubbed = {kind: n for kind, n in totals.items() if n}
 
 
+
 def _resolve_groups(con, summary: LoadSummary) -> None:
     """A self-reported group becomes a group id: the id itself, or a group's id or name typed
     differently (case, accents, spacing). Anything else is stored as no known group: free text
@@ -834,11 +413,10 @@ def _resolve_groups(con, summary: LoadSummary) -> None:
     summary.groups_unknown = before - con.execute(named).fetchone()[0]
 
 
-def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrument: Instrument,
+
+def load_export(con, plan: Plan, summary: LoadSummary, config: Config, instrument: Instrument,
                  scrubber: Scrubber | None = None) -> None:
     """A meeting or survey tool's export: the adapter makes canonical frames, then the same load."""
-    from pipelines.adapters import AdapterError, parse_export
-
     roster = con.execute(
         """SELECT m.member_id, m.name, m.email, ms.group_id, ms.joined_on, ms.left_on,
                   g.name AS group_name
@@ -878,7 +456,7 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
     main_kind = frames[-1][0] if frames else plan.kind
     for kind, frame in frames:
         part = LoadSummary(file=summary.file, kind=kind, load_id=summary.load_id)
-        _load_frame(con, kind, frame, part, instrument, adapter_rejects if kind == main_kind else None,
+        load_frame(con, kind, frame, part, instrument, adapter_rejects if kind == main_kind else None,
                     scrubber)
         if kind == main_kind:
             summary.scrubbed, summary.groups_unknown = part.scrubbed, part.groups_unknown
@@ -909,6 +487,7 @@ def _load_export(con, plan: _Plan, summary: LoadSummary, config: Config, instrum
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
 
+
 def _register_response_keys(con, fmt: str, parsed) -> None:
     """`response_keys` (line, response_key): each response's identity from the tool's own id.
 
@@ -933,7 +512,8 @@ def _register_response_keys(con, fmt: str, parsed) -> None:
         con.unregister("response_keys_in")
 
 
-def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument, rejects,
+
+def load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument, rejects,
                 scrubber: Scrubber | None = None) -> None:
     """Load a canonical frame produced by an adapter through the same checks as a canonical file."""
     schema = schema_of(kind, instrument)
@@ -945,48 +525,24 @@ def _load_frame(con, kind, frame: pd.DataFrame, summary: LoadSummary, instrument
     text = text.where(text.notna() & (text != ""), None)
     text["line"] = frame["line"].astype("int64")
     present = set(columns)
-    checks = _checks(kind, schema, present, instrument)
+    checks = checks_for(kind, schema, present, instrument)
     con.register("frame_in", text)
     try:
         source = f"SELECT {', '.join(f'CAST({sql_identifier(c)} AS VARCHAR) AS {sql_identifier(c)}' for c in columns)}, line FROM frame_in"
-        _stage(con, source, kind, present, instrument, checks, keep_line=True)
+        stage_rows(con, source, kind, present, instrument, checks, keep_line=True)
     finally:
         con.unregister("frame_in")
     con.execute("CREATE OR REPLACE TEMP TABLE reject_errors (line BIGINT, column_name VARCHAR, "
                 "error_type VARCHAR, error_message VARCHAR, csv_line VARCHAR)")
     summary.rows_read = len(frame)
-    _find_failures(con, checks, kind == "survey_responses", "line")
+    find_failures(con, checks, kind == "survey_responses", "line")
     if rejects is not None:
         con.register("adapter_rejects", rejects)
         con.execute("INSERT INTO failures SELECT (SELECT rowid FROM staged s WHERE s.line = a.line), "
                     "CAST(line AS BIGINT), column_name, reason, NULL, "
                     "CASE WHEN column_name IS NULL THEN 'row' ELSE 'answer' END FROM adapter_rejects a")
         con.unregister("adapter_rejects")
-    _quarantine(con, summary, kind)
-    _insert(con, kind, summary, instrument, present, scrubber)
+    quarantine(con, summary, kind)
+    insert_rows(con, kind, summary, instrument, present, scrubber)
     for table in ("staged", "suspects", "failures", "reject_errors"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def _write_manifest(con, summary: LoadSummary, digest: str, plan: _Plan) -> None:
-    con.execute(
-        "INSERT INTO raw.load_manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            summary.load_id, plan.path.name, str(plan.path.resolve()), digest, summary.kind,
-            summary.format, datetime.now(UTC), summary.rows_read, summary.rows_loaded,
-            summary.rows_duplicate, summary.rows_quarantined, summary.dropped_columns,
-            summary.guests, summary.notes + summary.privacy_notes(),
-        ],
-    )
-
-
-def write_instrument(con, instrument: Instrument) -> None:
-    """Keep core.instrument_items in step with the instrument in use."""
-    rows = [
-        (i.item_id, i.construct, i.position, i.text, i.scale_min, i.scale_max, i.reverse_keyed, i.label_map)
-        for i in instrument.items
-    ]
-    con.execute("BEGIN TRANSACTION")
-    con.execute("DELETE FROM core.instrument_items")
-    con.executemany("INSERT INTO core.instrument_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    con.execute("COMMIT")
