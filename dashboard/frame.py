@@ -130,7 +130,7 @@ def current_viewer(s: Settings, config: Config) -> Viewer | None:
         return None
     role = role_of(config.access, verified_email(claims), claims)
     # A coach's groups come from the groups' coach field, read from the coach's own snapshot.
-    coaches = _group_coaches(queries.snapshot(s.db)) if role == "coach" else {}
+    coaches = _group_coaches(queries.snapshot(s.db, "coach")) if role == "coach" else {}
     return resolve_viewer(config.access, claims, coaches)
 
 
