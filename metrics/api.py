@@ -55,11 +55,16 @@ from metrics.statistics import wilson_interval
 CANT_TELL = "can't tell yet"
 
 
-def _has_marts(con: duckdb.DuckDBPyConnection) -> bool:
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether this snapshot holds the table (each audience's snapshot holds only its own)."""
     return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'marts' AND table_name = 'indicators'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
     ).fetchone()[0])
+
+
+def _has_marts(con: duckdb.DuckDBPyConnection) -> bool:
+    return _has_table(con, "marts", "indicators")
 
 
 def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
@@ -393,7 +398,12 @@ def flags(
 ) -> pd.DataFrame:
     """Struggling-group flags for a quarter (evidence is JSON text), with their lifecycle:
     since (first quarter of the unbroken run), quarters (its length) and state (new,
-    continuing, or resolved: raised last quarter, not this one; shown this once)."""
+    continuing, or resolved: raised last quarter, not this one; shown this once).
+
+    Empty for an audience whose snapshot holds no flags (the council's: flags are coaching)."""
+    if not _has_table(con, "marts", "flags"):
+        return pd.DataFrame(columns=["quarter", "group_id", "flag", "reason", "evidence", "since",
+                                     "state", "quarters"])
     where, params = _where_groups(group_ids)
     return con.execute(
         "SELECT quarter, group_id, flag, reason, evidence, since, state, quarters "

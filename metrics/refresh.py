@@ -236,7 +236,7 @@ def python_steps() -> list[Step]:
         python_step("instrument", _instrument_step, reads=["core.instrument_items"],
                     writes={"stage_instrument": INSTRUMENT_COLUMNS}),
         python_step("indicators", _indicators_step,
-                    reads=["stage_counts", "stage_km", "stage_group_quarters",
+                    reads=["core.groups", "stage_counts", "stage_km", "stage_group_quarters",
                            "stage_survey_units", "stage_survey_responses", "stage_responses",
                            "marts.survey_scores", SCOPE_TABLE],
                     writes={"marts.indicators": INDICATOR_SCHEMA,

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from hearth.warehouse import published_path
+from hearth.warehouse import AUDIENCES, published_path
 from tests.hostile_files import big_csv, random_bytes_csv, xlsx_bomb
 from tests.test_browser import expect, open_and_settle, screenshot
 
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.browser
 def lead_dashboard(sample_warehouse, serve, tmp_path_factory):
     db = tmp_path_factory.mktemp("uploads") / "hearth.duckdb"
     shutil.copy(sample_warehouse, db)
-    shutil.copy(published_path(sample_warehouse), published_path(db))
+    for audience in AUDIENCES:  # every audience's snapshot, as a publish leaves them
+        shutil.copy(published_path(sample_warehouse, audience), published_path(db, audience))
     with serve(db, "lead") as served:
         yield served
 

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.community_update import render, to_html, to_markdown
 from hearth.cli import main
-from hearth.warehouse import published_path
+from hearth.warehouse import AUDIENCES, published_path
 from tests.conftest import SAMPLE_DIR
 
 
@@ -20,7 +20,8 @@ def warehouse(sample_warehouse, tmp_path):
     """A private copy: these tests write actions and sign-offs beside it."""
     db = tmp_path / "hearth.duckdb"
     shutil.copy(sample_warehouse, db)
-    shutil.copy(published_path(sample_warehouse), published_path(db))
+    for audience in AUDIENCES:  # every audience's snapshot, as a publish leaves them
+        shutil.copy(published_path(sample_warehouse, audience), published_path(db, audience))
     return db
 
 

@@ -10,7 +10,7 @@ import pytest
 from hearth import actions as store
 from hearth.access import local_viewer
 from hearth.state import state
-from hearth.warehouse import published_path
+from hearth.warehouse import AUDIENCES, published_path
 from tests.test_dashboard_pages import app_for, no_exception, open_page
 
 
@@ -19,7 +19,8 @@ def warehouse(sample_warehouse, tmp_path):
     """A private copy: these tests write actions and sign-offs beside it."""
     db = tmp_path / "hearth.duckdb"
     shutil.copy(sample_warehouse, db)
-    shutil.copy(published_path(sample_warehouse), published_path(db))
+    for audience in AUDIENCES:  # every audience's snapshot, as a publish leaves them
+        shutil.copy(published_path(sample_warehouse, audience), published_path(db, audience))
     return db
 
 

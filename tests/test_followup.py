@@ -32,7 +32,8 @@ def marts(others: int, action_group_after: int) -> duckdb.DuckDBPyConnection:
                 "pooled BOOLEAN, hits DOUBLE, target DOUBLE, note VARCHAR, p_value DOUBLE, "
                 "test VARCHAR)")
     con.execute("CREATE TABLE marts.flags (quarter VARCHAR, group_id VARCHAR, flag VARCHAR, "
-                "reason VARCHAR, evidence VARCHAR)")
+                "reason VARCHAR, evidence VARCHAR, since VARCHAR, state VARCHAR, "
+                "quarters INTEGER)")
     con.execute("CREATE TABLE marts.groups (group_id VARCHAR, name VARCHAR)")
     con.execute("CREATE TABLE marts.session_attendance (quarter VARCHAR)")
     con.execute("CREATE TABLE marts.survey_scores (quarter VARCHAR, group_id VARCHAR, "
@@ -51,7 +52,7 @@ def marts(others: int, action_group_after: int) -> duckdb.DuckDBPyConnection:
                 [quarter, gid, hits / 100, hits / 100 - 0.1, hits / 100 + 0.1, hits])
         if gid not in ("z", None):
             con.execute("INSERT INTO marts.flags VALUES ('2026Q1', ?, "
-                        "'below_expected_attendance', 'low', '{}')", [gid])
+                        "'below_expected_attendance', 'low', '{}', '2026Q1', 'new', 1)", [gid])
     return con
 
 

@@ -68,9 +68,13 @@ def _split(out: Path, cutoff: date) -> tuple[Path, Path]:
 
 
 def _marts(con) -> dict[str, list[tuple]]:
-    """Every marts table, rows sorted, NaN made comparable."""
+    """Every marts table, rows sorted, NaN made comparable, floats to 9 decimals: the program's
+    survey figures are sums over the release units, which DuckDB may add in another order, so
+    the last bits of a double can differ between two equally correct refreshes."""
     def clean(value):
-        return "NaN" if isinstance(value, float) and math.isnan(value) else value
+        if isinstance(value, float):
+            return "NaN" if math.isnan(value) else round(value, 9)
+        return value
     return {name: sorted((tuple(clean(v) for v in row)
                           for row in con.execute(f"SELECT * FROM marts.{name}").fetchall()),
                          key=repr)

@@ -42,7 +42,7 @@ def test_a_failing_refresh_leaves_the_previous_marts(tmp_path, monkeypatch):
     before = con.execute("SELECT * FROM marts.session_attendance ORDER BY ALL").fetchall()
     con.execute("INSERT INTO core.attendance VALUES ('g1-s2', 'c', 'attended', 60, 1)")
 
-    def broken(*_args):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("statistics step failed")
 
     monkeypatch.setattr(refresh_module, "build_flags", broken)
