@@ -44,21 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     from hearth.config import Config, load_config
     from hearth.errors import HearthError
     from hearth.orchestrate import ingest
-    from hearth.warehouse import connect, db_path
 
     try:
         config = load_config(args.config) if args.config else Config()
-        if args.only_if_empty and db_path(args.db).exists():
-            con = connect(args.db)
-            try:
-                loads = con.execute("SELECT count(*) FROM raw.load_manifest").fetchone()[0]
-            finally:
-                con.close()
-            if loads:
-                raise HearthError(
-                    f"{args.db}: the warehouse already holds the program's data ({loads} file(s) "
-                    "loaded); the sample is only ever loaded into an empty warehouse")
-        summaries = ingest(args.paths, db=args.db, config=config)
+        summaries = ingest(args.paths, db=args.db, config=config,
+                           only_into_empty=args.only_if_empty)
         result: dict = {"summaries": [s.as_dict() for s in summaries]}
     except MemoryError:
         result = {"error": "memory"}

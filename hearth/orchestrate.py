@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hearth.config import Config, load_config
-from hearth.warehouse import connect, publish, published_path
+from hearth.errors import HearthError
+from hearth.warehouse import connect, db_path, publish, published_path
 from metrics.refresh import refresh, touched_since
 from pipelines.ingest import LoadProgress, LoadSummary, ingest_paths
 
@@ -23,18 +24,39 @@ def ingest(
     fmt: str | None = None,
     refresh_after: bool = True,
     progress: LoadProgress | None = None,
+    only_into_empty: bool = False,
 ) -> list[LoadSummary]:
     """Load files and folders, then rebuild and publish when anything new landed (or when
     nothing has been published yet). One summary per file, in load order.
 
+    `only_into_empty` refuses a warehouse that already holds a load (the bundled sample must
+    never mix with a program's real data).
+
     The rebuild starts at the first quarter the new rows touch (metrics.refresh.touched_since):
     a week of attendance rebuilds its quarter, not the program's whole history."""
     config = config or load_config()
+    if only_into_empty:
+        refuse_unless_empty(db)
     summaries = ingest_paths(paths, db=db, config=config, kind=kind, fmt=fmt, progress=progress)
     loads = [s.load_id for s in summaries if s.rows_loaded and s.load_id is not None]
     if refresh_after and (loads or not published_path(db).exists()):
         refresh_and_publish(db, config, loads=loads)
     return summaries
+
+
+def refuse_unless_empty(db: str | Path | None) -> None:
+    """HearthError when the warehouse already holds a loaded file."""
+    if not db_path(db).exists():
+        return
+    con = connect(db)
+    try:
+        loads = con.execute("SELECT count(*) FROM raw.load_manifest").fetchone()[0]
+    finally:
+        con.close()
+    if loads:
+        raise HearthError(
+            f"{db}: the warehouse already holds the program's data ({loads} file(s) loaded); "
+            "the sample is only ever loaded into an empty warehouse")
 
 
 def refresh_and_publish(db: str | Path | None, config: Config,
