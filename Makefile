@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 
 ## Build the warehouse from the bundled sample and open the dashboard on it.
 demo: $(STAMP)
-	rm -f $(DB) $(DB).wal
+	# a fresh demo warehouse: the file, its audiences' snapshots, its state store and key
+	rm -f $(DB) $(DB).wal $(DB).key $(basename $(DB)).*.published.duckdb $(basename $(DB)).state.sqlite*
 	$(BIN)/hearth --db $(DB) --config data/sample/hearth.toml ingest data/sample
 	$(BIN)/hearth --db $(DB) --config data/sample/hearth.toml dashboard
 
