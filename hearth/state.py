@@ -17,11 +17,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hearth.warehouse import db_path
+from hearth.warehouse import db_path, migrations
 
 BUSY_TIMEOUT_MS = 5000  # a second writer waits this long for the first before giving up
 
@@ -32,16 +31,6 @@ def state_path(db: str | os.PathLike | None = None) -> Path:
     return p.with_name(p.stem + ".state.sqlite")
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    folder = resources.files("hearth") / "state_migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            version, _, name = entry.name.removesuffix(".sql").partition("_")
-            found.append((int(version), name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
 def migrate(con: sqlite3.Connection) -> list[int]:
     """Apply the state migrations not yet recorded; returns the versions applied."""
     con.execute(
@@ -50,7 +39,7 @@ def migrate(con: sqlite3.Connection) -> list[int]:
     )
     done = {v for (v,) in con.execute("SELECT version FROM migrations")}
     applied = []
-    for version, name, sql in _migrations():
+    for version, name, sql in migrations("state_migrations"):
         if version in done:
             continue
         with con:  # one transaction per migration: applied and recorded together, or neither

@@ -79,9 +79,10 @@ def connect(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every migration shipped with Hearth, in order."""
-    folder = resources.files("hearth") / "migrations"
+def migrations(store: str = "migrations") -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every migration shipped with Hearth, in order: the warehouse's
+    (hearth/migrations) or the state store's (hearth/state_migrations)."""
+    folder = resources.files("hearth") / store
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
