@@ -17,12 +17,13 @@ from hearth.cli import main
 from hearth.config import Config
 from hearth.instrument import load_instrument
 from pipelines.adapters import FORMATS, AdapterError, detect_format, parse_export
-from pipelines.adapters.common import RosterMatcher, sniff_delimiter
+from pipelines.adapters.common import RosterMatcher, decide_month_first, sniff_delimiter
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 ROSTER = pd.read_csv(EXPORTS / "roster.csv", dtype=str, keep_default_na=False)
 MEETINGS = {"84598765432": "g04", "84511112222": "g04", "Cercle du mardi": "g04",
-            "Kamis semicolon": "g04"}
+            "Kamis semicolon": "g04", "84522223333": "g04", "84533334444": "g04",
+            "84544445555": "g04", "845 5555 6666": "g04"}
 SESSION_COLUMNS = [
     "session_id", "group_id", "starts_at", "duration_minutes", "host_member_id", "modality",
     "captioned",
@@ -65,6 +66,15 @@ def test_fixtures_are_in_the_byte_form_the_tools_write():
     assert "Nom complet\tHeure d'arrivée" in french.decode("utf-16")
     japanese = (EXPORTS / "zoom_classic/participants_84511112222.csv").read_bytes()
     assert japanese.startswith("\ufeff名前 (元の名前),".encode())
+    spanish = (EXPORTS / "zoom_classic/participants_84522223333.csv").read_bytes()
+    assert spanish.startswith("\ufeffNombre (nombre original),Correo electrónico,".encode())
+    older_spanish = (EXPORTS / "zoom_classic/participants_84533334444.csv").read_bytes()
+    assert older_spanish.startswith(b"Nombre (nombre original),E-mail del usuario,")
+    portuguese = (EXPORTS / "zoom_classic/participants_84544445555.csv").read_bytes()
+    assert portuguese.startswith("\ufeffNome (nome original),E-mail,Ingressar na hora,".encode())
+    italian = (EXPORTS / "zoom_new/partecipanti_italiano.csv").read_bytes()
+    assert italian.startswith("\ufeffArgomento,ID,Organizzatore,".encode())
+    assert "In sala d’attesa\r\n".encode() in italian
     semicolon = (EXPORTS / "teams_2021/Kamis semicolon.csv").read_bytes()
     assert semicolon.startswith(b"\xef\xbb\xbfNama;Join Time;Leave Time;")
 
@@ -124,6 +134,70 @@ def test_zoom_in_japanese_with_year_first_dates():
     assert (p.rows_read, p.rows_excluded, p.rows_merged) == (2, 0, 0)
     assert p.quarantine == [] and p.guests == []
     assert p.notes == ["times had no zone; read as Asia/Tokyo (program.time_zone)"]
+
+
+def test_zoom_in_spanish_with_its_waiting_room_rows():
+    # Today's wording (Hora de entrada, En sala de espera = Sí); UTF-8 with a byte-order mark.
+    p = parse("zoom_classic/participants_84522223333.csv", "Europe/Madrid", "zoom_classic")
+    assert_frame_equal(p.sessions, sessions(
+        "g04-2025-05-20", "g04", "2025-05-20T18:30:00+02:00", "60", "", "video", "false"))
+    assert_frame_equal(p.attendance, attendance(
+        "g04-2025-05-20", ("m17", "60", 3), ("m14", "45", 4)))
+    assert (p.rows_read, p.rows_excluded, p.rows_merged) == (3, 1, 0)
+    assert p.quarantine == [] and p.guests == []
+    assert p.notes == ["times had no zone; read as Europe/Madrid (program.time_zone)"]
+
+
+def test_zoom_in_spanish_older_wording_reads_ambiguous_dates_day_first():
+    # 'Hora para unirse', no byte-order mark; 04/05/2021 is 4 May, although the program is in
+    # the Americas and the clock is 12-hour (which alone would mean en-US month-first).
+    p = parse("zoom_classic/participants_84533334444.csv", "America/Santiago", "zoom_classic")
+    assert_frame_equal(p.sessions, sessions(
+        "g04-2021-05-04", "g04", "2021-05-04T19:00:00-04:00", "60", "", "video", "false"))
+    assert_frame_equal(p.attendance, attendance(
+        "g04-2021-05-04", ("m17", "60", 2), ("m15", "40", 3)))
+    assert (p.rows_read, p.rows_excluded, p.rows_merged) == (2, 0, 0)
+    assert p.quarantine == [] and p.guests == []
+    assert p.notes == ["times had no zone; read as America/Santiago (program.time_zone)",
+                       "dates read day-first (as Spanish exports write them)"]
+
+
+def test_zoom_in_portuguese_reads_07_01_as_the_seventh_of_january():
+    # Brazilian Zoom writes day-first dates with a 12-hour clock (07/01/2026 06:16:46 PM);
+    # 'Na sala de espera' = Sim is waiting-room time, not attendance.
+    p = parse("zoom_classic/participants_84544445555.csv", "America/Sao_Paulo", "zoom_classic")
+    assert_frame_equal(p.sessions, sessions(
+        "g04-2026-01-07", "g04", "2026-01-07T19:00:00-03:00", "60", "", "video", "false"))
+    assert_frame_equal(p.attendance, attendance(
+        "g04-2026-01-07", ("m19", "60", 3), ("m18", "35", 4)))
+    assert (p.rows_read, p.rows_excluded, p.rows_merged) == (3, 1, 0)
+    assert p.quarantine == [] and p.guests == []
+    assert p.notes == ["times had no zone; read as America/Sao_Paulo (program.time_zone)",
+                       "dates read day-first (as Portuguese exports write them)"]
+
+
+def test_zoom_in_italian_with_its_meeting_block():
+    # Argomento / Organizzatore / Ora di inizio: the newer report with a meeting block, in
+    # Italian; month-first dates (01/30/2025); 'In sala d’attesa' = Sì is the waiting room.
+    p = parse("zoom_new/partecipanti_italiano.csv", "Europe/Rome", "zoom_new")
+    assert_frame_equal(p.sessions, sessions(
+        "g04-2025-01-30", "g04", "2025-01-30T18:54:02+01:00", "61", "m19", "video", "false"))
+    assert_frame_equal(p.attendance, attendance(
+        "g04-2025-01-30", ("m19", "61", 5), ("m15", "52", 7)))
+    assert (p.rows_read, p.rows_excluded, p.rows_merged) == (3, 1, 0)
+    assert p.quarantine == [] and p.guests == []
+    assert p.notes == ["times had no zone; read as Europe/Rome (program.time_zone)"]
+
+
+@pytest.mark.parametrize(("values", "language", "expected"), [
+    (["07/01/2026 06:16:46 PM"], "pt", (False, "day-first (as Portuguese exports write them)")),
+    (["07/01/2026 06:16:46 PM"], "", (True, "month-first (12-hour clock, as en-US writes)")),
+    # The data outranks the language: a second number above 12 can only be a day.
+    (["01/13/2026 06:16:46 PM"], "es", (True, "month-first (read from the data)")),
+])
+def test_the_interface_language_decides_the_day_order_the_data_leaves_open(
+        values, language, expected):
+    assert decide_month_first(values, "America/Sao_Paulo", language) == expected
 
 
 # --- 3. separators -----------------------------------------------------------------------------
@@ -242,7 +316,11 @@ def test_hearth_formats_lists_languages_and_variants(capsys):
     assert main(["formats"]) == 0
     out = capsys.readouterr().out
     assert out.count("languages: ") == len(FORMATS)
-    assert "languages: en, ja" in out  # Zoom
+    assert "languages: en, ja, es, pt, it" in out  # Zoom
+    assert "languages: en, it\n" in out  # Zoom's newer interface: block words seen in Italian
+    flat = " ".join(out.split())
+    assert "Portuguese (Nome (nome original), Ingressar na hora" in flat
+    assert "Italian (Argomento, ID, Organizzatore" in flat
     assert "languages: en, fr, id" in out  # Teams mid-2021
     assert "current (UTF-8 with BOM, In Waiting Room" in out
     assert "headings 'code. question text'" in out

@@ -27,6 +27,8 @@ CONFIG = Config(
     meetings={"84512345678": "g01", "Tuesday Evening Circle": "g01", "Thursday Walkers": "g02",
               "Wednesday Lunch Circle": "g03", "84598765432": "g04", "84511112222": "g04",
               "Cercle du mardi": "g04", "Kamis semicolon": "g04", "Friday Walk": "g02",
+              "84522223333": "g04", "84533334444": "g04", "84544445555": "g04",
+              "845 5555 6666": "g04",
               "Book Club": "g99"},
     question_aliases={"Q1[SQ001]": "bel_1", "Q1[SQ002]": "bel_2", "Q2": "lon_2",
                       "Q3": "group_id", "Q4": "comment"},

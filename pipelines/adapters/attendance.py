@@ -82,12 +82,14 @@ class Meeting:
 class Clock:
     """Reads a file's times in one zone and day order, remembering whether any lacked a zone."""
 
-    def __init__(self, path: Path, config: Config, samples: list[str], day_order_note: str = ""):
+    def __init__(self, path: Path, config: Config, samples: list[str], day_order_note: str = "",
+                 language: str = ""):
         self.path = path
         self.zone_name = config.time_zone
         self.zone = ZoneInfo(config.time_zone)
-        self.month_first, self.how = decide_month_first(samples, config.time_zone)
-        self.day_order_note = day_order_note
+        self.month_first, self.how = decide_month_first(samples, config.time_zone, language)
+        # An order taken from the interface language is said, so a wrong guess can be seen.
+        self.day_order_note = day_order_note or ("yes" if "exports write" in self.how else "")
         self.zoneless = False
 
     def read(self, text: str) -> datetime:

@@ -88,10 +88,23 @@ def read_file_rows(
 ) -> tuple[list[Row], str]:
     """(rows, encoding) of a delimited export; with `words` (a format's header words per
     language), header rows in another interface language are put into English."""
+    rows, encoding, _ = read_file_rows_in_language(path, words)
+    return rows, encoding
+
+
+def read_file_rows_in_language(
+    path: Path, words: Mapping[str, Mapping[str, str]] | None = None
+) -> tuple[list[Row], str, str]:
+    """(rows, encoding, interface language) of a delimited export: as `read_file_rows`, plus
+    the language its header words were written in ('' for English), because some languages
+    decide how the export writes its dates (`decide_month_first`)."""
     text, encoding = decode(path.read_bytes())
     try:
         rows = read_rows(text)
-        return (translate_headers(rows, words)[0] if words else rows), encoding
+        if not words:
+            return rows, encoding, ""
+        translated, seen = translate_headers(rows, words)
+        return translated, encoding, (seen[0] if seen else "")
     except csv.Error as exc:
         raise AdapterError(
             f"{path}: cannot be read as a delimited export ({exc}); download it again from the "
@@ -255,17 +268,25 @@ def date_parts(text: str) -> tuple[int, int] | None:
     return int(m["a"]), int(m["b"])
 
 
-def decide_month_first(values: list[str], zone_name: str) -> tuple[bool, str]:
+# Interface languages whose exports write day-first dates even with a 12-hour clock: Brazilian
+# Zoom files read `07/01/2026 06:16:46 PM` for 7 January (sources in docs/formats.md).
+DAY_FIRST_LANGUAGES = {"es": "Spanish", "pt": "Portuguese"}
+
+
+def decide_month_first(values: list[str], zone_name: str, language: str = "") -> tuple[bool, str]:
     """(month_first, how it was decided) for a column of slashed dates.
 
-    A first number above 12 can only be a day; a second above 12 only a day; 12-hour clocks
-    (AM/PM) are the en-US habit. Failing all that, the program's time zone decides.
+    A first number above 12 can only be a day; a second above 12 only a day. Then the export's
+    interface language, where it fixes the order (`DAY_FIRST_LANGUAGES`); 12-hour clocks
+    (AM/PM) are otherwise the en-US habit. Failing all that, the program's time zone decides.
     """
     parts = [p for p in (date_parts(v) for v in values) if p]
     if any(a > 12 for a, _ in parts):
         return False, "day-first (read from the data)"
     if any(b > 12 for _, b in parts):
         return True, "month-first (read from the data)"
+    if language in DAY_FIRST_LANGUAGES and parts:
+        return False, f"day-first (as {DAY_FIRST_LANGUAGES[language]} exports write them)"
     if any(re.search(r"\d\s*[AaPp]\.?[Mm]\.?", v or "") for v in values):
         return True, "month-first (12-hour clock, as en-US writes)"
     first = month_first_by_zone(zone_name)

@@ -13,15 +13,16 @@ from pipelines.adapters.attendance import (
 )
 from pipelines.adapters.base import Format, Signature, header_words
 from pipelines.adapters.common import (
-    read_file_rows,
+    read_file_rows_in_language,
 )
 from pipelines.adapters.formats._zoom import ZOOM_WORDS, zoom_segments, zoom_table
 
 
 def read_zoom_classic(path: Path, config: Config) -> Meeting:
-    rows, _ = read_file_rows(path, ZOOM_WORDS)
+    rows, _, language = read_file_rows_in_language(path, ZOOM_WORDS)
     header, data = zoom_table(rows, path)
-    clock = Clock(path, config, sample_times(header, data, "join time", "leave time"))
+    clock = Clock(path, config, sample_times(header, data, "join time", "leave time"),
+                  language=language)
     found = re.search(r"(\d{9,12})", path.stem)
     keys = ([found[1]] if found else []) + [path.stem]
     what = f"meeting id {found[1]}" if found else f"meeting titled {path.stem!r} (the file name)"
@@ -44,6 +45,8 @@ FORMAT = Format(
         "classic (Name (Original Name), User Email, ..., Guest, Recording Consent)",
         "current (UTF-8 with BOM, In Waiting Room: waiting-room rows are not attendance)",
         "Excel re-save (9:54:15 AM)", "Japanese (名前 (元の名前), 参加時刻, 2020/12/8 8:35)",
+        "Spanish (Nombre (nombre original), Hora de entrada / older Hora para unirse)",
+        "Portuguese (Nome (nome original), Ingressar na hora, 07/01/2026 06:16:46 PM day-first)",
     ),
     languages=ZOOM_WORDS,
 )

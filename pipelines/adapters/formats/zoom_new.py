@@ -11,7 +11,7 @@ from pipelines.adapters.attendance import (
     reported_minutes,
 )
 from pipelines.adapters.base import Format, Signature, header_words
-from pipelines.adapters.formats._zoom import ZOOM_WORDS, zoom_block, zoom_segments
+from pipelines.adapters.formats._zoom import ZOOM_NEW_WORDS, zoom_block, zoom_segments
 
 
 def read_zoom_new(path: Path, config: Config) -> Meeting:
@@ -43,5 +43,9 @@ FORMAT = Format(
         "'In waiting room' (waiting-room time is not attendance).",
     signatures=(Signature(rows=header_words({"topic", "id", "host"}, {"join time", "leave time"})),),
     read=read_zoom_new,
-    languages=ZOOM_WORDS,
+    variants=(
+        "English (Topic, ID, Host, ...; Name (original name), Email, Join time, ...)",
+        "Italian (Argomento, ID, Organizzatore, ...; Nome (nome originale), Ora di ingresso, ...)",
+    ),
+    languages=ZOOM_NEW_WORDS,
 )
