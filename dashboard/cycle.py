@@ -118,8 +118,8 @@ def actions_list(ctx, who: Viewer, group_ids: list[str] | None = None, key: str 
                              "and how much comparable flagged groups without an action changed "
                              "(groups often improve anyway).",
                              key=f"{key}_followup_{action['action_id']}")
-                    if all(not item["after"] for item in report["indicators"]):
-                        st.caption("No later quarter yet: the follow-up starts next quarter.")
+                    # The same in words: a table cell cuts the comparison's sentence short.
+                    st.text("\n".join(followup.follow_up_lines(report)))
     return found
 
 
@@ -189,6 +189,14 @@ def update_action_form(ctx, who: Viewer, found: list[dict], key: str = "update_a
         _written(f"Action #{chosen} saved.")
 
 
+def summary_sentence(counts: dict) -> str:
+    """"3 actions decided so far: 1 planned, 2 under way, 0 done, 0 dropped." (counts only)"""
+    total = counts["total"]
+    return (f"{total} action{'s' if total != 1 else ''} decided so far: "
+            + ", ".join(f"{counts['by_status'][s]} {STATUS_TITLES[s].lower()}"
+                        for s in STATUS_TITLES) + ".")
+
+
 def council_summary(ctx, who: Viewer) -> None:
     """Counts by theme and status: all the council reads of actions."""
     with state(ctx.db) as state_con:
@@ -196,6 +204,7 @@ def council_summary(ctx, who: Viewer) -> None:
     if not counts["total"]:
         st.info("No actions have been recorded yet.", icon=":material/checklist:")
         return
+    st.text(summary_sentence(counts))
     table = pd.DataFrame(counts["by_theme_and_status"]).pivot_table(
         index="theme", columns="status", values="actions", aggfunc="sum", fill_value=0)
     table = table.reindex(columns=[s for s in STATUS_TITLES if s in table.columns])

@@ -213,24 +213,6 @@ def _action_line(a: dict) -> str:
             f"- owner {a['owner']}{due}; aims at {', '.join(a['indicators'])}")
 
 
-def _follow_up_lines(report: dict) -> list[str]:
-    from metrics.commands import format_figure
-
-    lines = []
-    for item in report["indicators"]:
-        before = item["before"]
-        lines.append(f"  {item['title']}: {before['quarter']} "
-                     f"{format_figure(item['indicator'], before['figure'], False)} (before)")
-        for after in item["after"]:
-            lines.append(f"    {after['quarter']} "
-                         f"{format_figure(item['indicator'], after['figure'], False)}: "
-                         f"{after['verdict']}")
-            lines.append(f"      {after['comparison']['text']}")
-        if not item["after"]:
-            lines.append("    no later quarter yet: the follow-up starts next quarter")
-    return lines
-
-
 def cmd_actions(args) -> int:
     from hearth import actions as store
     from metrics import followup
@@ -260,7 +242,7 @@ def cmd_actions(args) -> int:
                 _print_json(report)
             else:
                 print(_action_line(report["action"]))
-                print("\n".join(_follow_up_lines(report)))
+                print("\n".join("  " + line for line in followup.follow_up_lines(report)))
             return 0
         else:
             out = store.list_actions(state_con, viewer, quarter=args.quarter,

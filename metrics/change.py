@@ -389,6 +389,17 @@ def shrunken_estimates(indicators: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+NOT_TESTED_HERE = "not tested here: the survey answers stay in the warehouse"
+
+
+def has_survey_scores(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does this connection hold the answers' scores (the warehouse), or only released figures
+    (an audience's published snapshot)?"""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'marts' AND table_name = 'survey_scores'").fetchall()[0][0])
+
+
 def change_between(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
     """The change of an indicator between any two quarters of one unit, with the same tests
     add_changes runs between neighbouring quarters (the follow-up of an action compares the
@@ -448,6 +459,11 @@ def change_between(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
     p[counts] = poisson_count_pvalues(before["value"][counts], after["value"][counts])
     test[counts] = "Poisson counts"
     means = both_ok & out["indicator"].isin(SURVEY_MEANS).to_numpy(dtype=bool)
+    # A published snapshot holds released figures, never the answers behind them: there the
+    # Mann-Whitney test cannot run (p stays missing, test says why); the warehouse runs it.
+    if means.any() and not has_survey_scores(con):
+        test[means] = NOT_TESTED_HERE
+        means = np.zeros_like(means)
     if means.any():
         survey = out.loc[means, ["after_quarter", "before_quarter", "group_id", "indicator"]]
         survey = survey.rename(columns={"after_quarter": "quarter",

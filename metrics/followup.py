@@ -37,7 +37,8 @@ from hearth.access import Viewer
 from hearth.config import Config
 from hearth.errors import HearthError
 from metrics import api
-from metrics.change import change_between
+from metrics.change import NOT_TESTED_HERE, change_between
+from metrics.commands import format_figure
 from metrics.definitions import BY_KEY, REVIEW_KEYS
 from metrics.statistics import benjamini_hochberg, change_verdicts, mann_whitney, mean_interval
 
@@ -240,6 +241,8 @@ def follow_up(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, vie
     delta = np.where(both, changed["delta"].to_numpy(dtype=float), np.nan) if len(changed) \
         else np.array([])
     verdicts = change_verdicts(delta, adjusted, both) if len(p) else []
+    untested = (changed["test"].to_numpy(dtype=object) == NOT_TESTED_HERE) & both \
+        if len(changed) else []
     out = []
     for key in keys:
         afters = []
@@ -249,7 +252,9 @@ def follow_up(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, vie
             d = _num(delta[i])
             afters.append({
                 "quarter": r.after_quarter, "figure": figures[(key, r.after_quarter)],
-                "delta": d, "p_adjusted": _num(adjusted[i]), "verdict": str(verdicts[i]),
+                "delta": d, "p_adjusted": _num(adjusted[i]),
+                "verdict": (f"{NOT_TESTED_HERE} (`hearth actions show {action_id}` tests it)"
+                            if untested[i] else str(verdicts[i])),
                 "comparison": _comparison(con, state_con, group, key, before_q,
                                           r.after_quarter, d),
             })
@@ -257,6 +262,23 @@ def follow_up(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, vie
                     "before": {"quarter": before_q, "figure": figures[(key, before_q)]},
                     "after": afters})
     return {"action": action, "indicators": out}
+
+
+def follow_up_lines(report: dict[str, Any]) -> list[str]:
+    """A follow-up in words, one line per figure and comparison (the CLI prints these; the
+    Actions page shows them under each action's table)."""
+    lines = []
+    for item in report["indicators"]:
+        key, before = item["indicator"], item["before"]
+        lines.append(f"{item['title']}: {before['quarter']} "
+                     f"{format_figure(key, before['figure'], False)} (before)")
+        for after in item["after"]:
+            lines.append(f"  {after['quarter']} {format_figure(key, after['figure'], False)}: "
+                         f"{after['verdict']}")
+            lines.append(f"    {after['comparison']['text']}")
+        if not item["after"]:
+            lines.append("  no later quarter yet: the follow-up starts next quarter")
+    return lines
 
 
 def follow_ups(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, viewer: Viewer,

@@ -188,10 +188,44 @@ COACH_GROUPS = {"coach_a": {"g01", "g02", "g03", "g04", "g05"},
 @pytest.fixture(scope="session")
 def access_config(tmp_path_factory) -> Path:
     """The sample's hearth.toml with the [access] roles above."""
-    path = tmp_path_factory.mktemp("access") / "hearth.toml"
+    return write_access_config(tmp_path_factory.mktemp("access"), ACCESS_TOML)
+
+
+def write_access_config(folder: Path, access_toml: str) -> Path:
+    """folder/hearth.toml: the sample's own settings plus an [access] section."""
+    path = folder / "hearth.toml"
     own = SAMPLE_DIR / "hearth.toml"
     base = own.read_text(encoding="utf-8") if own.exists() else ""
-    path.write_text(base + ACCESS_TOML, encoding="utf-8")
+    path.write_text(base + access_toml, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def provider():
+    """A local OpenID provider that knows the people in PEOPLE (any client id and secret
+    work); its URL."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    users = [User(sub=p["sub"], claims={k: v for k, v in p.items() if k != "sub"})
+             for p in PEOPLE.values()]
+    with run_server_in_thread(port=free_port(), user_claims=users) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+def auth_secrets(folder: Path, provider: str, port: int) -> Path:
+    """folder/secrets.toml: an [auth] section for a dashboard on `port` signing in at
+    `provider`. Everything is on `localhost` (a redirect to 127.0.0.1 would come back
+    signed out)."""
+    import secrets
+
+    path = folder / "secrets.toml"
+    path.write_text(f"""[auth]
+redirect_uri = "http://localhost:{port}/oauth2callback"
+cookie_secret = "{secrets.token_hex(32)}"
+client_id = "hearth-test"
+client_secret = "{secrets.token_hex(8)}"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+""", encoding="utf-8")
     return path
 
 

@@ -1,5 +1,6 @@
-"""Sign-in for real: a local OpenID Connect provider (oidc-provider-mock, started here), the
-dashboard in sign-in mode, and a headless Chromium signing in as each kind of person.
+"""Sign-in for real: a local OpenID Connect provider (oidc-provider-mock, conftest's
+`provider`), the dashboard in sign-in mode, and a headless Chromium signing in as each kind of
+person.
 
 For each person: what they see, and what they cannot reach, page by page and by typing the URL.
 One sign-in per person (a few seconds each); everything else reuses that browser context.
@@ -9,10 +10,9 @@ Everything is on `localhost` (a redirect to 127.0.0.1 would come back signed out
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
-from conftest import COACH_GROUPS, PEOPLE, free_port, sample_members_by_group
+from conftest import COACH_GROUPS, PEOPLE, auth_secrets, free_port, sample_members_by_group
 from test_browser import expect, open_and_settle
 
 pytestmark = pytest.mark.browser
@@ -23,28 +23,10 @@ NO_ACCESS = "You don't have access to Hearth yet"
 
 
 @pytest.fixture(scope="module")
-def provider():
-    """A local OpenID provider that knows the five people (any client id and secret work)."""
-    from oidc_provider_mock import User, run_server_in_thread
-
-    users = [User(sub=p["sub"], claims={k: v for k, v in p.items() if k != "sub"})
-             for p in PEOPLE.values()]
-    with run_server_in_thread(port=free_port(), user_claims=users) as server:
-        yield f"http://localhost:{server.server_port}"
-
-
-@pytest.fixture(scope="module")
 def signed_in_dashboard(provider, sample_warehouse, access_config, serve, tmp_path_factory):
     """One `hearth dashboard` in sign-in mode for everyone, roles from access_config."""
     port = free_port()
-    path = tmp_path_factory.mktemp("secrets") / "secrets.toml"
-    path.write_text(f"""[auth]
-redirect_uri = "http://localhost:{port}/oauth2callback"
-cookie_secret = "{secrets.token_hex(32)}"
-client_id = "hearth-test"
-client_secret = "{secrets.token_hex(8)}"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""", encoding="utf-8")
+    path = auth_secrets(tmp_path_factory.mktemp("secrets"), provider, port)
     with serve(sample_warehouse, None, config=access_config, secrets=path, port=port) as served:
         yield served
 
