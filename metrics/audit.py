@@ -182,6 +182,23 @@ def shown_is_released(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection
     return extra
 
 
+def unreleased_citations(figures: pd.DataFrame, cited: Iterable[dict]) -> list[str]:
+    """Figures a publication built on the released ones (the community update) cites that the
+    latest publication does not show: "quarter indicator figure" each.
+
+    ``cited`` holds {quarter, indicator, figure} named as in release.figures ("program",
+    "group:g01", indicator "comments" for a comment list). A cited figure that is shown adds
+    no equation to what an attacker already has, so the rank test above covers it too.
+    """
+    if figures.empty:
+        return [f"{c['quarter']} {c['indicator']} {c['figure']}" for c in cited]
+    latest = figures[figures["publication"] == figures["publication"].max()]
+    shown = {(q, i, f) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
+             .itertuples(index=False) if r == "shown"}
+    return [f"{c['quarter']} {c['indicator']} {c['figure']}" for c in cited
+            if (c["quarter"], c["indicator"], c["figure"]) not in shown]
+
+
 EMAIL_PATTERN = r"[^\s@<>(),;:']+@[^\s@<>(),;:']+\.[A-Za-z]{2,}"
 
 
@@ -217,4 +234,4 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
 
 
 __all__ = ["Finding", "determined_hidden", "read_figures", "shown_is_released",
-           "snapshot_problems"]
+           "snapshot_problems", "unreleased_citations"]

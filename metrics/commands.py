@@ -172,9 +172,13 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
         has_release = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
                                   "'release' AND table_name = 'figures'").fetchone()[0]
         figures = audit.read_figures(con) if has_release else audit.read_figures_empty()
+        update = _community_update_citations(con, load_config(args.config)) \
+            if has_release else {"quarters": 0, "cited": []}
     finally:
         con.close()
     findings = audit.determined_hidden(figures)
+    update["problems"] = [f"cites a figure that is not released: {x}"
+                          for x in audit.unreleased_citations(figures, update["cited"])]
     audiences = [args.audience] if args.audience else list(AUDIENCES)
     snapshots = {}
     for audience in audiences:
@@ -191,14 +195,29 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
         "hidden_figures": int((figures["role"] == "hidden").sum()),
         "determined_hidden": [f.as_dict() for f in findings],
         "audiences": snapshots,
+        "community_update": {"quarters": update["quarters"], "cited": len(update["cited"]),
+                             "problems": update["problems"]},
     }
-    failed = bool(findings) or any(
+    failed = bool(findings) or bool(update["problems"]) or any(
         s["problems"] and s["problems"] != ["not published yet"] for s in snapshots.values())
     if args.json:
         _print_json(report)
     else:
         print(format_privacy_check(report))
     return 1 if failed else 0
+
+
+def _community_update_citations(con: duckdb.DuckDBPyConnection, config) -> dict[str, Any]:
+    """Every released figure the community update (`hearth update`) would print, for each
+    quarter it can be written for: the update is a publication too."""
+    from metrics import api
+    from metrics.going_well import community_update
+
+    quarters = api.quarters(con)
+    cited: list[dict[str, str]] = []
+    for quarter in quarters:
+        cited += community_update(con, None, quarter, config)["cites"]
+    return {"quarters": len(quarters), "cited": cited}
 
 
 def format_privacy_check(report: dict[str, Any]) -> str:
@@ -211,6 +230,12 @@ def format_privacy_check(report: dict[str, Any]) -> str:
     for f in found:
         lines.append(f"  publication {f['publication']} {f['quarter']} {f['indicator']} "
                      f"{f['figure']}")
+    update = report["community_update"]
+    if update["problems"]:
+        lines.append("community update: " + "; ".join(update["problems"]))
+    else:
+        lines.append(f"community update: {update['cited']} released figure(s) cited over "
+                     f"{update['quarters']} quarter(s), every one shown")
     for audience, snap in report["audiences"].items():
         if snap["problems"]:
             lines.append(f"{audience} snapshot: " + "; ".join(snap["problems"]))

@@ -31,7 +31,8 @@ from hearth.access import Viewer
 from hearth.calendar import previous_quarter
 from hearth.config import Config
 from metrics import api
-from metrics.definitions import BY_KEY
+from metrics.definitions import BY_KEY, SURVEY_KEYS
+from metrics.release import COMMENTS
 
 #: The update's figures: what members recognise, in this order.
 UPDATE_KEYS = ("active_members", "attendance_rate", "belonging", "psychological_safety",
@@ -64,20 +65,23 @@ def going_well(con: duckdb.DuckDBPyConnection, quarter: str | None, config: Conf
     released = _released(con, q, config, group_ids)
     names = api.groups(con).set_index("group_id")["name"].to_dict()
     groups, program = [], []
-    for r in released.itertuples():
+    # pandas holds the program's missing group id as NaN (not None) once a frame mixes them
+    is_program = released["group_id"].isna().to_numpy(dtype=bool)
+    for r, program_row in zip(released.itertuples(), is_program, strict=True):
         fig = r.figure
         if fig["status"] != "ok" or not _good(r.indicator, fig["change"]["verdict"]):
             continue
-        item = {"group_id": r.group_id, "indicator": r.indicator,
+        item = {"group_id": None if program_row else r.group_id, "indicator": r.indicator,
                 "title": BY_KEY[r.indicator].title, "reason": "clear improvement",
                 "text": f"{BY_KEY[r.indicator].title} {_moved(r.indicator, fig)} since "
                         f"{previous_quarter(q)}"}
-        if r.group_id is None:
+        if program_row:
             program.append(item)
         else:
             groups.append({**item, "name": names.get(r.group_id)})
-    shown = {(r.group_id, r.indicator) for r in released.itertuples()
-             if r.group_id is not None and r.figure["status"] == "ok"}
+    shown = {(r.group_id, r.indicator) for r, program_row in
+             zip(released.itertuples(), is_program, strict=True)
+             if not program_row and r.figure["status"] == "ok"}
     strong = _strong(con, q) & _strong(con, previous_quarter(q))
     for gid, key in sorted(strong):
         if (gid, key) not in shown or (group_ids is not None and gid not in group_ids):
@@ -194,10 +198,38 @@ def community_update(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connecti
         counts = store.summary(state_con, _COUNCIL, up_to=q)
         doing = {"by_theme": counts["by_theme"], "by_status": counts["by_status"],
                  "total": counts["total"]}
-    recognised = len({g["group_id"] for g in going_well(con, q, config)["groups"]})
+    recognised = going_well(con, q, config)["groups"]
+    quotes = _quotes(con, q, config)
     return {"program": config.program_name, "quarter": q, "figures": figures,
-            "progress": [p["text"] for p in progress], "groups_recognised": recognised,
-            "doing": doing, "quotes": _quotes(con, q, config), "k": config.min_responses}
+            "progress": [p["text"] for p in progress],
+            "groups_recognised": len({g["group_id"] for g in recognised}),
+            "doing": doing, "quotes": quotes, "k": config.min_responses,
+            "cites": _cited(q, figures, program, recognised, quotes)}
+
+
+def _cited(quarter: str, figures: list[dict[str, Any]], program: dict[str, dict[str, Any]],
+           recognised: list[dict[str, Any]], quotes: list[str]) -> list[dict[str, str]]:
+    """The released survey figures and comment lists the update is made of, named as
+    release.figures names them, for `hearth privacy-check` (metrics.audit.unreleased_citations):
+    each program figure it prints (and last quarter's, when it prints the change), each
+    recognised group's figure in both quarters the recognition rests on, and the program's
+    comment list when it quotes one."""
+    before = previous_quarter(quarter)
+    cited: list[tuple[str, str, str]] = []
+    for item in figures:
+        key = item["indicator"]
+        fig = program.get(key)
+        if key not in SURVEY_KEYS or fig is None or fig["status"] != "ok":
+            continue
+        cited.append((quarter, key, "program"))
+        if item["change"] is not None:
+            cited.append((before, key, "program"))
+    for g in recognised:
+        if g["indicator"] in SURVEY_KEYS:
+            cited += [(q, g["indicator"], f"group:{g['group_id']}") for q in (quarter, before)]
+    if quotes:
+        cited.append((quarter, COMMENTS, "program"))
+    return [{"quarter": q, "indicator": i, "figure": f} for q, i, f in dict.fromkeys(cited)]
 
 
 # The update is read with the council's rights: counts only.

@@ -110,3 +110,11 @@ def test_signoff_keeps_the_figures_and_check_says_nothing_changed(warehouse, cap
     assert "signed off 2026Q2" in capsys.readouterr().out
     assert hearth(warehouse, "signoff", "--check", "--quarter", "2026Q2") == 0
     assert "nothing has changed since the sign-off" in capsys.readouterr().out
+
+
+def test_an_earlier_quarters_update_names_the_programs_own_progress(warehouse, capsys):
+    # The program's rows once reached going_well with a NaN group id: counted as a group,
+    # missing from "What changed", and the sort of the groups failed for 2025Q3 and 2026Q2.
+    assert hearth(warehouse, "update", "--quarter", "2026Q2") == 0
+    text = capsys.readouterr().out
+    assert "- Belonging rose by 4 points (out of 100) since 2026Q1" in text
