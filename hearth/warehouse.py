@@ -37,7 +37,8 @@ AUDIENCE_TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 AUDIENCE_TABLES["lead"] = (*AUDIENCE_TABLES["council"], "marts.session_attendance",
-                           "marts.flags", "published.load_manifest", "published.quarantine")
+                           "marts.flags", "published.load_manifest", "published.quarantine",
+                           "marts.load_quarters")
 AUDIENCE_TABLES["coach"] = (*AUDIENCE_TABLES["lead"], "marts.watchlist")
 AUDIENCES = ("lead", "council", "coach")
 

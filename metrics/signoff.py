@@ -16,18 +16,29 @@ import duckdb
 
 from hearth import signoffs
 from hearth.access import Viewer
-from hearth.calendar import quarter_sql
 from hearth.config import Config
 from metrics import api
 from metrics.commands import format_figure
 from metrics.definitions import BY_KEY, REVIEW_KEYS
 
 
+def _manifest(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The load manifest this connection can read: the warehouse's, or the copy a lead's
+    published snapshot holds (the council's holds none)."""
+    tables = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()}
+    for name in ("raw.load_manifest", "published.load_manifest"):
+        if name in tables and "marts.load_quarters" in tables:
+            return name
+    return None
+
+
 def _last_load_id(con: duckdb.DuckDBPyConnection) -> int | None:
-    try:
-        (found,) = con.execute("SELECT max(load_id) FROM raw.load_manifest").fetchone()
-    except duckdb.CatalogException:  # a published snapshot without the manifest
+    manifest = _manifest(con)
+    if manifest is None:
         return None
+    (found,) = con.execute(f"SELECT max(load_id) FROM {manifest}").fetchall()[0]
     return None if found is None else int(found)
 
 
@@ -39,30 +50,19 @@ def sign_off(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, view
     return signoffs.save_signoff(state_con, viewer, q, figures, _last_load_id(con), note)
 
 
-def late_loads(con: duckdb.DuckDBPyConnection, quarter: str, after_load_id: int | None,
-               config: Config) -> list[dict[str, Any]]:
-    """Files loaded after load `after_load_id` that hold rows of `quarter`, with how many."""
-    if after_load_id is None:
+def late_loads(con: duckdb.DuckDBPyConnection, quarter: str, after_load_id: int | None
+               ) -> list[dict[str, Any]]:
+    """Files loaded after load `after_load_id` that hold rows of `quarter`, with how many
+    (marts.load_quarters); none where the connection has no manifest (the council's)."""
+    manifest = _manifest(con)
+    if after_load_id is None or manifest is None:
         return []
-    q_of = lambda expr: quarter_sql(expr, config.fiscal_year_start_month)  # noqa: E731
     rows = con.execute(
         f"""
-        WITH rows_in_quarter AS (
-            SELECT load_id FROM core.sessions WHERE {q_of('session_date')} = $q
-            UNION ALL
-            SELECT a.load_id FROM core.attendance a JOIN core.sessions s USING (session_id)
-             WHERE {q_of('s.session_date')} = $q
-            UNION ALL
-            SELECT load_id FROM core.survey_responses
-             WHERE {q_of('CAST(submitted_at AS DATE)')} = $q
-            UNION ALL
-            SELECT load_id FROM core.buddy_checkins
-             WHERE {q_of('CAST(checked_in_at AS DATE)')} = $q
-        )
-        SELECT m.load_id, m.file_name, m.kind, m.loaded_at, count(*) AS rows_in_quarter
-        FROM rows_in_quarter r JOIN raw.load_manifest m USING (load_id)
-        WHERE m.load_id > $after
-        GROUP BY ALL ORDER BY m.load_id
+        SELECT m.load_id, m.file_name, m.kind, m.loaded_at, l.rows AS rows_in_quarter
+        FROM marts.load_quarters l JOIN {manifest} m USING (load_id)
+        WHERE l.quarter = $q AND m.load_id > $after
+        ORDER BY m.load_id
         """, {"q": quarter, "after": after_load_id},
     ).fetchall()
     return [{"load_id": int(i), "file_name": f, "kind": k, "loaded_at": str(at),
@@ -107,7 +107,7 @@ def since_signoff(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection,
     return {
         "quarter": quarter, "signed_at": signed["signed_at"], "signed_by": signed["signed_by"],
         "note": signed["note"],
-        "late_loads": late_loads(con, quarter, signed["last_load_id"], config),
+        "late_loads": late_loads(con, quarter, signed["last_load_id"]),
         "changes": _differences(signed["figures"]["review"], now),
         "flags_added": sorted(now_flags - then_flags),
         "flags_cleared": sorted(then_flags - now_flags),

@@ -23,6 +23,7 @@ from hearth.orchestrate import ingest
 from hearth.state import events, state
 from metrics import followup, signoff
 from tests.conftest import SAMPLE_DIR, sample_config
+from tests.test_dashboard_pages import app_for, no_exception, open_page
 
 CUT = "2026-07-01"  # 2026Q3 starts
 HELD_BACK_GROUPS = {"g01", "g02"}  # their 2026Q2 responses arrive after the sign-off
@@ -223,6 +224,19 @@ def test_a_late_file_for_a_signed_quarter_is_marked_and_the_review_shows_the_dif
     program = next(c for c in since["changes"] if c["unit"] == "program"
                    and c["indicator"] == "belonging")
     assert program["signed"] != program["now"]
+
+
+def test_the_review_page_of_the_signed_quarter_shows_the_late_file_and_what_changed(
+        cycle, monkeypatch):
+    at = open_page(app_for(monkeypatch, cycle["db"], "lead", filter_quarter="2026Q2"), "review")
+    no_exception(at)
+    assert any(t.value.startswith("2026Q2 was signed off by lead@example.org") for t in at.text)
+    (late,) = [w.value for w in at.warning if "loaded after the sign-off" in w.value]
+    assert "late_survey_2026Q2.csv" in late
+    (changed,) = [d.value for d in at.dataframe if list(d.value.columns) == [
+        "unit", "title", "signed", "now"]]
+    program = changed[(changed["unit"] == "program") & (changed["title"] == "Belonging")]
+    assert len(program) == 1 and program.iloc[0]["signed"] != program.iloc[0]["now"]
 
 
 def test_the_signed_figures_are_kept_as_signed(cycle):
