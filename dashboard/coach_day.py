@@ -38,7 +38,17 @@ FLAG_TITLES = {
 }
 
 NO_CHANGE = "no clear change"
+# Row heights in px: Streamlit wraps a cell's text when rows are taller than 64 px. A flag's
+# reason (up to ~190 characters) takes five lines in its column, a watch reason three.
+REASON_ROW, WATCH_ROW = 100, 78
+HEADER_ROW = 40
+ROWS_SHOWN = 7  # rows a table shows before it scrolls: no table outgrows a screen
 _DIGITS = re.compile(r"(\d+)")
+
+
+def table_height(rows: int, row_height: int) -> int:
+    """A table's height in px: its rows up to ROWS_SHOWN, then it scrolls."""
+    return min(rows, ROWS_SHOWN) * row_height + HEADER_ROW
 
 
 def natural_key(text: object) -> tuple:

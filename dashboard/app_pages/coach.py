@@ -30,14 +30,6 @@ SIGNAL_TITLES = {
 COMPARED = ["attendance_rate", "newcomer_return", "buddy_coverage", "hosting_breadth",
             "belonging", "psychological_safety", "peer_support", "loneliness_share"]
 RESOLVED_NAMED = 10  # resolved flags named in one sentence; the rest are in "To watch"
-# Row heights in px: Streamlit wraps a cell's text when rows are taller than 64 px. A flag's
-# reason (up to ~190 characters) takes five lines in its column, a watch reason three.
-REASON_ROW, WATCH_ROW = 100, 78
-ROWS_SHOWN = 7  # rows a table shows before it scrolls: no table outgrows a screen
-
-
-def table_height(rows: int, row_height: int) -> int:
-    return min(rows, ROWS_SHOWN) * row_height + 40  # + the header row
 
 ctx = frame.context()
 k = ctx.config.min_responses
@@ -117,7 +109,8 @@ else:
         },
         download=concern.drop(columns=["evidence_text"]),
         on_pick=lambda row: open_group(str(concern["group_id"].iat[row])),
-        height=table_height(len(concern), REASON_ROW), row_height=REASON_ROW,
+        height=coach_day.table_height(len(concern), coach_day.REASON_ROW),
+        row_height=coach_day.REASON_ROW,
     )
 if not resolved.empty:
     named = [f"{r.group_name or r.group_id}: {r.flag_title.lower()}"
@@ -152,7 +145,8 @@ for severity, what in (
                      "changes": st.column_config.TextColumn("Since last quarter", width=230),
                  },
                  on_pick=lambda row, part=part: open_group(str(part["group_id"].iat[row])),
-                 height=table_height(len(part), WATCH_ROW), row_height=WATCH_ROW)
+                 height=coach_day.table_height(len(part), coach_day.WATCH_ROW),
+                 row_height=coach_day.WATCH_ROW)
 
 # --- Everyone else: totals only -------------------------------------------------------------------
 if rest_counts is not None and sum(rest_counts.values()):
