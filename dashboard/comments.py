@@ -26,6 +26,7 @@ import streamlit as st
 from dashboard import queries, ui
 
 PAGE_SIZE = 15  # rows per page: the table stays well inside one screen
+ROW, HEADER = 35, 38  # px: Streamlit's default row and header heights, to show a page unscrolled
 _NOT_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 
@@ -153,4 +154,5 @@ def _listing(comments: pd.Series, key: str) -> None:
             "count": st.column_config.NumberColumn("Times written", format="%d", width="small"),
         },
         download=found[["comment", "count"]],
+        height=len(shown) * ROW + HEADER,
     )
