@@ -200,10 +200,10 @@ def test_comments_are_grouped_with_counts_and_paged(page, program_2000, serve, t
 
 
 @pytest.mark.parametrize("groups", [20, 200, 2000])
-def test_the_coach_page_stays_within_two_screens_per_list(page, serve, sample_warehouse,
-                                                          program_2000, tmp_path_factory,
-                                                          artifacts, groups):
-    db = {20: sample_warehouse, 2000: program_2000}.get(groups) or \
+def test_the_coach_page_stays_within_two_screens_per_list(page, serve, request,
+                                                          tmp_path_factory, artifacts, groups):
+    db = request.getfixturevalue({20: "sample_warehouse", 2000: "program_2000"}[groups]) \
+        if groups in (20, 2000) else \
         build_program(tmp_path_factory.mktemp(f"program{groups}"), groups)
     with serve(db, "coach") as served:
         open_page(page, served.url, "Struggling groups")
