@@ -431,6 +431,17 @@ def comments(snap: Snapshot, quarter: str, group_id: str | None = None) -> pd.Da
     return _api(snap, "comments", quarter, group_id)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def selection_comments(snap: Snapshot, quarter: str,
+                       group_ids: tuple[str, ...]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Comments of the selected groups whose own lists were released this quarter, and the
+    selected groups left out (metrics.api.selection_comments: whole released lists only)."""
+    if not has(snap, "marts.comments"):
+        return pd.DataFrame(columns=["group_id", "comment"]), tuple(group_ids)
+    rows, left_out = _api(snap, "selection_comments", quarter, list(group_ids))
+    return rows, tuple(left_out)
+
+
 # --- Member-level reads: only within the viewer's own groups --------------------------------------
 # Who may see whose members is decided at sign-in (hearth.access.Viewer.groups: None for a lead,
 # a coach's own groups, nothing for the council). Every read that returns a member's name checks

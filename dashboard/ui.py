@@ -6,6 +6,8 @@ Free text from the data is shown with st.dataframe / st.text only, never st.mark
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -31,13 +33,26 @@ def _caption_and_download(what: str, data: pd.DataFrame, key: str) -> None:
 
 
 def table(data: pd.DataFrame, what: str, key: str, column_config: dict | None = None,
-          height: int | str = "auto", download: pd.DataFrame | None = None) -> None:
+          height: int | str = "auto", download: pd.DataFrame | None = None,
+          on_pick: Callable[[int], None] | None = None, row_height: int | None = None) -> None:
     """A table shown as data (never rendered as Markdown), its caption and a CSV download.
 
     The only way a table reaches a page: its toolbar's own CSV export is off (app.py), so the
-    download here, neutralised by dashboard.exports, is the only CSV of it."""
-    st.dataframe(data, key=f"table_{key}", hide_index=True, column_config=column_config,
-                 height=height)
+    download here, neutralised by dashboard.exports, is the only CSV of it. With ``on_pick``,
+    clicking a row calls it with the row's position in ``data`` (before the app reruns). A
+    ``row_height`` above 64 px lets long text wrap inside its cell instead of being cut off."""
+    if on_pick is None:
+        st.dataframe(data, key=f"table_{key}", hide_index=True, column_config=column_config,
+                     height=height, row_height=row_height)
+    else:
+        def picked() -> None:
+            rows = st.session_state[f"table_{key}"].selection.rows
+            if rows:
+                on_pick(int(rows[0]))
+
+        st.dataframe(data, key=f"table_{key}", hide_index=True, column_config=column_config,
+                     height=height, row_height=row_height, on_select=picked,
+                     selection_mode="single-row")
     _caption_and_download(what, data if download is None else download, key)
 
 

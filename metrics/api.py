@@ -30,6 +30,8 @@ Tables for pages
     inclusion(con, quarter, dimension=None) -> DataFrame
     reliability(con, quarter=None) -> DataFrame
     comments(con, quarter, group_id=None) -> DataFrame   plain text, never Markdown/HTML
+    selection_comments(con, quarter, group_ids) -> (DataFrame, [group_id])   released group
+                                                       lists of a selection, and who is left out
     freshness(con) -> DataFrame
 """
 
@@ -542,6 +544,25 @@ def comments(con: duckdb.DuckDBPyConnection, quarter: str,
     ).df()
 
 
+def selection_comments(con: duckdb.DuckDBPyConnection, quarter: str,
+                       group_ids: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Comments of a selection of groups: (group_id, comment) rows of the selected groups whose
+    own list was released this quarter, and the selected groups without a released list.
+
+    Only whole released lists are combined (marts.comments holds a group's list only when the
+    group reached k_comments responses and secondary suppression left it shown), so the
+    selection's comments are never more than what each group's own list already shows; the
+    comments of groups left out are never pooled in, however many of them are selected."""
+    selected = sorted(dict.fromkeys(str(g) for g in group_ids))
+    rows = con.execute(
+        "SELECT group_id, comment FROM marts.comments WHERE quarter = ? "
+        "AND group_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY group_id, comment",
+        [quarter, selected],
+    ).df()
+    released = set(rows["group_id"].astype(str))
+    return rows, [g for g in selected if g not in released]
+
+
 def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per group: newest session and attendance dates, and the latest quarter with a released
     survey figure (never a survey date: that would date a hidden group's responses)."""
@@ -611,6 +632,7 @@ __all__ = [
     "funnel", "group_medians", "groups", "load_manifest", "quarantine_rows", "quarantine_summary",
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
-    "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "session_attendance",
+    "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "selection_comments",
+    "session_attendance",
     "shrunken", "slice_indicators", "slice_indicators_over", "trend", "watchlist",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, frame, quarterly, queries, ui
+from dashboard import charts, comments, frame, quarterly, queries, ui
 from dashboard.labels import HEATMAP_INDICATORS, MAX_GROUPS_SHOWN, indicator_title, is_survey
 from metrics.anonymity import SUPPRESSED_LABEL
 
@@ -110,11 +110,5 @@ else:
         if is_survey(chosen):
             st.caption(f"Groups with {SUPPRESSED_LABEL(k)} are left out.")
 
-# --- Comments -------------------------------------------------------------------------------------
-said = queries.comments(snap, quarter)
-if not said.empty:
-    st.subheader("What members said")
-    st.caption(f"Anonymous comments from across the program this quarter, shown only when at "
-               f"least {ctx.config.min_comments} people responded.")
-    ui.table(said[["comment"]], "anonymous survey comments, exactly as written.",
-             key="comments", column_config={"comment": "Comment"})
+# --- Comments (dashboard/comments.py: grouped, searchable, paged, filtered where allowed) ----------
+comments.show(ctx, group_ids, key="compare")
