@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hearth.config import CONFIG_TEMPLATE, load_config
 from hearth.errors import HearthError
+from metrics.presentation import format_figure
 
 
 def _print_json(obj) -> None:
@@ -214,8 +215,6 @@ def _action_line(a: dict) -> str:
 
 
 def _follow_up_lines(report: dict) -> list[str]:
-    from metrics.commands import format_figure
-
     lines = []
     for item in report["indicators"]:
         before = item["before"]

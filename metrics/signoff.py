@@ -19,8 +19,8 @@ from hearth.access import Viewer
 from hearth.calendar import quarter_sql
 from hearth.config import Config
 from metrics import api
-from metrics.commands import format_figure
 from metrics.definitions import BY_KEY, REVIEW_KEYS
+from metrics.presentation import format_figure
 
 
 def _last_load_id(con: duckdb.DuckDBPyConnection) -> int | None:
