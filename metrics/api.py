@@ -84,6 +84,8 @@ def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
 def _clean(value: Any) -> Any:
     """JSON-safe scalars: NaN/NA -> None, numpy -> Python (a numpy scalar comes from a frame,
     so numpy is loaded already; plain rows hold Python values)."""
+    if isinstance(value, str | int):  # most cells (bool is an int): nothing to clean
+        return value
     if is_missing(value):
         return None
     if type(value).__module__ == "numpy":
@@ -110,8 +112,10 @@ def _where_groups(group_ids: Iterable[str] | None, column: str = "group_id") -> 
 
 def quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Quarters with sessions or survey responses, oldest first."""
-    if not _has_marts(con):
-        return []
+    return _quarters(con) if _has_marts(con) else []
+
+
+def _quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         # (marts.indicators has a row for every quarter with sessions or responses; the
         # council's snapshot has no session table)
@@ -128,7 +132,7 @@ def latest_quarter(con: duckdb.DuckDBPyConnection) -> str | None:
 def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> str:
     """The quarter asked for, or the latest with data; HearthError naming the ones available."""
     _require_marts(con)
-    available = quarters(con)
+    available = _quarters(con)
     if not available:
         raise HearthError("the warehouse holds no sessions or survey responses yet; "
                           "load some with `hearth ingest`")
