@@ -27,12 +27,14 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 ## Benchmarks at reference scale; they print ratios against baselines run in the same process.
-## benchmarks/flags.py prints the flag calibration table of docs/metrics.md (10 to 1,000 groups).
+## benchmarks/flags.py prints the flag calibration table of docs/metrics.md (10 to 1,000 groups);
+## benchmarks/cli.py times the read commands against `python -c "import duckdb"`.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/flags.py
+	$(BIN)/python benchmarks/cli.py
 
 clean:
 	rm -rf $(VENV) *.duckdb *.duckdb.wal tests/artifacts benchmarks/out

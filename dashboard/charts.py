@@ -6,13 +6,12 @@ drawn; a suppressed figure is labelled in words ("fewer than 5 responses") rathe
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.labels import indicator_title, is_index, is_percent, lower_is_better
+from dashboard.labels import indicator_title, is_index, lower_is_better
 from metrics.anonymity import SUPPRESSED_LABEL
+from metrics.presentation import CANT_TELL, format_value, is_percent
 
 WARM = "#C2410C"       # Hearth's accent: the program's own figures
 TEAL = "#0F766E"       # a second series / "better"
@@ -52,21 +51,6 @@ def _axis(indicator: str) -> tuple[str, dict]:
     if is_index(indicator):
         return "Index (0–100)", {"range": [0, 100]}
     return "Number", {"rangemode": "tozero"}
-
-
-def _fmt(indicator: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if is_percent(indicator):
-        return f"{value:.0%}"
-    if abs(value) >= 10 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:.1f}"
-
-
-def format_value(indicator: str, value: float | None) -> str:
-    """An indicator's value the way every page and the report prints it."""
-    return _fmt(indicator, value)
 
 
 def _error(frame: pd.DataFrame) -> dict:
@@ -111,7 +95,7 @@ def _wrap(text: str, width: int) -> str:
 def _missing_text(status: str | None, k: int) -> str:
     if status == "suppressed":
         return SUPPRESSED_LABEL(k)
-    return "can't tell yet"
+    return CANT_TELL
 
 
 def participation_funnel(frame: pd.DataFrame, title: str = "From joining to hosting"
@@ -155,7 +139,7 @@ def inclusion(frame: pd.DataFrame, indicator: str, dimension_title: str, k: int)
     fig = go.Figure(go.Bar(
         x=shown["category"].map(lambda c: plain(str(c).replace("_", " "))), y=shown["value"],
         marker_color=WARM, error_y=_error(shown),
-        text=[_fmt(indicator, v) for v in shown["value"]], textposition="outside",
+        text=[format_value(indicator, v) for v in shown["value"]], textposition="outside",
         customdata=shown[["n"]].fillna(0).astype(int),
         hovertemplate="%{x}: %{y}<br>n = %{customdata[0]}<extra></extra>",
     ))
@@ -208,7 +192,7 @@ def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
     fig.update_xaxes(side="top", tickangle=0)
     fig.update_layout(margin={"t": 120})
     fig.add_annotation(xref="paper", yref="paper", x=0, y=-0.02, yanchor="top", showarrow=False,
-                       text=f"Uncoloured cells: {SUPPRESSED_LABEL(k)}, or can't tell yet.",
+                       text=f"Uncoloured cells: {SUPPRESSED_LABEL(k)}, or {CANT_TELL}.",
                        font={"size": 11, "color": "#6B7280"})
     return fig
 

@@ -23,8 +23,8 @@ from hearth.access import Viewer, local_viewer
 from hearth.errors import HearthError
 from hearth.state import state
 from metrics import followup, going_well, signoff
-from metrics.commands import format_figure
 from metrics.definitions import REVIEW_KEYS
+from metrics.presentation import format_figure
 
 STATUS_TITLES = {"planned": "Planned", "doing": "Under way", "done": "Done",
                  "dropped": "Dropped"}

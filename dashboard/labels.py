@@ -33,12 +33,6 @@ def indicator_title(key: str) -> str:
     return found.title if found else key.replace("_", " ").capitalize()
 
 
-def is_percent(key: str) -> bool:
-    """Shares between 0 and 1, displayed as percentages."""
-    found = BY_KEY.get(key)
-    return found is not None and found.kind in ("proportion", "survival")
-
-
 def lower_is_better(key: str) -> bool:
     found = BY_KEY.get(key)
     return found is not None and found.higher_is_better is False

@@ -6,29 +6,18 @@ page and the HTML export so both say exactly the same thing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pandas as pd
 
 from dashboard import charts
-from dashboard.labels import (
-    DIMENSIONS,
-    KPI_ORDER,
-    indicator_title,
-    is_percent,
-    is_survey,
-    lower_is_better,
-)
+from dashboard.labels import DIMENSIONS, KPI_ORDER, indicator_title, is_survey, lower_is_better
 from dashboard.report import Report, Tile
 from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL
 from metrics.definitions import state_words
-
-CANT_TELL = "can't tell yet"
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+from metrics.presentation import CANT_TELL, change_text, figure_words
+from metrics.presentation import is_missing as _missing
+from metrics.presentation import is_true as _true
 
 
 @dataclass(frozen=True)
@@ -53,28 +42,6 @@ class Kpi:
         else:
             text = f"{self.value}: {self.note}" if self.note else self.value
         return text[:1].upper() + text[1:]
-
-
-def change_text(indicator: str, delta: float) -> str:
-    if is_percent(indicator):
-        # a decimal below 10 points, so that a clear change never reads "+0 pts"
-        points = delta * 100
-        return f"{points:+.0f} pts" if abs(points) >= 10 else f"{points:+.1f} pts"
-    if abs(delta) >= 10 or float(delta).is_integer():
-        return f"{delta:+,.0f}"
-    return f"{delta:+.1f}"
-
-
-def figure_words(indicator: str, value: object, status: str | None, k: int,
-                 pooled: object = False) -> str:
-    """A figure as every page prints it: the number (labelled when two quarters were pooled to
-    reach k responses), or in words when there is none."""
-    if status == "suppressed":
-        return SUPPRESSED_LABEL(k)
-    if status == "insufficient" or _missing(value):
-        return CANT_TELL
-    number = charts.format_value(indicator, float(value))
-    return f"{number} ({POOLED_LABEL})" if _true(pooled) else number
 
 
 def kpi(row: pd.Series | dict, k: int, previous: str | None) -> Kpi:
@@ -107,11 +74,6 @@ def kpi(row: pd.Series | dict, k: int, previous: str | None) -> Kpi:
         note = f"clear {'rise' if rose else 'fall'}"
     return Kpi(indicator, title, shown, True, change_text(indicator, float(delta)),
                str(verdict), judgement, note, n)
-
-
-def _true(value: object) -> bool:
-    """A flag from a frame (bool, numpy bool, NA or None) as a plain bool."""
-    return not _missing(value) and bool(value)
 
 
 def _int(value: object) -> int | None:

@@ -27,15 +27,17 @@ publishes for one quarter; it is not a formal privacy proof against every outsid
 from __future__ import annotations
 
 import math
+import numbers
+import sys
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from hearth.calendar import parse_quarter
 from hearth.config import MIN_ALLOWED_K
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_K",
@@ -47,6 +49,7 @@ __all__ = [
     "SUPPRESSED_LABEL",
     "SliceDecision",
     "comments_visible",
+    "is_missing",
     "overlap_allowed",
     "pool_quarters",
     "public_indicator",
@@ -72,7 +75,7 @@ def SUPPRESSED_LABEL(k: int = DEFAULT_K) -> str:  # noqa: N802 - reads as the co
 
 def validate_k(k: int) -> int:
     """The anonymity threshold as an int; ValueError when it is below 3 or not a whole number."""
-    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         if isinstance(k, float) and k.is_integer():
             k = int(k)
         else:
@@ -91,7 +94,7 @@ def suppression_label(reason: str | None, k: int = DEFAULT_K) -> str | None:
         return SUPPRESSED_LABEL(k)
     if reason == "secondary":
         return SECONDARY_LABEL
-    if reason is None or (isinstance(reason, float) and math.isnan(reason)) or reason is pd.NA:
+    if is_missing(reason):
         return None
     raise ValueError(f"suppression reason must be 'primary', 'secondary' or None, not {reason!r}")
 
@@ -147,6 +150,11 @@ def suppress_small_cells(
     :math:`k` responses. Units with 0 responses have no figure to protect and do not trigger
     secondary suppression.
     """
+    # pandas and numpy deferred: the CLI's read path releases single figures only, and must
+    # start fast
+    import numpy as np
+    import pandas as pd
+
     k = validate_k(k)
     if not isinstance(frame, pd.DataFrame):
         raise ValueError("suppress_small_cells needs a DataFrame of figures")
@@ -214,12 +222,19 @@ def suppress_small_cells(
 # single figures
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
+def is_missing(value: Any) -> bool:
+    """None, NaN or pandas' NA: no figure.
+
+    Without importing pandas or numpy (the CLI's read commands must start fast): pandas' NA can
+    only exist once pandas is loaded, and numpy's floats convert to float."""
+    if value is None:
+        return True
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and value is pandas.NA:
         return True
     try:
-        return bool(np.isnan(value))
-    except TypeError:
+        return math.isnan(value)
+    except (TypeError, OverflowError):
         return False
 
 
@@ -258,7 +273,7 @@ def public_indicator(
         the label says why. Insufficient: value and interval None, n shown (it is at least k).
     """
     k = validate_k(k)
-    count = 0 if _is_missing(n) else int(n)
+    count = 0 if is_missing(n) else int(n)
     if count < 0:
         raise ValueError(f"n must be a number of responses of zero or more, not {n!r}")
     if hidden or count < k:
@@ -268,7 +283,7 @@ def public_indicator(
             "label": SUPPRESSED_LABEL(k) if count < k else SECONDARY_LABEL,
             "pooled": bool(pooled),
         }
-    if not enough_data or _is_missing(value):
+    if not enough_data or is_missing(value):
         return {
             "value": None, "n": count, "ci_low": None, "ci_high": None,
             "status": "insufficient", "label": INSUFFICIENT_LABEL, "pooled": bool(pooled),
@@ -276,8 +291,8 @@ def public_indicator(
     return {
         "value": float(value),
         "n": count,
-        "ci_low": None if _is_missing(ci_low) else float(ci_low),
-        "ci_high": None if _is_missing(ci_high) else float(ci_high),
+        "ci_low": None if is_missing(ci_low) else float(ci_low),
+        "ci_high": None if is_missing(ci_high) else float(ci_high),
         "status": "ok",
         "label": POOLED_LABEL if pooled else None,
         "pooled": bool(pooled),
@@ -287,7 +302,7 @@ def public_indicator(
 def comments_visible(n_responses: int, k_comments: int = DEFAULT_K_COMMENTS) -> bool:
     """True when a unit has enough responses (default 10) for its free-text comments to show."""
     validate_k(k_comments)
-    return (0 if _is_missing(n_responses) else int(n_responses)) >= k_comments
+    return (0 if is_missing(n_responses) else int(n_responses)) >= k_comments
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,6 +393,9 @@ def slice_groups(
     responses). Including hidden groups in slices would break this: filters "video groups"
     and "video groups in English" would differ by exactly the hidden groups between them.
     """
+    # deferred, as in suppress_small_cells
+    import pandas as pd
+
     k = validate_k(k)
     counts = pd.Series(group_n, dtype="float64").fillna(0)
     # The responses that name no known group are a unit of their own: a sibling of the groups
@@ -465,6 +483,9 @@ def pool_quarters(
     (at least ``k`` responses) is never pooled with a small neighbour, since the pooled figure
     minus the shown one would reveal the small quarter.
     """
+    # deferred, as in suppress_small_cells
+    import pandas as pd
+
     k = validate_k(k)
     needed = [*unit_cols, quarter_col, n_col, *sum_cols]
     missing = [c for c in needed if c not in frame.columns]

@@ -15,6 +15,8 @@ The quarterly review
 Coaching
     flags(con, quarter, group_ids=None) -> DataFrame   quarter, group_id, flag, reason, evidence,
                                                       since, state, quarters
+    flags_records(con, quarter, group_ids=None) -> list[dict]   the same, evidence parsed
+    groups_in_quarter(con, quarter) -> int             groups with figures (the chance rate's size)
     watchlist(con, quarter, group_id=None) -> DataFrame   member-level: coaches only
 Tables for pages
     groups(con) -> DataFrame
@@ -33,28 +35,32 @@ Tables for pages
     selection_comments(con, quarter, group_ids) -> (DataFrame, [group_id])   released group
                                                        lists of a selection, and who is left out
     freshness(con) -> DataFrame
+
+The review and flags commands read finished figures, so this module imports neither pandas nor
+scipy: the review is built from plain rows, and frames come from DuckDB (`.df()`) only for the
+functions that return one. Pooling a selection computes intervals, so it imports
+metrics.release and metrics.statistics when it runs.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import numpy as np
-import pandas as pd
 
 from hearth.calendar import previous_quarter
 from hearth.config import Config
 from hearth.errors import HearthError
-from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL, SliceDecision, public_indicator
+from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL, is_missing, public_indicator
 from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS
-from metrics.release import pooled_selection, selection_decisions
-from metrics.statistics import wilson_interval
+from metrics.presentation import CANT_TELL
 
-CANT_TELL = "can't tell yet"
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from metrics.anonymity import SliceDecision
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -78,16 +84,23 @@ def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _clean(value: Any) -> Any:
-    """JSON-safe scalars: NaN/NA -> None, numpy -> Python."""
-    if value is None or value is pd.NA:
+    """JSON-safe scalars: NaN/NA -> None, numpy -> Python (a numpy scalar comes from a frame,
+    so numpy is loaded already; plain rows hold Python values)."""
+    if isinstance(value, str | int):  # most cells (bool is an int): nothing to clean
+        return value
+    if is_missing(value):
         return None
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+    if type(value).__module__ == "numpy":
+        value = value.item()
+    return float(value) if isinstance(value, float) else value
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> list[dict]:
+    """Rows as dicts of Python values: the review reads a few hundred rows, and building them
+    without a frame keeps pandas out of the CLI's read commands."""
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _where_groups(group_ids: Iterable[str] | None, column: str = "group_id") -> tuple[str, list]:
@@ -101,8 +114,10 @@ def _where_groups(group_ids: Iterable[str] | None, column: str = "group_id") -> 
 
 def quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Quarters with sessions or survey responses, oldest first."""
-    if not _has_marts(con):
-        return []
+    return _quarters(con) if _has_marts(con) else []
+
+
+def _quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         # (marts.indicators has a row for every quarter with sessions or responses; the
         # council's snapshot has no session table)
@@ -119,7 +134,7 @@ def latest_quarter(con: duckdb.DuckDBPyConnection) -> str | None:
 def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> str:
     """The quarter asked for, or the latest with data; HearthError naming the ones available."""
     _require_marts(con)
-    available = quarters(con)
+    available = _quarters(con)
     if not available:
         raise HearthError("the warehouse holds no sessions or survey responses yet; "
                           "load some with `hearth ingest`")
@@ -195,24 +210,26 @@ def review(
     selection (only with group_ids): slice_indicators(...)}.
     """
     q = resolve_quarter(con, quarter)
-    rows = indicators(con, q)
+    rows = _records(con, "SELECT * FROM marts.indicators WHERE quarter = ? "
+                         "ORDER BY group_id NULLS FIRST, indicator", [q])
     if group_ids is not None:
-        rows = rows[rows["group_id"].isna() | rows["group_id"].isin(list(group_ids))]
+        wanted = set(group_ids)
+        rows = [r for r in rows if r["group_id"] is None or r["group_id"] in wanted]
     program = {key: _missing_object(key, config) for key in REVIEW_KEYS}
     groups_out: dict[str, dict] = {}
-    info = groups(con).set_index("group_id")
-    flag_rows = flags(con, q, group_ids)
-    flag_rows = flag_rows[flag_rows["state"] != "resolved"]  # (raised flags only)
-    flags_by_group = flag_rows.groupby("group_id")["flag"].apply(list).to_dict() \
-        if len(flag_rows) else {}
-    for record in rows.to_dict("records"):
+    info = {r["group_id"]: r for r in _records(con, "SELECT * FROM marts.groups")}
+    flags_by_group: dict[str, list[str]] = {}
+    for flag in flags_records(con, q, group_ids):
+        if flag["state"] != "resolved":  # (raised flags only)
+            flags_by_group.setdefault(flag["group_id"], []).append(flag["flag"])
+    for record in rows:
         obj = indicator_object(record, config)
         gid = _clean(record["group_id"])
         if gid is None:
             program[record["indicator"]] = obj
             continue
         if gid not in groups_out:
-            meta = info.loc[gid] if gid in info.index else pd.Series(dtype=object)
+            meta = info.get(gid, {})
             groups_out[gid] = {
                 "name": _clean(meta.get("name")),
                 "modality": _clean(meta.get("modality")),
@@ -241,7 +258,8 @@ def review(
         "groups": groups_out,
         "reliability": [
             {k: _clean(v) for k, v in r.items()}
-            for r in reliability(con, q).to_dict("records")
+            for r in _records(con, RELIABILITY_SQL + " WHERE quarter = ?"
+                              + RELIABILITY_ORDER, [q])
         ],
     }
     if group_ids is not None:
@@ -270,6 +288,9 @@ def slice_indicators_over(
     One query per table for all the quarters (a trend chart of a selection would otherwise
     pay every query once per quarter); the anonymity decision is still made quarter by quarter.
     """
+    # pooling computes intervals: metrics.release (pandas, scipy) only when a selection is asked
+    from metrics.release import pooled_selection, selection_decisions
+
     selected = list(dict.fromkeys(group_ids))
     wanted = list(dict.fromkeys(quarters))
     rows = con.execute(
@@ -311,6 +332,8 @@ def slice_indicators_over(
 def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
                    pooled: pd.DataFrame, config: Config) -> dict[str, dict[str, Any]]:
     """One quarter of a selection: the review's indicator objects."""
+    from metrics.statistics import wilson_interval  # scipy: only when a selection is pooled
+
     out: dict[str, dict[str, Any]] = {}
     nothing = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
     for key in REVIEW_KEYS:
@@ -404,27 +427,42 @@ def flags(
 
     Empty for an audience whose snapshot holds no flags (the council's: flags are coaching)."""
     if not _has_table(con, "marts", "flags"):
-        return pd.DataFrame(columns=["quarter", "group_id", "flag", "reason", "evidence", "since",
-                                     "state", "quarters"])
+        import pandas as pd  # an empty frame of these columns; deferred like every frame here
+
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    sql, params = _flags_query(quarter, group_ids)
+    return con.execute(sql, params).df()
+
+
+FLAG_COLUMNS = ["quarter", "group_id", "flag", "reason", "evidence", "since", "state", "quarters"]
+
+
+def _flags_query(quarter: str, group_ids: Sequence[str] | None) -> tuple[str, list]:
     where, params = _where_groups(group_ids)
-    return con.execute(
-        "SELECT quarter, group_id, flag, reason, evidence, since, state, quarters "
-        "FROM marts.flags WHERE quarter = ?" + where
-        + " ORDER BY group_id, state = 'resolved', flag = 'cant_tell_yet', flag",
-        [quarter, *params],
-    ).df()
+    return ("SELECT " + ", ".join(FLAG_COLUMNS) + " FROM marts.flags WHERE quarter = ?" + where
+            + " ORDER BY group_id, state = 'resolved', flag = 'cant_tell_yet', flag",
+            [quarter, *params])
 
 
 def flags_records(con: duckdb.DuckDBPyConnection, quarter: str,
                   group_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """flags() as [{group_id, flag, reason, evidence, since, state, quarters}] with evidence
-    parsed (the CLI's JSON)."""
+    parsed (the CLI's JSON), read as plain rows."""
+    if not _has_table(con, "marts", "flags"):
+        return []
     return [
         {"group_id": r["group_id"], "flag": r["flag"], "reason": r["reason"],
          "evidence": json.loads(r["evidence"]) if r["evidence"] else {},
          "since": r["since"], "state": r["state"], "quarters": int(r["quarters"])}
-        for r in flags(con, quarter, group_ids).to_dict("records")
+        for r in _records(con, *_flags_query(quarter, group_ids))
     ]
+
+
+def groups_in_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> int:
+    """How many groups the program had figures for in `quarter` (the chance rate's size)."""
+    return int(con.execute(
+        "SELECT count(DISTINCT group_id) FROM marts.indicators "
+        "WHERE quarter = ? AND group_id IS NOT NULL", [quarter]).fetchone()[0])
 
 
 def watchlist(
@@ -525,13 +563,17 @@ def inclusion(con: duckdb.DuckDBPyConnection, quarter: str,
     return con.execute(sql + " ORDER BY dimension, indicator, category", params).df()
 
 
+RELIABILITY_SQL = "SELECT * FROM marts.reliability"
+RELIABILITY_ORDER = " ORDER BY quarter, construct, policy"
+
+
 def reliability(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> pd.DataFrame:
-    sql = "SELECT * FROM marts.reliability"
+    sql = RELIABILITY_SQL
     params: list = []
     if quarter is not None:
         sql += " WHERE quarter = ?"
         params.append(quarter)
-    return con.execute(sql + " ORDER BY quarter, construct, policy", params).df()
+    return con.execute(sql + RELIABILITY_ORDER, params).df()
 
 
 def comments(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -628,8 +670,8 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) ->
 
 
 __all__ = [
-    "POOLED_LABEL", "comments", "comparable_indicators", "flags", "flags_records", "freshness",
-    "funnel", "group_medians", "groups", "load_manifest", "quarantine_rows", "quarantine_summary",
+    "CANT_TELL", "POOLED_LABEL", "comments", "comparable_indicators", "flags", "flags_records",
+    "freshness", "funnel", "group_medians", "groups", "groups_in_quarter", "load_manifest", "quarantine_rows", "quarantine_summary",
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
     "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "selection_comments",

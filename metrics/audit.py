@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.linalg import null_space
 
 TOLERANCE = 1e-8
 
@@ -143,6 +142,9 @@ def _check_system(part: pd.DataFrame) -> list[Finding]:
 
 
 def _null_space(rows: Iterable[frozenset]) -> tuple[dict[str, int], np.ndarray]:
+    # scipy.linalg deferred: only solving a system needs it, not importing the release layer
+    from scipy.linalg import null_space
+
     rows = list(rows)
     entries = sorted({t for row in rows for t in row})
     index = {t: i for i, t in enumerate(entries)}

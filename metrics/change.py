@@ -31,98 +31,25 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hearth.calendar import shift_quarter
 from metrics.definitions import BY_KEY, SURVEY_MEANS, indicator_facts
 from metrics.statistics import (
+    Z95,
+    Z998,
     benjamini_hochberg,
     change_verdicts,
     funnel_limits_mean,
     funnel_limits_proportion,
     mann_whitney_pvalues,
     overdispersion_phi,
+    poisson_count_pvalues,
     shrink_means,
     shrink_proportions,
-    two_proportions,
+    two_proportion_pvalues,
 )
 
-Z95 = 1.959963984540054
-Z998 = 3.090232306167813
-
 KEYS = ["quarter", "group_id", "indicator"]
-
-
-def two_proportion_pvalues(x1, n1, x2, n2) -> np.ndarray:
-    """statistics.two_proportions over arrays.
-
-    Rows with every expected count >= 5 use the pooled z test computed at once (the same
-    formula as two_proportions); the rest (Fisher's exact test) call two_proportions once per
-    distinct table. NaN where a total is 0 or missing.
-    """
-    x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
-    out = np.full(x1.shape, np.nan)
-    valid = np.isfinite(x1) & np.isfinite(n1) & np.isfinite(x2) & np.isfinite(n2) \
-        & (n1 > 0) & (n2 > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (x1 + x2) / (n1 + n2)
-        expected = np.minimum.reduce([n1 * pooled, n1 * (1 - pooled), n2 * pooled,
-                                      n2 * (1 - pooled)])
-        z = (x1 / n1 - x2 / n2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    large = valid & (expected >= 5)
-    out[large] = 2.0 * stats.norm.sf(np.abs(z[large]))
-    small = valid & ~large
-    if small.any():
-        tables = np.stack([x1[small], n1[small], x2[small], n2[small]], axis=1).astype(np.int64)
-        distinct, inverse = np.unique(tables, axis=0, return_inverse=True)
-        out[small] = _fisher_pvalues(distinct)[inverse.ravel()]
-    return out
-
-
-def _fisher_pvalues(tables: np.ndarray) -> np.ndarray:
-    """Two-sided Fisher exact p for many 2x2 tables (rows x1, n1, x2, n2) at once.
-
-    The same test scipy.stats.fisher_exact (and so statistics.two_proportions) runs: given the
-    margins, x1 is hypergeometric; p sums the probabilities of every table no more likely than
-    the one observed (relative tolerance 1e-7, as scipy). Tables with huge margins go one at a
-    time through statistics.two_proportions.
-    """
-    x1, n1, x2, n2 = tables.T
-    total = n1 + n2
-    successes = x1 + x2
-    low = np.maximum(0, n1 + successes - total)
-    high = np.minimum(successes, n1)
-    width = int((high - low).max()) + 1 if len(tables) else 0
-    if width > 2000:
-        return np.array([two_proportions(*map(int, row)) for row in tables])
-    support = low[:, None] + np.arange(width)[None, :]
-    inside = support <= high[:, None]
-    pmf = np.where(inside, stats.hypergeom.pmf(support, total[:, None], successes[:, None],
-                                               n1[:, None]), 0.0)
-    observed = stats.hypergeom.pmf(x1, total, successes, n1)
-    # summed left to right (cumsum), not pairwise: a table's p must not depend on the width
-    # of the batch it came in, or a refresh of some quarters would differ from a full one
-    # in the last digit
-    p = np.where(pmf <= observed[:, None] * (1 + 1e-7), pmf, 0.0).cumsum(axis=1)[:, -1]
-    return np.minimum(p, 1.0)
-
-
-def poisson_count_pvalues(before, after) -> np.ndarray:
-    """Two-sided conditional test that two counts come from the same Poisson rate.
-
-    Given total t = before + after, after ~ Binomial(t, 1/2) under no change;
-    p = min(1, 2 min(P(X <= after), P(X >= after))). p = 1 when both are 0.
-    """
-    b = np.asarray(before, dtype=float)
-    a = np.asarray(after, dtype=float)
-    out = np.full(b.shape, np.nan)
-    ok = np.isfinite(a) & np.isfinite(b)
-    total = np.where(ok, a + b, 0)
-    low = stats.binom.cdf(np.where(ok, a, 0), total, 0.5)
-    high = stats.binom.sf(np.where(ok, a, 0) - 1, total, 0.5)
-    out[ok] = np.minimum(1.0, 2.0 * np.minimum(low, high))[ok]
-    out[ok & (total == 0)] = 1.0
-    return out
 
 
 def _survey_mean_pvalues(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Series:

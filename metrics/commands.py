@@ -1,8 +1,9 @@
 """The metrics subcommands of `hearth`: refresh, review, flags, watchlist, privacy-check.
 
-Thin shells over metrics.refresh and metrics.api (imported when a command runs, so that
-`hearth --help` and the pipeline commands do not pay for scipy). `refresh` writes (and
-republishes the dashboard's copy); the others open the warehouse read-only.
+Thin shells over metrics.api, which reads finished figures without pandas or scipy, so that
+`hearth --help`, review and flags start about as fast as DuckDB imports (benchmarks/cli.py).
+The privacy check solves equations (metrics.audit: pandas, scipy) and imports it when it runs.
+These commands open the warehouse read-only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import duckdb
 from hearth.config import load_config
 from hearth.errors import HearthError
 from hearth.warehouse import AUDIENCE_TABLES, AUDIENCES, db_path, published_path
+from metrics import api
 from metrics.definitions import BY_KEY, REVIEW_KEYS, chance_sentence, state_words
+from metrics.presentation import format_figure
 
 SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
 
@@ -35,34 +38,6 @@ def _open_read_only(db: str | None) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         raise HearthError(f"{path}: cannot open the warehouse ({exc}); is an ingest running?") \
             from None
-
-
-def format_figure(key: str, obj: dict[str, Any], verdict: bool = True) -> str:
-    """One indicator object as a short plain-text cell, e.g. '78% (71-84%, n=120)'."""
-    if obj["status"] != "ok":
-        return obj.get("note") or ("can't tell yet" if obj["status"] == "insufficient"
-                                   else "suppressed")
-    value = obj["value"]
-    spec = BY_KEY[key]
-    if spec.kind in ("proportion", "survival"):
-        text = f"{100 * value:.0f}%"
-        if obj["ci_low"] is not None:
-            text += f" ({100 * obj['ci_low']:.0f}-{100 * obj['ci_high']:.0f}%)"
-    elif spec.kind == "mean" and key != "host_hhi":
-        text = f"{value:.0f}"
-        if obj["ci_low"] is not None:
-            text += f" ({obj['ci_low']:.0f}-{obj['ci_high']:.0f})"
-    elif key == "host_hhi":
-        text = f"{value:.2f}"
-    else:
-        text = f"{value:.0f}"
-    if obj.get("n") is not None:
-        text += f" n={obj['n']}"
-    if obj.get("note"):
-        text += f" [{obj['note']}]"
-    if verdict and obj["change"]["verdict"] in ("up", "down"):
-        text += f" ({obj['change']['verdict']} since last quarter)"
-    return text
 
 
 def format_review(data: dict[str, Any]) -> str:
@@ -99,8 +74,6 @@ def format_review(data: dict[str, Any]) -> str:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from metrics import api
-
     config = load_config(args.config)
     con = _open_read_only(args.db)
     try:
@@ -116,14 +89,11 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_flags(args: argparse.Namespace) -> int:
-    from metrics import api
-    from metrics.flags import groups_in_quarter
-
     con = _open_read_only(args.db)
     try:
         quarter = api.resolve_quarter(con, args.quarter)
         records = api.flags_records(con, quarter)
-        groups = groups_in_quarter(con, quarter)
+        groups = api.groups_in_quarter(con, quarter)
     finally:
         con.close()
     if args.json:
@@ -139,8 +109,6 @@ def cmd_flags(args: argparse.Namespace) -> int:
 
 
 def cmd_watchlist(args: argparse.Namespace) -> int:
-    from metrics import api
-
     con = _open_read_only(args.db)
     try:
         quarter = api.resolve_quarter(con, args.quarter)
@@ -165,7 +133,7 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
 
 def cmd_privacy_check(args: argparse.Namespace) -> int:
     """Is any hidden survey figure determined by what was released? Exit 1 when one is."""
-    from metrics import audit
+    from metrics import audit  # pandas and scipy: deferred so the other commands start fast
 
     con = _open_read_only(args.db)
     try:

@@ -553,9 +553,3 @@ def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["quarter", "group_id", "_o", "flag"], ignore_index=True).drop(
         columns="_o")
 
-
-def groups_in_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> int:
-    """How many groups the program had figures for in `quarter` (the chance rate's size)."""
-    return int(con.execute(
-        "SELECT count(DISTINCT group_id) FROM marts.indicators "
-        "WHERE quarter = ? AND group_id IS NOT NULL", [quarter]).fetchone()[0])

@@ -40,10 +40,10 @@ from metrics import api
 from metrics.change import NOT_TESTED_HERE, change_between
 from metrics.commands import format_figure
 from metrics.definitions import BY_KEY, REVIEW_KEYS
+from metrics.presentation import CANT_TELL
 from metrics.statistics import benjamini_hochberg, change_verdicts, mann_whitney, mean_interval
 
 ALPHA = 0.05
-CANT_TELL = "can't tell yet"
 
 #: What the council and the community update count actions by: the family of the first
 #: indicator an action aims to move, in the program's words.

@@ -32,6 +32,7 @@ from hearth.calendar import previous_quarter
 from hearth.config import Config
 from metrics import api
 from metrics.definitions import BY_KEY, SURVEY_KEYS
+from metrics.presentation import CANT_TELL
 from metrics.release import COMMENTS
 
 #: The update's figures: what members recognise, in this order.
@@ -138,7 +139,7 @@ def plain_figure(key: str, figure: dict[str, Any]) -> str:
     if figure["status"] == "suppressed":
         return "not shown: too few answers to keep them anonymous"
     if figure["status"] != "ok" or figure["value"] is None:
-        return "can't tell yet: too little data"
+        return f"{CANT_TELL}: too little data"
     spec = BY_KEY[key]
     value, low, high, n = figure["value"], figure["ci_low"], figure["ci_high"], figure["n"]
     if spec.kind in ("proportion", "survival"):

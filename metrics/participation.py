@@ -21,33 +21,7 @@ import pandas as pd
 
 from metrics.definitions import BY_KEY, indicator_facts
 from metrics.frames import query_frame
-from metrics.statistics import wilson_intervals
-
-Z95 = 1.959963984540054
-
-
-def survival_intervals(
-    survival: np.ndarray, greenwood_sum: np.ndarray, n: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log(-log) Greenwood interval of Kaplan-Meier survival, vectorised.
-
-    S^exp(+-z sqrt(G) / log S), as statistics.kaplan_meier. Where it is undefined: with no
-    event (S = 1) the Wilson interval of n retained out of n; with everyone gone (S = 0) the
-    Wilson interval of 0 out of n.
-    """
-    s = np.asarray(survival, dtype=float)
-    g = np.asarray(greenwood_sum, dtype=float)
-    m = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = Z95 * np.sqrt(g) / np.log(s)
-        low = s ** np.exp(-spread)
-        high = s ** np.exp(spread)
-    safe_m = np.where(m > 0, m, 0)
-    _, all_low, _ = wilson_intervals(safe_m, safe_m)
-    _, _, none_high = wilson_intervals(np.zeros_like(safe_m), safe_m)
-    low = np.where(s >= 1, all_low, np.where(s <= 0, 0.0, low))
-    high = np.where(s >= 1, 1.0, np.where(s <= 0, none_high, high))
-    return low, high
+from metrics.statistics import survival_intervals, wilson_intervals
 
 
 def with_status(frame: pd.DataFrame) -> pd.DataFrame:

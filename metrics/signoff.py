@@ -18,8 +18,8 @@ from hearth import signoffs
 from hearth.access import Viewer
 from hearth.config import Config
 from metrics import api
-from metrics.commands import format_figure
 from metrics.definitions import BY_KEY, REVIEW_KEYS
+from metrics.presentation import format_figure
 
 
 def _manifest(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -26,9 +26,12 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 __all__ = [
+    "Z95",
+    "Z998",
     "Estimate",
     "Reliability",
     "benjamini_hochberg",
+    "fisher_exact_pvalues",
     "change_verdict",
     "change_verdicts",
     "cronbach_alpha",
@@ -43,16 +46,23 @@ __all__ = [
     "overdispersion_tau2_means",
     "overdispersion_tau2_means_without_each",
     "overdispersion_tau2",
+    "poisson_count_pvalues",
     "shrink_means",
     "shrink_proportions",
+    "survival_intervals",
     "theil_sen_trend",
     "theil_sen_trends",
+    "two_proportion_pvalues",
     "two_proportions",
     "wilson_interval",
     "wilson_intervals",
 ]
 
 VERDICTS = ("up", "down", "no meaningful change", "no clear change", "can't tell yet")
+
+#: Two-sided normal quantiles: 95% intervals and funnel limits, and the 99.8% funnel limits.
+Z95 = 1.959963984540054
+Z998 = 3.090232306167813
 
 
 @dataclass(frozen=True)
@@ -571,6 +581,140 @@ def two_proportions(x1: int, n1: int, x2: int, n2: int) -> float:
         return float(stats.fisher_exact(table, alternative="two-sided").pvalue)
     z = (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     return float(2.0 * stats.norm.sf(abs(z)))
+
+
+def two_proportion_pvalues(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
+                           n2: ArrayLike) -> np.ndarray:
+    """:func:`two_proportions` over arrays: the same p for every row, computed at once.
+
+    Parameters
+    ----------
+    x1, n1, x2, n2 : array-like
+        Successes and totals of the two samples, one row per unit (e.g. per group: last
+        quarter's and this quarter's attended and expected member-sessions).
+
+    Returns
+    -------
+    numpy.ndarray
+        Two-sided p per row; NaN where a total is 0 or missing.
+
+    Notes
+    -----
+    Rows whose expected counts are all at least 5 use the pooled z test of
+    :func:`two_proportions`, vectorised:
+
+    .. math:: z = \\frac{x_1/n_1 - x_2/n_2}{\\sqrt{\\hat p(1-\\hat p)(1/n_1 + 1/n_2)}},
+              \\quad p = 2\\,\\Phi(-|z|)
+
+    The rest take Fisher's exact test (:func:`fisher_exact_pvalues`), once per distinct table.
+
+    References
+    ----------
+    .. [1] Agresti, A. (2013). Categorical Data Analysis, 3rd ed., Wiley, sections 3.1 and 3.5.
+    """
+    x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
+    out = np.full(x1.shape, np.nan)
+    valid = np.isfinite(x1) & np.isfinite(n1) & np.isfinite(x2) & np.isfinite(n2) \
+        & (n1 > 0) & (n2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (x1 + x2) / (n1 + n2)
+        expected = np.minimum.reduce([n1 * pooled, n1 * (1 - pooled), n2 * pooled,
+                                      n2 * (1 - pooled)])
+        z = (x1 / n1 - x2 / n2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    large = valid & (expected >= 5)
+    out[large] = 2.0 * stats.norm.sf(np.abs(z[large]))
+    small = valid & ~large
+    if small.any():
+        tables = np.stack([x1[small], n1[small], x2[small], n2[small]], axis=1).astype(np.int64)
+        distinct, inverse = np.unique(tables, axis=0, return_inverse=True)
+        out[small] = fisher_exact_pvalues(distinct)[inverse.ravel()]
+    return out
+
+
+def fisher_exact_pvalues(tables: np.ndarray) -> np.ndarray:
+    """Two-sided Fisher exact p for many 2x2 tables at once.
+
+    Parameters
+    ----------
+    tables : numpy.ndarray
+        Integer rows ``(x1, n1, x2, n2)``: successes and totals of the two samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        Two-sided p per table, the value ``scipy.stats.fisher_exact`` gives.
+
+    Notes
+    -----
+    Given the margins, :math:`x_1` is hypergeometric,
+    :math:`P(X = x) = \\binom{x_1+x_2}{x}\\binom{n_1+n_2-x_1-x_2}{n_1-x} / \\binom{n_1+n_2}{n_1}`;
+    p sums the probabilities of every table no more likely than the one observed (relative
+    tolerance :math:`10^{-7}`, as scipy). Tables with margins wider than 2,000 go one at a time
+    through :func:`two_proportions`.
+
+    References
+    ----------
+    .. [1] Fisher, R. A. (1935). The logic of inductive inference. JRSS 98(1), 39-82.
+    .. [2] Agresti, A. (2013). Categorical Data Analysis, 3rd ed., Wiley, section 3.5.
+    """
+    x1, n1, x2, n2 = tables.T
+    total = n1 + n2
+    successes = x1 + x2
+    low = np.maximum(0, n1 + successes - total)
+    high = np.minimum(successes, n1)
+    width = int((high - low).max()) + 1 if len(tables) else 0
+    if width > 2000:
+        return np.array([two_proportions(*map(int, row)) for row in tables])
+    support = low[:, None] + np.arange(width)[None, :]
+    inside = support <= high[:, None]
+    pmf = np.where(inside, stats.hypergeom.pmf(support, total[:, None], successes[:, None],
+                                               n1[:, None]), 0.0)
+    observed = stats.hypergeom.pmf(x1, total, successes, n1)
+    # summed left to right (cumsum), not pairwise: a table's p must not depend on the width
+    # of the batch it came in, or a refresh of some quarters would differ from a full one
+    # in the last digit
+    p = np.where(pmf <= observed[:, None] * (1 + 1e-7), pmf, 0.0).cumsum(axis=1)[:, -1]
+    return np.minimum(p, 1.0)
+
+
+def poisson_count_pvalues(before: ArrayLike, after: ArrayLike) -> np.ndarray:
+    """Two-sided conditional test that two counts come from the same Poisson rate.
+
+    Parameters
+    ----------
+    before, after : array-like
+        The counts of the two periods (e.g. active members last quarter and this one).
+
+    Returns
+    -------
+    numpy.ndarray
+        Two-sided p per pair; NaN where a count is missing, 1 when both are 0.
+
+    Notes
+    -----
+    Given the total :math:`t = b + a`, under no change :math:`A \\sim \\mathrm{Binomial}(t, 1/2)`:
+
+    .. math:: p = \\min\\bigl(1,\\; 2\\min(P(A \\le a),\\, P(A \\ge a))\\bigr)
+
+    Counts here are censuses of equal-length quarters, so the rates compare as the counts do.
+
+    References
+    ----------
+    .. [1] Przyborowski, J., & Wilenski, H. (1940). Homogeneity of results in testing samples
+           from Poisson series. Biometrika 31(3/4), 313-323.
+    .. [2] Krishnamoorthy, K., & Thomson, J. (2004). A more powerful test for comparing two
+           Poisson means. J. Stat. Planning and Inference 119(1), 23-35 (the conditional test).
+    """
+    b = np.asarray(before, dtype=float)
+    a = np.asarray(after, dtype=float)
+    out = np.full(b.shape, np.nan)
+    ok = np.isfinite(a) & np.isfinite(b)
+    total = np.where(ok, a + b, 0)
+    low = stats.binom.cdf(np.where(ok, a, 0), total, 0.5)
+    high = stats.binom.sf(np.where(ok, a, 0) - 1, total, 0.5)
+    out[ok] = np.minimum(1.0, 2.0 * np.minimum(low, high))[ok]
+    out[ok & (total == 0)] = 1.0
+    return out
 
 
 def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
@@ -1372,3 +1516,51 @@ def kaplan_meier(
             "ci_high": high,
         }
     )
+
+
+def survival_intervals(
+    survival: ArrayLike, greenwood_sum: ArrayLike, n: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log(-log) Greenwood interval of Kaplan-Meier survivals, vectorised: (low, high).
+
+    Parameters
+    ----------
+    survival : array-like
+        Kaplan-Meier survival :math:`S` per unit (e.g. per group, at one horizon).
+    greenwood_sum : array-like
+        Greenwood's sum :math:`G = \\sum d_i / (n_i (n_i - d_i))` up to that time.
+    n : array-like
+        Members followed (for the ends where the formula is undefined).
+
+    Returns
+    -------
+    (low, high) : tuple of numpy.ndarray
+        95% bounds.
+
+    Notes
+    -----
+    The same interval as :func:`kaplan_meier`:
+
+    .. math:: S^{\\exp(\\pm z \\sqrt{G} / \\log S)}
+
+    Where it is undefined: with no event (:math:`S = 1`) the Wilson interval of n retained out
+    of n; with everyone gone (:math:`S = 0`) the Wilson interval of 0 out of n.
+
+    References
+    ----------
+    .. [1] Kalbfleisch, J. D., & Prentice, R. L. (2002). The Statistical Analysis of Failure
+           Time Data, 2nd ed., Wiley, section 1.4 (the log(-log) transform).
+    """
+    s = np.asarray(survival, dtype=float)
+    g = np.asarray(greenwood_sum, dtype=float)
+    m = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = Z95 * np.sqrt(g) / np.log(s)
+        low = s ** np.exp(-spread)
+        high = s ** np.exp(spread)
+    safe_m = np.where(m > 0, m, 0)
+    _, all_low, _ = wilson_intervals(safe_m, safe_m)
+    _, _, none_high = wilson_intervals(np.zeros_like(safe_m), safe_m)
+    low = np.where(s >= 1, all_low, np.where(s <= 0, 0.0, low))
+    high = np.where(s >= 1, 1.0, np.where(s <= 0, none_high, high))
+    return low, high

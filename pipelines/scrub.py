@@ -28,8 +28,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import phonenumbers
-
 PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "link": "[link]", "name": "[name]"}
 
 
@@ -250,6 +248,8 @@ class Scrubber:
     def _phone_spans(self, text: str) -> list[tuple[int, int]]:
         if not _ENOUGH_DIGITS.search(text):  # most comments hold no phone-length number
             return []
+        import phonenumbers  # deferred: its metadata loads slowly, and few texts need it
+
         spans = [
             (m.start, m.end)
             for m in phonenumbers.PhoneNumberMatcher(text, self.region,

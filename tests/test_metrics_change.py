@@ -7,20 +7,16 @@ import pandas as pd
 import pytest
 
 from hearth.warehouse import connect
-from metrics.change import (
+from metrics.change import add_changes, funnel_points, shrunken_estimates
+from metrics.statistics import (
     Z95,
     Z998,
-    add_changes,
-    funnel_points,
-    poisson_count_pvalues,
-    shrunken_estimates,
-    two_proportion_pvalues,
-)
-from metrics.statistics import (
     benjamini_hochberg,
     funnel_limits_proportion,
     overdispersion_phi,
+    poisson_count_pvalues,
     shrink_proportions,
+    two_proportion_pvalues,
     two_proportions,
 )
 from tests.metrics_world import World, same

@@ -4,6 +4,8 @@ the thriving group; the review and watchlist commands read the same warehouse.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -130,6 +132,30 @@ def test_review_text_reads_as_a_report(sample_warehouse, capsys):
     out = capsys.readouterr().out
     assert "quarterly review 2026Q3 (change against 2026Q2)" in out
     assert "g04" in out and "declining_attendance" in out
+
+
+def test_the_read_commands_never_import_the_statistics_stack(sample_warehouse, tmp_path):
+    """review, flags, status and formats read finished figures: scipy, pandera and pandas stay
+    unloaded, so they start about as fast as DuckDB imports (benchmarks/cli.py times them).
+    One subprocess for a clean interpreter; the commands run in it through main()."""
+    from tests.conftest import SAMPLE_DIR
+
+    db, config = str(sample_warehouse), str(SAMPLE_DIR / "hearth.toml")
+    commands = [["review", "--json"], ["review"], ["flags", "--json"], ["flags"], ["status"],
+                ["formats"]]
+    script = (
+        "import json, sys\n"
+        "from hearth.cli import main\n"
+        f"for args in {commands!r}:\n"
+        f"    assert main(['--db', {db!r}, '--config', {config!r}, *args]) == 0, args\n"
+        "heavy = [m for m in ('scipy', 'pandera', 'pandas', 'numpy') if m in sys.modules]\n"
+        "print(json.dumps(heavy), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+    assert '"quarter": "2026Q3"' in done.stdout  # the review did run
 
 
 def test_a_selection_pools_counts_and_follows_the_slice_rule(sample_warehouse):

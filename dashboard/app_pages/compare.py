@@ -9,9 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, comments, frame, quarterly, queries, ui
+from dashboard import charts, comments, frame, queries, ui
 from dashboard.labels import HEATMAP_INDICATORS, MAX_GROUPS_SHOWN, indicator_title, is_survey
 from metrics.anonymity import SUPPRESSED_LABEL
+from metrics.presentation import figure_words
 
 ctx = frame.context()
 k = ctx.config.min_responses
@@ -36,7 +37,7 @@ else:
                 "name. Use the filters in the sidebar to narrow it down.")
 
     rows = rows.assign(label=[
-        quarterly.figure_words(i, v, st_, k, pooled)
+        figure_words(i, v, st_, k, pooled)
         for i, v, st_, pooled in zip(rows["indicator"], rows["value"], rows["status"],
                                      rows["pooled"].fillna(False), strict=True)])
     # Rows by group_id (names need not be unique), shown by name.

@@ -21,9 +21,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import pandas as pd
 
 from hearth.config import Config
 from pipelines.adapters.base import AdapterError, Parsed
@@ -40,6 +39,9 @@ from pipelines.adapters.common import (
     union_minutes,
     whole_minutes,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SESSION_COLUMNS = [
     "session_id", "group_id", "starts_at", "duration_minutes", "host_member_id", "modality",
@@ -291,6 +293,9 @@ def build_attendance(
             f"the export has no session length; duration_minutes set to "
             f"{IN_PERSON_DEFAULT_MINUTES} (correct it in a sessions.csv if it matters)"
         )
+    # pandas deferred: `hearth formats` lists the registry without loading any file
+    import pandas as pd
+
     sessions = pd.DataFrame(
         [{
             "session_id": session_id,

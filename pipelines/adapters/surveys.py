@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from hearth.config import Config
 from hearth.instrument import Instrument
 from pipelines.adapters.base import AdapterError, Parsed
@@ -95,7 +93,7 @@ def cell_text(value) -> str:
             return ""
         if value.is_integer():
             return str(int(value))
-    if isinstance(value, pd.Timestamp | datetime):
+    if isinstance(value, datetime):  # (pandas Timestamps too: they are datetimes)
         return value.isoformat(sep=" ")
     return str(value).strip()
 
@@ -349,6 +347,8 @@ def build_survey(
         notes.append(f"identifying columns dropped: {', '.join(dropped)}")
 
     columns = _OUT_FIXED + item_ids + ["comment", "line"]
+    import pandas as pd  # deferred: `hearth formats` lists the registry without loading a file
+
     survey = pd.DataFrame(rows, columns=columns)
     survey = survey.astype({c: "str" for c in columns if c != "line"})
     survey["line"] = survey["line"].astype("int64")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from hearth.config import Config
 from pipelines.adapters.base import AdapterError, Format, Signature
 from pipelines.adapters.common import Row, norm_header
@@ -17,6 +15,8 @@ from pipelines.adapters.surveys import (
 
 
 def read_microsoft_forms(path: Path, config: Config) -> SurveyTable:
+    import pandas as pd  # deferred: `hearth formats` lists the registry without loading a file
+
     try:
         frame = pd.read_excel(path, engine="calamine", header=None, dtype=object)
     except Exception as exc:  # a damaged workbook: say so rather than show a traceback
