@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DB      ?= hearth.duckdb
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-slow bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,11 +20,16 @@ demo: $(STAMP)
 	$(BIN)/hearth --db $(DB) --config data/sample/hearth.toml ingest data/sample
 	$(BIN)/hearth --db $(DB) --config data/sample/hearth.toml dashboard
 
-## Run every test (browser tests need Debian's chromium: apt-get install -y chromium).
+## Run the tests (browser tests need Debian's chromium: apt-get install -y chromium).
+## Long sweeps and calibration runs (marked slow) are left out; `make test-slow` runs them, and CI
+## runs both.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
 
 ## Benchmarks at reference scale; they print ratios against baselines run in the same process.
 ## benchmarks/flags.py prints the flag calibration table of docs/metrics.md (10 to 1,000 groups);

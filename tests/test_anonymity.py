@@ -184,6 +184,7 @@ def recoverable_sets(published: pd.DataFrame, answers: dict[str, np.ndarray]) ->
     return [(hidden, held)] if held else []
 
 
+@pytest.mark.slow  # 1,200 random parents: CI runs it after make test
 @pytest.mark.parametrize("k", [3, 5, 7])
 def test_parent_total_minus_visible_groups_never_isolates_fewer_than_k_responses(k):
     for seed in range(400):
@@ -282,6 +283,7 @@ def random_filter(rng: np.random.Generator, attributes: pd.DataFrame) -> list[st
     return list(attributes.index[mask])
 
 
+@pytest.mark.slow  # 150 random programs, 6 filters each: CI runs it after make test
 def test_slices_built_by_slice_groups_never_differ_by_fewer_than_k_responses():
     naive_leaks = 0
     for seed in range(150):
@@ -403,6 +405,7 @@ def test_pool_quarters_pools_fixed_pairs_where_neither_quarter_was_shown():
     pd.testing.assert_frame_equal(result, expected)
 
 
+@pytest.mark.slow  # 120 random programs: CI runs it after make test
 def test_pooled_figure_never_reveals_a_quarter_by_subtraction():
     for seed in range(120):
         rng = np.random.default_rng(seed)

@@ -72,13 +72,14 @@ def test_status_lists_files_quarantine_and_freshness(tmp_path, capsys):
 
 
 def test_the_second_ingest_of_the_same_files_says_nothing_was_added(tmp_path):
-    """The one test that runs the installed command as a user would (a smoke test of the
-    entry point); every other CLI test calls main() in this process."""
+    """The one test that runs the installed `hearth` command as a user would (a smoke test of
+    the entry point, for the second ingest); every other CLI call runs main() in this process."""
     db = tmp_path / "w.duckdb"
     community = write_community(tmp_path / "c")
-    run = [sys.executable, "-m", "hearth.cli", "--db", str(db), "ingest", "--no-refresh", str(community)]
-    subprocess.run(run, check=True, capture_output=True)
-    second = subprocess.run(run, check=True, capture_output=True, text=True).stdout
+    args = ["--db", str(db), "ingest", "--no-refresh", str(community)]
+    assert main(args) == 0
+    hearth = Path(sys.executable).with_name("hearth")
+    second = subprocess.run([str(hearth), *args], check=True, capture_output=True, text=True).stdout
     assert second.splitlines()[-1] == "6 file(s): 0 rows loaded (nothing new: everything here was loaded before)"
 
 

@@ -9,6 +9,9 @@ import pytest
 from benchmarks.flags import STORY_FLAG, calibrate, format_tables
 from metrics.definitions import FLAG_RULES
 
+# two synthetic programs generated, ingested and refreshed: CI runs these after make test
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def tally(tmp_path_factory):

@@ -10,10 +10,12 @@ import sys
 import time
 
 import duckdb
+import pytest
 
 from benchmarks.ingest import write_reference_files
 
 
+@pytest.mark.slow  # 1.5 million rows written and loaded twice: CI runs it after make test
 def test_killing_an_ingest_mid_file_leaves_the_warehouse_as_it_was(tmp_path):
     attendance = write_reference_files(tmp_path, rows=1_500_000)
     db = tmp_path / "w.duckdb"

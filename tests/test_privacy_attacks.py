@@ -251,6 +251,7 @@ program = st.fixed_dictionaries({
 
 
 # (no shrinking: each example refreshes a warehouse two or three times; a failure prints as is)
+@pytest.mark.slow  # twelve warehouses refreshed two or three times each: CI runs it after make test
 @settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(program)
