@@ -163,10 +163,16 @@ def _finding(record) -> Finding:
 def shown_is_released(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection) -> list[str]:
     """Survey figures in an audience's snapshot that the release layer did not release.
 
-    Compares marts.indicators' shown survey rows of the snapshot with the latest publication's
-    'shown' group and program figures; lists any extra one as "quarter indicator figure".
+    Compares marts.indicators' shown survey rows of the snapshot with the 'shown' group and
+    program figures of each quarter's latest publication; lists any extra one as "quarter
+    indicator figure".
+
+    Each quarter against its own latest publication: an incremental refresh publishes only
+    the quarters it rebuilds (metrics.release.record_figures), so the earlier quarters the
+    snapshot still shows were last released by an earlier publication.
     """
-    latest = figures[figures["publication"] == figures["publication"].max()]
+    latest_of = figures.groupby("quarter")["publication"].transform("max")
+    latest = figures[figures["publication"] == latest_of]
     released = {(q, i, f) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
                 .itertuples(index=False) if r == "shown"}
     keys = tuple(sorted(latest["indicator"].unique()))

@@ -14,6 +14,7 @@ import re
 import stat
 
 import duckdb
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -292,3 +293,28 @@ def test_the_dashboard_reads_figures_only_through_the_read_layer():
     pages = [p.name for p in sorted((root / "app_pages").glob("*.py"))
              if re.search(r"\bSELECT\b", p.read_text(encoding="utf-8"))]
     assert pages == []
+
+
+def test_snapshot_check_reads_each_quarter_from_its_last_publication():
+    # An incremental refresh publishes only the quarters it rebuilds (2025Q2 in publication 2);
+    # the snapshot still shows 2025Q1 as publication 1 released it, which is not a leak. Found
+    # at reference scale: every incremental refresh made `hearth privacy-check` fail.
+    from metrics.audit import shown_is_released
+
+    snap = duckdb.connect()
+    snap.execute("CREATE SCHEMA marts")
+    snap.execute("CREATE TABLE marts.indicators (quarter VARCHAR, indicator VARCHAR, "
+                 "group_id VARCHAR, status VARCHAR, pooled BOOLEAN)")
+    snap.execute("INSERT INTO marts.indicators VALUES ('2025Q1', 'belonging', 'A', 'ok', false), "
+                 "('2025Q1', 'belonging', NULL, 'ok', false), "
+                 "('2025Q2', 'belonging', 'A', 'ok', false), "
+                 "('2025Q2', 'belonging', 'B', 'ok', false)")
+    released = pd.DataFrame([
+        (1, "2025Q1", "belonging", "group:A", "shown", ["2025Q1|A@1"]),
+        (1, "2025Q1", "belonging", "program", "shown", ["2025Q1|A@1"]),
+        (1, "2025Q2", "belonging", "group:B", "shown", ["2025Q2|B@1"]),
+        (2, "2025Q2", "belonging", "group:A", "shown", ["2025Q2|A@2"]),
+        (2, "2025Q2", "belonging", "group:B", "hidden", ["2025Q2|B@2"]),
+    ], columns=["publication", "quarter", "indicator", "figure", "role", "terms"])
+    # B's 2025Q2 figure was shown by publication 1 but hidden by the latest one for 2025Q2
+    assert shown_is_released(released, snap) == ["2025Q2 belonging group:B"]
