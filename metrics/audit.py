@@ -165,12 +165,13 @@ class RowSpace:
 
     def holds(self, terms: Iterable[str]) -> bool:
         """True when the sum of these entries is determined by the block's rows."""
-        vector = np.zeros(len(self.index))
-        for t in terms:
-            vector[self.index[t]] = 1.0
-        if self.by_rows:  # in the row space: nothing left after projecting onto it
-            return bool(np.abs(vector - self.basis @ (self.basis.T @ vector)).max() < TOLERANCE)
-        return not self.basis.size or bool(np.abs(vector @ self.basis).max() < TOLERANCE)
+        at = [self.index[t] for t in terms]
+        if self.by_rows:
+            # in the row space when projecting onto it loses nothing: with an orthonormal basis
+            # Q, |v - QQ'v|^2 = |v|^2 - |Q'v|^2, and Q'v of a 0/1 vector is a sum of Q's rows
+            projected = self.basis[at].sum(axis=0)
+            return bool(len(at) - projected @ projected < TOLERANCE)
+        return not self.basis.size or bool(np.abs(self.basis[at].sum(axis=0)).max() < TOLERANCE)
 
 
 def _finding(record) -> Finding:
