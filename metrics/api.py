@@ -486,7 +486,9 @@ def groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def indicators(
     con: duckdb.DuckDBPyConnection, quarter: str | None = None,
     group_ids: Sequence[str] | None = None, indicator: str | None = None,
+    verdicts: Sequence[str] | None = None,
 ) -> pd.DataFrame:
+    """marts.indicators rows; ``verdicts`` keeps rows whose change verdict is one of them."""
     sql = "SELECT * FROM marts.indicators WHERE true"
     params: list = []
     if quarter is not None:
@@ -495,6 +497,9 @@ def indicators(
     if indicator is not None:
         sql += " AND indicator = ?"
         params.append(indicator)
+    if verdicts is not None:
+        sql += " AND verdict IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(verdicts))
     where, extra = _where_groups(group_ids)
     return con.execute(sql + where + " ORDER BY quarter, group_id NULLS FIRST, indicator",
                        params + extra).df()

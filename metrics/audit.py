@@ -118,7 +118,7 @@ def _check_system(part: pd.DataFrame) -> list[Finding]:
     blocks: dict[str, list[frozenset]] = {}
     for row in rows:
         blocks.setdefault(root(next(iter(row))), []).append(row)
-    spaces: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+    spaces: dict[str, RowSpace] = {}
     for record, rest in targets:
         if any(t not in parent for t in rest):
             continue  # an entry no shown figure mentions: it cannot be determined
@@ -128,12 +128,8 @@ def _check_system(part: pd.DataFrame) -> list[Finding]:
         determined = True
         for block, part_terms in by_block.items():  # each block's part must be determined
             if block not in spaces:
-                spaces[block] = _null_space(blocks[block])
-            index, basis = spaces[block]
-            vector = np.zeros(len(index))
-            for t in part_terms:
-                vector[index[t]] = 1.0
-            if basis.size and np.abs(vector @ basis).max() >= TOLERANCE:
+                spaces[block] = RowSpace(blocks[block])
+            if not spaces[block].holds(part_terms):
                 determined = False
                 break
         if determined:
@@ -141,18 +137,41 @@ def _check_system(part: pd.DataFrame) -> list[Finding]:
     return findings
 
 
-def _null_space(rows: Iterable[frozenset]) -> tuple[dict[str, int], np.ndarray]:
-    # scipy.linalg deferred: only solving a system needs it, not importing the release layer
-    from scipy.linalg import null_space
+class RowSpace:
+    """The row space of one block of shown figures (rows: sets of entries), for membership tests.
 
-    rows = list(rows)
-    entries = sorted({t for row in rows for t in row})
-    index = {t: i for i, t in enumerate(entries)}
-    matrix = np.zeros((len(rows), len(entries)))
-    for i, row in enumerate(rows):
-        for t in row:
-            matrix[i, index[t]] = 1.0
-    return index, null_space(matrix)
+    A block is often one long row: at 10,000 groups a quarter's program figure minus its shown
+    groups sums thousands of hidden entries. Its null space is an n x n matrix (``null_space``
+    of a 1 x 9,800 row: 770 MB and about a minute), so the basis is taken on the smaller side:
+    an orthonormal basis of the row space when there are fewer rows than entries (an economy
+    SVD of the n x r transpose, O(n r^2)), the null space otherwise. Either answers the same
+    question exactly: is a 0/1 vector over the entries a combination of the rows?
+    """
+
+    def __init__(self, rows: Iterable[frozenset]) -> None:
+        # scipy.linalg deferred: only solving a system needs it, not importing the release layer
+        from scipy.linalg import null_space, orth
+
+        rows = list(rows)
+        entries = sorted({t for row in rows for t in row})
+        self.index = {t: i for i, t in enumerate(entries)}
+        matrix = np.zeros((len(rows), len(entries)))
+        for i, row in enumerate(rows):
+            for t in row:
+                matrix[i, self.index[t]] = 1.0
+        self.matrix_shape = matrix.shape
+        self.by_rows = len(rows) < len(entries)
+        self.basis = orth(matrix.T) if self.by_rows else null_space(matrix)
+
+    def holds(self, terms: Iterable[str]) -> bool:
+        """True when the sum of these entries is determined by the block's rows."""
+        at = [self.index[t] for t in terms]
+        if self.by_rows:
+            # in the row space when projecting onto it loses nothing: with an orthonormal basis
+            # Q, |v - QQ'v|^2 = |v|^2 - |Q'v|^2, and Q'v of a 0/1 vector is a sum of Q's rows
+            projected = self.basis[at].sum(axis=0)
+            return bool(len(at) - projected @ projected < TOLERANCE)
+        return not self.basis.size or bool(np.abs(self.basis[at].sum(axis=0)).max() < TOLERANCE)
 
 
 def _finding(record) -> Finding:
@@ -163,10 +182,16 @@ def _finding(record) -> Finding:
 def shown_is_released(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection) -> list[str]:
     """Survey figures in an audience's snapshot that the release layer did not release.
 
-    Compares marts.indicators' shown survey rows of the snapshot with the latest publication's
-    'shown' group and program figures; lists any extra one as "quarter indicator figure".
+    Compares marts.indicators' shown survey rows of the snapshot with the 'shown' group and
+    program figures of each quarter's latest publication; lists any extra one as "quarter
+    indicator figure".
+
+    Each quarter against its own latest publication: an incremental refresh publishes only
+    the quarters it rebuilds (metrics.release.record_figures), so the earlier quarters the
+    snapshot still shows were last released by an earlier publication.
     """
-    latest = figures[figures["publication"] == figures["publication"].max()]
+    latest_of = figures.groupby("quarter")["publication"].transform("max")
+    latest = figures[figures["publication"] == latest_of]
     released = {(q, i, f) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
                 .itertuples(index=False) if r == "shown"}
     keys = tuple(sorted(latest["indicator"].unique()))

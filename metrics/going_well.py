@@ -47,8 +47,18 @@ def _good(key: str, verdict: str) -> bool:
 
 
 def _released(con: duckdb.DuckDBPyConnection, quarter: str, config: Config,
-              group_ids: list[str] | None) -> pd.DataFrame:
-    rows = api.indicators(con, quarter)
+              group_ids: list[str] | None, strong: set[tuple[str, str]]) -> pd.DataFrame:
+    """The figures a recognition can rest on, as the read layer shows them: rows whose change
+    verdict moved at all (a clear improvement needs one), and the sustained-strength candidates
+    (`strong`). Every other row can recognise nothing; at 10,000 groups building a figure for
+    each of them was most of the review page's data time."""
+    rows = api.indicators(con, quarter, verdicts=("up", "down"))
+    if strong:
+        candidates = api.indicators(con, quarter, group_ids=sorted({g for g, _ in strong}))
+        wanted = [pair in strong for pair in zip(candidates["group_id"],
+                                                  candidates["indicator"], strict=True)]
+        rows = pd.concat([rows, candidates[wanted]], ignore_index=True)
+        rows = rows.drop_duplicates(["group_id", "indicator"], ignore_index=True)
     if group_ids is not None:  # the program's rows always; the groups' only those asked for
         rows = rows[rows["group_id"].isna() | rows["group_id"].isin(list(group_ids))]
     records = []
@@ -56,14 +66,17 @@ def _released(con: duckdb.DuckDBPyConnection, quarter: str, config: Config,
         obj = api.indicator_object(r, config)
         records.append({"group_id": None if pd.isna(r["group_id"]) else r["group_id"],
                         "indicator": r["indicator"], "figure": obj})
-    return pd.DataFrame(records, columns=["group_id", "indicator", "figure"])
+    # object columns: a string column would turn the program's None into NaN, and the
+    # program's own improvement would then be listed as a group's
+    return pd.DataFrame(records, columns=["group_id", "indicator", "figure"], dtype=object)
 
 
 def going_well(con: duckdb.DuckDBPyConnection, quarter: str | None, config: Config,
                group_ids: list[str] | None = None) -> dict[str, Any]:
     """{quarter, groups: [{group_id, name, indicator, title, reason, text}], program: [...]}"""
     q = api.resolve_quarter(con, quarter)
-    released = _released(con, q, config, group_ids)
+    strong = _strong(con, q) & _strong(con, previous_quarter(q))
+    released = _released(con, q, config, group_ids, strong)
     names = api.groups(con).set_index("group_id")["name"].to_dict()
     groups, program = [], []
     # pandas holds the program's missing group id as NaN (not None) once a frame mixes them
@@ -83,7 +96,6 @@ def going_well(con: duckdb.DuckDBPyConnection, quarter: str | None, config: Conf
     shown = {(r.group_id, r.indicator) for r, program_row in
              zip(released.itertuples(), is_program, strict=True)
              if not program_row and r.figure["status"] == "ok"}
-    strong = _strong(con, q) & _strong(con, previous_quarter(q))
     for gid, key in sorted(strong):
         if (gid, key) not in shown or (group_ids is not None and gid not in group_ids):
             continue

@@ -14,6 +14,7 @@ import re
 import stat
 
 import duckdb
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -293,3 +294,99 @@ def test_the_dashboard_reads_figures_only_through_the_read_layer():
     pages = [p.name for p in sorted((root / "app_pages").glob("*.py"))
              if re.search(r"\bSELECT\b", p.read_text(encoding="utf-8"))]
     assert pages == []
+
+
+def test_snapshot_check_reads_each_quarter_from_its_last_publication():
+    # An incremental refresh publishes only the quarters it rebuilds (2025Q2 in publication 2);
+    # the snapshot still shows 2025Q1 as publication 1 released it, which is not a leak. Found
+    # at reference scale: every incremental refresh made `hearth privacy-check` fail.
+    from metrics.audit import shown_is_released
+
+    snap = duckdb.connect()
+    snap.execute("CREATE SCHEMA marts")
+    snap.execute("CREATE TABLE marts.indicators (quarter VARCHAR, indicator VARCHAR, "
+                 "group_id VARCHAR, status VARCHAR, pooled BOOLEAN)")
+    snap.execute("INSERT INTO marts.indicators VALUES ('2025Q1', 'belonging', 'A', 'ok', false), "
+                 "('2025Q1', 'belonging', NULL, 'ok', false), "
+                 "('2025Q2', 'belonging', 'A', 'ok', false), "
+                 "('2025Q2', 'belonging', 'B', 'ok', false)")
+    released = pd.DataFrame([
+        (1, "2025Q1", "belonging", "group:A", "shown", ["2025Q1|A@1"]),
+        (1, "2025Q1", "belonging", "program", "shown", ["2025Q1|A@1"]),
+        (1, "2025Q2", "belonging", "group:B", "shown", ["2025Q2|B@1"]),
+        (2, "2025Q2", "belonging", "group:A", "shown", ["2025Q2|A@2"]),
+        (2, "2025Q2", "belonging", "group:B", "hidden", ["2025Q2|B@2"]),
+    ], columns=["publication", "quarter", "indicator", "figure", "role", "terms"])
+    # B's 2025Q2 figure was shown by publication 1 but hidden by the latest one for 2025Q2
+    assert shown_is_released(released, snap) == ["2025Q2 belonging group:B"]
+
+
+def whole_audit(figures_frame) -> set[tuple]:
+    """The auditor's question answered the plain way: every shown figure of every indicator,
+    quarter and publication as one matrix, and a hidden figure determined exactly when adding
+    its row leaves the rank unchanged. No elimination, no blocks."""
+    import numpy as np
+
+    entries = sorted({(i, t) for i, terms in figures_frame[["indicator", "terms"]]
+                      .itertuples(index=False) for t in terms})
+    index = {e: n for n, e in enumerate(entries)}
+
+    def row(indicator, terms):
+        out = np.zeros(len(entries))
+        for t in terms:
+            out[index[(indicator, t)]] = 1.0
+        return out
+
+    shown_rows = [row(i, t) for i, t, r in figures_frame[["indicator", "terms", "role"]]
+                  .itertuples(index=False) if r == "shown"]
+    matrix = np.array(shown_rows) if shown_rows else np.zeros((0, len(entries)))
+    rank = np.linalg.matrix_rank(matrix) if len(shown_rows) else 0
+    found = set()
+    for p, q, i, f, r, t in figures_frame.itertuples(index=False):
+        if r == "hidden" and len(t) and np.linalg.matrix_rank(
+                np.vstack([matrix, row(i, t)])) == rank:
+            found.add((p, q, i, f))
+    return found
+
+
+# A random release history: per publication, quarter and indicator, group entries (some moved
+# to a new version), figures over random subsets of them - single groups, the program, pooled
+# selections - each shown or hidden at random.
+system = st.lists(
+    st.tuples(st.integers(1, 3), st.sampled_from(["2025Q1", "2025Q2"]),
+              st.sampled_from(["belonging", "peer_support"]),
+              st.frozensets(st.tuples(st.integers(0, 6), st.integers(1, 2)), min_size=1,
+                            max_size=7),
+              st.sampled_from(["shown", "shown", "hidden", "allowed"])),
+    min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(system)
+def test_the_decomposed_audit_finds_exactly_what_the_whole_one_finds(rows):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [(p, q, i, f"figure{n}", role, sorted(f"{q}|g{g}@{v}" for g, v in terms))
+         for n, (p, q, i, terms, role) in enumerate(rows)],
+        columns=["publication", "quarter", "indicator", "figure", "role", "terms"])
+    decomposed = {(f.publication, f.quarter, f.indicator, f.figure)
+                  for f in determined_hidden(frame)}
+    assert decomposed == whole_audit(frame)
+
+
+def test_the_audit_tests_one_long_row_without_its_square_null_space():
+    # A quarter's program figure over 20,000 entries, 19,990 of them hidden groups: its null
+    # space would be a 20,000 x 20,000 matrix (3.2 GB); the row space is one vector.
+    import pandas as pd
+
+    entries = [f"{Q}|g{i}@1" for i in range(20_000)]
+    rows = [(1, Q, "belonging", "program", "shown", entries)]
+    rows += [(1, Q, "belonging", f"group:g{i}", "shown", [entries[i]]) for i in range(10)]
+    rows += [(1, Q, "belonging", f"group:g{i}", "hidden", [entries[i]]) for i in range(10, 20_000)]
+    frame = pd.DataFrame(rows, columns=["publication", "quarter", "indicator", "figure", "role",
+                                        "terms"])
+    assert determined_hidden(frame) == []
+    # ... and the sum of every hidden group is the program minus the shown ones: determined
+    frame.loc[len(frame)] = (1, Q, "belonging", "hidden groups", "hidden", entries[10:])
+    assert [f.figure for f in determined_hidden(frame)] == ["hidden groups"]
