@@ -372,12 +372,6 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
                     picked.add(candidates.sort_values(["n", "figure"], kind="stable").index[0])
                     break
         if not picked:
-            import os
-            if os.environ.get("HEARTH_DEBUG_RELEASE"):
-                print(found)
-                for i in {f.indicator for f in found}:
-                    print(everything[(everything.indicator == i)
-                                     & (everything.role != "allowed")].to_string())
             raise RuntimeError(
                 "release: hidden figure(s) determined by earlier publications alone: "
                 + ", ".join(f"{f.quarter} {f.indicator} {f.figure}" for f in found))
