@@ -12,6 +12,8 @@ The quarterly review
     indicator_object(row, config) -> dict              {value, n, ci_low, ci_high, status, change, note}
     slice_indicators(con, quarter, config, group_ids) -> dict   figures for a filtered set of
                                                        groups, survey ones via anonymity.slice_of_shown_groups
+    rollup(con, quarter, config, dimension, group_ids=None) -> DataFrame   the same per coach,
+                                                       modality, language, time-zone band or cohort
 Coaching
     flags(con, quarter, group_ids=None) -> DataFrame   quarter, group_id, flag, reason, evidence,
                                                       since, state, quarters
@@ -49,7 +51,7 @@ from hearth.config import Config
 from hearth.errors import HearthError
 from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL, SliceDecision, public_indicator
 from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS
-from metrics.release import pooled_selection, selection_decisions
+from metrics.release import breakdown_decisions, pooled_selection, selection_decisions
 from metrics.statistics import wilson_interval
 
 CANT_TELL = "can't tell yet"
@@ -304,6 +306,75 @@ def slice_indicators_over(
         )
         for quarter in wanted
     }
+
+
+ROLLUP_DIMENSIONS = {
+    "coach": "coach", "modality": "modality", "language": "language", "tz_band": "tz_band",
+    "cohort": "cohort",
+}
+
+
+def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimension: str,
+           group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Indicators aggregated by one dimension of the groups (coach, modality, language,
+    time-zone band, cohort): one row per category x indicator, with the category's groups.
+
+    Each category is a selection of groups and gets exactly what slice_indicators gives a
+    selection: participation shares add the groups' counts, and a survey figure pools only
+    the category's groups released for that indicator, shown only when it and what it leaves
+    out each hold at least k responses (metrics.release.breakdown_decisions). Groups with no
+    value for the dimension form the category "not recorded". ``group_ids`` keeps only those
+    groups (the sidebar filters).
+
+    Columns: category, groups (how many), group_ids (list), indicator, value, n, ci_low,
+    ci_high, status, note.
+    """
+    if dimension not in ROLLUP_DIMENSIONS:
+        raise HearthError(f"no roll-up by {dimension!r}; choose one of "
+                          f"{', '.join(ROLLUP_DIMENSIONS)}")
+    column = ROLLUP_DIMENSIONS[dimension]
+    where, params = _where_groups(group_ids)
+    members = con.execute(
+        f"SELECT group_id, coalesce(CAST({column} AS VARCHAR), 'not recorded') AS category "
+        "FROM marts.groups WHERE true" + where + " ORDER BY group_id", params).df()
+    columns = ["category", "groups", "group_ids", "indicator", "value", "n", "ci_low", "ci_high",
+               "status", "note"]
+    if members.empty:
+        return pd.DataFrame(columns=columns)
+    selections = {c: list(part["group_id"]) for c, part in members.groupby("category")}
+    category_of = con.execute(
+        f"SELECT g.group_id, coalesce(CAST(g.{column} AS VARCHAR), 'not recorded') AS category "
+        "FROM marts.groups g").df()
+    rows = con.execute(
+        "SELECT indicator, group_id, hits, n, value, status FROM marts.indicators "
+        "WHERE quarter = ? AND group_id IS NOT NULL" + where, [quarter, *params]).df()
+    rows = rows.merge(category_of, on="group_id").assign(ok=lambda f: f["status"].eq("ok"))
+    sums = rows.groupby(["category", "indicator"]).agg(
+        hits=("hits", "sum"), n=("n", "sum"), total=("value", "sum"), ok=("ok", "sum"))
+    units = con.execute(
+        "SELECT quarter, group_id, indicator, n, sum_score, sum_sq, hits FROM marts.survey_units "
+        "WHERE quarter = ?", [quarter]).df()
+    program_n = {
+        (q, i): int(n) for q, i, n in con.execute(
+            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) AND quarter = ?",
+            [list(SURVEY_KEYS), quarter]).fetchall()
+    }
+    decided = breakdown_decisions(units, program_n, selections, config.min_responses)
+    out = []
+    for category, chosen in selections.items():
+        decisions = {key: d for (_, key), d in decided[category].items()}
+        mine = units[units["group_id"].isin(chosen)]
+        pooled = pooled_selection(mine, decided[category])
+        pooled = pooled.drop(columns=["quarter"]).set_index("indicator") if not pooled.empty \
+            else pooled.set_index("indicator")
+        part = sums.xs(category, level="category") if category in sums.index \
+            .get_level_values(0) else sums.iloc[0:0].droplevel(0)
+        for key, obj in _slice_objects(part, decisions, pooled, config).items():
+            out.append({"category": category, "groups": len(chosen), "group_ids": chosen,
+                        "indicator": key, **{f: obj[f] for f in ("value", "n", "ci_low",
+                                                                 "ci_high", "status", "note")}})
+    return pd.DataFrame(out, columns=columns)
 
 
 def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
@@ -611,6 +682,6 @@ __all__ = [
     "funnel", "group_medians", "groups", "load_manifest", "quarantine_rows", "quarantine_summary",
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
-    "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "session_attendance",
+    "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "rollup", "session_attendance",
     "shrunken", "slice_indicators", "slice_indicators_over", "trend", "watchlist",
 ]

@@ -51,6 +51,12 @@ def open_page(at: AppTest, page: str) -> AppTest:
     return at
 
 
+def apply_filters(at: AppTest) -> AppTest:
+    """Press the sidebar's "Apply filters" (the group filters are a form)."""
+    next(b for b in at.button if b.label == "Apply filters").click().run()
+    return at
+
+
 def charts_of(at: AppTest) -> list:
     return at.get("plotly_chart")
 
@@ -307,7 +313,8 @@ def test_filters_survive_a_visit_to_a_page_without_them(monkeypatch, sample_ware
     quarters = at.selectbox(key="filter_quarter").options
     at.selectbox(key="filter_quarter").select(quarters[-1]).run()
     language = at.multiselect(key="filter_language").options[0]
-    at.multiselect(key="filter_language").select(language).run()
+    at.multiselect(key="filter_language").select(language)
+    apply_filters(at)
     at.switch_page("app_pages/method.py").run()
     at.switch_page("app_pages/review.py").run()
     no_exception(at)
