@@ -475,8 +475,8 @@ def attention(snap: Snapshot, quarter: str,
         worse = [("up" if lower_is_better(i) else "down") for i in rows["indicator"]]
         fell = rows[rows["verdict"].astype(str).to_numpy() == pd.Series(worse).to_numpy()]
         spread = group_medians(snap, quarter).set_index("indicator")["spread"]
-        size = (fell["delta"].abs() / fell["indicator"].map(spread).replace(0, float("nan"))) \
-            .fillna(fell["delta"].abs())
+        scale = pd.to_numeric(fell["indicator"].map(spread.to_dict()), errors="coerce")
+        size = (fell["delta"].abs() / scale.where(scale > 0)).fillna(fell["delta"].abs())
         falls = fell.assign(size=size)[["group_id", "indicator", "size"]]
         for g, i in zip(falls["group_id"].astype(str), falls["indicator"], strict=True):
             if g in why:
@@ -496,6 +496,17 @@ def attention(snap: Snapshot, quarter: str,
         natural_key(frame["group_name"].iat[i])))
     order = sorted(order, key=lambda i: -frame["concern"].iat[i])  # stable: tiers first
     return frame.iloc[order].reset_index(drop=True)[ATTENTION_COLUMNS]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def rollup(snap: Snapshot, quarter: str, config, dimension: str,
+           group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Indicators per coach, modality, language, time-zone band or cohort (metrics.api.rollup:
+    each category pooled by the selection rule), for the groups the filters keep."""
+    if not has(snap, "marts.indicators"):
+        return pd.DataFrame()
+    return _api(snap, "rollup", quarter, config, dimension,
+                list(group_ids) if group_ids is not None else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -111,8 +111,10 @@ def test_review_tiles_say_cant_tell_yet_in_words(monkeypatch, sample_warehouse):
 def test_compare_shows_heatmap_funnel_and_ranking(monkeypatch, sample_warehouse):
     at = open_page(app_for(monkeypatch, sample_warehouse, "council"), "compare")
     no_exception(at)
-    assert [s.value for s in at.subheader][:2] == [
-        "Groups at a glance", "Funnel plots: which differences are more than chance?"]
+    assert [s.value for s in at.subheader][:5] == [
+        "Needs attention first", "Groups at a glance",
+        "Funnel plots: which differences are more than chance?", "Ranking, with its uncertainty",
+        "Roll up, then drill down"]
     assert len(charts_of(at)) == 3
     assert "Attendance rate" in at.selectbox(key="compare_indicator").options or \
         at.selectbox(key="compare_indicator").options
