@@ -51,7 +51,12 @@ from hearth.config import Config
 from hearth.errors import HearthError
 from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL, SliceDecision, public_indicator
 from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS
-from metrics.release import breakdown_decisions, pooled_selection, selection_decisions
+from metrics.release import (
+    breakdown_decisions,
+    figures_from_stats,
+    pooled_selection,
+    selection_decisions,
+)
 from metrics.statistics import wilson_interval
 
 CANT_TELL = "can't tell yet"
@@ -360,21 +365,77 @@ def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimensi
             "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) AND quarter = ?",
             [list(SURVEY_KEYS), quarter]).fetchall()
     }
-    decided = breakdown_decisions(units, program_n, selections, config.min_responses)
+    k = config.min_responses
+    decided = breakdown_decisions(units, program_n, selections, k)
+    # Survey figures: per category x indicator, pool the groups its decision allows - all
+    # categories in one group-by (a loop per category costs minutes at 358 coaches).
+    allowed = pd.DataFrame(
+        [(c, q, i, g) for c, decisions in decided.items()
+         for (q, i), d in decisions.items() if d.allowed for g in d.groups],
+        columns=["category", "quarter", "indicator", "group_id"])
+    pooled = allowed.merge(units, on=["quarter", "indicator", "group_id"]) \
+        .groupby(["category", "indicator"], as_index=False)[["n", "sum_score", "sum_sq", "hits"]] \
+        .sum()
+    pooled = figures_from_stats(pooled).set_index(["category", "indicator"]) \
+        if not pooled.empty else pooled.set_index(["category", "indicator"])
+    sums = sums.reset_index()
+    sums = {(c, i): (h, n, t, o) for c, i, h, n, t, o in zip(
+        sums["category"], sums["indicator"], sums["hits"], sums["n"], sums["total"], sums["ok"],
+        strict=True)}
+    figures = {key: (v, n, lo, hi) for key, v, n, lo, hi in zip(
+        pooled.index, pooled.get("value", []), pooled.get("n", []), pooled.get("ci_low", []),
+        pooled.get("ci_high", []), strict=True)}
     out = []
     for category, chosen in selections.items():
-        decisions = {key: d for (_, key), d in decided[category].items()}
-        mine = units[units["group_id"].isin(chosen)]
-        pooled = pooled_selection(mine, decided[category])
-        pooled = pooled.drop(columns=["quarter"]).set_index("indicator") if not pooled.empty \
-            else pooled.set_index("indicator")
-        part = sums.xs(category, level="category") if category in sums.index \
-            .get_level_values(0) else sums.iloc[0:0].droplevel(0)
-        for key, obj in _slice_objects(part, decisions, pooled, config).items():
-            out.append({"category": category, "groups": len(chosen), "group_ids": chosen,
-                        "indicator": key, **{f: obj[f] for f in ("value", "n", "ci_low",
-                                                                 "ci_high", "status", "note")}})
+        base = {"category": category, "groups": len(chosen), "group_ids": chosen}
+        for key in REVIEW_KEYS:
+            spec = BY_KEY[key]
+            if spec.family == "survey":
+                continue
+            found = sums.get((category, key))
+            obj = _pooled_object(spec, found, config)
+            out.append({**base, "indicator": key, **obj})
+        for key in SURVEY_KEYS:
+            decision = decided[category].get((quarter, key))
+            figure = figures.get((category, key))
+            if decision is None or not decision.allowed or figure is None:
+                out.append({**base, "indicator": key, "value": None, "n": None, "ci_low": None,
+                            "ci_high": None, "status": "suppressed",
+                            "note": decision.reason if decision is not None and decision.reason
+                            else SUPPRESSED_LABEL(k) + " in this selection"})
+                continue
+            shown = public_indicator(figure[0], int(figure[1]), figure[2], figure[3], k)
+            note = shown["label"]
+            if decision.left_out:
+                note = (f"{decision.left_out} selected group(s) left out: their own figures "
+                        "are hidden")
+            out.append({**base, "indicator": key, "value": shown["value"], "n": shown["n"],
+                        "ci_low": shown["ci_low"], "ci_high": shown["ci_high"],
+                        "status": shown["status"], "note": note})
     return pd.DataFrame(out, columns=columns)
+
+
+def _pooled_object(spec, found: tuple | None, config: Config) -> dict[str, Any]:
+    """A non-survey indicator pooled over a selection from its groups' summed counts:
+    counts add up, shares add their counts (Wilson interval), the rest are not defined.
+    found: (hits, n, total, groups with a figure) or None."""
+    if found is None or not found[3]:
+        missing = _missing_object(spec.key, config)
+        return {f: missing.get(f) for f in ("value", "n", "ci_low", "ci_high", "status", "note")}
+    hits, n, total, _ = found
+    if spec.kind == "count":
+        return {"value": float(total), "n": _clean(n), "ci_low": None, "ci_high": None,
+                "status": "ok", "note": None}
+    if spec.kind == "proportion":
+        est = wilson_interval(int(hits), int(n))
+        enough = est.n >= spec.min_n
+        return {"value": est.value if enough else None, "n": est.n,
+                "ci_low": est.ci_low if enough else None,
+                "ci_high": est.ci_high if enough else None,
+                "status": "ok" if enough else "insufficient",
+                "note": None if enough else "too little data"}
+    return {"value": None, "n": None, "ci_low": None, "ci_high": None, "status": "insufficient",
+            "note": "not defined for a selection of groups"}
 
 
 def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
@@ -386,25 +447,12 @@ def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
         spec = BY_KEY[key]
         if spec.family == "survey":
             continue
-        if key not in rows.index or not rows.at[key, "ok"]:
+        found = (tuple(rows.loc[key, ["hits", "n", "total", "ok"]]) if key in rows.index
+                 else None)
+        if found is None or not found[3]:
             out[key] = _missing_object(key, config)
             continue
-        if spec.kind == "count":
-            out[key] = {"value": float(rows.at[key, "total"]), "n": _clean(rows.at[key, "n"]),
-                        "ci_low": None, "ci_high": None, "status": "ok", "change": nothing,
-                        "note": None}
-        elif spec.kind == "proportion":
-            est = wilson_interval(int(rows.at[key, "hits"]), int(rows.at[key, "n"]))
-            enough = est.n >= spec.min_n
-            out[key] = {"value": est.value if enough else None, "n": est.n,
-                        "ci_low": est.ci_low if enough else None,
-                        "ci_high": est.ci_high if enough else None,
-                        "status": "ok" if enough else "insufficient", "change": nothing,
-                        "note": None if enough else "too little data"}
-        else:  # retention and HHI do not add up across groups
-            out[key] = {"value": None, "n": None, "ci_low": None, "ci_high": None,
-                        "status": "insufficient", "change": nothing,
-                        "note": "not defined for a selection of groups"}
+        out[key] = {**_pooled_object(spec, found, config), "change": nothing}
     for key in SURVEY_KEYS:
         decision = decisions.get(key)
         if decision is None or not decision.allowed or key not in pooled.index:

@@ -68,16 +68,18 @@ def going_well(con: duckdb.DuckDBPyConnection, quarter: str | None, config: Conf
         fig = r.figure
         if fig["status"] != "ok" or not _good(r.indicator, fig["change"]["verdict"]):
             continue
-        item = {"group_id": r.group_id, "indicator": r.indicator,
+        # (a frame of string ids turns the program's None into NaN: test for both)
+        gid = None if pd.isna(r.group_id) else r.group_id
+        item = {"group_id": gid, "indicator": r.indicator,
                 "title": BY_KEY[r.indicator].title, "reason": "clear improvement",
                 "text": f"{BY_KEY[r.indicator].title} {_moved(r.indicator, fig)} since "
                         f"{previous_quarter(q)}"}
-        if r.group_id is None:
+        if gid is None:
             program.append(item)
         else:
-            groups.append({**item, "name": names.get(r.group_id)})
+            groups.append({**item, "name": names.get(gid)})
     shown = {(r.group_id, r.indicator) for r in released.itertuples()
-             if r.group_id is not None and r.figure["status"] == "ok"}
+             if not pd.isna(r.group_id) and r.figure["status"] == "ok"}
     strong = _strong(con, q) & _strong(con, previous_quarter(q))
     for gid, key in sorted(strong):
         if (gid, key) not in shown or (group_ids is not None and gid not in group_ids):
