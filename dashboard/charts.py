@@ -60,9 +60,14 @@ def _error(frame: pd.DataFrame) -> dict:
             "arrayminus": low.tolist(), "color": GREY, "thickness": 1.5, "width": 4}
 
 
-def trend(frame: pd.DataFrame, indicator: str, k: int, title: str | None = None) -> go.Figure:
+HIGHLIGHT = "#1D4ED8"  # "my group", marked in every chart
+
+
+def trend(frame: pd.DataFrame, indicator: str, k: int, title: str | None = None,
+          group: pd.DataFrame | None = None, group_name: str | None = None) -> go.Figure:
     """One indicator over all quarters with its 95% interval (frame: quarter, value, ci_low,
-    ci_high, n, status). Suppressed or too-thin quarters are named, not drawn."""
+    ci_high, n, status). Suppressed or too-thin quarters are named, not drawn. ``group`` (same
+    columns) adds one group's own line, marked, beside the scope's."""
     frame = frame.sort_values("quarter")
     shown = frame[frame["value"].notna()]
     fig = go.Figure(go.Scatter(
@@ -74,8 +79,19 @@ def trend(frame: pd.DataFrame, indicator: str, k: int, title: str | None = None)
     for q, status in zip(missing["quarter"], missing.get("status", [None] * len(missing)), strict=False):
         fig.add_annotation(x=q, yref="paper", y=0.05, showarrow=False, textangle=-90,
                            text=_missing_text(status, k), font={"color": "#6B7280", "size": 11})
+    mine = None
+    if group is not None and not group.empty:
+        mine = group.sort_values("quarter")
+        mine = mine[mine["value"].notna() & mine["quarter"].isin(frame["quarter"])]
+        fig.data[0].name = "All selected groups"
+        fig.add_trace(go.Scatter(
+            x=mine["quarter"], y=mine["value"], mode="lines+markers", name=plain(group_name or ""),
+            line={"color": HIGHLIGHT, "width": 2, "dash": "dot"},
+            marker={"size": 9, "symbol": "diamond"},
+            hovertemplate=f"{plain(group_name or '')}" + " %{x}: %{y}<extra></extra>"))
     y_title, y_axis = _axis(indicator)
-    _style(fig, title or indicator_title(indicator), "Quarter", y_title, height=300, legend=False)
+    _style(fig, title or indicator_title(indicator), "Quarter", y_title, height=300,
+           legend=mine is not None)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(frame["quarter"]))
     fig.update_yaxes(**y_axis)
     return fig
@@ -157,12 +173,15 @@ def inclusion(frame: pd.DataFrame, indicator: str, dimension_title: str, k: int)
 
 
 def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
-            reference: pd.DataFrame | None = None) -> go.Figure:
+            reference: pd.DataFrame | None = None, highlight: str | None = None,
+            marks: dict[str, str] | None = None) -> go.Figure:
     """Groups (rows) × indicators (columns), coloured by distance from the program's median
     group in units of that indicator's spread (interquartile range), oriented so that blue is
     always the better side. ``values`` holds numbers (NaN where suppressed or too thin);
     ``labels`` the words for every cell; ``reference`` (index indicator: median, spread) is
-    computed over all groups so a filtered view keeps the program's yardstick."""
+    computed over all groups so a filtered view keeps the program's yardstick. ``marks`` puts
+    a sign before a row's name (⚑ flagged, ◆ outside the limits); the ``highlight`` row's name
+    is shown in bold."""
     relative = pd.DataFrame(index=values.index)
     for column in values.columns:
         col = values[column].astype(float)
@@ -177,8 +196,14 @@ def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
     relative = relative.clip(-2, 2)
     columns = [_wrap(indicator_title(c), 11) for c in values.columns]
     text = labels.map(lambda t: _wrap(str(t), 12)).to_numpy()
+    marks = marks or {}
+
+    def row_label(g: str) -> str:
+        text = (marks.get(g, "") + " " + plain(g)).strip()
+        return f"<b>▶ {text}</b>" if g == highlight else text
+
     fig = go.Figure(go.Heatmap(
-        z=relative.to_numpy(dtype=float), x=columns, y=[plain(g) for g in values.index],
+        z=relative.to_numpy(dtype=float), x=columns, y=[row_label(g) for g in values.index],
         text=text, texttemplate="%{text}", textfont={"size": 11},
         colorscale="RdBu", zmid=0, zmin=-2, zmax=2, xgap=2, ygap=2, hoverongaps=False,
         colorbar={"tickvals": [-2, 0, 2], "thickness": 14,
@@ -186,7 +211,7 @@ def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
         customdata=labels.to_numpy(),
         hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>",
     ))
-    height = max(340, 110 + 40 * len(values.index))
+    height = max(340, 160 + 30 * len(values.index))
     _style(fig, "Each group against the median group", None, None, height=height, legend=False)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top", tickangle=0)
@@ -197,7 +222,8 @@ def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
     return fig
 
 
-def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str]) -> go.Figure:
+def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str],
+                highlight: str | None = None) -> go.Figure:
     """Spiegelhalter funnel plot: each group's value against its size, with the program target
     and the 95% and 99.8% limits expected from chance alone (frame columns as marts.funnel_points)."""
     points = points.sort_values("n")
@@ -224,6 +250,7 @@ def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str]) -> 
         customdata=described,
         hovertemplate="%{text}<br>%{y} from %{x}<br>%{customdata}<extra></extra>",
     ))
+    _mark_group(fig, points, highlight, names, x="n", y="value")
     y_title, y_axis = _axis(indicator)
     x_title = ("Expected attendances" if indicator == "attendance_rate"
                else "Members" if is_percent(indicator) else "Responses")
@@ -235,11 +262,52 @@ def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str]) -> 
     return fig
 
 
-def shrunken_ranking(frame: pd.DataFrame, indicator: str, names: dict[str, str]) -> go.Figure:
+def _mark_group(fig: go.Figure, frame: pd.DataFrame, group_id: str | None,
+                names: dict[str, str], x: str, y: str) -> None:
+    """One group drawn over the rest: a ring and its name ("highlight my group")."""
+    if group_id is None:
+        return
+    row = frame[frame["group_id"].astype(str) == str(group_id)]
+    if row.empty:
+        return
+    name = plain(names.get(str(group_id), group_id))
+    fig.add_trace(go.Scatter(
+        x=row[x], y=row[y], mode="markers+text", name=name, text=[name] * len(row),
+        textposition="top center", textfont={"color": HIGHLIGHT, "size": 13},
+        marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": HIGHLIGHT, "width": 3}},
+        hoverinfo="skip"))
+
+
+def shrunken_ranking(frame: pd.DataFrame, indicator: str, names: dict[str, str],
+                     highlight: str | None = None) -> go.Figure:
     """Each group's shrunken estimate with its 95% interval, next to its raw figure.
-    Overlapping intervals mean the order between those groups is not settled."""
-    frame = frame.sort_values("estimate")
+    Overlapping intervals mean the order between those groups is not settled.
+
+    With a ``position`` column (1 = lowest of all the groups ranked) the frame may hold only
+    some of them (the lowest and highest, the highlighted group): wherever positions skip, a
+    grey band says how many groups are not drawn there, so the top and the bottom are never
+    read as one list."""
+    frame = frame.sort_values("position" if "position" in frame else "estimate")
     labels = [plain(names.get(str(g), g)) for g in frame["group_id"]]
+    labels = [f"<b>▶ {t}</b>" if str(g) == str(highlight) else t
+              for g, t in zip(frame["group_id"], labels, strict=True)]
+    gaps: list[int] = []
+    if "position" in frame:
+        rows, shown, last = [], [], 0
+        for (_, row), label in zip(frame.iterrows(), labels, strict=True):
+            skipped = int(row["position"]) - last - 1
+            if skipped > 0 and last > 0:
+                gaps.append(len(rows))
+                rows.append(pd.Series({c: float("nan") for c in frame.columns}
+                                      | {"group_id": f"__gap{len(rows)}"}))
+                shown.append(f"··· {skipped:,} group{'s' if skipped != 1 else ''} "
+                             f"not drawn ···{' ' * len(gaps)}")
+            rows.append(row)
+            shown.append(label)
+            last = int(row["position"])
+        frame, labels = pd.DataFrame(rows).reset_index(drop=True), shown
+        for column in ("estimate", "ci_low", "ci_high", "raw_value", "n"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=frame["estimate"], y=labels, mode="markers", name="Estimate (shrunk towards the average)",
@@ -248,15 +316,20 @@ def shrunken_ranking(frame: pd.DataFrame, indicator: str, names: dict[str, str])
                  "array": (frame["ci_high"] - frame["estimate"]).clip(lower=0).tolist(),
                  "arrayminus": (frame["estimate"] - frame["ci_low"]).clip(lower=0).tolist(),
                  "color": WARM, "thickness": 1.5, "width": 3},
-        customdata=frame[["n"]].fillna(0).astype(int),
+        customdata=pd.to_numeric(frame["n"], errors="coerce").fillna(0).astype(int)
+        .to_frame(),
         hovertemplate="%{y}: %{x}<br>n = %{customdata[0]}<extra></extra>",
     ))
     fig.add_trace(go.Scatter(x=frame["raw_value"], y=labels, mode="markers", name="Raw figure",
                              marker={"color": GREY, "size": 7, "symbol": "circle-open"},
                              hovertemplate="%{y}: raw %{x}<extra></extra>"))
+    for at in gaps:  # on a category axis, row i sits at y = i
+        fig.add_hrect(y0=at - 0.5, y1=at + 0.5, fillcolor="#E5E7EB", line_width=0,
+                      layer="below")
     y_title, axis = _axis(indicator)
     _style(fig, f"{indicator_title(indicator)}: estimates with their uncertainty", y_title, None,
            height=max(300, 80 + 22 * len(frame)))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels)
     axis.pop("rangemode", None)
     fig.update_xaxes(**axis)
     return fig

@@ -46,6 +46,8 @@ FILTER_LABELS = {
 STATE_DEFAULTS: dict[str, object] = {
     "filter_quarter": None,
     **{f"filter_{name}": [] for name in FILTER_LABELS},
+    "filter_group": [],   # groups picked by name (the searchable group filter)
+    "focus_group": None,  # "Find a group": the group opened and marked in every chart
     "drilldown_group": None,
     "funnel_cohort": "Joined this quarter",
     "last_upload_summary": None,
@@ -187,11 +189,17 @@ def _current_filters(ctx: Context) -> queries.Filters:
     return queries.Filters(
         quarter=state.get("filter_quarter"),
         **{name: tuple(state.get(f"filter_{name}") or ()) for name in FILTER_LABELS},
+        group=tuple(state.get("filter_group") or ()),
     )
 
 
 def sidebar_filters(ctx: Context) -> None:
-    """The shared filters: quarter plus the group dimensions present in the data."""
+    """The shared filters: quarter, "Find a group", then the group filters in a form.
+
+    The group filters are applied together with one button (st.form): at 2,000 groups each
+    pick used to rerun the whole page, and narrowing to one coach's groups took 2-3 reruns.
+    The quarter and "Find a group" are single picks and act at once.
+    """
     if ctx.empty or ctx.snap is None:
         return
     quarter_list = queries.quarters(ctx.snap)
@@ -204,15 +212,54 @@ def sidebar_filters(ctx: Context) -> None:
         kept = [v for v in state.get(f"filter_{name}") or [] if v in options[name]]
         if kept != list(state.get(f"filter_{name}") or []):
             state[f"filter_{name}"] = kept
+    names = queries.group_names(ctx.snap)
+    ids = queries.groups_in_name_order(ctx.snap)
+    kept = [g for g in state.get("filter_group") or [] if g in names]
+    if kept != list(state.get("filter_group") or []):
+        state["filter_group"] = kept
+    if state.get("focus_group") is not None and state["focus_group"] not in names:
+        state["focus_group"] = None
     with st.sidebar:
         st.header("Filters")
         if quarter_list:
             st.selectbox("Quarter", list(reversed(quarter_list)), key="filter_quarter",
                          help="The quarter under review; changes are against the one before.")
-        for name, label in FILTER_LABELS.items():
-            if options[name]:
-                st.multiselect(label, options[name], key=f"filter_{name}",
-                               placeholder="All", format_func=_option_label)
+        st.selectbox("Find a group", ids, index=None, key="focus_group",
+                     format_func=lambda g: names.get(g, g), placeholder="Type a group's name",
+                     help="Opens the group on this page and marks it in the charts.")
+        with st.form("group_filters", border=False, enter_to_submit=False):
+            st.multiselect("Groups", ids, key="filter_group", placeholder="All",
+                           format_func=lambda g: names.get(g, g),
+                           help="Type to search; pick as many as you like.")
+            for name, label in FILTER_LABELS.items():
+                if options[name]:
+                    st.multiselect(label, options[name], key=f"filter_{name}",
+                                   placeholder="All", format_func=_option_label)
+            st.form_submit_button("Apply filters", type="primary", icon=":material/filter_alt:")
+
+
+def filters_text(ctx: Context) -> str:
+    """The filters as they stand, in words, for every chart caption and export:
+    "2026Q3 · whole program" or "2026Q3 · Modality: video · Coach: Ana · 12 of 2,000 groups"."""
+    parts = [ctx.quarter or "no quarter"]
+    filters = ctx.filters
+    if filters.group and ctx.snap is not None:
+        names = queries.group_names(ctx.snap)
+        picked = [names.get(g, g) for g in filters.group]
+        shown = ", ".join(picked[:3]) + (f" and {len(picked) - 3} more" if len(picked) > 3
+                                         else "")
+        parts.append(f"Groups: {shown}")
+    for name, label in FILTER_LABELS.items():
+        values = getattr(filters, name)
+        if values:
+            parts.append(f"{label}: {', '.join(_option_label(v) for v in values)}")
+    if ctx.snap is None or ctx.empty:
+        return " · ".join(parts)
+    total = len(queries.groups(ctx.snap))
+    selected = ctx.group_ids
+    parts.append("whole program" if selected is None
+                 else f"{len(selected):,} of {total:,} groups")
+    return " · ".join(parts)
 
 
 def _option_label(value: str) -> str:

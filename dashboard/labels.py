@@ -3,7 +3,19 @@
 
 from __future__ import annotations
 
+import re
+
 from metrics.definitions import BY_KEY
+
+# Inside a line, the characters Streamlit's Markdown could turn into emphasis, code, links,
+# images, HTML, tables or LaTeX ($).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~$])")
+
+
+def markdown_plain(text: object) -> str:
+    """Text from the data as plain text inside a caption: one line, markup escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
 
 # The tiles of the quarterly review, in reading order.
 KPI_ORDER = [

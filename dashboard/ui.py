@@ -13,47 +13,66 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.exports import csv_bytes
+from dashboard.labels import markdown_plain
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
-def chart(fig: go.Figure, data: pd.DataFrame, what: str, key: str) -> None:
-    """A Plotly chart, its caption and a CSV download of the data drawn."""
+def chart(fig: go.Figure, data: pd.DataFrame, what: str, key: str,
+          scope: str | None = None) -> None:
+    """A Plotly chart, its caption and a CSV download of the data drawn.
+
+    ``scope`` (dashboard.frame.filters_text) names the filters the chart was drawn under: it
+    is said in the caption and written into the download's ``filters`` column, so a shared
+    chart or file never loses what it covers."""
     st.plotly_chart(fig, key=f"chart_{key}", config=PLOTLY_CONFIG)
-    _caption_and_download(what, data, key)
+    _caption_and_download(what, data, key, scope)
 
 
-def _caption_and_download(what: str, data: pd.DataFrame, key: str) -> None:
-    st.caption(f"What this shows: {what}")
+def with_scope(data: pd.DataFrame, scope: str | None) -> pd.DataFrame:
+    """The export of ``data``: a first column ``filters`` saying what it covers."""
+    if scope is None:
+        return data
+    return pd.concat([pd.DataFrame({"filters": [scope] * len(data)}, index=data.index), data],
+                     axis=1)
+
+
+def _caption_and_download(what: str, data: pd.DataFrame, key: str,
+                          scope: str | None = None) -> None:
+    # the filters hold group and coach names: data, escaped so it never becomes Markdown
+    st.caption(f"What this shows: {what}"
+               + (f"  \nFilters: {markdown_plain(scope)}" if scope else ""))
     st.download_button(
         # Built only when clicked (Streamlit runs the callable then), not on every rerun.
-        "Download data (CSV)", lambda: csv_bytes(data), file_name=f"{key}.csv", mime="text/csv",
+        "Download data (CSV)", lambda: csv_bytes(with_scope(data, scope)),
+        file_name=f"{key}.csv", mime="text/csv",
         key=f"download_{key}", icon=":material/download:", type="tertiary",
     )
 
 
 def table(data: pd.DataFrame, what: str, key: str, column_config: dict | None = None,
           height: int | str = "auto", download: pd.DataFrame | None = None,
-          on_pick: Callable[[int], None] | None = None, row_height: int | None = None) -> None:
+          scope: str | None = None, on_pick: Callable[[int], None] | None = None,
+          **options) -> object:
     """A table shown as data (never rendered as Markdown), its caption and a CSV download.
 
     The only way a table reaches a page: its toolbar's own CSV export is off (app.py), so the
     download here, neutralised by dashboard.exports, is the only CSV of it. With ``on_pick``,
-    clicking a row calls it with the row's position in ``data`` (before the app reruns). A
-    ``row_height`` above 64 px lets long text wrap inside its cell instead of being cut off."""
-    if on_pick is None:
-        st.dataframe(data, key=f"table_{key}", hide_index=True, column_config=column_config,
-                     height=height, row_height=row_height)
-    else:
+    clicking a row calls it with the row's position in ``data`` (before the app reruns).
+    ``options`` go to st.dataframe (e.g. on_select and selection_mode for a table whose rows
+    open something, or a ``row_height`` above 64 px so long text wraps inside its cell instead
+    of being cut off); its return value is returned."""
+    if on_pick is not None:
         def picked() -> None:
             rows = st.session_state[f"table_{key}"].selection.rows
             if rows:
                 on_pick(int(rows[0]))
 
-        st.dataframe(data, key=f"table_{key}", hide_index=True, column_config=column_config,
-                     height=height, row_height=row_height, on_select=picked,
-                     selection_mode="single-row")
-    _caption_and_download(what, data if download is None else download, key)
+        options = {**options, "on_select": picked, "selection_mode": "single-row"}
+    event = st.dataframe(data, key=f"table_{key}", hide_index=True,
+                         column_config=column_config, height=height, **options)
+    _caption_and_download(what, data if download is None else download, key, scope)
+    return event
 
 
 def no_data_yet() -> None:

@@ -12,6 +12,8 @@ The quarterly review
     indicator_object(row, config) -> dict              {value, n, ci_low, ci_high, status, change, note}
     slice_indicators(con, quarter, config, group_ids) -> dict   figures for a filtered set of
                                                        groups, survey ones via anonymity.slice_of_shown_groups
+    rollup(con, quarter, config, dimension, group_ids=None) -> DataFrame   the same per coach,
+                                                       modality, language, time-zone band or cohort
 Coaching
     flags(con, quarter, group_ids=None) -> DataFrame   quarter, group_id, flag, reason, evidence,
                                                       since, state, quarters
@@ -329,10 +331,140 @@ def slice_indicators_over(
     }
 
 
+ROLLUP_DIMENSIONS = {
+    "coach": "coach", "modality": "modality", "language": "language", "tz_band": "tz_band",
+    "cohort": "cohort",
+}
+
+
+def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimension: str,
+           group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Indicators aggregated by one dimension of the groups (coach, modality, language,
+    time-zone band, cohort): one row per category x indicator, with the category's groups.
+
+    Each category is a selection of groups and gets exactly what slice_indicators gives a
+    selection: participation shares add the groups' counts, and a survey figure pools only
+    the category's groups released for that indicator, shown only when it and what it leaves
+    out each hold at least k responses (metrics.release.breakdown_decisions). Groups with no
+    value for the dimension form the category "not recorded". ``group_ids`` keeps only those
+    groups (the sidebar filters).
+
+    Columns: category, groups (how many), group_ids (list), indicator, value, n, ci_low,
+    ci_high, status, note.
+    """
+    import pandas as pd
+
+    from metrics.release import breakdown_decisions, figures_from_stats
+
+    if dimension not in ROLLUP_DIMENSIONS:
+        raise HearthError(f"no roll-up by {dimension!r}; choose one of "
+                          f"{', '.join(ROLLUP_DIMENSIONS)}")
+    column = ROLLUP_DIMENSIONS[dimension]
+    where, params = _where_groups(group_ids)
+    members = con.execute(
+        f"SELECT group_id, coalesce(CAST({column} AS VARCHAR), 'not recorded') AS category "
+        "FROM marts.groups WHERE true" + where + " ORDER BY group_id", params).df()
+    columns = ["category", "groups", "group_ids", "indicator", "value", "n", "ci_low", "ci_high",
+               "status", "note"]
+    if members.empty:
+        return pd.DataFrame(columns=columns)
+    selections = {c: list(part["group_id"]) for c, part in members.groupby("category")}
+    category_of = con.execute(
+        f"SELECT g.group_id, coalesce(CAST(g.{column} AS VARCHAR), 'not recorded') AS category "
+        "FROM marts.groups g").df()
+    rows = con.execute(
+        "SELECT indicator, group_id, hits, n, value, status FROM marts.indicators "
+        "WHERE quarter = ? AND group_id IS NOT NULL" + where, [quarter, *params]).df()
+    rows = rows.merge(category_of, on="group_id").assign(ok=lambda f: f["status"].eq("ok"))
+    sums = rows.groupby(["category", "indicator"]).agg(
+        hits=("hits", "sum"), n=("n", "sum"), total=("value", "sum"), ok=("ok", "sum"))
+    units = con.execute(
+        "SELECT quarter, group_id, indicator, n, sum_score, sum_sq, hits FROM marts.survey_units "
+        "WHERE quarter = ?", [quarter]).df()
+    program_n = {
+        (q, i): int(n) for q, i, n in con.execute(
+            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) AND quarter = ?",
+            [list(SURVEY_KEYS), quarter]).fetchall()
+    }
+    k = config.min_responses
+    decided = breakdown_decisions(units, program_n, selections, k)
+    # Survey figures: per category x indicator, pool the groups its decision allows - all
+    # categories in one group-by (a loop per category costs minutes at 358 coaches).
+    allowed = pd.DataFrame(
+        [(c, q, i, g) for c, decisions in decided.items()
+         for (q, i), d in decisions.items() if d.allowed for g in d.groups],
+        columns=["category", "quarter", "indicator", "group_id"])
+    pooled = allowed.merge(units, on=["quarter", "indicator", "group_id"]) \
+        .groupby(["category", "indicator"], as_index=False)[["n", "sum_score", "sum_sq", "hits"]] \
+        .sum()
+    pooled = figures_from_stats(pooled).set_index(["category", "indicator"]) \
+        if not pooled.empty else pooled.set_index(["category", "indicator"])
+    sums = sums.reset_index()
+    sums = {(c, i): (h, n, t, o) for c, i, h, n, t, o in zip(
+        sums["category"], sums["indicator"], sums["hits"], sums["n"], sums["total"], sums["ok"],
+        strict=True)}
+    figures = {key: (v, n, lo, hi) for key, v, n, lo, hi in zip(
+        pooled.index, pooled.get("value", []), pooled.get("n", []), pooled.get("ci_low", []),
+        pooled.get("ci_high", []), strict=True)}
+    out = []
+    for category, chosen in selections.items():
+        base = {"category": category, "groups": len(chosen), "group_ids": chosen}
+        for key in REVIEW_KEYS:
+            spec = BY_KEY[key]
+            if spec.family == "survey":
+                continue
+            found = sums.get((category, key))
+            obj = _pooled_object(spec, found, config)
+            out.append({**base, "indicator": key, **obj})
+        for key in SURVEY_KEYS:
+            decision = decided[category].get((quarter, key))
+            figure = figures.get((category, key))
+            if decision is None or not decision.allowed or figure is None:
+                out.append({**base, "indicator": key, "value": None, "n": None, "ci_low": None,
+                            "ci_high": None, "status": "suppressed",
+                            "note": decision.reason if decision is not None and decision.reason
+                            else SUPPRESSED_LABEL(k) + " in this selection"})
+                continue
+            shown = public_indicator(figure[0], int(figure[1]), figure[2], figure[3], k)
+            note = shown["label"]
+            if decision.left_out:
+                note = (f"{decision.left_out} selected group(s) left out: their own figures "
+                        "are hidden")
+            out.append({**base, "indicator": key, "value": shown["value"], "n": shown["n"],
+                        "ci_low": shown["ci_low"], "ci_high": shown["ci_high"],
+                        "status": shown["status"], "note": note})
+    return pd.DataFrame(out, columns=columns)
+
+
+def _pooled_object(spec, found: tuple | None, config: Config) -> dict[str, Any]:
+    """A non-survey indicator pooled over a selection from its groups' summed counts:
+    counts add up, shares add their counts (Wilson interval), the rest are not defined.
+    found: (hits, n, total, groups with a figure) or None."""
+    if found is None or not found[3]:
+        missing = _missing_object(spec.key, config)
+        return {f: missing.get(f) for f in ("value", "n", "ci_low", "ci_high", "status", "note")}
+    hits, n, total, _ = found
+    if spec.kind == "count":
+        return {"value": float(total), "n": _clean(n), "ci_low": None, "ci_high": None,
+                "status": "ok", "note": None}
+    if spec.kind == "proportion":
+        from metrics.statistics import wilson_interval  # scipy: only when a selection is pooled
+
+        est = wilson_interval(int(hits), int(n))
+        enough = est.n >= spec.min_n
+        return {"value": est.value if enough else None, "n": est.n,
+                "ci_low": est.ci_low if enough else None,
+                "ci_high": est.ci_high if enough else None,
+                "status": "ok" if enough else "insufficient",
+                "note": None if enough else "too little data"}
+    return {"value": None, "n": None, "ci_low": None, "ci_high": None, "status": "insufficient",
+            "note": "not defined for a selection of groups"}
+
+
 def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
                    pooled: pd.DataFrame, config: Config) -> dict[str, dict[str, Any]]:
     """One quarter of a selection: the review's indicator objects."""
-    from metrics.statistics import wilson_interval  # scipy: only when a selection is pooled
 
     out: dict[str, dict[str, Any]] = {}
     nothing = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
@@ -340,25 +472,12 @@ def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
         spec = BY_KEY[key]
         if spec.family == "survey":
             continue
-        if key not in rows.index or not rows.at[key, "ok"]:
+        found = (tuple(rows.loc[key, ["hits", "n", "total", "ok"]]) if key in rows.index
+                 else None)
+        if found is None or not found[3]:
             out[key] = _missing_object(key, config)
             continue
-        if spec.kind == "count":
-            out[key] = {"value": float(rows.at[key, "total"]), "n": _clean(rows.at[key, "n"]),
-                        "ci_low": None, "ci_high": None, "status": "ok", "change": nothing,
-                        "note": None}
-        elif spec.kind == "proportion":
-            est = wilson_interval(int(rows.at[key, "hits"]), int(rows.at[key, "n"]))
-            enough = est.n >= spec.min_n
-            out[key] = {"value": est.value if enough else None, "n": est.n,
-                        "ci_low": est.ci_low if enough else None,
-                        "ci_high": est.ci_high if enough else None,
-                        "status": "ok" if enough else "insufficient", "change": nothing,
-                        "note": None if enough else "too little data"}
-        else:  # retention and HHI do not add up across groups
-            out[key] = {"value": None, "n": None, "ci_low": None, "ci_high": None,
-                        "status": "insufficient", "change": nothing,
-                        "note": "not defined for a selection of groups"}
+        out[key] = {**_pooled_object(spec, found, config), "change": nothing}
     for key in SURVEY_KEYS:
         decision = decisions.get(key)
         if decision is None or not decision.allowed or key not in pooled.index:
@@ -679,7 +798,7 @@ __all__ = [
     "freshness", "funnel", "group_medians", "groups", "groups_in_quarter", "load_manifest", "quarantine_rows", "quarantine_summary",
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
-    "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "selection_comments",
-    "session_attendance",
+    "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "rollup",
+    "selection_comments", "session_attendance",
     "shrunken", "slice_indicators", "slice_indicators_over", "trend", "watchlist",
 ]

@@ -523,12 +523,22 @@ def selection_decisions(
     in the same quarter), and is shown only when it and what it leaves out each hold at least k
     responses, or nothing (anonymity.slice_of_shown_groups).
     """
-    out = {}
+    return breakdown_decisions(shown, program_n, {None: selected}, k)[None]
+
+
+def breakdown_decisions(
+    shown: pd.DataFrame, program_n: Mapping[tuple[str, str], int],
+    selections: Mapping[Hashable, Sequence[Hashable]], k: int,
+) -> dict[Hashable, dict[tuple[str, str], SliceDecision]]:
+    """selection_decisions for many selections at once (a roll-up: the groups of each coach,
+    modality, cohort ...): the released groups are indexed once, not once per selection."""
     by_key = {key: dict(zip(part["group_id"], part["n"].astype(int), strict=True))
               for key, part in shown.groupby(["quarter", "indicator"])}
-    for key, total in program_n.items():
-        out[key] = slice_of_shown_groups(by_key.get(key, {}), selected, total_n=int(total), k=k)
-    return out
+    return {
+        name: {key: slice_of_shown_groups(by_key.get(key, {}), selected, total_n=int(total), k=k)
+               for key, total in program_n.items()}
+        for name, selected in selections.items()
+    }
 
 
 def pooled_selection(units: pd.DataFrame, decisions: Mapping[tuple[str, str], SliceDecision]
@@ -551,7 +561,7 @@ def pooled_selection(units: pd.DataFrame, decisions: Mapping[tuple[str, str], Sl
 
 __all__ = [
     "COMMENTS", "RESPONSES", "SURVEY_MEANS", "UNKNOWN_UNIT",
-    "advance_ledger", "advance_publication", "comments_release", "figures_from_stats",
+    "advance_ledger", "advance_publication", "breakdown_decisions", "comments_release", "figures_from_stats",
     "inclusion_release", "pooled_selection", "record_figures",
     "selection_decisions", "survey_release",
 ]

@@ -51,6 +51,12 @@ def open_page(at: AppTest, page: str) -> AppTest:
     return at
 
 
+def apply_filters(at: AppTest) -> AppTest:
+    """Press the sidebar's "Apply filters" (the group filters are a form)."""
+    next(b for b in at.button if b.label == "Apply filters").click().run()
+    return at
+
+
 def charts_of(at: AppTest) -> list:
     return at.get("plotly_chart")
 
@@ -105,8 +111,10 @@ def test_review_tiles_say_cant_tell_yet_in_words(monkeypatch, sample_warehouse):
 def test_compare_shows_heatmap_funnel_and_ranking(monkeypatch, sample_warehouse):
     at = open_page(app_for(monkeypatch, sample_warehouse, "council"), "compare")
     no_exception(at)
-    assert [s.value for s in at.subheader][:2] == [
-        "Groups at a glance", "Funnel plots: which differences are more than chance?"]
+    assert [s.value for s in at.subheader][:5] == [
+        "Needs attention first", "Groups at a glance",
+        "Funnel plots: which differences are more than chance?", "Ranking, with its uncertainty",
+        "Roll up, then drill down"]
     assert len(charts_of(at)) == 3
     assert "Attendance rate" in at.selectbox(key="compare_indicator").options or \
         at.selectbox(key="compare_indicator").options
@@ -307,7 +315,8 @@ def test_filters_survive_a_visit_to_a_page_without_them(monkeypatch, sample_ware
     quarters = at.selectbox(key="filter_quarter").options
     at.selectbox(key="filter_quarter").select(quarters[-1]).run()
     language = at.multiselect(key="filter_language").options[0]
-    at.multiselect(key="filter_language").select(language).run()
+    at.multiselect(key="filter_language").select(language)
+    apply_filters(at)
     at.switch_page("app_pages/method.py").run()
     at.switch_page("app_pages/review.py").run()
     no_exception(at)

@@ -87,3 +87,41 @@ def test_a_selection_pools_exactly_the_responses_of_its_shown_groups(sample_ware
     else:
         assert pooled["belonging"]["status"] == "suppressed"
         assert pooled["belonging"]["value"] is None
+
+
+def test_group_names_sort_naturally():
+    names = ["Circle 10", "circle 2", "Circle 1", "Beacon", "Circle 2b"]
+    assert sorted(names, key=queries.natural_key) == [
+        "Beacon", "Circle 1", "circle 2", "Circle 2b", "Circle 10"]
+
+
+def test_attention_puts_flagged_then_outside_limit_groups_first(sample_warehouse):
+    snap = queries.snapshot(sample_warehouse)
+    quarter = queries.default_quarter(snap)
+    ranked = queries.attention(snap, quarter)
+    assert len(ranked) == len(queries.groups(snap))
+    tiers = list(ranked["concern"])
+    assert tiers == sorted(tiers, reverse=True)
+    flagged = ranked[ranked["flags"] > 0]
+    assert not flagged.empty and list(flagged.index) == list(range(len(flagged)))
+    assert all(w.startswith("flagged: ") for w in flagged["why"])
+
+
+@pytest.mark.parametrize("dimension", ["coach", "modality", "cohort"])
+def test_each_rollup_row_is_the_selection_of_its_groups(sample_warehouse, sample_hearth_config,
+                                                        dimension):
+    from metrics import api
+
+    with duckdb.connect(str(published_path(sample_warehouse)), read_only=True) as con:
+        quarter = api.latest_quarter(con)
+        rolled = api.rollup(con, quarter, sample_hearth_config, dimension)
+        assert rolled["groups"].groupby(rolled["category"]).first().sum() == \
+            len(api.groups(con))
+        for category, part in rolled.groupby("category"):
+            selection = api.slice_indicators(con, quarter, sample_hearth_config,
+                                             part["group_ids"].iat[0])
+            for row in part.itertuples():
+                expected = selection[row.indicator]
+                assert row.status == expected["status"], (category, row.indicator)
+                assert (pd.isna(row.value) and expected["value"] is None) or \
+                    row.value == pytest.approx(expected["value"]), (category, row.indicator)

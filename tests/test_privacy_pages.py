@@ -147,3 +147,30 @@ def test_no_filtered_page_shows_a_hidden_survey_figure(monkeypatch, sample_wareh
         at = open_page(app_for(monkeypatch, sample_warehouse, audience, **state), page)
         no_exception(at)
         assert leaked(numbers_on(at), hidden - allowed) == [], modality
+
+
+def rollup_values(db, dimension: str) -> set[float]:
+    """Every survey value the read layer gives the roll-up's categories (released figures)."""
+    from hearth.warehouse import published_path
+    from metrics import api
+    from tests.conftest import sample_config
+
+    with duckdb.connect(str(published_path(db)), read_only=True) as con:
+        rolled = pd.concat([api.rollup(con, q, sample_config(), dimension)
+                            for q in api.quarters(con)])
+    survey = rolled[rolled["indicator"].isin(SURVEY_KEYS)]
+    return {round(float(v) * scale, 6) for field in ("value", "ci_low", "ci_high")
+            for v in survey[field].dropna() for scale in (1, 100)}
+
+
+@pytest.mark.parametrize("dimension", ["coach", "modality", "language", "tz_band", "cohort"])
+def test_no_rollup_shows_a_hidden_survey_figure(monkeypatch, sample_warehouse, hidden, dimension):
+    """Compare's roll-ups, with a survey indicator chosen and a row opened: only released
+    figures (each category pooled by the selection rule) and the groups' own released ones."""
+    allowed = rollup_values(sample_warehouse, dimension)
+    for indicator in sorted(SURVEY_KEYS):
+        at = open_page(app_for(monkeypatch, sample_warehouse, "council",
+                               compare_indicator=indicator, rollup_dimension=dimension,
+                               focus_group="g04"), "compare")
+        no_exception(at)
+        assert leaked(numbers_on(at), hidden - allowed) == [], indicator

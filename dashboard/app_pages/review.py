@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, cycle, frame, quarterly, queries, ui
-from dashboard.labels import DIMENSIONS, indicator_title
+from dashboard.labels import DIMENSIONS, indicator_title, markdown_plain
 from hearth.instrument import load_instrument
 
 ctx = frame.context()
 k = ctx.config.min_responses
 
 snap, quarter, group_ids = ctx.snap, ctx.quarter, ctx.group_ids
+focus = st.session_state.get("focus_group")  # "Find a group": marked in the trends
 ready = not ctx.empty and quarter is not None
 previous = queries.previous_quarter(snap, quarter) if ready else None
 ui.filtered_page_header(
@@ -20,6 +22,8 @@ ui.filtered_page_header(
     f"{previous or 'the previous quarter'}; each figure comes with its uncertainty."
     if ready else "")
 
+scope = frame.filters_text(ctx)
+program_scope = f"{quarter} · whole program (the group filters do not apply)"
 tiles = quarterly.kpis(queries.scope_indicators(snap, quarter, group_ids, ctx.config), k,
                        previous)
 
@@ -58,14 +62,25 @@ for text in warnings:
 # --- Trends -----------------------------------------------------------------------------------
 st.subheader("Trends over the quarters")
 trends = queries.scope_trends(snap, group_ids, ctx.config, until=quarter)
+names = queries.group_names(snap)
+own = queries.group_indicators(snap, None, (focus,)) if focus in names else None
+if own is not None:
+    st.caption(f"The dotted line is {markdown_plain(names[focus])}, the group you opened with "
+               "\"Find a group\".")
 present = [i for i in quarterly.TREND_INDICATORS
            if not trends.empty and i in set(trends["indicator"])]
 for start in range(0, len(present), 2):
     for column, indicator in zip(st.columns(2), present[start:start + 2], strict=False):
         with column:
             part = trends[trends["indicator"] == indicator]
-            ui.chart(charts.trend(part, indicator, k), part,
-                     quarterly.trend_caption(indicator), key=f"trend_{indicator}")
+            mine = own[own["indicator"] == indicator] if own is not None else None
+            ui.chart(charts.trend(part, indicator, k, group=mine,
+                                  group_name=names.get(focus) if focus else None),
+                     part if mine is None else pd.concat(
+                         [part.assign(scope="selection"),
+                          mine[[c for c in part.columns if c in mine]].assign(
+                              scope=names.get(focus))], ignore_index=True),
+                     quarterly.trend_caption(indicator), key=f"trend_{indicator}", scope=scope)
 
 # --- Participation ----------------------------------------------------------------------------
 st.subheader("Participation and retention")
@@ -85,14 +100,14 @@ with left:
                      funnel, "Everyone: from joining to hosting" if everyone
                      else f"Members who joined in {quarter}: from joining to hosting"),
                  funnel, quarterly.FUNNEL_CAPTION_ALL if everyone else quarterly.FUNNEL_CAPTION,
-                 key="participation_funnel")
+                 key="participation_funnel", scope=program_scope)
 with right:
     retention = queries.retention_curve(snap)
     if retention.empty:
         st.info("Retention needs memberships followed over time.")
     else:
         ui.chart(charts.retention_curve(retention), retention, quarterly.RETENTION_CAPTION,
-                 key="retention_curve")
+                 key="retention_curve", scope=program_scope)
 
 # --- Inclusion --------------------------------------------------------------------------------
 st.subheader("Inclusion")
@@ -114,7 +129,8 @@ else:
                 st.info(f"No {title.lower()} breakdown for {indicator_title(chosen).lower()}.")
             else:
                 ui.chart(charts.inclusion(part, chosen, title, k), part,
-                         quarterly.inclusion_caption(chosen, title), key=f"inclusion_{dimension}")
+                         quarterly.inclusion_caption(chosen, title), key=f"inclusion_{dimension}",
+                         scope=program_scope)
 
 # --- Shareable report -------------------------------------------------------------------------
 st.subheader("Share this review")
