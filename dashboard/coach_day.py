@@ -12,14 +12,13 @@ Severity, in the order a coach should read it:
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
 from dashboard import queries
 from dashboard.labels import KPI_ORDER, indicator_title, lower_is_better
 from dashboard.quarterly import change_text
+from dashboard.queries import natural_key
 from metrics.definitions import state_words
 
 SEVERITIES = ("flagged", "watch", "fine")
@@ -43,18 +42,11 @@ NO_CHANGE = "no clear change"
 REASON_ROW, WATCH_ROW = 100, 78
 HEADER_ROW = 40
 ROWS_SHOWN = 7  # rows a table shows before it scrolls: no table outgrows a screen
-_DIGITS = re.compile(r"(\d+)")
 
 
 def table_height(rows: int, row_height: int) -> int:
     """A table's height in px: its rows up to ROWS_SHOWN, then it scrolls."""
     return min(rows, ROWS_SHOWN) * row_height + HEADER_ROW
-
-
-def natural_key(text: object) -> tuple:
-    """Sort key reading numbers as numbers: "Circle 2" before "Circle 10"."""
-    parts = _DIGITS.split(str(text or "").casefold())
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
 def flag_title(flag: str) -> str:

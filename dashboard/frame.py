@@ -214,6 +214,10 @@ def sidebar_filters(ctx: Context) -> None:
             state[f"filter_{name}"] = kept
     names = queries.group_names(ctx.snap)
     ids = queries.groups_in_name_order(ctx.snap)
+    own = ctx.viewer.groups if ctx.viewer is not None and ctx.viewer.role == "coach" else None
+    if own is not None:  # a coach picks among their own groups; the rest are theirs as totals
+        ids = [g for g in ids if g in own]
+        names = {g: n for g, n in names.items() if g in own}
     kept = [g for g in state.get("filter_group") or [] if g in names]
     if kept != list(state.get("filter_group") or []):
         state["filter_group"] = kept

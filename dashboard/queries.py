@@ -173,9 +173,10 @@ _DIGITS = re.compile(r"(\d+)")
 
 def natural_key(text: object) -> tuple:
     """Sort key putting "Circle 2" before "Circle 10": digit runs compare as numbers, the
-    rest without case."""
+    rest without case; a missing name sorts first."""
+    text = "" if text is None else str(text)
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
-                 for part in _DIGITS.split(str(text)) if part)
+                 for part in _DIGITS.split(text) if part)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
