@@ -7,6 +7,7 @@ a missing browser fails instead, so CI can never pass by skipping them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -119,6 +120,63 @@ def serve_dashboard(db: Path, audience: str | None, config: Path | None = None,
 def serve():
     """``with serve(db, audience) as served:`` runs `hearth dashboard` for the block."""
     return serve_dashboard
+
+
+# --- synthetic programs at scale (issue 14): built with synth + ingest, cached by code version ---
+# At 2,000 groups the build takes minutes; the cache folder is keyed by the code that decides
+# what a warehouse holds (pipelines/, metrics/, hearth/), so a rerun with the same code reuses it.
+READ_ONLY = {"metrics/api.py", "metrics/going_well.py"}  # read a warehouse, never shape it
+
+
+def _code_fingerprint() -> str:
+    """A hash of every source file that decides what a warehouse holds."""
+    digest = hashlib.sha256()
+    for folder in ("pipelines", "metrics", "hearth"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if str(path.relative_to(ROOT)) in READ_ONLY:
+                continue
+            if path.suffix in (".py", ".sql") and path.is_file():
+                digest.update(str(path.relative_to(ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_program(groups: int, cache: Path) -> Path:
+    """A warehouse of ``groups`` synthetic groups (about 10 members each, three quarters),
+    built once per code version under ``cache``; returns the warehouse's path."""
+    from hearth.config import load_config
+    from hearth.orchestrate import ingest
+    from pipelines.synth import synthesize
+
+    folder = cache / f"program-{groups}-{_code_fingerprint()}"
+    db = folder / "hearth.duckdb"
+    if (folder / "complete").exists():
+        return db
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "hearth.toml").write_text('[program]\nname = "Synthetic program"\n',
+                                        encoding="utf-8")
+    synthesize(folder / "data", members=groups * 10, groups=groups, quarters=3, seed=14)
+    summaries = ingest([folder / "data"], db=db, config=load_config(folder / "hearth.toml"))
+    assert not [s.error for s in summaries if s.error]
+    (folder / "complete").write_text("", encoding="utf-8")
+    return db
+
+
+@pytest.fixture(scope="session")
+def synthetic_program(tmp_path_factory):
+    """``synthetic_program(groups)``: a synthetic program's warehouse of that size, built on
+    first use and shared by every test module (tests must not write beside it)."""
+    cache = Path(os.environ.get("HEARTH_TEST_CACHE")
+                 or tmp_path_factory.getbasetemp().parent / "hearth-scale-programs")
+    built: dict[int, Path] = {}
+
+    def program(groups: int) -> Path:
+        if groups not in built:
+            built[groups] = build_program(groups, cache)
+        return built[groups]
+
+    return program
 
 
 @pytest.fixture(scope="session")

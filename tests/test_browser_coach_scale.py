@@ -1,7 +1,7 @@
 """The coach's page and the comments at scale, in a real headless Chromium (issue 14).
 
-A synthetic program of 2,000 groups (358 coaches) is built once for this module with `hearth
-synth` and `hearth ingest`, as a user would; a 200-group one only for its screenshot. Checks:
+A synthetic program of 2,000 groups (358 coaches), built once with `hearth synth` and `hearth
+ingest` (conftest.synthetic_program), and a 200-group one for its screenshot. Checks:
 a signed-in coach lands on their own groups first and sees no other group by name; a clicked
 flag row opens that group's drill-down; comments are grouped with their counts and paged; no
 table or list on the page is taller than a screen; screenshots at 20, 200 and 2,000 groups.
@@ -17,10 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import PEOPLE, free_port
-from test_browser_sign_in import provider, sign_in  # noqa: F401 - provider is a fixture
+from test_browser_sign_in import sign_in
 
 from dashboard import coach_day, comments
-from hearth.cli import main as hearth
 from hearth.warehouse import published_path
 from metrics import api
 
@@ -37,19 +36,9 @@ def expect():
     return playwright_expect
 
 
-def build_program(folder: Path, groups: int) -> Path:
-    """A synthetic program of ``groups`` groups (about 10 members each, three quarters),
-    written by `hearth synth` and loaded by `hearth ingest`."""
-    files, db = folder / "files", folder / "hearth.duckdb"
-    assert hearth(["synth", "--groups", str(groups), "--members", str(groups * 10),
-                   "--quarters", "3", "--out", str(files)]) == 0
-    assert hearth(["--db", str(db), "ingest", str(files)]) == 0
-    return db
-
-
 @pytest.fixture(scope="module")
-def program_2000(tmp_path_factory) -> Path:
-    return build_program(tmp_path_factory.mktemp("program2000"), 2000)
+def program_2000(synthetic_program) -> Path:
+    return synthetic_program(2000)
 
 
 def latest_flags(db: Path) -> tuple[str, object]:
@@ -201,10 +190,9 @@ def test_comments_are_grouped_with_counts_and_paged(page, program_2000, serve, t
 
 @pytest.mark.parametrize("groups", [20, 200, 2000])
 def test_the_coach_page_stays_within_two_screens_per_list(page, serve, request,
-                                                          tmp_path_factory, artifacts, groups):
-    db = request.getfixturevalue({20: "sample_warehouse", 2000: "program_2000"}[groups]) \
-        if groups in (20, 2000) else \
-        build_program(tmp_path_factory.mktemp(f"program{groups}"), groups)
+                                                          artifacts, groups):
+    db = request.getfixturevalue("sample_warehouse") if groups == 20 else \
+        request.getfixturevalue("synthetic_program")(groups)
     with serve(db, "coach") as served:
         open_page(page, served.url, "Struggling groups")
         check = expect()

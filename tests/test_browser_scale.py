@@ -2,18 +2,14 @@
 (issue 14): the top of Compare shows the groups that need attention, a group found by search
 opens in two actions, and no table or chart makes the page taller than about two screens.
 
-The synthetic programs are built with `hearth synth` and ingested once, then kept in a cache
-folder keyed by the code that builds a warehouse (pipelines/, metrics/, hearth/): at 2,000
-groups the build takes minutes, and a rerun of the suite with the same code reuses it.
+The synthetic programs come from conftest's `synthetic_program` (built once, cached by code
+version).
 Screenshots of the review and Compare at 20 (the sample), 200 and 2,000 groups land in
 tests/artifacts/.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -24,66 +20,12 @@ from tests.test_browser import CHART_PAGES, screenshot
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 SCREEN = 1000          # the test browser's viewport height, px
 TWO_SCREENS = 2 * SCREEN + 100
 
 
-READ_ONLY = {"metrics/api.py", "metrics/going_well.py"}  # read a warehouse, never shape it
-
-
-def _code_fingerprint() -> str:
-    """A hash of every source file that decides what a warehouse holds."""
-    digest = hashlib.sha256()
-    for folder in ("pipelines", "metrics", "hearth"):
-        for path in sorted((ROOT / folder).rglob("*")):
-            if str(path.relative_to(ROOT)) in READ_ONLY:
-                continue
-            if path.suffix in (".py", ".sql") and path.is_file():
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def build_program(groups: int, cache: Path) -> Path:
-    """A warehouse of ``groups`` synthetic groups (about 10 members each, three quarters),
-    built once per code version under ``cache``; returns the warehouse's path."""
-    from hearth.config import load_config
-    from hearth.orchestrate import ingest
-    from pipelines.synth import synthesize
-
-    folder = cache / f"program-{groups}-{_code_fingerprint()}"
-    db = folder / "hearth.duckdb"
-    if (folder / "complete").exists():
-        return db
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    (folder / "hearth.toml").write_text('[program]\nname = "Synthetic program"\n',
-                                        encoding="utf-8")
-    synthesize(folder / "data", members=groups * 10, groups=groups, quarters=3, seed=14)
-    summaries = ingest([folder / "data"], db=db, config=load_config(folder / "hearth.toml"))
-    assert not [s.error for s in summaries if s.error]
-    (folder / "complete").write_text("", encoding="utf-8")
-    return db
-
-
 @pytest.fixture(scope="module")
-def programs(tmp_path_factory):
-    """``programs(groups)``: the cached warehouse of that size (built on first use)."""
-    cache = Path(os.environ.get("HEARTH_TEST_CACHE")
-                 or tmp_path_factory.getbasetemp().parent / "hearth-scale-programs")
-    built: dict[int, Path] = {}
-
-    def program(groups: int) -> Path:
-        if groups not in built:
-            built[groups] = build_program(groups, cache)
-        return built[groups]
-
-    return program
-
-
-@pytest.fixture(scope="module")
-def dashboards(programs, serve):
+def dashboards(synthetic_program, serve):
     """``dashboards(groups, audience)``: `hearth dashboard` on that program, shared by the
     module's tests."""
     import contextlib
@@ -93,7 +35,7 @@ def dashboards(programs, serve):
 
         def serving(groups: int, audience: str = "lead"):
             if (groups, audience) not in servers:
-                db = programs(groups)
+                db = synthetic_program(groups)
                 servers[groups, audience] = stack.enter_context(
                     serve(db, audience, config=db.parent / "hearth.toml"))
             return servers[groups, audience]
@@ -136,7 +78,7 @@ def flagged_names(db: Path) -> set[str]:
     return {n for (n,) in rows}
 
 
-def test_the_top_of_compare_shows_the_groups_that_need_attention(page, dashboards, programs):
+def test_the_top_of_compare_shows_the_groups_that_need_attention(page, dashboards, synthetic_program):
     served = dashboards(2000)
     open_and_settle(page, f"{served.url}/compare", "Compare groups")
     check = expect()
@@ -146,7 +88,7 @@ def test_the_top_of_compare_shows_the_groups_that_need_attention(page, dashboard
     marked = [r for r in rows if r.startswith(("⚑", "◆"))]
     assert rows[:len(marked)] == marked, "the marked groups (flagged, outside) come first"
     assert rows[0].startswith("⚑"), rows[0]
-    flagged = flagged_names(programs(2000))
+    flagged = flagged_names(synthetic_program(2000))
     assert rows[0].lstrip("⚑◆ ") in flagged
     check(page.get_by_text("Groups 1–40 of 2,000")).to_be_visible()
     page.get_by_role("button", name="Next 40").click()
