@@ -640,8 +640,8 @@ def evidence_text(evidence: object) -> str:
         return str(data)
     parts = []
     for key, value in data.items():
-        if isinstance(value, float):
-            value = f"{value:.3g}"
+        if isinstance(value, float):  # counts arrive as floats from JSON: 19720.0, not 1.97e+04
+            value = f"{value:,.0f}" if value.is_integer() or abs(value) >= 1000 else f"{value:.3g}"
         elif isinstance(value, list):
             value = ", ".join(str(v).replace("_", " ") for v in value)
         parts.append(f"{str(key).replace('_', ' ')}: {value}")

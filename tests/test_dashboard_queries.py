@@ -42,6 +42,8 @@ def test_groups_sharing_a_name_are_told_apart():
 def test_flag_evidence_reads_as_plain_words():
     assert queries.evidence_text('{"value": 0.4615, "signals": ["stopped_coming"], "n": 12}') \
         == "value: 0.462; signals: stopped coming; n: 12"
+    assert queries.evidence_text('{"baseline returned": 19720.0, "baseline": 0.987}') \
+        == "baseline returned: 19,720; baseline: 0.987"
     assert queries.evidence_text(None) == ""
     assert queries.evidence_text("not json") == "not json"
 
