@@ -434,6 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("access", help="who has which role in [access], and each coach's groups")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_access)
+    # `hearth ingest data/ --config hearth.toml` reads as naturally as `hearth --config ... ingest`:
+    # every command takes the two global options too (SUPPRESS: given before the command, they stay)
+    for command in sub.choices.values():
+        command.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 

@@ -88,3 +88,12 @@ def test_a_folder_without_data_files_is_named_with_what_hearth_reads(tmp_path, c
     assert main(["--db", str(tmp_path / "w.duckdb"), "ingest", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         f"hearth: {tmp_path}: no data files here; Hearth reads .csv, .tsv, .txt and .xlsx files\n")
+
+
+def test_the_global_options_may_follow_the_command(sample_warehouse, capsys):
+    assert main(["--db", str(sample_warehouse), "status", "--json"]) == 0
+    before = capsys.readouterr().out
+    assert main(["status", "--json", "--db", str(sample_warehouse)]) == 0
+    assert capsys.readouterr().out == before
+    # given before the command, they are not overwritten by the command's own (absent) copy
+    assert build_parser().parse_args(["--db", "a.duckdb", "status"]).db == "a.duckdb"
