@@ -32,10 +32,10 @@ CHART_PAGES = {"Quarterly review", "Compare groups", "Struggling groups"}
 TIMEOUT = 60_000  # ms: the first run of a page computes and caches its data
 
 
-def expect():
+def expect(timeout: int = TIMEOUT):
     from playwright.sync_api import expect as playwright_expect
 
-    playwright_expect.set_options(timeout=TIMEOUT)
+    playwright_expect.set_options(timeout=timeout)
     return playwright_expect
 
 
@@ -54,10 +54,11 @@ def sample_dashboard(sample_warehouse, serve):
         yield serving
 
 
-def open_and_settle(page, url: str, title: str) -> None:
-    """Open a page and wait until Streamlit has finished running its script."""
+def open_and_settle(page, url: str, title: str, timeout: int = TIMEOUT) -> None:
+    """Open a page and wait until Streamlit has finished running its script (and drawn its
+    first chart, on a page with charts); ``timeout`` in ms for each wait."""
     page.goto(url)
-    check = expect()
+    check = expect(timeout)
     check(page.get_by_role("heading", level=1).filter(has_text=title).first).to_be_visible()
     check(page.get_by_test_id("stStatusWidget")).to_have_count(0)
     if title in CHART_PAGES:

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import PEOPLE, free_port
+from test_browser import open_and_settle
 from test_browser_sign_in import sign_in
 
 from dashboard import coach_day, comments
@@ -54,10 +55,7 @@ def latest_flags(db: Path) -> tuple[str, object]:
 
 
 def open_page(page, url: str, title: str) -> None:
-    page.goto(url)
-    check = expect()
-    check(page.get_by_role("heading", level=1).filter(has_text=title).first).to_be_visible()
-    check(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    open_and_settle(page, url, title, TIMEOUT)
 
 
 def screenshot(page, path: Path) -> None:

@@ -16,7 +16,8 @@ import duckdb
 import pytest
 
 from hearth.warehouse import published_path
-from tests.test_browser import CHART_PAGES, screenshot
+from tests.test_browser import open_and_settle as settle
+from tests.test_browser import screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -54,13 +55,7 @@ def expect():
 
 
 def open_and_settle(page, url: str, title: str) -> None:
-    """tests.test_browser.open_and_settle with this module's longer timeout."""
-    page.goto(url)
-    check = expect()
-    check(page.get_by_role("heading", level=1).filter(has_text=title).first).to_be_visible()
-    check(page.get_by_test_id("stStatusWidget")).to_have_count(0)
-    if title in CHART_PAGES:
-        check(page.locator(".js-plotly-plot").first).to_be_visible()
+    settle(page, url, title, SCALE_TIMEOUT)
 
 
 def heatmap_rows(page) -> list[str]:
