@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import csv
 import re
-import secrets
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PEOPLE, free_port
+from conftest import PEOPLE, auth_secrets, free_port
 from test_browser import open_and_settle
 from test_browser_sign_in import sign_in
 
@@ -102,14 +101,7 @@ coaches = ["{PEOPLE['coach_a']['email']}"]
 "{PEOPLE['coach_a']['email']}" = "{coach}"
 """, encoding="utf-8")
     port = free_port()
-    auth = tmp_path / "secrets.toml"
-    auth.write_text(f"""[auth]
-redirect_uri = "http://localhost:{port}/oauth2callback"
-cookie_secret = "{secrets.token_hex(32)}"
-client_id = "hearth-test"
-client_secret = "{secrets.token_hex(8)}"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""", encoding="utf-8")
+    auth = auth_secrets(tmp_path, provider, port)
     with serve(program_2000, None, config=config, secrets=auth, port=port) as served:
         context, page = sign_in(browser, served.url, "coach_a")
         open_page(page, served.url, "Struggling groups")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -15,14 +16,19 @@ from hearth.warehouse import AUDIENCES, published_path
 from tests.conftest import SAMPLE_DIR
 
 
+def private_copy(db: Path, folder: Path) -> Path:
+    """A copy of a warehouse with every audience's snapshot, as a publish leaves them."""
+    copy = folder / "hearth.duckdb"
+    shutil.copy(db, copy)
+    for audience in AUDIENCES:
+        shutil.copy(published_path(db, audience), published_path(copy, audience))
+    return copy
+
+
 @pytest.fixture
 def warehouse(sample_warehouse, tmp_path):
     """A private copy: these tests write actions and sign-offs beside it."""
-    db = tmp_path / "hearth.duckdb"
-    shutil.copy(sample_warehouse, db)
-    for audience in AUDIENCES:  # every audience's snapshot, as a publish leaves them
-        shutil.copy(published_path(sample_warehouse, audience), published_path(db, audience))
-    return db
+    return private_copy(sample_warehouse, tmp_path)
 
 
 def hearth(db, *args) -> int:

@@ -3,25 +3,19 @@ going well and sign-off on the quarterly review."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from hearth import actions as store
 from hearth.access import local_viewer
 from hearth.state import state
-from hearth.warehouse import AUDIENCES, published_path
+from tests.test_community_update import private_copy
 from tests.test_dashboard_pages import app_for, no_exception, open_page
 
 
 @pytest.fixture
 def warehouse(sample_warehouse, tmp_path):
     """A private copy: these tests write actions and sign-offs beside it."""
-    db = tmp_path / "hearth.duckdb"
-    shutil.copy(sample_warehouse, db)
-    for audience in AUDIENCES:  # every audience's snapshot, as a publish leaves them
-        shutil.copy(published_path(sample_warehouse, audience), published_path(db, audience))
-    return db
+    return private_copy(sample_warehouse, tmp_path)
 
 
 def test_a_lead_adds_an_action_and_sees_it_with_its_follow_up(monkeypatch, warehouse):
