@@ -179,22 +179,29 @@ def _finding(record) -> Finding:
                    str(record.figure))
 
 
+def _shown_as_last_published(figures: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """(quarter, indicator, figure) shown by each quarter's latest publication.
+
+    Each quarter against its own latest publication: an incremental refresh publishes only
+    the quarters it rebuilds (metrics.release.record_figures), so the earlier quarters still
+    stand as an earlier publication released them.
+    """
+    latest_of = figures.groupby("quarter")["publication"].transform("max")
+    latest = figures[figures["publication"] == latest_of]
+    return {(q, i, f) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
+            .itertuples(index=False) if r == "shown"}
+
+
 def shown_is_released(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection) -> list[str]:
     """Survey figures in an audience's snapshot that the release layer did not release.
 
     Compares marts.indicators' shown survey rows of the snapshot with the 'shown' group and
     program figures of each quarter's latest publication; lists any extra one as "quarter
-    indicator figure".
-
-    Each quarter against its own latest publication: an incremental refresh publishes only
-    the quarters it rebuilds (metrics.release.record_figures), so the earlier quarters the
-    snapshot still shows were last released by an earlier publication.
+    indicator figure". The snapshot still shows earlier quarters as an earlier publication
+    released them (see `_shown_as_last_published`).
     """
-    latest_of = figures.groupby("quarter")["publication"].transform("max")
-    latest = figures[figures["publication"] == latest_of]
-    released = {(q, i, f) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
-                .itertuples(index=False) if r == "shown"}
-    keys = tuple(sorted(latest["indicator"].unique()))
+    released = _shown_as_last_published(figures)
+    keys = tuple(sorted(figures["indicator"].unique()))
     if not keys:
         return []
     rows = snapshot.execute(
@@ -211,17 +218,16 @@ def shown_is_released(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection
 
 def unreleased_citations(figures: pd.DataFrame, cited: Iterable[dict]) -> list[str]:
     """Figures a publication built on the released ones (the community update) cites that the
-    latest publication does not show: "quarter indicator figure" each.
+    last publication of their quarter does not show: "quarter indicator figure" each.
 
     ``cited`` holds {quarter, indicator, figure} named as in release.figures ("program",
     "group:g01", indicator "comments" for a comment list). A cited figure that is shown adds
     no equation to what an attacker already has, so the rank test above covers it too.
+    Each quarter is read from its own last publication, as in `shown_is_released`.
     """
     if figures.empty:
         return [f"{c['quarter']} {c['indicator']} {c['figure']}" for c in cited]
-    latest = figures[figures["publication"] == figures["publication"].max()]
-    shown = {(q, i, f) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
-             .itertuples(index=False) if r == "shown"}
+    shown = _shown_as_last_published(figures)
     return [f"{c['quarter']} {c['indicator']} {c['figure']}" for c in cited
             if (c["quarter"], c["indicator"], c["figure"]) not in shown]
 

@@ -321,6 +321,23 @@ def test_snapshot_check_reads_each_quarter_from_its_last_publication():
     assert shown_is_released(released, snap) == ["2025Q2 belonging group:B"]
 
 
+def test_update_check_reads_each_quarter_from_its_last_publication():
+    # The community update cites every quarter's program figures; after an incremental refresh
+    # the latest publication holds only the quarters it rebuilt. Found at reference scale:
+    # `hearth privacy-check` exited 1 on 24 citations of 2025Q1 figures released by
+    # publication 1, while a citation of a figure the latest release hides is still caught.
+    from metrics.audit import unreleased_citations
+
+    released = pd.DataFrame([
+        (1, "2025Q1", "belonging", "program", "shown", ["2025Q1|A@1"]),
+        (1, "2025Q2", "belonging", "program", "shown", ["2025Q2|A@1"]),
+        (2, "2025Q2", "belonging", "program", "hidden", ["2025Q2|A@2"]),
+    ], columns=["publication", "quarter", "indicator", "figure", "role", "terms"])
+    cited = [{"quarter": q, "indicator": "belonging", "figure": "program"}
+             for q in ("2025Q1", "2025Q2")]
+    assert unreleased_citations(released, cited) == ["2025Q2 belonging program"]
+
+
 def whole_audit(figures_frame) -> set[tuple]:
     """The auditor's question answered the plain way: every shown figure of every indicator,
     quarter and publication as one matrix, and a hidden figure determined exactly when adding
