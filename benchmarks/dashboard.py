@@ -204,7 +204,8 @@ def privacy_check(db: Path) -> None:
     print(f"\n`hearth privacy-check` ({report['publications']} publications, "
           f"{report['shown_figures']:,} shown and {report['hidden_figures']:,} hidden figures, "
           f"every audience): {whole:.1f} s, exit {code}; determined hidden: "
-          f"{len(report['determined_hidden'])}; snapshot problems: {problems}")
+          f"{len(report['determined_hidden'])}; snapshot problems: {problems}; community "
+          f"update: {len(report['community_update']['problems'])} problem(s)")
     print(f"  the auditor alone (rank tests over every publication): {alone:.2f} s, "
           f"{len(found)} determined; largest rank test {rows} x {cols}")
 
