@@ -288,45 +288,37 @@ def slice_indicators_over(
     """slice_indicators for several quarters at once: {quarter: {indicator: object}}.
 
     One query per table for all the quarters (a trend chart of a selection would otherwise
-    pay every query once per quarter); the anonymity decision is still made quarter by quarter.
+    pay every query once per quarter); the anonymity decision is still made quarter by quarter
+    (metrics.release.selection_release). The sums are DuckDB's and the objects are built from
+    plain rows: at 10,000 groups, frames of every group's rows cost a filtered review seconds.
     """
     # pooling computes intervals: metrics.release (pandas, scipy) only when a selection is asked
-    from metrics.release import pooled_selection, selection_decisions
+    from metrics.release import selection_release
 
     selected = list(dict.fromkeys(group_ids))
     wanted = list(dict.fromkeys(quarters))
-    rows = con.execute(
-        "SELECT quarter, indicator, sum(hits) AS hits, sum(n) AS n, sum(value) AS total, "
-        "count(*) FILTER (WHERE status = 'ok') AS ok "
-        "FROM marts.indicators WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
-        "AND group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter, indicator",
-        [wanted, selected],
-    ).df().set_index(["quarter", "indicator"])
-    # Survey figures: per quarter x indicator, the groups released *for that indicator*
-    # (marts.survey_units) are pooled from their published statistics (metrics.release).
-    known = {g for (g,) in con.execute("SELECT group_id FROM marts.groups").fetchall()}
-    chosen = [g for g in selected if g in known]
-    units = con.execute(
-        "SELECT quarter, group_id, indicator, n, sum_score, sum_sq, hits FROM marts.survey_units "
-        "WHERE quarter IN (SELECT unnest(?::VARCHAR[]))", [wanted],
-    ).df()
-    program_n = {
-        (q, i): int(n) for q, i, n in con.execute(
-            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
-            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
-            "AND quarter IN (SELECT unnest(?::VARCHAR[]))", [list(SURVEY_KEYS), wanted],
+    # (sums as DOUBLE, missing as NaN: the figures are built as they were from a frame's row)
+    sums = {
+        (q, i): tuple(float("nan") if v is None else v for v in values)
+        for q, i, *values in con.execute(
+            "SELECT quarter, indicator, sum(hits)::DOUBLE, sum(n)::DOUBLE, "
+            "sum(value)::DOUBLE, count(*) FILTER (WHERE status = 'ok') "
+            "FROM marts.indicators WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+            "AND group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter, indicator",
+            [wanted, selected],
         ).fetchall()
     }
-    decisions = selection_decisions(units, program_n, chosen, config.min_responses)
-    pooled = pooled_selection(units, decisions).set_index(["quarter", "indicator"])
+    # Survey figures: per quarter x indicator, the groups released *for that indicator*
+    # (marts.survey_units) are pooled from their published statistics (metrics.release).
+    known = {g for (g,) in con.execute(
+        "SELECT group_id FROM marts.groups WHERE group_id IN (SELECT unnest(?::VARCHAR[]))",
+        [selected]).fetchall()}
+    chosen = [g for g in selected if g in known]
+    released = selection_release(con, wanted, chosen, config.min_responses)
     return {
         quarter: _slice_objects(
-            rows.xs(quarter, level="quarter") if quarter in rows.index.get_level_values(0)
-            else rows.iloc[0:0].droplevel(0),
-            {key: d for (q, key), d in decisions.items() if q == quarter},
-            pooled.xs(quarter, level="quarter") if quarter in pooled.index.get_level_values(0)
-            else pooled.iloc[0:0].droplevel(0), config,
-        )
+            {i: found for (q, i), found in sums.items() if q == quarter},
+            {i: found for (q, i), found in released.items() if q == quarter}, config)
         for quarter in wanted
     }
 
@@ -462,9 +454,11 @@ def _pooled_object(spec, found: tuple | None, config: Config) -> dict[str, Any]:
             "note": "not defined for a selection of groups"}
 
 
-def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
-                   pooled: pd.DataFrame, config: Config) -> dict[str, dict[str, Any]]:
-    """One quarter of a selection: the review's indicator objects."""
+def _slice_objects(sums: dict[str, tuple], released: dict[str, tuple[SliceDecision, dict | None]],
+                   config: Config) -> dict[str, dict[str, Any]]:
+    """One quarter of a selection: the review's indicator objects, from the groups' summed
+    counts (indicator -> (hits, n, total, groups with a figure)) and, for survey indicators,
+    the release decision and pooled figure (metrics.release.selection_release)."""
 
     out: dict[str, dict[str, Any]] = {}
     nothing = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
@@ -472,23 +466,21 @@ def _slice_objects(rows: pd.DataFrame, decisions: dict[str, SliceDecision],
         spec = BY_KEY[key]
         if spec.family == "survey":
             continue
-        found = (tuple(rows.loc[key, ["hits", "n", "total", "ok"]]) if key in rows.index
-                 else None)
+        found = sums.get(key)
         if found is None or not found[3]:
             out[key] = _missing_object(key, config)
             continue
         out[key] = {**_pooled_object(spec, found, config), "change": nothing}
     for key in SURVEY_KEYS:
-        decision = decisions.get(key)
-        if decision is None or not decision.allowed or key not in pooled.index:
+        decision, figure = released.get(key, (None, None))
+        if decision is None or not decision.allowed or figure is None:
             out[key] = {"value": None, "n": None, "ci_low": None, "ci_high": None,
                         "status": "suppressed", "change": nothing,
                         "note": decision.reason if decision is not None and decision.reason
                         else SUPPRESSED_LABEL(config.min_responses) + " in this selection"}
             continue
-        row = pooled.loc[key]
-        shown = public_indicator(row["value"], int(row["n"]), row["ci_low"], row["ci_high"],
-                                 config.min_responses)
+        shown = public_indicator(figure["value"], int(figure["n"]), figure["ci_low"],
+                                 figure["ci_high"], config.min_responses)
         note = shown["label"]
         if decision.left_out:
             note = (f"{decision.left_out} selected group(s) left out: their own figures are "
@@ -600,6 +592,31 @@ def watchlist(
 
 def groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute("SELECT * FROM marts.groups ORDER BY group_id").df()
+
+
+def has_groups(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the snapshot holds any group (without reading them)."""
+    return _has_table(con, "marts", "groups") and \
+        con.execute("SELECT 1 FROM marts.groups LIMIT 1").fetchone() is not None
+
+
+def _natural_sql(column: str) -> str:
+    """A DuckDB sort key putting "Circle 2" before "Circle 10": digit runs compare as numbers
+    (by length without leading zeros, then digit by digit, so no run is too long for an
+    integer), the rest without case (lower(); Python's casefold differs only for a few
+    letters such as ß); a missing value sorts first. dashboard.queries.natural_key is the same
+    order in Python, for lists a page sorts itself."""
+    return (f"list_transform(regexp_extract_all(coalesce(CAST({column} AS VARCHAR), ''), "
+            r"'\d+|\D+'), lambda p: CASE WHEN regexp_full_match(p, '\d+') "
+            "THEN {'kind': 0, 'digits': length(ltrim(p, '0')), 'number': ltrim(p, '0'), "
+            "'text': ''} ELSE {'kind': 1, 'digits': 0, 'number': '', 'text': lower(p)} END)")
+
+
+def groups_by_name(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """marts.groups in natural name order (then natural group_id order): sorted by DuckDB, as
+    sorting 10,000 names in Python costs a page more than its whole budget."""
+    return con.execute(f"SELECT * FROM marts.groups ORDER BY {_natural_sql('name')}, "
+                       f"{_natural_sql('group_id')}").df()
 
 
 def indicators(
@@ -795,7 +812,7 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) ->
 
 __all__ = [
     "CANT_TELL", "POOLED_LABEL", "comments", "comparable_indicators", "flags", "flags_records",
-    "freshness", "funnel", "group_medians", "groups", "groups_in_quarter", "load_manifest", "quarantine_rows", "quarantine_summary",
+    "freshness", "funnel", "group_medians", "groups", "groups_by_name", "groups_in_quarter", "has_groups", "load_manifest", "quarantine_rows", "quarantine_summary",
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
     "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "rollup",

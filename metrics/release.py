@@ -559,9 +559,58 @@ def pooled_selection(units: pd.DataFrame, decisions: Mapping[tuple[str, str], Sl
     return figures_from_stats(frame)
 
 
+def selection_release(
+    con: duckdb.DuckDBPyConnection, quarters: Sequence[str], selected: Sequence[Hashable],
+    k: int,
+) -> dict[tuple[str, str], tuple[SliceDecision, dict[str, float] | None]]:
+    """selection_decisions and pooled_selection for one selection, read set-based from a
+    snapshot: per quarter x survey indicator, the decision and (when allowed) the pooled
+    figure (n, value, ci_low, ci_high).
+
+    The rule is the same (anonymity.slice_of_shown_groups over the groups released for that
+    indicator, marts.survey_units); only the reading differs. DuckDB restricts the released
+    groups to the selected ones and sums their statistics in one query, so a page never loads
+    every group's released statistics into a frame (250,000 rows at 10,000 groups) to pool a
+    few hundred. ``selected`` names groups of marts.groups (others are not counted).
+    """
+    wanted = list(dict.fromkeys(quarters))
+    chosen = list(dict.fromkeys(selected))
+    program_n = {
+        (q, i): int(n) for q, i, n in con.execute(
+            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
+            "AND quarter IN (SELECT unnest(?::VARCHAR[]))", [list(SURVEY_KEYS), wanted],
+        ).fetchall()
+    }
+    found = {
+        (q, i): (dict(zip(groups, ns, strict=True)), stats) for q, i, groups, ns, *stats in
+        con.execute(
+            # fsum (compensated): the same figure whatever order DuckDB's threads add in
+            "SELECT quarter, indicator, list(group_id), list(n), sum(n)::DOUBLE, "
+            "fsum(sum_score), fsum(sum_sq), fsum(hits) FROM marts.survey_units "
+            "WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+            "AND group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter, indicator",
+            [wanted, [str(g) for g in chosen]],
+        ).fetchall()
+    }
+    decisions = {key: slice_of_shown_groups(found.get(key, ({}, None))[0], chosen,
+                                            total_n=total, k=k)
+                 for key, total in program_n.items()}
+    allowed = [(key, found[key][1]) for key, d in decisions.items() if d.allowed]
+    pooled: dict[tuple[str, str], dict[str, float]] = {}
+    if allowed:
+        frame = figures_from_stats(pd.DataFrame(
+            [(q, i, *stats) for (q, i), stats in allowed],
+            columns=["quarter", "indicator", *STATS]).astype({"n": "int64"}))
+        pooled = {(q, i): {"n": n, "value": v, "ci_low": lo, "ci_high": hi}
+                  for q, i, n, v, lo, hi in frame[["quarter", "indicator", "n", "value",
+                                                    "ci_low", "ci_high"]].itertuples(index=False)}
+    return {key: (d, pooled.get(key)) for key, d in decisions.items()}
+
+
 __all__ = [
     "COMMENTS", "RESPONSES", "SURVEY_MEANS", "UNKNOWN_UNIT",
     "advance_ledger", "advance_publication", "breakdown_decisions", "comments_release", "figures_from_stats",
     "inclusion_release", "pooled_selection", "record_figures",
-    "selection_decisions", "survey_release",
+    "selection_decisions", "selection_release", "survey_release",
 ]

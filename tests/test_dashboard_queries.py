@@ -97,6 +97,59 @@ def test_group_names_sort_naturally():
         "Beacon", "Circle 1", "circle 2", "Circle 2b", "Circle 10"]
 
 
+def test_groups_come_in_the_same_natural_order_from_duckdb_as_natural_key_gives():
+    from metrics import api
+
+    names = ["Circle 10", "circle 2", "Circle 1", "Beacon", "Circle 2b", None, "Circle",
+             "Circle 02", "2 Porch", "Porch 7 b 3", "Porch 7 b 12", "Ünter 1", "Circle 2",
+             "Circle 99999999999999999999999999999999999999999", "Circle 1000"]
+    ids = [f"g{i}" for i in (5, 12, 3, 1, 2, 8, 20, 7, 11, 4, 9, 10, 6, 13, 14)]
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.groups AS SELECT * FROM (SELECT unnest(?::VARCHAR[]) AS "
+                "group_id, unnest(?::VARCHAR[]) AS name)", [ids, names])
+    ordered = api.groups_by_name(con)
+    expected = sorted(zip(names, ids, strict=True),
+                      key=lambda pair: (queries.natural_key(pair[0]), queries.natural_key(pair[1])))
+    assert list(ordered["group_id"]) == [g for _, g in expected]
+    assert api.has_groups(con)
+    con.execute("DELETE FROM marts.groups")
+    assert not api.has_groups(con)
+
+
+def test_a_selection_is_released_set_based_exactly_as_the_rule_decides_it(
+        sample_warehouse, sample_hearth_config):
+    """metrics.release.selection_release (DuckDB sums) against the rule applied to every
+    released group's statistics in a frame (selection_decisions, pooled_selection)."""
+    from metrics import api
+    from metrics.definitions import SURVEY_KEYS
+    from metrics.release import pooled_selection, selection_decisions, selection_release
+
+    k = sample_hearth_config.min_responses
+    snap = queries.snapshot(sample_warehouse)
+    with queries.cursor(snap) as con:
+        wanted = api.quarters(con)
+        units = con.execute("SELECT quarter, group_id, indicator, n, sum_score, sum_sq, hits "
+                            "FROM marts.survey_units").df()
+        program_n = {(q, i): int(n) for q, i, n in con.execute(
+            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[]))",
+            [list(SURVEY_KEYS)]).fetchall()}
+        every = list(queries.groups(snap)["group_id"])
+        for chosen in (every, every[::2], every[1::3], every[:1], []):
+            released = selection_release(con, wanted, chosen, k)
+            decisions = selection_decisions(units, program_n, chosen, k)
+            pooled = pooled_selection(units, decisions).set_index(["quarter", "indicator"])
+            assert {key: d for key, (d, _) in released.items()} == decisions
+            for key, (decision, figure) in released.items():
+                assert (figure is not None) == decision.allowed
+                if figure is not None:
+                    row = pooled.loc[key]
+                    assert figure["n"] == row["n"]
+                    for column in ("value", "ci_low", "ci_high"):
+                        assert figure[column] == pytest.approx(row[column], rel=1e-12)
+
+
 def test_attention_puts_flagged_then_outside_limit_groups_first(sample_warehouse):
     snap = queries.snapshot(sample_warehouse)
     quarter = queries.default_quarter(snap)
