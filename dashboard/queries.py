@@ -32,6 +32,7 @@ import streamlit as st
 
 from hearth.errors import HearthError
 from hearth.warehouse import published_path
+from metrics.api import ATTENTION_COLUMNS
 
 
 class Snapshot(NamedTuple):
@@ -419,21 +420,11 @@ def heatmap_rows(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None
     return group_indicators(snap, quarter, chosen, indicators), len(frame)
 
 
-def _worse_side(indicator: str) -> str:
-    """The side of the funnel limits that is bad news for this indicator."""
-    from dashboard.labels import lower_is_better
-
-    return "above" if lower_is_better(indicator) else "below"
-
-
-ATTENTION_COLUMNS = ["group_id", "group_name", "flags", "outside_998", "outside_95",
-                     "clear_falls", "worst_fall", "why", "concern"]
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def attention(snap: Snapshot, quarter: str,
               group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """The groups in the order they need attention, with why, in words.
+    """The groups in the order they need attention, with why, in words (metrics.api.attention,
+    one DuckDB query over the released figures).
 
     First the groups flagged this quarter (coaching flags, where the audience has them), then
     those outside the funnel limits on the bad side (99.8% before 95%), then those with a clear
@@ -441,70 +432,9 @@ def attention(snap: Snapshot, quarter: str,
     in natural order within each tier. Every input is a released figure of the read layer:
     funnel points exist only for shown figures, verdicts only for shown pairs.
     """
-    info = groups(snap)
-    if group_ids is not None:
-        info = info[info["group_id"].isin(group_ids)]
-    frame = pd.DataFrame({"group_id": info["group_id"].astype(str).to_numpy(),
-                          "group_name": info["name"].astype(str).to_numpy()})
-    if frame.empty:
+    if not has(snap, "marts.funnel_points"):
         return pd.DataFrame(columns=ATTENTION_COLUMNS)
-    why: dict[str, list[str]] = {g: [] for g in frame["group_id"]}
-    from dashboard.labels import indicator_title, lower_is_better
-
-    raised = flags(snap, quarter, group_ids)
-    if not raised.empty:
-        raised = raised[(raised["flag"] != "cant_tell_yet") & (raised["state"] != "resolved")]
-        for g, flag in zip(raised["group_id"].astype(str), raised["flag"], strict=True):
-            if g in why:
-                why[g].append("flagged: " + str(flag).replace("_", " "))
-    frame["flags"] = frame["group_id"].map(raised["group_id"].astype(str).value_counts()) \
-        .fillna(0).astype(int) if not raised.empty else 0
-    out998: dict[str, int] = {}
-    out95: dict[str, int] = {}
-    for indicator in comparable_indicators(snap, quarter):
-        points = funnel_points(snap, quarter, indicator, group_ids)
-        if points.empty:
-            continue
-        side = points["outside"].fillna("within").astype(str)
-        bad = side.str.startswith(_worse_side(indicator))
-        for g, where in zip(points.loc[bad, "group_id"].astype(str), side[bad], strict=True):
-            counter = out998 if where.endswith("99.8%") else out95
-            counter[g] = counter.get(g, 0) + 1
-            if g in why:
-                why[g].append(f"{where.split()[0]} the {where.split()[1]} limit: "
-                              f"{indicator_title(indicator).lower()}")
-    frame["outside_998"] = frame["group_id"].map(out998).fillna(0).astype(int)
-    frame["outside_95"] = frame["group_id"].map(out95).fillna(0).astype(int)
-    rows = group_indicators(snap, quarter, tuple(frame["group_id"]))
-    falls = pd.DataFrame(columns=["group_id", "indicator", "size"])
-    if not rows.empty and "verdict" in rows:
-        worse = [("up" if lower_is_better(i) else "down") for i in rows["indicator"]]
-        fell = rows[rows["verdict"].astype(str).to_numpy() == pd.Series(worse).to_numpy()]
-        spread = group_medians(snap, quarter).set_index("indicator")["spread"]
-        scale = pd.to_numeric(fell["indicator"].map(spread.to_dict()), errors="coerce")
-        size = (fell["delta"].abs() / scale.where(scale > 0)).fillna(fell["delta"].abs())
-        falls = fell.assign(size=size)[["group_id", "indicator", "size"]]
-        for g, i in zip(falls["group_id"].astype(str), falls["indicator"], strict=True):
-            if g in why:
-                why[g].append(f"clear fall: {indicator_title(i).lower()}")
-    frame["clear_falls"] = frame["group_id"].map(
-        falls["group_id"].astype(str).value_counts()).fillna(0).astype(int)
-    frame["worst_fall"] = frame["group_id"].map(
-        falls.groupby(falls["group_id"].astype(str))["size"].max()).fillna(0.0)
-    frame["why"] = frame["group_id"].map(lambda g: "; ".join(why[g]))
-    frame["concern"] = (frame["flags"] > 0).astype(int) * 4 + (frame["outside_998"] > 0) * 2 \
-        + (frame["outside_95"] > 0) + (frame["clear_falls"] > 0)
-    names = display_names(frame[["group_id", "group_name"]])
-    frame["group_name"] = frame["group_id"].map(names)
-    # Plain lists: indexing a frame cell by cell costs seconds at 2,000 groups.
-    keys = zip(frame["concern"].tolist(), frame["flags"].tolist(),
-               frame["outside_998"].tolist(), frame["outside_95"].tolist(),
-               frame["worst_fall"].tolist(), map(natural_key, frame["group_name"].tolist()),
-               strict=True)
-    ranked = sorted(enumerate(keys), key=lambda item: (
-        -item[1][0], -item[1][1], -item[1][2], -item[1][3], -item[1][4], item[1][5]))
-    order = [i for i, _ in ranked]
-    return frame.iloc[order].reset_index(drop=True)[ATTENTION_COLUMNS]
+    return _api(snap, "attention", quarter, group_ids)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -588,10 +588,123 @@ def watchlist(
     ).df()
 
 
+ATTENTION_COLUMNS = ["group_id", "group_name", "flags", "outside_998", "outside_95",
+                     "clear_falls", "worst_fall", "why", "concern"]
+
+
+def attention(con: duckdb.DuckDBPyConnection, quarter: str,
+              group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The groups in the order they need attention, with why, in words (one DuckDB query).
+
+    First the groups flagged this quarter (coaching flags, where the snapshot has them), then
+    those outside the funnel limits on the bad side (99.8% before 95%), then those with a clear
+    fall since last quarter (the largest fall first, in interquartile ranges of the groups'
+    figures: group_medians' spread), then the rest; names in natural order within each tier
+    (groups_by_name's order). Every input is a released figure: funnel points exist only for
+    shown figures, verdicts only for shown pairs. A name two selected groups share gets the
+    group's id added (dashboard.queries.display_names).
+
+    Columns ATTENTION_COLUMNS: flags, outside_998, outside_95 and clear_falls count them;
+    worst_fall is the largest fall's size; why lists each ("flagged: low safety; below the 95%
+    limit: attendance rate; clear fall: belonging"); concern = 4 x flagged + 2 x outside 99.8%
+    + outside 95% + a clear fall. Set-based: at 10,000 groups a loop over each indicator's
+    funnel points and every group's rows cost the compare page seconds.
+    """
+    where = "" if group_ids is None else " AND group_id IN (SELECT unnest($groups::VARCHAR[]))"
+    lower = [k for k, spec in BY_KEY.items() if spec.higher_is_better is False]
+    titles = {k: spec.title.lower() for k, spec in BY_KEY.items()}
+    raised = ("SELECT group_id, flag FROM marts.flags WHERE quarter = $quarter "
+              "AND flag <> 'cant_tell_yet' AND state <> 'resolved'"
+              if _has_table(con, "marts", "flags")
+              else "SELECT NULL::VARCHAR AS group_id, NULL::VARCHAR AS flag WHERE false")
+    sql = f"""
+        WITH chosen AS (SELECT group_id, name FROM marts.groups WHERE true {where}),
+        titles AS (SELECT unnest($keys::VARCHAR[]) AS indicator,
+                          unnest($titles::VARCHAR[]) AS title),
+        raised AS (SELECT * FROM ({raised}) r SEMI JOIN chosen USING (group_id)),
+        outside AS (
+            SELECT f.group_id, f.indicator, f.outside FROM marts.funnel_points f
+            SEMI JOIN chosen USING (group_id)
+            WHERE f.quarter = $quarter AND starts_with(coalesce(f.outside, 'within'),
+                CASE WHEN f.indicator IN (SELECT unnest($lower::VARCHAR[])) THEN 'above'
+                     ELSE 'below' END)),
+        spread AS (
+            SELECT indicator,
+                   quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
+            FROM marts.indicators
+            WHERE quarter = $quarter AND group_id IS NOT NULL AND value IS NOT NULL
+              AND status = 'ok'
+            GROUP BY indicator),
+        falls AS (
+            SELECT i.group_id, i.indicator,
+                   coalesce(abs(i.delta) / CASE WHEN s.spread > 0 THEN s.spread END,
+                            abs(i.delta)) AS size
+            FROM marts.indicators i SEMI JOIN chosen USING (group_id)
+            LEFT JOIN spread s USING (indicator)
+            WHERE i.quarter = $quarter AND i.verdict =
+                CASE WHEN i.indicator IN (SELECT unnest($lower::VARCHAR[])) THEN 'up'
+                     ELSE 'down' END),
+        parts AS (
+            SELECT group_id, 1 AS section, flag AS part_key,
+                   'flagged: ' || replace(flag, '_', ' ') AS text FROM raised
+            UNION ALL
+            SELECT o.group_id, 2, o.indicator,
+                   split_part(o.outside, ' ', 1) || ' the ' || split_part(o.outside, ' ', 2)
+                   || ' limit: ' || coalesce(t.title, lower(replace(o.indicator, '_', ' ')))
+            FROM outside o LEFT JOIN titles t USING (indicator)
+            UNION ALL
+            SELECT f.group_id, 3, f.indicator,
+                   'clear fall: ' || coalesce(t.title, lower(replace(f.indicator, '_', ' ')))
+            FROM falls f LEFT JOIN titles t USING (indicator)),
+        why AS (SELECT group_id, string_agg(text, '; ' ORDER BY section, part_key, text) AS why
+                FROM parts GROUP BY group_id),
+        flag_counts AS (SELECT group_id, count(*) AS flags FROM raised GROUP BY group_id),
+        outside_counts AS (
+            SELECT group_id, count(*) FILTER (WHERE ends_with(outside, '99.8%')) AS outside_998,
+                   count(*) FILTER (WHERE NOT ends_with(outside, '99.8%')) AS outside_95
+            FROM outside GROUP BY group_id),
+        fall_counts AS (SELECT group_id, count(*) AS clear_falls, max(size) AS worst_fall
+                        FROM falls GROUP BY group_id),
+        counted AS (
+            SELECT c.group_id, c.name,
+                   CASE WHEN count(*) OVER (PARTITION BY c.name) > 1
+                        THEN c.name || ' (' || c.group_id || ')' ELSE c.name END AS group_name,
+                   coalesce(fl.flags, 0) AS flags,
+                   coalesce(o.outside_998, 0) AS outside_998,
+                   coalesce(o.outside_95, 0) AS outside_95,
+                   coalesce(fa.clear_falls, 0) AS clear_falls,
+                   coalesce(fa.worst_fall, 0.0) AS worst_fall,
+                   coalesce(w.why, '') AS why
+            FROM chosen c LEFT JOIN why w USING (group_id)
+            LEFT JOIN flag_counts fl USING (group_id)
+            LEFT JOIN outside_counts o USING (group_id)
+            LEFT JOIN fall_counts fa USING (group_id))
+        SELECT group_id, group_name, flags, outside_998, outside_95, clear_falls, worst_fall, why,
+               (4 * (flags > 0)::BIGINT + 2 * (outside_998 > 0)::BIGINT
+                + (outside_95 > 0)::BIGINT + (clear_falls > 0)::BIGINT) AS concern
+        FROM counted
+        ORDER BY concern DESC, flags DESC, outside_998 DESC, outside_95 DESC, worst_fall DESC,
+                 {_natural_sql('group_name')}, {_natural_sql('name')},
+                 {_natural_sql('group_id')}
+    """
+    named = {"quarter": quarter, "keys": list(titles), "titles": list(titles.values()),
+             "lower": lower}
+    if group_ids is not None:
+        named["groups"] = [str(g) for g in group_ids]
+    return con.execute(sql, named).df()[ATTENTION_COLUMNS]
+
+
 # --- tables for pages -------------------------------------------------------------------------
 
 def groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute("SELECT * FROM marts.groups ORDER BY group_id").df()
+
+
+def group_names_of(con: duckdb.DuckDBPyConnection, group_ids: Sequence[str]) -> dict[str, Any]:
+    """group_id -> name (marts.groups) for these groups only."""
+    return dict(con.execute(
+        "SELECT group_id, name FROM marts.groups WHERE group_id IN (SELECT unnest(?::VARCHAR[]))",
+        [list(group_ids)]).fetchall())
 
 
 def has_groups(con: duckdb.DuckDBPyConnection) -> bool:
@@ -811,8 +924,8 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) ->
 
 
 __all__ = [
-    "CANT_TELL", "POOLED_LABEL", "comments", "comparable_indicators", "flags", "flags_records",
-    "freshness", "funnel", "group_medians", "groups", "groups_by_name", "groups_in_quarter", "has_groups", "load_manifest", "quarantine_rows", "quarantine_summary",
+    "ATTENTION_COLUMNS", "CANT_TELL", "POOLED_LABEL", "attention", "comments", "comparable_indicators", "flags", "flags_records",
+    "freshness", "funnel", "group_medians", "groups", "group_names_of", "groups_by_name", "groups_in_quarter", "has_groups", "load_manifest", "quarantine_rows", "quarantine_summary",
     "inclusion", "indicator_object", "indicators", "latest_quarter", "movements",
     "participation_funnel", "program_indicators",
     "quarters", "reliability", "resolve_quarter", "retention_curve", "review", "rollup",

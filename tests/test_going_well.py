@@ -27,8 +27,8 @@ def test_the_programs_own_improvement_is_listed_as_the_programs_not_a_groups(mon
 
     monkeypatch.setattr(api, "resolve_quarter", lambda con, q: "2025Q2")
     monkeypatch.setattr(api, "indicators", indicators)
-    monkeypatch.setattr(api, "groups", lambda con: pd.DataFrame({"group_id": ["g1"],
-                                                                 "name": ["Group one"]}))
+    monkeypatch.setattr(api, "group_names_of", lambda con, ids: {
+        g: n for g, n in {"g1": "Group one"}.items() if g in ids})
     monkeypatch.setattr(going_well, "_strong", lambda con, q: set())
     found = going_well.going_well(None, "2025Q2", Config())
     assert [p["indicator"] for p in found["program"]] == ["sessions_held"]
