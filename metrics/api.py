@@ -55,7 +55,13 @@ import duckdb
 from hearth.calendar import previous_quarter
 from hearth.config import Config
 from hearth.errors import HearthError
-from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL, is_missing, public_indicator
+from metrics.anonymity import (
+    POOLED_LABEL,
+    SUPPRESSED_LABEL,
+    is_missing,
+    public_indicator,
+    slice_of_shown_groups,
+)
 from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS
 from metrics.presentation import CANT_TELL
 
@@ -337,68 +343,82 @@ def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimensi
     Each category is a selection of groups and gets exactly what slice_indicators gives a
     selection: participation shares add the groups' counts, and a survey figure pools only
     the category's groups released for that indicator, shown only when it and what it leaves
-    out each hold at least k responses (metrics.release.breakdown_decisions). Groups with no
+    out each hold at least k responses (anonymity.slice_of_shown_groups). Groups with no
     value for the dimension form the category "not recorded". ``group_ids`` keeps only those
     groups (the sidebar filters).
 
     Columns: category, groups (how many), group_ids (list), indicator, value, n, ci_low,
     ci_high, status, note.
+
+    DuckDB sums every category at once (the counts, and the released groups' statistics of
+    each category); Python only applies the rule per category and builds the rows. At 358
+    coaches a frame per category cost minutes, and frames of every group's rows seconds.
     """
     import pandas as pd
 
-    from metrics.release import breakdown_decisions, figures_from_stats
+    from metrics.release import figures_from_stats
+    from metrics.statistics import Estimate, wilson_intervals
 
     if dimension not in ROLLUP_DIMENSIONS:
         raise HearthError(f"no roll-up by {dimension!r}; choose one of "
                           f"{', '.join(ROLLUP_DIMENSIONS)}")
     column = ROLLUP_DIMENSIONS[dimension]
     where, params = _where_groups(group_ids)
-    members = con.execute(
-        f"SELECT group_id, coalesce(CAST({column} AS VARCHAR), 'not recorded') AS category "
-        "FROM marts.groups WHERE true" + where + " ORDER BY group_id", params).df()
     columns = ["category", "groups", "group_ids", "indicator", "value", "n", "ci_low", "ci_high",
                "status", "note"]
-    if members.empty:
+    category = f"coalesce(CAST({column} AS VARCHAR), 'not recorded')"
+    # each category's groups (the sidebar's selection only), as a CTE of every query below
+    members = (f"WITH m AS (SELECT group_id, {category} AS category FROM marts.groups "
+               f"WHERE true{where}) ")
+    selections = {c: ids for c, ids in con.execute(
+        members + "SELECT category, list(group_id ORDER BY group_id) FROM m "
+        "GROUP BY category ORDER BY category", params).fetchall()}
+    if not selections:
         return pd.DataFrame(columns=columns)
-    selections = {c: list(part["group_id"]) for c, part in members.groupby("category")}
-    category_of = con.execute(
-        f"SELECT g.group_id, coalesce(CAST(g.{column} AS VARCHAR), 'not recorded') AS category "
-        "FROM marts.groups g").df()
-    rows = con.execute(
-        "SELECT indicator, group_id, hits, n, value, status FROM marts.indicators "
-        "WHERE quarter = ? AND group_id IS NOT NULL" + where, [quarter, *params]).df()
-    rows = rows.merge(category_of, on="group_id").assign(ok=lambda f: f["status"].eq("ok"))
-    sums = rows.groupby(["category", "indicator"]).agg(
-        hits=("hits", "sum"), n=("n", "sum"), total=("value", "sum"), ok=("ok", "sum"))
-    units = con.execute(
-        "SELECT quarter, group_id, indicator, n, sum_score, sum_sq, hits FROM marts.survey_units "
-        "WHERE quarter = ?", [quarter]).df()
+    # pandas' sums skipped missing values (0 when none): coalesce to the same
+    sums = {(c, i): (h, n, t, ok) for c, i, h, n, t, ok in con.execute(
+        members + "SELECT m.category, i.indicator, coalesce(sum(i.hits), 0)::DOUBLE, "
+        "coalesce(sum(i.n), 0)::DOUBLE, coalesce(sum(i.value), 0)::DOUBLE, "
+        "count(*) FILTER (WHERE i.status = 'ok') FROM marts.indicators i "
+        "JOIN m USING (group_id) WHERE i.quarter = ? "
+        "GROUP BY m.category, i.indicator", [*params, quarter]).fetchall()}
+    # the released groups of each category, per indicator (fsum: the same figure whatever
+    # order DuckDB's threads add in)
+    released = {(c, i): (dict(zip(ids, ns, strict=True)), stats)
+                for c, i, ids, ns, *stats in con.execute(
+        members + "SELECT m.category, u.indicator, list(u.group_id), list(u.n), "
+        "sum(u.n)::DOUBLE, fsum(u.sum_score), fsum(u.sum_sq), fsum(u.hits) "
+        "FROM marts.survey_units u JOIN m USING (group_id) WHERE u.quarter = ? "
+        "GROUP BY m.category, u.indicator", [*params, quarter]).fetchall()}
     program_n = {
-        (q, i): int(n) for q, i, n in con.execute(
-            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+        i: int(n) for i, n in con.execute(
+            "SELECT indicator, n FROM marts.indicators WHERE group_id IS NULL "
             "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) AND quarter = ?",
             [list(SURVEY_KEYS), quarter]).fetchall()
     }
     k = config.min_responses
-    decided = breakdown_decisions(units, program_n, selections, k)
-    # Survey figures: per category x indicator, pool the groups its decision allows - all
-    # categories in one group-by (a loop per category costs minutes at 358 coaches).
-    allowed = pd.DataFrame(
-        [(c, q, i, g) for c, decisions in decided.items()
-         for (q, i), d in decisions.items() if d.allowed for g in d.groups],
-        columns=["category", "quarter", "indicator", "group_id"])
-    pooled = allowed.merge(units, on=["quarter", "indicator", "group_id"]) \
-        .groupby(["category", "indicator"], as_index=False)[["n", "sum_score", "sum_sq", "hits"]] \
-        .sum()
-    pooled = figures_from_stats(pooled).set_index(["category", "indicator"]) \
-        if not pooled.empty else pooled.set_index(["category", "indicator"])
-    sums = sums.reset_index()
-    sums = {(c, i): (h, n, t, o) for c, i, h, n, t, o in zip(
-        sums["category"], sums["indicator"], sums["hits"], sums["n"], sums["total"], sums["ok"],
-        strict=True)}
-    figures = {key: (v, n, lo, hi) for key, v, n, lo, hi in zip(
-        pooled.index, pooled.get("value", []), pooled.get("n", []), pooled.get("ci_low", []),
-        pooled.get("ci_high", []), strict=True)}
+    decided = {(c, i): slice_of_shown_groups(released.get((c, i), ({}, None))[0], chosen,
+                                             total_n=total, k=k)
+               for c, chosen in selections.items() for i, total in program_n.items()}
+    allowed = [(c, i, *released[(c, i)][1]) for (c, i), d in decided.items() if d.allowed]
+    figures: dict[tuple[str, str], tuple] = {}
+    if allowed:
+        pooled = figures_from_stats(pd.DataFrame(
+            allowed, columns=["category", "indicator", "n", "sum_score", "sum_sq", "hits"])
+            .astype({"n": "int64"}))
+        figures = {(c, i): (v, n, lo, hi) for c, i, v, n, lo, hi in pooled[
+            ["category", "indicator", "value", "n", "ci_low", "ci_high"]].itertuples(index=False)}
+    # every category's shares at once (a Wilson interval per call costs a millisecond)
+    shares = [(c, key) for c in selections for key in REVIEW_KEYS
+              if BY_KEY[key].kind == "proportion" and BY_KEY[key].family != "survey"
+              and (c, key) in sums and sums[(c, key)][3]]
+    estimates: dict[tuple[str, str], Estimate] = {}
+    if shares:
+        hits = [int(sums[pair][0]) for pair in shares]
+        ns = [int(sums[pair][1]) for pair in shares]
+        value, low, high = wilson_intervals(hits, ns)
+        estimates = {pair: Estimate(float(v), n, float(lo), float(hi)) for pair, v, n, lo, hi
+                     in zip(shares, value, ns, low, high, strict=True)}
     out = []
     for category, chosen in selections.items():
         base = {"category": category, "groups": len(chosen), "group_ids": chosen}
@@ -406,11 +426,11 @@ def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimensi
             spec = BY_KEY[key]
             if spec.family == "survey":
                 continue
-            found = sums.get((category, key))
-            obj = _pooled_object(spec, found, config)
+            obj = _pooled_object(spec, sums.get((category, key)), config,
+                                 estimates.get((category, key)))
             out.append({**base, "indicator": key, **obj})
         for key in SURVEY_KEYS:
-            decision = decided[category].get((quarter, key))
+            decision = decided.get((category, key))
             figure = figures.get((category, key))
             if decision is None or not decision.allowed or figure is None:
                 out.append({**base, "indicator": key, "value": None, "n": None, "ci_low": None,
@@ -429,10 +449,12 @@ def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimensi
     return pd.DataFrame(out, columns=columns)
 
 
-def _pooled_object(spec, found: tuple | None, config: Config) -> dict[str, Any]:
+def _pooled_object(spec, found: tuple | None, config: Config,
+                   estimate: Any = None) -> dict[str, Any]:
     """A non-survey indicator pooled over a selection from its groups' summed counts:
     counts add up, shares add their counts (Wilson interval), the rest are not defined.
-    found: (hits, n, total, groups with a figure) or None."""
+    found: (hits, n, total, groups with a figure) or None; estimate: the share's
+    statistics.Estimate when the caller computed many at once (_wilson_estimates)."""
     if found is None or not found[3]:
         missing = _missing_object(spec.key, config)
         return {f: missing.get(f) for f in ("value", "n", "ci_low", "ci_high", "status", "note")}
@@ -443,7 +465,7 @@ def _pooled_object(spec, found: tuple | None, config: Config) -> dict[str, Any]:
     if spec.kind == "proportion":
         from metrics.statistics import wilson_interval  # scipy: only when a selection is pooled
 
-        est = wilson_interval(int(hits), int(n))
+        est = estimate if estimate is not None else wilson_interval(int(hits), int(n))
         enough = est.n >= spec.min_n
         return {"value": est.value if enough else None, "n": est.n,
                 "ci_low": est.ci_low if enough else None,
