@@ -223,11 +223,14 @@ class Page:
 
 
 def frame_calls(page: Page) -> tuple[str, tuple[str, ...] | None]:
-    """app.py + frame.sidebar_filters: what every filtered page does first."""
+    """app.py + frame.sidebar_filters: what every filtered page does first (the group
+    picker lists every group by name)."""
     snap = page.snap
     queries.is_empty(snap)
     queries.quarters(snap)
     queries.filter_options(snap)
+    queries.group_names(snap)
+    queries.groups_in_name_order(snap)
     quarter = page.filters.quarter or queries.default_quarter(snap)
     return quarter, queries.selected_group_ids(snap, page.filters._replace(quarter=quarter))
 
@@ -257,16 +260,26 @@ def review_page(page: Page) -> None:
 
 
 def compare_page(page: Page) -> None:
+    """dashboard/app_pages/compare.py: the attention order first (it orders the heatmap's
+    first page of groups), the funnel and ranking of one indicator, the roll-up by coach
+    (the page's default) and the comments."""
     snap = page.snap
     quarter, group_ids = frame_calls(page)
     queries.group_names(snap)
-    queries.heatmap_rows(snap, quarter, group_ids, tuple(HEATMAP_INDICATORS), MAX_GROUPS_SHOWN)
+    attention = queries.attention(snap, quarter, group_ids)
+    first_page = tuple(attention["group_id"][:MAX_GROUPS_SHOWN])
+    if first_page:
+        queries.group_indicators(snap, quarter, first_page, tuple(HEATMAP_INDICATORS))
     queries.group_medians(snap, quarter)
     available = queries.comparable_indicators(snap, quarter)
     indicator = "attendance_rate" if "attendance_rate" in available else available[0]
     queries.funnel_points(snap, quarter, indicator, group_ids)
     queries.shrunken(snap, quarter, indicator, group_ids)
-    queries.comments(snap, quarter)
+    queries.rollup(snap, quarter, page.config, "coach", group_ids)
+    if group_ids is None:
+        queries.comments(snap, quarter)
+    else:
+        queries.selection_comments(snap, quarter, group_ids)
 
 
 def coach_page(page: Page) -> None:
