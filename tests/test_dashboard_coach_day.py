@@ -201,6 +201,22 @@ def test_someone_who_sees_every_group_picks_a_coach_by_name(monkeypatch, sample_
     assert any(m.value.startswith("Across the other 15 groups: ") for m in at.markdown)
 
 
+def test_a_lead_opens_any_coachs_day_without_the_members(monkeypatch, sample_warehouse,
+                                                         access_config):
+    names = queries.group_names(queries.snapshot(sample_warehouse))
+    at = signed_in_app(monkeypatch, sample_warehouse, access_config, "lead",
+                       filter_quarter=QUARTER, coach_focus="Oscar Quinn")
+    at.run().switch_page("app_pages/coach.py").run()
+    no_exception(at)
+    assert "Oscar Quinn's groups" in [s.value for s in at.subheader]
+    assert at.selectbox(key="drilldown_group").value in COACH_GROUPS["coach_b"]
+    assert any("Members drifting away are for their coaches only" in c.value for c in at.caption)
+    assert set(at.dataframe[0].value["group_name"]) <= {names[g] for g in COACH_GROUPS["coach_b"]}
+    # member-level views exist only for a coach's own groups: no watchlist for the lead
+    assert "Members showing withdrawal signals" not in [s.value for s in at.subheader]
+    assert "watchlist" not in [d.key for d in at.dataframe]
+
+
 @pytest.mark.parametrize("quarter", ["2026Q2", QUARTER])
 def test_every_group_is_in_exactly_one_severity(monkeypatch, sample_warehouse, quarter):
     snap = queries.snapshot(sample_warehouse)
