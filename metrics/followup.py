@@ -8,7 +8,14 @@ was decided ("before") and in every later quarter ("after"), each through the re
 (api.indicator_object: a survey figure only where released), with the change between them
 tested as the review tests a change between neighbouring quarters (change.change_between),
 p-values adjusted by Benjamini-Hochberg across the action's own tests, and the review's verdict
-(statistics.change_verdicts).
+(statistics.change_verdicts), worded by presentation.verdict_words ("clearly up", ...).
+
+A survey index's change is a Mann-Whitney test on the answers, which only the warehouse holds.
+The refresh (hearth.orchestrate, via publish_action_tests) runs it for every action and
+publishes the p-values as marts.action_survey_tests to the lead's and the coaches' snapshots;
+follow_up on a snapshot reads them, so the Actions page gives the verdict `hearth actions show`
+gives. Only pairs of shown figures are tested, and only on the answers those figures were made
+of (survey_pvalues); a pair the last refresh did not test reads "tested at the next refresh".
 
 Regression to the mean: a group flagged for being low tends to look better next time even if
 nothing is done (part of what flagged it was bad luck). So beside each change stands the change
