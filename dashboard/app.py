@@ -3,7 +3,8 @@ and holds the shared filters.
 
 Run with `hearth dashboard` (see dashboard/launch.py). With sign-in ([auth] in Streamlit's
 secrets), each person's role in hearth.toml [access] decides the pages:
-  lead     the quarterly review, group comparison, data (with uploads) and method
+  lead     the quarterly review, any coach's struggling groups (no member drifting away: the
+           watchlist is the coaches'), actions, group comparison, data (with uploads), method
   council  the quarterly review, group comparison and method: aggregates only
   coach    their own struggling groups (members of their groups only), comparison and method
   no role  a page saying whom to ask, nothing else
@@ -56,7 +57,7 @@ PAGES = {
 
 # The Data page takes uploads and shows raw rows of every group: the data steward's alone.
 SECTIONS = {
-    "lead": {"Review": ["start", "review", "actions", "compare"],
+    "lead": {"Review": ["start", "review", "coach", "actions", "compare"],
              "About the data": ["data", "method"]},
     "council": {"Review": ["start", "review", "compare", "actions"], "About the data": ["method"]},
     "coach": {"Coaching": ["start", "coach", "actions", "compare"], "About the data": ["method"]},

@@ -6,7 +6,10 @@ Severity, in the order a coach should read it:
   flagged   at least one flag raised this quarter (new or continuing), other than "too little
             data to judge"
   watch     no flag, but something to keep an eye on: a flag resolved this quarter (it may come
-            back), too little data to judge, or a clear change for the worse since last quarter
+            back), too little data to judge, a clear change for the worse since last quarter, or
+            a member drifting away (withdrawal signals: the watchlist). Two or more drifting
+            raise the "several members are drifting away" flag (withdrawal_cluster), so a
+            group left unflagged with anyone drifting is one to watch before it gets there.
   fine      none of these
 """
 
@@ -87,15 +90,22 @@ def clear_changes(indicators: pd.DataFrame) -> dict[str, list[tuple[bool, str]]]
     return {g: sorted(items, key=lambda item: (not item[0], item[1])) for g, items in out.items()}
 
 
-def group_days(groups: pd.DataFrame, flags: pd.DataFrame,
-               indicators: pd.DataFrame) -> pd.DataFrame:
+def drifting_words(members: int) -> str:
+    """ "1 member drifting away" """
+    return f"{members} member{'s' if members != 1 else ''} drifting away (see the group's members)"
+
+
+def group_days(groups: pd.DataFrame, flags: pd.DataFrame, indicators: pd.DataFrame,
+               drifting: dict[str, int] | None = None) -> pd.DataFrame:
     """One row per group: group_id, group_name, coach, severity, flags (titles), why (the
     reasons, or why to watch) and changes (since last quarter, in words), in reading order:
     severity, then coach, then group name (numbers in names read as numbers).
 
     ``groups``: group_id, name, coach; ``flags``: flag_rows() of this quarter; ``indicators``:
-    this quarter's rows of these groups (group_id, indicator, status, delta, verdict)."""
+    this quarter's rows of these groups (group_id, indicator, status, delta, verdict);
+    ``drifting``: members with withdrawal signals per group (none where not given)."""
     changes = clear_changes(indicators)
+    drifting = drifting or {}
     by_group = {str(g): part for g, part in flags.groupby("group_id")} if not flags.empty else {}
     rows = []
     for g in groups.itertuples():
@@ -118,6 +128,8 @@ def group_days(groups: pd.DataFrame, flags: pd.DataFrame,
                 if (part["flag"] == "cant_tell_yet").any():
                     watch.append("too little data this quarter to judge either way")
             watch += [words for worse, words in moved if worse]
+            if drifting.get(gid):
+                watch.append(drifting_words(int(drifting[gid])))
             severity = "watch" if watch else "fine"
             titles, why, since = "", "; ".join(watch), ""
         change_words = "; ".join(words for _, words in moved) or NO_CHANGE
@@ -139,7 +151,8 @@ def days(snap: queries.Snapshot, quarter: str,
         groups = groups[groups["group_id"].isin(group_ids)]
     flags = flag_rows(queries.flags(snap, quarter, group_ids))
     indicators = queries.group_indicators(snap, quarter, tuple(groups["group_id"].astype(str)))
-    return group_days(groups[["group_id", "name", "coach"]], flags, indicators), flags
+    return group_days(groups[["group_id", "name", "coach"]], flags, indicators,
+                      queries.drifting_members(snap, quarter)), flags
 
 
 def sort_days(days: pd.DataFrame) -> pd.DataFrame:

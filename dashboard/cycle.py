@@ -87,7 +87,7 @@ def _follow_up_frame(report: dict) -> pd.DataFrame:
         for after in item["after"]:
             rows.append({"indicator": item["title"], "quarter": after["quarter"],
                          "figure": format_figure(key, after["figure"], False),
-                         "change since the action": after["verdict"],
+                         "change since the action": after["verdict_text"],
                          "comparable groups": after["comparison"]["text"]})
     return pd.DataFrame(rows, columns=["indicator", "quarter", "figure",
                                        "change since the action", "comparable groups"])

@@ -552,6 +552,15 @@ def watchlist(snap: Snapshot, quarter: str, group_id: str, *,
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def drifting_members(snap: Snapshot, quarter: str) -> dict[str, int]:
+    """Members with withdrawal signals per group (a count per group, no one named); empty
+    where the snapshot has no watchlist (only the coach's has one)."""
+    if not has(snap, "marts.watchlist"):
+        return {}
+    return _api(snap, "drifting_members", quarter)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def session_attendance(snap: Snapshot, group_id: str, *,
                        within: frozenset[str] | None) -> pd.DataFrame:
     """Each session of one group: expected, attended, and its host (a member's name), so

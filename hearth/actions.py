@@ -306,3 +306,13 @@ def groups_with_actions(con: sqlite3.Connection, up_to: str) -> set[str]:
         "AND status <> 'dropped'", [_quarter(up_to)],
     ).fetchall()
     return {g for (g,) in rows}
+
+
+def aims_of_every_action(con: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Group, quarter decided and indicators of every action, whoever may read it: what the
+    refresh tests against the warehouse for the follow-ups (metrics.followup
+    .publish_action_tests). No text, owner or notes: what leaves is the tests of released
+    figures, and each page still shows an action only to those who may read it."""
+    rows = con.execute("SELECT group_id, quarter, indicators FROM actions ORDER BY action_id"
+                       ).fetchall()
+    return [{"group_id": g, "quarter": q, "indicators": json.loads(i)} for g, q, i in rows]

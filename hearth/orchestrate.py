@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from hearth.config import Config, load_config
 from hearth.errors import HearthError
+from hearth.state import state, state_path
 from hearth.warehouse import connect, db_path, publish, published_path
+from metrics.followup import ACTION_TESTS, publish_action_tests
 from metrics.refresh import refresh, touched_since
 from pipelines.ingest import LoadProgress, LoadSummary, ingest_paths
 
@@ -69,7 +73,19 @@ def refresh_and_publish(db: str | Path | None, config: Config,
     try:
         since = touched_since(con, config, loads) if loads else None
         counts = refresh(con, config, since=since)
+        counts[ACTION_TESTS] = follow_up_tests(con, db)
         publish(con, db)
     finally:
         con.close()
     return counts
+
+
+def follow_up_tests(con: duckdb.DuckDBPyConnection, db: str | Path | None) -> int:
+    """Test the survey indices the actions aim at against the answers, which only the
+    warehouse holds, for the pages to read from their snapshots (metrics.followup
+    .publish_action_tests); rows written. Actions live in the state store beside the warehouse:
+    without one there is nothing to test (and no store is created for it)."""
+    if not state_path(db).exists():
+        return publish_action_tests(con, None)
+    with state(db) as state_con:
+        return publish_action_tests(con, state_con)

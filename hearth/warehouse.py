@@ -28,7 +28,9 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
 
 #: What each audience's snapshot holds (schema.table), and nothing else: no raw or core table,
 #: no survey answers, no emails; member-level tables (the watchlist) only in the coach's. Survey
-#: figures in these marts were decided by the release layer (metrics.release).
+#: figures in these marts were decided by the release layer (metrics.release). The actions'
+#: survey-index tests (of released figures only: metrics.followup) are the lead's and the
+#: coaches'; the council reads no follow-up.
 AUDIENCE_TABLES: dict[str, tuple[str, ...]] = {
     "council": (
         "marts.groups", "marts.indicators", "marts.survey_units", "marts.participation_funnel",
@@ -38,7 +40,7 @@ AUDIENCE_TABLES: dict[str, tuple[str, ...]] = {
 }
 AUDIENCE_TABLES["lead"] = (*AUDIENCE_TABLES["council"], "marts.session_attendance",
                            "marts.flags", "published.load_manifest", "published.quarantine",
-                           "marts.load_quarters")
+                           "marts.load_quarters", "marts.action_survey_tests")
 AUDIENCE_TABLES["coach"] = (*AUDIENCE_TABLES["lead"], "marts.watchlist")
 AUDIENCES = ("lead", "council", "coach")
 

@@ -716,6 +716,14 @@ def attention(con: duckdb.DuckDBPyConnection, quarter: str,
     return con.execute(sql, named).df()[ATTENTION_COLUMNS]
 
 
+def drifting_members(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, int]:
+    """Members with withdrawal signals per group this quarter: a count, for the coach's day
+    ("to watch"); the names stay in watchlist()."""
+    return dict(con.execute(
+        "SELECT group_id, count(DISTINCT member_id) FROM marts.watchlist WHERE quarter = ? "
+        "GROUP BY group_id", [quarter]).fetchall())
+
+
 # --- tables for pages -------------------------------------------------------------------------
 
 def groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

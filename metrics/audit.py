@@ -232,13 +232,31 @@ def unreleased_citations(figures: pd.DataFrame, cited: Iterable[dict]) -> list[s
             if (c["quarter"], c["indicator"], c["figure"]) not in shown]
 
 
+def tests_of_unreleased(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection) -> list[str]:
+    """Actions' survey-index tests in an audience's snapshot (marts.action_survey_tests) whose
+    before or after figure the release layer did not show: a verdict on a hidden figure would
+    leak it. "quarter indicator figure (tested against quarter)" each, checked like
+    shown_is_released, each quarter against its own latest publication."""
+    released = _shown_as_last_published(figures) if not figures.empty else set()
+    rows = snapshot.execute("SELECT group_id, indicator, before_quarter, after_quarter "
+                            "FROM marts.action_survey_tests").fetchall()
+    extra = []
+    for group, indicator, before, after in rows:
+        figure = "program" if group is None else f"group:{group}"
+        for quarter, other in ((before, after), (after, before)):
+            if (quarter, indicator, figure) not in released:
+                extra.append(f"{quarter} {indicator} {figure} (tested against {other})")
+    return extra
+
+
 EMAIL_PATTERN = r"[^\s@<>(),;:']+@[^\s@<>(),;:']+\.[A-Za-z]{2,}"
 
 
 def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str],
                       figures: pd.DataFrame) -> list[str]:
     """What an audience's snapshot holds that it must not: tables outside its list, any text
-    that looks like an email, and survey figures the release layer did not release."""
+    that looks like an email, survey figures the release layer did not release, and actions'
+    change tests of such figures."""
     allowed = set(allowed)
     problems = []
     tables = snapshot.execute(
@@ -260,11 +278,15 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
             ).fetchone()[0]
             if hits:
                 problems.append(f"{name}.{column} holds {hits} value(s) that look like emails")
-    if "marts.indicators" in {f"{s}.{t}" for s, t in tables} and not figures.empty:
+    names = {f"{s}.{t}" for s, t in tables}
+    if "marts.indicators" in names and not figures.empty:
         problems += [f"survey figure not released: {x}"
                      for x in shown_is_released(figures, snapshot)]
+    if "marts.action_survey_tests" in names:
+        problems += [f"action's test of a survey figure not released: {x}"
+                     for x in tests_of_unreleased(figures, snapshot)]
     return problems
 
 
 __all__ = ["Finding", "determined_hidden", "read_figures", "shown_is_released",
-           "snapshot_problems", "unreleased_citations"]
+           "snapshot_problems", "tests_of_unreleased", "unreleased_citations"]

@@ -316,7 +316,11 @@ def shrunken_estimates(indicators: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: change_between's `test` where a survey index's test cannot run on this connection: a
+#: snapshot holds the released figures, not the answers (metrics.followup reads the test the
+#: refresh published instead).
 NOT_TESTED_HERE = "not tested here: the survey answers stay in the warehouse"
+MANN_WHITNEY = "Mann-Whitney U"
 
 
 def has_survey_scores(con: duckdb.DuckDBPyConnection) -> bool:
@@ -333,8 +337,8 @@ def change_between(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
     quarter it was decided in with each later one).
 
     ``pairs`` has columns group_id (missing: the program), indicator, before_quarter and
-    after_quarter. Returned: those columns plus before_value, after_value, delta, p_value,
-    test and both_ok (both figures shown: ok and not pooled; survey figures never compared
+    after_quarter. Returned: those columns plus before_value, after_value, delta, before_n,
+    after_n (the shown figures' responses), p_value, test and both_ok (both figures shown: ok and not pooled; survey figures never compared
     otherwise). p is not adjusted: the caller decides the family it controls.
     """
     out = pairs[["group_id", "indicator", "before_quarter", "after_quarter"]].reset_index(drop=True)
@@ -396,10 +400,12 @@ def change_between(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Da
         survey = survey.rename(columns={"after_quarter": "quarter",
                                         "before_quarter": "prev_quarter"})
         p[means] = _survey_mean_pvalues(con, survey).to_numpy()
-        test[means] = "Mann-Whitney U"
+        test[means] = MANN_WHITNEY
     out["before_value"] = np.where(before_ok, before["value"], np.nan)
     out["after_value"] = np.where(after_ok, after["value"], np.nan)
     out["delta"] = np.where(both_ok, after["value"] - before["value"], np.nan)
+    out["before_n"] = np.where(before_ok, before["n"], np.nan)
+    out["after_n"] = np.where(after_ok, after["n"], np.nan)
     out["p_value"] = p
     out["test"] = test
     out["both_ok"] = both_ok

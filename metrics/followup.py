@@ -8,7 +8,14 @@ was decided ("before") and in every later quarter ("after"), each through the re
 (api.indicator_object: a survey figure only where released), with the change between them
 tested as the review tests a change between neighbouring quarters (change.change_between),
 p-values adjusted by Benjamini-Hochberg across the action's own tests, and the review's verdict
-(statistics.change_verdicts).
+(statistics.change_verdicts), worded by presentation.verdict_words ("clearly up", ...).
+
+A survey index's change is a Mann-Whitney test on the answers, which only the warehouse holds.
+The refresh (hearth.orchestrate, via publish_action_tests) runs it for every action and
+publishes the p-values as marts.action_survey_tests to the lead's and the coaches' snapshots;
+follow_up on a snapshot reads them, so the Actions page gives the verdict `hearth actions show`
+gives. Only pairs of shown figures are tested, and only on the answers those figures were made
+of (survey_pvalues); a pair the last refresh did not test reads "tested at the next refresh".
 
 Regression to the mean: a group flagged for being low tends to look better next time even if
 nothing is done (part of what flagged it was bad luck). So beside each change stands the change
@@ -37,10 +44,10 @@ from hearth.access import Viewer
 from hearth.config import Config
 from hearth.errors import HearthError
 from metrics import api
-from metrics.change import NOT_TESTED_HERE, change_between
+from metrics.change import MANN_WHITNEY, NOT_TESTED_HERE, change_between, has_survey_scores
 from metrics.commands import format_figure
-from metrics.definitions import BY_KEY, REVIEW_KEYS
-from metrics.presentation import CANT_TELL
+from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_MEANS
+from metrics.presentation import CANT_TELL, TESTED_AT_NEXT_REFRESH, verdict_words
 from metrics.statistics import benjamini_hochberg, change_verdicts, mann_whitney, mean_interval
 
 ALPHA = 0.05
@@ -218,7 +225,10 @@ def follow_up(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, vie
     """One action's before and after, with honest statistics (see the module docstring).
 
     {action, indicators: [{indicator, title, before: {quarter, figure}, after: [{quarter,
-    figure, delta, p_adjusted, verdict, comparison}]}]}; figures are the review's objects.
+    figure, delta, p_adjusted, verdict, verdict_text, comparison}]}]}; figures are the
+    review's objects. On the warehouse a survey index's change is tested on its answers; on a
+    published snapshot (no answers) the test the last refresh published is read instead
+    (publish_action_tests), and a pair it does not hold yet reads "tested at the next refresh".
     """
     action = store.get_action(state_con, viewer, action_id)
     before_q = action["quarter"]
@@ -228,21 +238,21 @@ def follow_up(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, vie
     pairs = pd.DataFrame([(group, k, before_q, q) for k in keys for q in later],
                          columns=["group_id", "indicator", "before_quarter", "after_quarter"])
     changed = change_between(con, pairs) if len(pairs) else pairs.assign(
-        delta=[], p_value=[], both_ok=[])
+        delta=[], p_value=[], both_ok=[], test=[])
     figures = {(k, q): _figure(con, config, group, q, k) for k in keys for q in [before_q, *later]}
     # Released only: a figure the read layer does not show is not compared either.
     shown = np.array([figures[(r.indicator, r.before_quarter)]["status"] == "ok"
                       and figures[(r.indicator, r.after_quarter)]["status"] == "ok"
                       for r in changed.itertuples()], dtype=bool)
     both = changed["both_ok"].to_numpy(dtype=bool) & shown if len(changed) else shown
-    p = np.where(both, changed["p_value"].to_numpy(dtype=float), np.nan) if len(changed) \
-        else np.array([])
-    adjusted = benjamini_hochberg(p) if len(p) else p  # one family: this action's tests
+    raw_p, pending = survey_pvalues(con, changed)
+    pending &= both
+    # the family is this action's tests; one not yet published stays out of it until then
+    p = np.where(both & ~pending, raw_p, np.nan)
+    adjusted = benjamini_hochberg(p) if len(p) else p
     delta = np.where(both, changed["delta"].to_numpy(dtype=float), np.nan) if len(changed) \
         else np.array([])
     verdicts = change_verdicts(delta, adjusted, both) if len(p) else []
-    untested = (changed["test"].to_numpy(dtype=object) == NOT_TESTED_HERE) & both \
-        if len(changed) else []
     out = []
     for key in keys:
         afters = []
@@ -250,11 +260,11 @@ def follow_up(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, vie
             if r.indicator != key:
                 continue
             d = _num(delta[i])
+            verdict = TESTED_AT_NEXT_REFRESH if pending[i] else str(verdicts[i])
             afters.append({
                 "quarter": r.after_quarter, "figure": figures[(key, r.after_quarter)],
-                "delta": d, "p_adjusted": _num(adjusted[i]),
-                "verdict": (f"{NOT_TESTED_HERE} (`hearth actions show {action_id}` tests it)"
-                            if untested[i] else str(verdicts[i])),
+                "delta": d, "p_adjusted": _num(adjusted[i]), "verdict": verdict,
+                "verdict_text": verdict_words(verdict),
                 "comparison": _comparison(con, state_con, group, key, before_q,
                                           r.after_quarter, d),
             })
@@ -262,6 +272,136 @@ def follow_up(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection, vie
                     "before": {"quarter": before_q, "figure": figures[(key, before_q)]},
                     "after": afters})
     return {"action": action, "indicators": out}
+
+
+# --- survey-index tests, published for the pages ---------------------------------------------
+
+#: The marts table of the follow-ups' survey-index tests (publish_action_tests), which the
+#: lead's and the coaches' snapshots hold (hearth.warehouse.AUDIENCE_TABLES).
+ACTION_TESTS = "action_survey_tests"
+ACTION_TESTS_COLUMNS = {"group_id": "VARCHAR", "indicator": "VARCHAR",
+                        "before_quarter": "VARCHAR", "after_quarter": "VARCHAR",
+                        "p_value": "DOUBLE"}
+_PAIR = ["group_id", "indicator", "before_quarter", "after_quarter"]
+
+
+def _unit(group_id: Any) -> str | None:
+    return None if group_id is None or (not isinstance(group_id, str) and pd.isna(group_id)) \
+        else str(group_id)
+
+
+def survey_pvalues(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(p, pending) per row of change_between's result: its p-value, with a survey index's
+    taken from the answers on the warehouse and from the published tests on a snapshot;
+    `pending` marks survey rows a snapshot has no published test for yet.
+
+    On the warehouse a survey index is tested only on the answers its released figures were
+    made of: the release ledger holds back late answers until k of them have arrived
+    (metrics.release), and a test run on those would tell what the figures do not. So where
+    a quarter's answers outnumber its released n, p is missing ("can't tell yet").
+    """
+    p = changed["p_value"].to_numpy(dtype=float, copy=True) if len(changed) \
+        else np.array([], dtype=float)
+    pending = np.zeros(len(changed), dtype=bool)
+    if not len(changed):
+        return p, pending
+    tests = changed["test"].to_numpy(dtype=object)
+    tested = tests == MANN_WHITNEY
+    if tested.any():
+        p[tested & ~_on_released_answers(con, changed)] = np.nan
+    untested = np.flatnonzero(tests == NOT_TESTED_HERE)
+    if len(untested):
+        published = _published_tests(con)
+        for i in untested:
+            r = changed.iloc[i]
+            key = (_unit(r["group_id"]), r["indicator"], r["before_quarter"], r["after_quarter"])
+            if key in published:
+                p[i] = np.nan if published[key] is None else published[key]
+            else:
+                pending[i] = True
+    return p, pending
+
+
+def _published_tests(con: duckdb.DuckDBPyConnection) -> dict[tuple, float | None]:
+    """The survey-index tests the last refresh published into this snapshot (none in a
+    snapshot published before they were)."""
+    present = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'marts' AND table_name = ?", [ACTION_TESTS]).fetchall()[0][0]
+    if not present:
+        return {}
+    rows = con.execute(f"SELECT {', '.join(ACTION_TESTS_COLUMNS)} FROM marts.{ACTION_TESTS}"
+                       ).fetchall()
+    return {(g, k, b, a): p for g, k, b, a, p in rows}
+
+
+def _on_released_answers(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame) -> np.ndarray:
+    """Per row: do both quarters' answers number exactly the released figures' n?"""
+    groups = sorted({g for g in map(_unit, changed["group_id"]) if g is not None})
+    counts: dict[tuple, int] = {}
+    for q, g, k, n in con.execute(
+            "SELECT quarter, group_id, construct, count(*) FROM marts.survey_scores "
+            "WHERE group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL", [groups]).fetchall():
+        counts[(q, g, k)] = n
+    if any(_unit(g) is None for g in changed["group_id"]):
+        for q, k, n in con.execute("SELECT quarter, construct, count(*) FROM "
+                                   "marts.survey_scores GROUP BY ALL").fetchall():
+            counts[(q, None, k)] = n
+    same = []
+    for r in changed.itertuples():
+        g = _unit(r.group_id)
+        same.append(counts.get((r.before_quarter, g, r.indicator)) == r.before_n
+                    and counts.get((r.after_quarter, g, r.indicator)) == r.after_n)
+    return np.array(same, dtype=bool)
+
+
+def action_survey_tests(con: duckdb.DuckDBPyConnection,
+                        state_con: sqlite3.Connection | None) -> pd.DataFrame:
+    """The survey-index tests of every action's follow-up, run on the warehouse's answers:
+    one row per unit x indicator x (quarter decided, later quarter) whose two figures are both
+    shown (released, not pooled), with its p-value before adjustment (missing where the
+    answers are not all released yet). follow_up on a snapshot reads these."""
+    aims = store.aims_of_every_action(state_con) if state_con is not None else []
+    quarters = api.quarters(con)
+    pairs = sorted({(a["group_id"], key, a["quarter"], q) for a in aims
+                    for key in a["indicators"] if key in SURVEY_MEANS
+                    for q in quarters if q > a["quarter"]},
+                   key=lambda t: (t[0] or "", t[1], t[2], t[3]))
+    if not pairs or not has_survey_scores(con):
+        return pd.DataFrame({c: pd.Series(dtype=object if t == "VARCHAR" else float)
+                             for c, t in ACTION_TESTS_COLUMNS.items()})
+    changed = change_between(con, pd.DataFrame(pairs, columns=_PAIR))
+    p, _ = survey_pvalues(con, changed)
+    keep = changed["both_ok"].to_numpy(dtype=bool) \
+        & (changed["test"].to_numpy(dtype=object) == MANN_WHITNEY)
+    return changed.loc[keep, _PAIR].assign(p_value=p[keep]).reset_index(drop=True)
+
+
+def publish_action_tests(con: duckdb.DuckDBPyConnection,
+                         state_con: sqlite3.Connection | None) -> int:
+    """Rebuild marts.action_survey_tests on the warehouse (after a refresh, before publishing);
+    returns its rows. Only the warehouse holds the answers a survey index's change is tested
+    on, so the refresh tests every action's survey indices here, and the pages read the
+    result from their snapshot: the Actions page and `hearth actions show` give one verdict.
+    """
+    frame = action_survey_tests(con, state_con)
+    columns = ", ".join(f"{c} {t}" for c, t in ACTION_TESTS_COLUMNS.items())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DROP TABLE IF EXISTS marts.{ACTION_TESTS}")
+        con.execute(f"CREATE TABLE marts.{ACTION_TESTS} ({columns})")
+        if len(frame):
+            con.register("_action_tests", frame[list(ACTION_TESTS_COLUMNS)])
+            try:
+                con.execute(f"INSERT INTO marts.{ACTION_TESTS} SELECT * FROM _action_tests")
+            finally:
+                con.unregister("_action_tests")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(frame)
 
 
 def follow_up_lines(report: dict[str, Any]) -> list[str]:
@@ -274,7 +414,7 @@ def follow_up_lines(report: dict[str, Any]) -> list[str]:
                      f"{format_figure(key, before['figure'], False)} (before)")
         for after in item["after"]:
             lines.append(f"  {after['quarter']} {format_figure(key, after['figure'], False)}: "
-                         f"{after['verdict']}")
+                         f"{after['verdict_text']}")
             lines.append(f"    {after['comparison']['text']}")
         if not item["after"]:
             lines.append("  no later quarter yet: the follow-up starts next quarter")

@@ -8,6 +8,8 @@ so that `hearth review`, the dashboard and the HTML report say the same thing ab
     figure_words(indicator, value, status, k, pooled) -> str   the number, or why there is none
     change_text(indicator, delta) -> str        a change: '+4 pts', '+2', '-0.5'
     format_figure(key, obj, verdict) -> str     a review object as a plain-text cell (the CLI)
+    verdict_words(verdict) -> str               a change test's verdict: 'clearly up', ...
+    TESTED_AT_NEXT_REFRESH                      a follow-up test the snapshot does not hold yet
 
 Light on purpose (no pandas, no numpy): the CLI's read commands import it and must start fast.
 """
@@ -24,8 +26,24 @@ from metrics.definitions import BY_KEY
 # that cannot be told: one wording everywhere.
 CANT_TELL = INSUFFICIENT_LABEL
 
-__all__ = ["CANT_TELL", "change_text", "figure_words", "format_figure", "format_value",
-           "is_missing", "is_percent", "is_true"]
+#: An action's survey-index test runs on the answers, which only the warehouse holds; the
+#: refresh publishes it for the pages (metrics.followup.publish_action_tests). An action added
+#: or re-aimed since the last refresh has no published test yet.
+TESTED_AT_NEXT_REFRESH = "tested at the next refresh"
+
+#: A change test's verdict (statistics.change_verdicts) in words: "up" and "down" are the
+#: clear ones (adjusted p < 0.05 and at least the indicator's practical minimum).
+VERDICT_WORDS = {
+    "up": "clearly up",
+    "down": "clearly down",
+    "no meaningful change": "a clear but small change (less than the practical minimum)",
+    "no clear change": "no clear change",
+    CANT_TELL: CANT_TELL,
+}
+
+__all__ = ["CANT_TELL", "TESTED_AT_NEXT_REFRESH", "VERDICT_WORDS", "change_text",
+           "figure_words", "format_figure", "format_value", "is_missing", "is_percent",
+           "is_true", "verdict_words"]
 
 
 def is_percent(key: str) -> bool:
@@ -71,6 +89,12 @@ def figure_words(indicator: str, value: object, status: str | None, k: int,
         return CANT_TELL
     number = format_value(indicator, float(value))
     return f"{number} ({POOLED_LABEL})" if is_true(pooled) else number
+
+
+def verdict_words(verdict: str) -> str:
+    """A change verdict as the follow-up prints it, on the pages and in the CLI alike:
+    'clearly up', 'no clear change', "can't tell yet", 'tested at the next refresh'."""
+    return VERDICT_WORDS.get(verdict, verdict)
 
 
 def format_figure(key: str, obj: dict[str, Any], verdict: bool = True) -> str:

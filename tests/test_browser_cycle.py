@@ -108,7 +108,11 @@ def test_coach_a_sees_the_action_before_and_after_with_the_comparison(action_fol
     check(words).to_contain_text(WHAT)
     check(words).to_contain_text(re.compile(
         r"Psychological safety: 2026Q2 \d+ \(\d+-\d+\) n=\d+ \(before\)"))
-    check(words).to_contain_text(re.compile(r"2026Q3 \d+ \(\d+-\d+\) n=\d+: "))
+    # the verdict the refresh tested on the answers in the warehouse, as `hearth actions show`
+    # words it (the snapshot holds no answers)
+    check(words).to_contain_text(re.compile(
+        r"2026Q3 \d+ \(\d+-\d+\) n=\d+: (clearly up|clearly down|no clear change|"
+        r"a clear but small change|can't tell yet)"))
     # beside it, what comparable flagged groups without an action did (or that it can't tell)
     check(words).to_contain_text(re.compile(
         r"comparable flagged groups? without an action|cannot tell this group's change apart"))

@@ -18,7 +18,7 @@ from dashboard import frame, queries
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
 ROLE_PAGES = {
-    "lead": {"start", "review", "compare", "data", "method"},
+    "lead": {"start", "review", "coach", "compare", "data", "method"},
     "council": {"start", "review", "compare", "method"},
     "coach_a": {"start", "coach", "compare", "method"},
 }

@@ -142,6 +142,32 @@ def test_groups_read_flagged_then_to_watch_then_fine():
                                              "Ben": "Ben · 1 group"}
 
 
+def test_a_group_with_a_member_drifting_away_is_to_watch():
+    # two or more drifting raise the withdrawal_cluster flag; one is a group to watch
+    groups = pd.DataFrame({"group_id": ["a", "b", "c"], "name": ["Circle", "Porch", "Table"],
+                           "coach": ["Ana", "Ana", "Ana"]})
+    flags = coach_day.flag_rows(pd.DataFrame({
+        "group_id": ["a"], "flag": ["withdrawal_cluster"],
+        "reason": ["2 members show withdrawal signals (see the watchlist)."],
+        "evidence": [None], "since": ["2026Q3"], "state": ["new"], "quarters": [1]}))
+    indicators = pd.DataFrame(columns=["group_id", "indicator", "status", "delta", "verdict"])
+    days = coach_day.group_days(groups, flags, indicators, {"a": 2, "b": 1})
+    assert days[["group_id", "severity", "why"]].values.tolist() == [
+        ["a", "flagged", "2 members show withdrawal signals (see the watchlist)."],
+        ["b", "watch", "1 member drifting away (see the group's members)"],
+        ["c", "fine", ""]]
+
+
+def test_no_group_with_members_drifting_reads_fine_on_the_sample(sample_warehouse):
+    snap = queries.snapshot(sample_warehouse, "coach")
+    days, _ = coach_day.days(snap, QUARTER, None)
+    drifting = queries.drifting_members(snap, QUARTER)
+    assert drifting  # the sample has members drifting away this quarter
+    severity = dict(zip(days["group_id"], days["severity"], strict=True))
+    assert [g for g in drifting if severity[g] == "fine"] == []
+    assert queries.drifting_members(queries.snapshot(sample_warehouse, "lead"), QUARTER) == {}
+
+
 def test_a_signed_in_coach_lands_on_their_own_groups_and_sees_the_rest_as_totals(
         monkeypatch, sample_warehouse, access_config):
     names = queries.group_names(queries.snapshot(sample_warehouse))
@@ -173,6 +199,22 @@ def test_someone_who_sees_every_group_picks_a_coach_by_name(monkeypatch, sample_
     first = at.selectbox(key="drilldown_group").value
     assert first in COACH_GROUPS["coach_b"]
     assert any(m.value.startswith("Across the other 15 groups: ") for m in at.markdown)
+
+
+def test_a_lead_opens_any_coachs_day_without_the_members(monkeypatch, sample_warehouse,
+                                                         access_config):
+    names = queries.group_names(queries.snapshot(sample_warehouse))
+    at = signed_in_app(monkeypatch, sample_warehouse, access_config, "lead",
+                       filter_quarter=QUARTER, coach_focus="Oscar Quinn")
+    at.run().switch_page("app_pages/coach.py").run()
+    no_exception(at)
+    assert "Oscar Quinn's groups" in [s.value for s in at.subheader]
+    assert at.selectbox(key="drilldown_group").value in COACH_GROUPS["coach_b"]
+    assert any("Members drifting away are for their coaches only" in c.value for c in at.caption)
+    assert set(at.dataframe[0].value["group_name"]) <= {names[g] for g in COACH_GROUPS["coach_b"]}
+    # member-level views exist only for a coach's own groups: no watchlist for the lead
+    assert "Members showing withdrawal signals" not in [s.value for s in at.subheader]
+    assert "watchlist" not in [d.key for d in at.dataframe]
 
 
 @pytest.mark.parametrize("quarter", ["2026Q2", QUARTER])

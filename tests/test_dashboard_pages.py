@@ -20,7 +20,7 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 # The council oversees the program, so it has the quarterly review (aggregates); the Data page
 # (uploads, raw rows of every group) is the lead's alone.
 AUDIENCE_PAGES = {
-    "lead": ["start", "review", "actions", "compare", "data", "method"],
+    "lead": ["start", "review", "coach", "actions", "compare", "data", "method"],
     "council": ["start", "review", "compare", "actions", "method"],
     "coach": ["start", "coach", "actions", "compare", "method"],
 }

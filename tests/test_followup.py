@@ -129,3 +129,36 @@ def test_a_program_action_is_followed_up_without_a_comparison_it_cannot_have(tmp
     assert after["delta"] == pytest.approx(0.1)
     assert after["comparison"]["verdict"] == "no comparison"
     assert action["theme"] == "Participation"
+
+
+def survey_marts(after_answers: int) -> duckdb.DuckDBPyConnection:
+    """Group "a"'s belonging: 6 answers in 2026Q1 and `after_answers` in 2026Q2, of which the
+    release ledger has published 6 each (a 7th arrived late and is held back)."""
+    con = marts(0, 50)
+    before, after = [20.0, 25, 30, 30, 35, 40], [60.0, 65, 70, 70, 75, 80, 90][:after_answers]
+    for quarter, scores, value in (("2026Q1", before, 30.0), ("2026Q2", after, 70.0)):
+        con.execute(
+            "INSERT INTO marts.indicators (quarter, group_id, indicator, value, n, ci_low, "
+            "ci_high, status, pooled, verdict) VALUES (?, 'a', 'belonging', ?, 6, ?, ?, 'ok', "
+            "false, 'up')", [quarter, value, value - 10, value + 10])
+        con.executemany("INSERT INTO marts.survey_scores VALUES (?, 'a', 'belonging', ?)",
+                        [(quarter, s) for s in scores])
+    return con
+
+
+@pytest.mark.parametrize(("answers", "verdict"), [(6, "up"), (7, "can't tell yet")])
+def test_a_survey_index_is_tested_only_on_the_answers_its_figures_were_made_of(
+        tmp_path, answers, verdict):
+    con = survey_marts(answers)
+    with state(tmp_path / "hearth.duckdb") as state_con:
+        action = followup.plan_action(con, state_con, LEAD, quarter="2026Q1", group_id="a",
+                                      what="Welcome ritual", indicators=["belonging"])
+        (after,) = followup.follow_up(con, state_con, LEAD, Config(),
+                                      action["action_id"])["indicators"][0]["after"]
+        published = followup.action_survey_tests(con, state_con)
+    assert (after["verdict"], after["verdict_text"]) == (
+        verdict, "clearly up" if verdict == "up" else verdict)
+    # the test is published either way (both figures are shown), its p only when it is honest
+    assert published[["group_id", "indicator", "before_quarter", "after_quarter"]].values \
+        .tolist() == [["a", "belonging", "2026Q1", "2026Q2"]]
+    assert (published["p_value"].notna().tolist() == [True]) == (answers == 6)

@@ -18,10 +18,13 @@ import pytest
 
 from hearth import actions as store
 from hearth.access import Viewer
+from hearth.cli import main
 from hearth.errors import HearthError
-from hearth.orchestrate import ingest
-from hearth.state import events, state
+from hearth.orchestrate import follow_up_tests, ingest
+from hearth.state import events, state, state_path
+from hearth.warehouse import AUDIENCES, connect, publish, published_path
 from metrics import followup, signoff
+from metrics.presentation import TESTED_AT_NEXT_REFRESH
 from tests.conftest import SAMPLE_DIR, sample_config
 from tests.test_dashboard_pages import app_for, no_exception, open_page
 
@@ -261,3 +264,155 @@ def test_only_a_lead_signs_off(cycle):
                     signoff.sign_off(con, state_con, viewer, cycle["config"], "2026Q2")
         finally:
             con.close()
+
+
+# --- survey-index verdicts, tested on the warehouse and published for the pages ---------------
+
+VERDICT_TEXTS = ("clearly up", "clearly down", "no clear change",
+                 "a clear but small change (less than the practical minimum)", "can't tell yet")
+
+
+def hearth(db: Path, *args: str) -> int:
+    return main(["--db", str(db), "--config", str(SAMPLE_DIR / "hearth.toml"), *args])
+
+
+def after_line(text: str, quarter: str = "2026Q3") -> str:
+    """The follow-up's line for `quarter`: '2026Q3 36 (19-53) n=8: no clear change'."""
+    (line,) = [x.strip() for x in text.splitlines() if x.strip().startswith(f"{quarter} ")]
+    return line
+
+
+def test_the_actions_page_gives_the_verdict_hearth_actions_show_gives(cycle, monkeypatch,
+                                                                     capsys):
+    # `hearth actions show` tests psychological safety on the answers in the warehouse; the
+    # page reads the test the refresh published into the coach's snapshot
+    assert hearth(cycle["db"], "actions", "show", str(cycle["action_id"])) == 0
+    from_cli = after_line(capsys.readouterr().out)
+    at = open_page(app_for(monkeypatch, cycle["db"], "coach"), "actions")
+    no_exception(at)
+    on_page = after_line("\n".join(t.value for t in at.text))
+    assert on_page == from_cli
+    verdict = from_cli.rsplit(": ", 1)[1]
+    assert verdict in VERDICT_TEXTS and verdict != "can't tell yet"  # both figures are shown
+    (table,) = [d.value for d in at.dataframe if "change since the action" in d.value.columns]
+    assert table.loc[table["quarter"] == "2026Q3", "change since the action"].tolist() == [
+        verdict]
+
+
+@pytest.fixture
+def cycle_copy(cycle, tmp_path) -> Path:
+    """The cycle's warehouse, snapshots and state store, to add actions to."""
+    copy = tmp_path / "hearth.duckdb"
+    shutil.copy(cycle["db"], copy)
+    for audience in AUDIENCES:
+        shutil.copy(published_path(cycle["db"], audience), published_path(copy, audience))
+    shutil.copy(state_path(cycle["db"]), state_path(copy))
+    return copy
+
+
+def add_and_publish(db: Path, group: str, indicator: str) -> tuple[int, int]:
+    """Add an action decided in 2026Q2 on `group`'s `indicator`, then run the refresh's
+    publish step (the tests, then the snapshots); (action id, tests published)."""
+    with state(db) as state_con:
+        con = read(db)
+        try:
+            action = followup.plan_action(con, state_con, LEAD, quarter="2026Q2",
+                                          group_id=group, what="Try something",
+                                          indicators=[indicator])
+        finally:
+            con.close()
+    con = connect(db)
+    try:
+        rows = follow_up_tests(con, db)
+        publish(con, db)
+    finally:
+        con.close()
+    return action["action_id"], rows
+
+
+def follow_up_after(db: Path, action_id: int, audience: str | None = None) -> dict:
+    """The action's 2026Q3 follow-up, on the warehouse (None) or an audience's snapshot."""
+    source = db if audience is None else published_path(db, audience)
+    with state(db) as state_con:
+        con = duckdb.connect(str(source), read_only=True)
+        try:
+            (item,) = followup.follow_up(con, state_con, LEAD, sample_config(),
+                                         action_id)["indicators"]
+        finally:
+            con.close()
+    (after,) = item["after"]
+    return after
+
+
+def test_a_hidden_figure_gets_no_verdict_in_any_snapshot(cycle_copy, capsys):
+    # g12's psychological safety is shown in 2026Q2 but hidden in 2026Q3 (too few responses,
+    # or hidden beside a smaller group): a verdict on the pair would leak the hidden figure
+    db = cycle_copy
+    con = read(db)
+    try:
+        statuses = dict(con.execute(
+            "SELECT quarter, status FROM marts.indicators WHERE group_id = 'g12' "
+            "AND indicator = 'psychological_safety' AND quarter IN ('2026Q2', '2026Q3')"
+        ).fetchall())
+    finally:
+        con.close()
+    assert statuses == {"2026Q2": "ok", "2026Q3": "suppressed"}
+    action_id, rows = add_and_publish(db, "g12", "psychological_safety")
+    assert rows == 1  # the cycle's own action on g11; nothing for g12
+    for audience in AUDIENCES:
+        snap = duckdb.connect(str(published_path(db, audience)), read_only=True)
+        try:
+            tables = {t for (t,) in snap.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+            assert ("action_survey_tests" in tables) == (audience != "council")
+            if audience != "council":
+                assert snap.execute("SELECT count(*) FROM marts.action_survey_tests "
+                                    "WHERE group_id = 'g12'").fetchone()[0] == 0
+        finally:
+            snap.close()
+    # the warehouse (`hearth actions show`) and the lead's snapshot both say no more
+    for audience in (None, "lead"):
+        after = follow_up_after(db, action_id, audience)
+        assert (after["verdict"], after["p_adjusted"]) == ("can't tell yet", None)
+    assert hearth(db, "privacy-check") == 0
+    assert "0 hidden figure(s) determined" in capsys.readouterr().out
+
+
+def test_an_action_added_after_the_refresh_is_tested_at_the_next_one(cycle_copy):
+    db = cycle_copy
+    with state(db) as state_con:
+        con = read(db)
+        try:
+            late = followup.plan_action(con, state_con, LEAD, quarter="2026Q2", group_id="g13",
+                                        what="Buddy pairs", indicators=["belonging"])
+        finally:
+            con.close()
+    waiting = follow_up_after(db, late["action_id"], "coach")
+    assert (waiting["verdict"], waiting["verdict_text"]) == (TESTED_AT_NEXT_REFRESH,
+                                                             "tested at the next refresh")
+    assert waiting["figure"]["status"] == "ok"  # the figure is there; only its test waits
+    in_warehouse = follow_up_after(db, late["action_id"])
+    con = connect(db)
+    try:
+        follow_up_tests(con, db)
+        publish(con, db)
+    finally:
+        con.close()
+    tested = follow_up_after(db, late["action_id"], "coach")
+    assert tested["verdict"] == in_warehouse["verdict"] != TESTED_AT_NEXT_REFRESH
+    assert tested["p_adjusted"] == pytest.approx(in_warehouse["p_adjusted"])
+    # the comparison with flagged groups without an action is made on the snapshot too
+    assert tested["comparison"] == in_warehouse["comparison"]
+
+
+def test_the_auditor_flags_a_published_test_of_a_hidden_figure(cycle_copy, capsys):
+    db = cycle_copy
+    snap = duckdb.connect(str(published_path(db, "coach")))
+    try:
+        snap.execute("INSERT INTO marts.action_survey_tests VALUES "
+                     "('g12', 'psychological_safety', '2026Q2', '2026Q3', 0.5)")
+    finally:
+        snap.close()
+    assert hearth(db, "privacy-check") == 1
+    assert ("action's test of a survey figure not released: 2026Q3 psychological_safety "
+            "group:g12 (tested against 2026Q2)") in capsys.readouterr().out

@@ -5,9 +5,11 @@ then fine; dashboard/coach_day.py), with what changed since last quarter; every 
 only as aggregates. Someone who sees every group (local mode) picks whose groups to read with a
 searchable coach picker. A row clicked in any of these tables opens that group's drill-down.
 
-The only page with member-level information (members showing withdrawal signals); it is
-registered for the coach audience only, shows a coach only the groups they coach, and checks the
-audience again before showing members (queries checks the group against the viewer's own).
+The only page with member-level information (members showing withdrawal signals), which it
+shows to coaches only: a coach only the groups they coach, checked again before showing
+members (queries checks the group against the viewer's own). The lead opens it too, to read any
+coach's day with the coach picker, from the lead's own snapshot: it holds no watchlist (member-
+level views exist only for a coach's own groups), so the lead reads no member drifting away.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ ui.filtered_page_header(
     "Your groups first, the most worrying on top: flagged, then to watch, then fine, each with "
     "what changed since last quarter. A flag is a prompt for a conversation, not a verdict.")
 snap, quarter = ctx.snap, ctx.quarter
-within = ctx.member_groups  # a coach's own groups (None: every group, in local mode)
+within = ctx.member_groups  # a coach's own groups (None: every group, for a lead or local mode)
+if ctx.audience == "lead":
+    st.caption("Members drifting away are for their coaches only: a group with one member "
+               "drifting reads \"to watch\" on its coach's page, and two or more raise a flag "
+               "everyone sees here.")
 group_ids = queries.own_groups(ctx.group_ids, within)
 if within is not None and not within:
     st.info("No group lists you as its coach yet, so there is nothing to show here. Ask "
