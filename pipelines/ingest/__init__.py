@@ -99,6 +99,6 @@ def _load(con, plan: Plan, config: Config, instrument: Instrument) -> LoadSummar
         raise
     finally:
         for table in ("staged", "suspects", "failures", "reject_errors", "reject_scans",
-                      "response_keys"):
+                      "response_keys", "repeats"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return summary

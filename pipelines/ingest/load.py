@@ -8,6 +8,7 @@ import hashlib
 import hmac
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from hearth.config import Config
@@ -151,26 +152,28 @@ def insert_rows(con, kind: str, summary: LoadSummary, instrument: Instrument, pr
     key_sql = natural_key_sql(kind)
     matches = " AND ".join(f"t.{col} = {expr}" for col, expr in zip(entity.key, key_sql, strict=True))
     # Keys repeated inside the file: the first valid occurrence loads, the rest are duplicates.
-    # Grouping ten million rows by a 64-bit hash of the key needs a fraction of the memory of
-    # grouping by the key itself; only keys whose hash repeats are then compared exactly.
+    # Only keys whose 64-bit hash repeats can repeat; those few are then compared exactly.
     keys = ", ".join(key_sql)
-    con.execute(
-        f"CREATE TEMP TABLE clashes AS SELECT hash({keys}) AS h FROM staged s WHERE s.ok "
-        "GROUP BY h HAVING count(*) > 1"
-    )
-    con.execute(
-        f"""CREATE TEMP TABLE repeats AS
-            SELECT {", ".join(f"{expr} AS k{i}" for i, expr in enumerate(key_sql))}, min(s.rowid) AS keep
-            FROM staged s WHERE s.ok AND hash({keys}) IN (SELECT h FROM clashes)
-            GROUP BY ALL HAVING count(*) > 1"""
-    )
+    clashes = repeated_hashes(con, f"SELECT hash({keys}) AS h FROM staged s WHERE s.ok")
     repeated = " AND ".join(f"r.k{i} = {expr}" for i, expr in enumerate(key_sql))
-    # Anti-joins against empty tables still cost a pass over every row: leave them out then.
     conditions = ["s.ok"]
+    if len(clashes):
+        con.register("clashes", pd.DataFrame({"h": clashes}))
+        try:
+            con.execute(
+                f"""CREATE TEMP TABLE repeats AS
+                    SELECT {", ".join(f"{expr} AS k{i}" for i, expr in enumerate(key_sql))},
+                           min(s.rowid) AS keep
+                    FROM staged s WHERE s.ok AND hash({keys}) IN (SELECT h FROM clashes)
+                    GROUP BY ALL HAVING count(*) > 1"""
+            )
+        finally:
+            con.unregister("clashes")
+        if con.execute("SELECT EXISTS (SELECT 1 FROM repeats)").fetchone()[0]:
+            conditions.append(f"NOT EXISTS (SELECT 1 FROM repeats r WHERE {repeated} AND r.keep <> s.rowid)")
+    # Anti-joins against empty tables still cost a pass over every row: leave them out then.
     if con.execute(f"SELECT EXISTS (SELECT 1 FROM {entity.table})").fetchone()[0]:
         conditions.append(f"NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {matches})")
-    if con.execute("SELECT EXISTS (SELECT 1 FROM repeats)").fetchone()[0]:
-        conditions.append(f"NOT EXISTS (SELECT 1 FROM repeats r WHERE {repeated} AND r.keep <> s.rowid)")
     con.execute(f"CREATE TEMP VIEW valid AS SELECT s.*, s.rowid AS rid FROM staged s "
                 f"WHERE {' AND '.join(conditions)}")
     try:
@@ -182,8 +185,20 @@ def insert_rows(con, kind: str, summary: LoadSummary, instrument: Instrument, pr
     finally:
         con.execute("DROP VIEW IF EXISTS valid")
         con.execute("DROP TABLE IF EXISTS repeats")
-        con.execute("DROP TABLE IF EXISTS clashes")
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
+
+
+def repeated_hashes(con, query: str) -> np.ndarray:
+    """The values of `query`'s one UBIGINT column (hashes of keys) that occur more than once.
+
+    Sorted in numpy rather than grouped in DuckDB: at ten million rows, nearly all of them
+    distinct, DuckDB's hash aggregate spends several times the CPU of one in-place sort of
+    the 80 MB array (docs/benchmarks.md, Ingest), and most files have no repeats at all.
+    """
+    hashes = con.execute(query).fetchnumpy()["h"]
+    hashes.sort()
+    repeated = hashes[1:][hashes[1:] == hashes[:-1]]
+    return np.unique(repeated)
 
 
 ROSTER_FIELDS = ("left_on", "role", "tier")  # a membership's own fields, besides its key
