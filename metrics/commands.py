@@ -19,7 +19,13 @@ from hearth.config import load_config
 from hearth.errors import HearthError
 from hearth.warehouse import AUDIENCE_TABLES, AUDIENCES, db_path, published_path
 from metrics import api
-from metrics.definitions import BY_KEY, REVIEW_KEYS, chance_sentence, state_words
+from metrics.definitions import (
+    ALPHA_WARNING,
+    BY_KEY,
+    REVIEW_KEYS,
+    chance_sentence,
+    state_words,
+)
 from metrics.presentation import format_figure
 
 SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
@@ -59,7 +65,7 @@ def format_review(data: dict[str, Any]) -> str:
     warnings = [r for r in data["reliability"] if r["warning"] and r["policy"] == "pairwise"]
     for r in warnings:
         lines.append(f"  ! reliability of {r['construct']}: alpha {r['alpha']:.2f} is below "
-                     "0.7; read its index with caution")
+                     f"{ALPHA_WARNING}; read its index with caution")
     lines.append("")
     lines.append("Groups")
     for gid, group in data["groups"].items():

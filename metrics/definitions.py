@@ -111,6 +111,9 @@ def indicator_facts(keys, field: str):
 LONELY_TOTAL = 6
 #: A willingness-to-lead answer (1-5) at or above this counts as agreeing (the top two points).
 WILLING_SCORE = 4
+#: Cronbach's alpha below this: the construct's index is read with caution (scoring's
+#: reliability table sets its `warning`; the review and the method page say so).
+ALPHA_WARNING = 0.7
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,6 @@ import json
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hearth.calendar import shift_quarter
 from metrics.change import previous_positions
@@ -60,7 +59,9 @@ from metrics.definitions import (
     NEWCOMER_BASELINE_QUARTERS,
 )
 from metrics.statistics import (
+    fisher_exact_less_pvalues,
     funnel_limits_proportion,
+    normal_upper_quantile,
     overdispersion_tau2,
     overdispersion_tau2_means_without_each,
     theil_sen_trends,
@@ -101,11 +102,6 @@ def _evidence(**values) -> str:
             return [clean(x) for x in v]
         return v
     return json.dumps({k: clean(v) for k, v in values.items()}, ensure_ascii=False)
-
-
-def _z(alpha: float) -> float:
-    """One-sided normal quantile for a rule's level (0.001 -> 3.09)."""
-    return float(stats.norm.isf(alpha))
 
 
 def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -214,7 +210,7 @@ def attendance_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
     z for the rule's one-sided level.
     """
     rule = FLAG_RULE["below_expected_attendance"]
-    z = _z(rule.alpha)
+    z = normal_upper_quantile(rule.alpha)  # one-sided: 0.001 -> 3.09
     out = []
     for quarter, unit in _comparable(indicators, "attendance_rate").groupby("quarter", sort=True):
         hits, n = unit["hits"].to_numpy(float), unit["n"].to_numpy(float)
@@ -254,7 +250,7 @@ def survey_below_rest(indicators: pd.DataFrame, key: str, flag: str) -> pd.DataF
     give a steady estimate, and a group out of line in any quarter does not widen its own).
     """
     rule = FLAG_RULE[flag]
-    z = _z(rule.alpha)
+    z = normal_upper_quantile(rule.alpha)  # one-sided: 0.001 -> 3.09
     shown = _comparable(indicators, key)
     if shown.empty or "sd" not in shown:
         return pd.DataFrame(columns=["quarter", "group_id", "value", "n", "rest", "limit",
@@ -343,7 +339,7 @@ def newcomers_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
         return base.assign(share=[], baseline=[], p_value=[])
     hits, n = base["hits"].to_numpy(float), base["n"].to_numpy(float)
     base_hits, base_n = base["base_hits"].to_numpy(float), base["base_n"].to_numpy(float)
-    p = stats.hypergeom.cdf(hits, n + base_n, hits + base_hits, n)
+    p = fisher_exact_less_pvalues(hits, n, base_hits, base_n)
     out = base.assign(share=hits / n, baseline=base_hits / base_n, p_value=p)
     keep = (out["p_value"] < rule.alpha) & (out["baseline"] - out["share"] >= rule.min_gap - 1e-9)
     return out[keep]

@@ -23,10 +23,8 @@ import numpy as np
 import pandas as pd
 
 from hearth.quoting import sql_literal
-from metrics.definitions import SURVEY_MEANS
+from metrics.definitions import ALPHA_WARNING, SURVEY_MEANS
 from metrics.statistics import cronbach_alpha, kaplan_meier, mean_intervals, wilson_intervals
-
-ALPHA_WARNING = 0.7
 
 
 def figures_of(units: pd.DataFrame) -> pd.DataFrame:

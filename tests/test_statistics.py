@@ -11,19 +11,25 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from metrics.presentation import CANT_TELL
 from metrics.statistics import (
+    VERDICTS,
+    Z95,
+    Z998,
     Estimate,
     Reliability,
     benjamini_hochberg,
     change_verdict,
     change_verdicts,
     cronbach_alpha,
+    fisher_exact_less_pvalues,
     funnel_limits_mean,
     funnel_limits_proportion,
     kaplan_meier,
     mann_whitney,
     mean_interval,
     mean_intervals,
+    normal_upper_quantile,
     overdispersion_phi,
     overdispersion_tau2,
     shrink_means,
@@ -294,6 +300,55 @@ def test_change_verdict(delta, p, enough, verdict):
 )
 def test_change_verdict_needs_a_practical_size(delta, p, verdict):
     assert change_verdict(delta, p, True, min_change=0.02) == verdict
+
+
+def test_every_verdict_is_spelled_once_and_cant_tell_is_the_presentation_modules():
+    assert VERDICTS[-1] is CANT_TELL
+    assert change_verdict(4.0, 0.01, False) == CANT_TELL == "can't tell yet"
+
+
+@pytest.mark.parametrize(("alpha", "z"), [
+    # Abramowitz & Stegun table 26.5 (upper percentage points of the normal distribution)
+    (0.05, 1.6448536269514722),
+    (0.025, 1.959963984540054),
+    (0.01, 2.3263478740408408),
+    (0.001, 3.090232306167813),
+    (0.5, 0.0),
+])
+def test_normal_upper_quantile_matches_the_published_percentage_points(alpha, z):
+    assert normal_upper_quantile(alpha) == pytest.approx(z, abs=1e-12)
+
+
+def test_the_interval_constants_are_the_normal_quantiles_they_name():
+    assert normal_upper_quantile(0.025) == pytest.approx(Z95, abs=1e-15)
+    assert normal_upper_quantile(0.001) == pytest.approx(Z998, abs=1e-15)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5])
+def test_normal_upper_quantile_rejects_a_level_outside_zero_and_one(alpha):
+    with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
+        normal_upper_quantile(alpha)
+
+
+def test_one_sided_fisher_gives_the_lady_tasting_tea_p_value():
+    # Fisher (1935): 3 of 4 milk-first cups named right; p = 17/70 against her, here as the
+    # lower tail of the other arrangement (1 of 4 against 3 of 4)
+    assert fisher_exact_less_pvalues([1], [4], [3], [4])[0] == pytest.approx(17 / 70, abs=1e-12)
+    assert fisher_exact_less_pvalues([0], [4], [4], [4])[0] == pytest.approx(1 / 70, abs=1e-12)
+
+
+def test_one_sided_fisher_equals_scipy_over_every_small_table():
+    tables = [(x1, n1, x2, n2) for n1 in range(1, 7) for n2 in range(1, 7)
+              for x1 in range(n1 + 1) for x2 in range(n2 + 1)]
+    x1, n1, x2, n2 = (np.array(v) for v in zip(*tables, strict=True))
+    expected = [stats.fisher_exact([[a, b - a], [c, d - c]], alternative="less").pvalue
+                for a, b, c, d in tables]
+    np.testing.assert_allclose(fisher_exact_less_pvalues(x1, n1, x2, n2), expected, rtol=1e-12)
+
+
+def test_one_sided_fisher_rejects_more_successes_than_people():
+    with pytest.raises(ValueError, match="between 0 and their sample's total"):
+        fisher_exact_less_pvalues([5], [4], [1], [4])
 
 
 def test_change_verdicts_vectorised_equal_the_scalar():
