@@ -367,14 +367,63 @@ def register_cycle(sub) -> None:
     p.set_defaults(func=cmd_update)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Forgotten:
+    """Stands in for the parser of a command that is not running: whatever is declared on it
+    (arguments, defaults, nested subcommands) is accepted and forgotten."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: self
+
+
+class _Subcommands(argparse._SubParsersAction):
+    """The subcommands, of which only `running` gets its arguments built.
+
+    Every command is still registered with its name and help, so `hearth --help` and an unknown
+    command's error list them all; building all 19 parsers in full on every start (argparse
+    looks up translations for each) cost a tenth of `hearth review`'s start-up under load
+    (docs/benchmarks.md, CLI start-up). `running=None` builds every one (tests, docs)."""
+
+    running: str | None = None
+    built: list[argparse.ArgumentParser]
+
+    def add_parser(self, name, **kwargs):
+        if self.running is None or name == self.running:
+            parser = super().add_parser(name, **kwargs)
+            self.built.append(parser)
+            return parser
+        super().add_parser(name, help=kwargs.get("help"), add_help=False)
+        return _Forgotten()
+
+
+# Options that take a value, before or after the command: skipped when looking for the command.
+_GLOBAL_OPTIONS = ("--db", "--config")
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command word in `argv` (the first argument that is neither an option nor the value
+    of a global option), or None when there is none (`hearth --help`)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif len(arg) > 2 and any(option.startswith(arg) for option in _GLOBAL_OPTIONS):
+            skip = True  # (argparse takes "--conf" for "--config" too)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(running: str | None = None) -> argparse.ArgumentParser:
+    """The `hearth` parser; with `running`, only that command's own arguments are built."""
     parser = argparse.ArgumentParser(
         prog="hearth",
         description="Is the small-group program reducing member isolation? Load, measure, review.",
     )
     parser.add_argument("--db", help="warehouse file (default: $HEARTH_DB or ./hearth.duckdb)")
     parser.add_argument("--config", help="hearth.toml (default: $HEARTH_CONFIG or ./hearth.toml)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                action=_Subcommands)
+    sub.running, sub.built = running, []
 
     p = sub.add_parser("init", help="write a commented hearth.toml to start from")
     p.add_argument("path", nargs="?", default="hearth.toml")
@@ -436,15 +485,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_access)
     # `hearth ingest data/ --config hearth.toml` reads as naturally as `hearth --config ... ingest`:
     # every command takes the two global options too (SUPPRESS: given before the command, they stay)
-    for command in sub.choices.values():
+    for command in sub.built:
         command.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         command.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Only the command that runs is built; an unknown word builds none, and argparse names
+    # the real ones in its error.
+    args = build_parser(running=_command_in(argv) or "").parse_args(argv)
+    if not hasattr(args, "func"):  # the command word was misread: build every command
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except HearthError as exc:

@@ -97,3 +97,24 @@ def test_the_global_options_may_follow_the_command(sample_warehouse, capsys):
     assert capsys.readouterr().out == before
     # given before the command, they are not overwritten by the command's own (absent) copy
     assert build_parser().parse_args(["--db", "a.duckdb", "status"]).db == "a.duckdb"
+
+
+def test_only_the_running_command_is_built_and_the_help_still_lists_every_command():
+    full = build_parser()
+    for running in ("", "review", "status"):
+        parser = build_parser(running=running)
+        assert parser.format_help() == full.format_help()
+        action = next(a for a in parser._actions if a.dest == "command")
+        assert sorted(action.choices) == subcommands()
+    args = build_parser(running="review").parse_args(["review", "--quarter", "2026Q1", "--json"])
+    assert (args.command, args.quarter, args.json, args.func.__name__) == (
+        "review", "2026Q1", True, "cmd_review")
+
+
+def test_the_command_is_found_after_global_options_abbreviated_or_not(sample_warehouse, capsys):
+    assert main(["--db", str(sample_warehouse), "status", "--json"]) == 0
+    whole = capsys.readouterr().out
+    assert main(["--d", str(sample_warehouse), "status", "--json"]) == 0
+    assert capsys.readouterr().out == whole
+    assert main([f"--db={sample_warehouse}", "status", "--json"]) == 0
+    assert capsys.readouterr().out == whole
