@@ -391,7 +391,8 @@ class _Subcommands(argparse._SubParsersAction):
             parser = super().add_parser(name, **kwargs)
             self.built.append(parser)
             return parser
-        super().add_parser(name, help=kwargs.get("help"), add_help=False)
+        listed = {k: kwargs[k] for k in ("help", "aliases") if k in kwargs}  # what --help shows
+        super().add_parser(name, **listed, add_help=False)
         return _Forgotten()
 
 
