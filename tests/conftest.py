@@ -7,6 +7,7 @@ a missing browser fails instead, so CI can never pass by skipping them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -30,6 +31,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (under --dist loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs `pytest -n 2 --dist loadgroup`: each test module is one group, so its
+    module fixtures are built once, on one worker; every browser module is in the group
+    "browser", so they share one worker's Chromium and its dashboards (`sample_dashboard`).
+    A test that names its own `xdist_group` keeps it. Without xdist the marks do nothing."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def sample_hearth_config():
     """The configuration the sample is read with."""
@@ -46,15 +60,89 @@ def sample_config():
 
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory) -> Path:
-    """A warehouse (and its published copy) built from data/sample through `hearth ingest`."""
+    """A warehouse (and every audience's published snapshot) built from data/sample through
+    `hearth ingest`. Built once per code version into the test cache (shared by xdist workers
+    and by later runs, see `built_sample`) and copied into this session's own folder, so a
+    test may open it, but must copy it (with its snapshots) before writing beside it."""
+    built = built_sample(test_cache(tmp_path_factory))
+    folder = tmp_path_factory.mktemp("sample")
+    for path in built.parent.iterdir():
+        if path.is_file() and path.name != "complete":
+            shutil.copy2(path, folder / path.name)
+    return folder / built.name
+
+
+def built_sample(cache: Path) -> Path:
+    """data/sample ingested (and published) into ``cache``, once per version of the code, the
+    sample and this checkout; returns the warehouse's path. Never write beside it: copy it."""
     from hearth.orchestrate import ingest
 
     if not any(SAMPLE_DIR.glob("*.csv")):
         pytest.fail(f"{SAMPLE_DIR} holds no sample files; run `hearth synth --out data/sample`")
-    db = tmp_path_factory.mktemp("sample") / "hearth.duckdb"
-    summaries = ingest([SAMPLE_DIR], db=db, config=sample_config())
-    assert not [s.error for s in summaries if s.error]
+    # the checkout's own path too: the load manifest records where each file was read from
+    key = hashlib.sha256(f"{_code_fingerprint()} {ROOT}".encode())
+    for path in sorted(SAMPLE_DIR.iterdir()):
+        if path.is_file():
+            key.update(path.name.encode())
+            key.update(path.read_bytes())
+    folder = cache / f"sample-{key.hexdigest()[:16]}"
+    db = folder / "hearth.duckdb"
+    with cache_lock(folder):
+        if (folder / "complete").exists():
+            return db
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        summaries = ingest([SAMPLE_DIR], db=db, config=sample_config())
+        assert not [s.error for s in summaries if s.error]
+        (folder / "complete").write_text("", encoding="utf-8")
     return db
+
+
+def test_cache(tmp_path_factory) -> Path:
+    """Where built warehouses are kept between runs: $HEARTH_TEST_CACHE, or beside pytest's
+    numbered temporary folders (the same folder for every xdist worker of a run, and for the
+    next run)."""
+    if os.environ.get("HEARTH_TEST_CACHE"):
+        return Path(os.environ["HEARTH_TEST_CACHE"])
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # a worker's folder is popen-gwN inside the run's own folder
+    return base.parent / "hearth-scale-programs"
+
+
+test_cache.__test__ = False  # a helper, not a test
+
+
+@contextlib.contextmanager
+def cache_lock(folder: Path):
+    """Hold an exclusive lock on ``folder`` (a sibling .lock file) for the block: two xdist
+    workers, or two test runs, must not build the same cached warehouse at once."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+@pytest.fixture(scope="session")
+def sample_page(sample_warehouse):
+    """``sample_page(audience, page, **state)``: a page of the sample as Streamlit's AppTest
+    renders it for that audience (session state set first, as `test_dashboard_pages.app_for`
+    takes it), run once per session and shared by every test that asks for the same one; each
+    render runs the app script twice. Only read what it shows: a test that clicks, selects or
+    reruns builds its own with ``open_page(app_for(monkeypatch, ...), page)``."""
+    from tests.test_dashboard_pages import app_for, open_page
+
+    rendered: dict[tuple, object] = {}
+
+    def render(audience: str, page: str, **state):
+        key = (audience, page, tuple(sorted((k, repr(v)) for k, v in state.items())))
+        if key not in rendered:
+            with pytest.MonkeyPatch.context() as env:  # HEARTH_DB etc. for this run only
+                rendered[key] = open_page(app_for(env, sample_warehouse, audience, **state),
+                                          page)
+        return rendered[key]
+
+    return render
 
 
 def free_port() -> int:
@@ -122,6 +210,32 @@ def serve():
     return serve_dashboard
 
 
+@pytest.fixture(scope="session")
+def dashboard():
+    """``dashboard(db, audience, config=None)``: `hearth dashboard` serving that warehouse to
+    that audience, started on first use and shared by every test of the session that asks for
+    the same (warehouse, audience, config); each start and cold first page costs seconds (tens
+    at 2,000 groups). Only for tests that change nothing the server reads (no uploads, ingests
+    or actions into its warehouse): those start their own with ``serve``."""
+    with contextlib.ExitStack() as stack:
+        servers: dict[tuple, Served] = {}
+
+        def serving(db: Path, audience: str, config: Path | None = None) -> Served:
+            key = (Path(db), audience, config and Path(config))
+            if key not in servers:
+                servers[key] = stack.enter_context(serve_dashboard(db, audience, config=config))
+            return servers[key]
+
+        yield serving
+
+
+@pytest.fixture(scope="session")
+def sample_dashboard(sample_warehouse, dashboard):
+    """``sample_dashboard(audience)``: the sample served to one audience (`dashboard`), shared
+    by every browser module."""
+    return lambda audience: dashboard(sample_warehouse, audience)
+
+
 # --- synthetic programs at scale (issue 14): built with synth + ingest, cached by code version ---
 # At 2,000 groups the build takes minutes; the cache folder is keyed by the code that decides
 # what a warehouse holds (pipelines/, metrics/, hearth/), so a rerun with the same code reuses it.
@@ -129,13 +243,14 @@ READ_ONLY = {"metrics/api.py", "metrics/going_well.py"}  # read a warehouse, nev
 
 
 def _code_fingerprint() -> str:
-    """A hash of every source file that decides what a warehouse holds."""
+    """A hash of every source file that decides what a warehouse holds (the instrument's
+    definition, hearth/instrument.toml, among them)."""
     digest = hashlib.sha256()
     for folder in ("pipelines", "metrics", "hearth"):
         for path in sorted((ROOT / folder).rglob("*")):
             if str(path.relative_to(ROOT)) in READ_ONLY:
                 continue
-            if path.suffix in (".py", ".sql") and path.is_file():
+            if path.suffix in (".py", ".sql", ".toml") and path.is_file():
                 digest.update(str(path.relative_to(ROOT)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -150,16 +265,17 @@ def build_program(groups: int, cache: Path) -> Path:
 
     folder = cache / f"program-{groups}-{_code_fingerprint()}"
     db = folder / "hearth.duckdb"
-    if (folder / "complete").exists():
-        return db
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    (folder / "hearth.toml").write_text('[program]\nname = "Synthetic program"\n',
-                                        encoding="utf-8")
-    synthesize(folder / "data", members=groups * 10, groups=groups, quarters=3, seed=14)
-    summaries = ingest([folder / "data"], db=db, config=load_config(folder / "hearth.toml"))
-    assert not [s.error for s in summaries if s.error]
-    (folder / "complete").write_text("", encoding="utf-8")
+    with cache_lock(folder):
+        if (folder / "complete").exists():
+            return db
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        (folder / "hearth.toml").write_text('[program]\nname = "Synthetic program"\n',
+                                            encoding="utf-8")
+        synthesize(folder / "data", members=groups * 10, groups=groups, quarters=3, seed=14)
+        summaries = ingest([folder / "data"], db=db, config=load_config(folder / "hearth.toml"))
+        assert not [s.error for s in summaries if s.error]
+        (folder / "complete").write_text("", encoding="utf-8")
     return db
 
 
@@ -167,8 +283,7 @@ def build_program(groups: int, cache: Path) -> Path:
 def synthetic_program(tmp_path_factory):
     """``synthetic_program(groups)``: a synthetic program's warehouse of that size, built on
     first use and shared by every test module (tests must not write beside it)."""
-    cache = Path(os.environ.get("HEARTH_TEST_CACHE")
-                 or tmp_path_factory.getbasetemp().parent / "hearth-scale-programs")
+    cache = test_cache(tmp_path_factory)
     built: dict[int, Path] = {}
 
     def program(groups: int) -> Path:

@@ -6,7 +6,6 @@ one "must not happen" check per scenario. Screenshots of every page land in test
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import re
 import shutil
@@ -37,21 +36,6 @@ def expect(timeout: int = TIMEOUT):
 
     playwright_expect.set_options(timeout=timeout)
     return playwright_expect
-
-
-@pytest.fixture(scope="module")
-def sample_dashboard(sample_warehouse, serve):
-    """``sample_dashboard(audience)``: one `hearth dashboard` per audience on the sample,
-    started on first use and shared by this module's tests."""
-    with contextlib.ExitStack() as stack:
-        servers = {}
-
-        def serving(audience: str):
-            if audience not in servers:
-                servers[audience] = stack.enter_context(serve(sample_warehouse, audience))
-            return servers[audience]
-
-        yield serving
 
 
 def open_and_settle(page, url: str, title: str, timeout: int = TIMEOUT) -> None:

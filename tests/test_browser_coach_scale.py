@@ -118,76 +118,77 @@ coaches = ["{PEOPLE['coach_a']['email']}"]
         context.close()
 
 
-def test_a_flag_row_opens_its_group(page, program_2000, serve, artifacts):
+def test_a_flag_row_opens_its_group(page, program_2000, dashboard, artifacts):
     _, flags = latest_flags(program_2000)
     # The first row whose group is not the one the drill-down opens on anyway.
     row = next(i for i in range(len(flags)) if flags["group_id"].iat[i] != flags["group_id"].iat[0])
     wanted = str(flags["group_name"].iat[row])
-    with serve(program_2000, "coach") as served:
-        open_page(page, served.url, "Struggling groups")
-        check = expect()
-        table = page.get_by_test_id("stDataFrame").first
-        check(table).to_be_visible()
-        drill = page.locator(".st-key-drilldown_group input")  # the chosen group's name
-        check(drill).not_to_have_value(re.compile(re.escape(wanted)))
-        assert row < coach_day.ROWS_SHOWN, "the row should be above the table's fold"
-        table.scroll_into_view_if_needed()
-        box = table.bounding_box()
-        # The row's selection box, left of the first column, in the middle of the row.
-        page.mouse.click(box["x"] + 14, box["y"] + coach_day.HEADER_ROW
-                         + (row + 0.5) * coach_day.REASON_ROW)
-        settled(page)
-        check(drill).to_have_value(re.compile(re.escape(wanted)))
-        screenshot(page, artifacts / "coach-flag-row-opened-2000-groups.png")
-        expect()(page.get_by_test_id("stException")).to_have_count(0)
+    served = dashboard(program_2000, "coach", config=program_2000.parent / "hearth.toml")
+    open_page(page, served.url, "Struggling groups")
+    check = expect()
+    table = page.get_by_test_id("stDataFrame").first
+    check(table).to_be_visible()
+    drill = page.locator(".st-key-drilldown_group input")  # the chosen group's name
+    check(drill).not_to_have_value(re.compile(re.escape(wanted)))
+    assert row < coach_day.ROWS_SHOWN, "the row should be above the table's fold"
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    # The row's selection box, left of the first column, in the middle of the row.
+    page.mouse.click(box["x"] + 14, box["y"] + coach_day.HEADER_ROW
+                     + (row + 0.5) * coach_day.REASON_ROW)
+    settled(page)
+    check(drill).to_have_value(re.compile(re.escape(wanted)))
+    screenshot(page, artifacts / "coach-flag-row-opened-2000-groups.png")
+    expect()(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def test_comments_are_grouped_with_counts_and_paged(page, program_2000, serve, tmp_path):
+def test_comments_are_grouped_with_counts_and_paged(page, program_2000, dashboard,
+                                                     tmp_path):
     with duckdb.connect(str(published_path(program_2000, "lead")), read_only=True) as con:
         quarter = api.latest_quarter(con)
         said = api.comments(con, quarter)
     table = comments.grouped(said["comment"])
     assert len(table) > comments.PAGE_SIZE, "the program should have several pages of comments"
-    with serve(program_2000, "lead") as served:
-        open_page(page, f"{served.url}/compare", "Compare groups")
-        check = expect()
-        heading = page.get_by_role("heading", name="What members said")
-        heading.scroll_into_view_if_needed()
-        first = (f"comments 1–{comments.PAGE_SIZE} of {len(table):,} different comments "
-                 f"({len(said):,} written in all)")
-        check(page.get_by_text(first)).to_be_visible()
-        # The next page, with the pager's + button.
-        pager = page.get_by_test_id("stNumberInput").filter(has_text="Page (of")
-        pager.get_by_test_id("stNumberInputStepUp").click()
-        check(page.get_by_text(re.compile(
-            rf"comments {comments.PAGE_SIZE + 1}–\d+ of {len(table):,} different"))).to_be_visible()
-        # Its download holds every distinct comment once, with how often it was written.
-        with page.expect_download() as download:
-            page.get_by_role("button", name="Download data (CSV)").last.click()
-        saved = tmp_path / "comments.csv"
-        download.value.save_as(saved)
-        with saved.open(encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-        assert sum(int(r["count"]) for r in rows) == len(said)
-        assert len({comments.normalised(r["comment"]) for r in rows}) == len(rows) == len(table)
-        # A search narrows the list (case and punctuation ignored).
-        page.get_by_label("Search the comments").fill("CHECK-IN")
-        page.get_by_label("Search the comments").press("Enter")
-        hits = comments.matching(table, "check-in")
-        check(page.get_by_text(re.compile(rf"of {len(hits):,} different comments"))).to_be_visible()
-        expect()(page.get_by_test_id("stException")).to_have_count(0)
+    served = dashboard(program_2000, "lead", config=program_2000.parent / "hearth.toml")
+    open_page(page, f"{served.url}/compare", "Compare groups")
+    check = expect()
+    heading = page.get_by_role("heading", name="What members said")
+    heading.scroll_into_view_if_needed()
+    first = (f"comments 1–{comments.PAGE_SIZE} of {len(table):,} different comments "
+             f"({len(said):,} written in all)")
+    check(page.get_by_text(first)).to_be_visible()
+    # The next page, with the pager's + button.
+    pager = page.get_by_test_id("stNumberInput").filter(has_text="Page (of")
+    pager.get_by_test_id("stNumberInputStepUp").click()
+    check(page.get_by_text(re.compile(
+        rf"comments {comments.PAGE_SIZE + 1}–\d+ of {len(table):,} different"))).to_be_visible()
+    # Its download holds every distinct comment once, with how often it was written.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download data (CSV)").last.click()
+    saved = tmp_path / "comments.csv"
+    download.value.save_as(saved)
+    with saved.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sum(int(r["count"]) for r in rows) == len(said)
+    assert len({comments.normalised(r["comment"]) for r in rows}) == len(rows) == len(table)
+    # A search narrows the list (case and punctuation ignored).
+    page.get_by_label("Search the comments").fill("CHECK-IN")
+    page.get_by_label("Search the comments").press("Enter")
+    hits = comments.matching(table, "check-in")
+    check(page.get_by_text(re.compile(rf"of {len(hits):,} different comments"))).to_be_visible()
+    expect()(page.get_by_test_id("stException")).to_have_count(0)
 
 
 @pytest.mark.parametrize("groups", [20, 200, 2000])
-def test_the_coach_page_stays_within_two_screens_per_list(page, serve, request,
+def test_the_coach_page_stays_within_two_screens_per_list(page, dashboard, request,
                                                           artifacts, groups):
     db = request.getfixturevalue("sample_warehouse") if groups == 20 else \
         request.getfixturevalue("synthetic_program")(groups)
-    with serve(db, "coach") as served:
-        open_page(page, served.url, "Struggling groups")
-        check = expect()
-        check(page.locator(".js-plotly-plot").first).to_be_visible()
-        check(page.get_by_role("heading", name="Every group")).to_be_visible()
-        screenshot(page, artifacts / f"coach-{groups}-groups.png")
-        assert tallest_lists(page) == []
-        check(page.get_by_test_id("stException")).to_have_count(0)
+    served = dashboard(db, "coach", config=None if groups == 20 else db.parent / "hearth.toml")
+    open_page(page, served.url, "Struggling groups")
+    check = expect()
+    check(page.locator(".js-plotly-plot").first).to_be_visible()
+    check(page.get_by_role("heading", name="Every group")).to_be_visible()
+    screenshot(page, artifacts / f"coach-{groups}-groups.png")
+    assert tallest_lists(page) == []
+    check(page.get_by_test_id("stException")).to_have_count(0)

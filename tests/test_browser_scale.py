@@ -26,22 +26,14 @@ TWO_SCREENS = 2 * SCREEN + 100
 
 
 @pytest.fixture(scope="module")
-def dashboards(synthetic_program, serve):
-    """``dashboards(groups, audience)``: `hearth dashboard` on that program, shared by the
-    module's tests."""
-    import contextlib
+def dashboards(synthetic_program, dashboard):
+    """``dashboards(groups, audience)``: `hearth dashboard` on that program with its own
+    hearth.toml, shared with every browser module (conftest's `dashboard`)."""
+    def serving(groups: int, audience: str = "lead"):
+        db = synthetic_program(groups)
+        return dashboard(db, audience, config=db.parent / "hearth.toml")
 
-    with contextlib.ExitStack() as stack:
-        servers = {}
-
-        def serving(groups: int, audience: str = "lead"):
-            if (groups, audience) not in servers:
-                db = synthetic_program(groups)
-                servers[groups, audience] = stack.enter_context(
-                    serve(db, audience, config=db.parent / "hearth.toml"))
-            return servers[groups, audience]
-
-        yield serving
+    return serving
 
 
 SCALE_TIMEOUT = 300_000  # ms: a cold page at 2,000 groups on a loaded 2-core machine
@@ -133,7 +125,6 @@ def test_screenshots_at_each_size(page, dashboards, sample_dashboard_20, artifac
 
 
 @pytest.fixture(scope="module")
-def sample_dashboard_20(sample_warehouse, serve):
+def sample_dashboard_20(sample_dashboard):
     """The bundled sample (20 groups) as the lead sees it."""
-    with serve(sample_warehouse, "lead") as served:
-        yield served
+    return sample_dashboard("lead")

@@ -68,8 +68,8 @@ def no_exception(at: AppTest) -> None:
 # --- the sample community ----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("audience", "page"), SAMPLE_CASES)
-def test_every_page_renders_on_the_sample(monkeypatch, sample_warehouse, audience, page):
-    at = open_page(app_for(monkeypatch, sample_warehouse, audience), page)
+def test_every_page_renders_on_the_sample(sample_page, audience, page):
+    at = sample_page(audience, page)
     no_exception(at)
     assert at.title, f"{audience}/{page} has no title"
 
@@ -82,8 +82,8 @@ def test_audiences_see_only_their_pages(monkeypatch, sample_warehouse):
                 at.switch_page(f"app_pages/{hidden}.py")
 
 
-def test_review_shows_the_named_kpis_trends_and_the_report(monkeypatch, sample_warehouse):
-    at = open_page(app_for(monkeypatch, sample_warehouse, "lead"), "review")
+def test_review_shows_the_named_kpis_trends_and_the_report(sample_page):
+    at = sample_page("lead", "review")
     no_exception(at)
     labels = [m.label for m in at.metric]
     for name in ("Attendance rate", "Active members", "Belonging", "Psychological safety",
@@ -98,18 +98,17 @@ def test_review_shows_the_named_kpis_trends_and_the_report(monkeypatch, sample_w
     assert sum(label == "Download data (CSV)" for label in labels) >= len(charts_of(at))
 
 
-def test_review_tiles_say_cant_tell_yet_in_words(monkeypatch, sample_warehouse):
-    at = open_page(app_for(monkeypatch, sample_warehouse, "lead"), "review")
+def test_review_tiles_say_cant_tell_yet_in_words(sample_page):
+    at = sample_page("lead", "review")
     quarters = at.selectbox(key="filter_quarter").options
-    oldest = open_page(app_for(monkeypatch, sample_warehouse, "lead",
-                               filter_quarter=quarters[-1]), "review")
+    oldest = sample_page("lead", "review", filter_quarter=quarters[-1])
     no_exception(oldest)
     captions = " ".join(c.value for c in oldest.caption).lower()
     assert "can't tell yet" in captions  # the first quarter has nothing to compare with
 
 
-def test_compare_shows_heatmap_funnel_and_ranking(monkeypatch, sample_warehouse):
-    at = open_page(app_for(monkeypatch, sample_warehouse, "council"), "compare")
+def test_compare_shows_heatmap_funnel_and_ranking(sample_page):
+    at = sample_page("council", "compare")
     no_exception(at)
     assert [s.value for s in at.subheader][:5] == [
         "Needs attention first", "Groups at a glance",
@@ -120,8 +119,8 @@ def test_compare_shows_heatmap_funnel_and_ranking(monkeypatch, sample_warehouse)
         at.selectbox(key="compare_indicator").options
 
 
-def test_coach_shows_flags_drilldown_and_watchlist(monkeypatch, sample_warehouse):
-    at = open_page(app_for(monkeypatch, sample_warehouse, "coach"), "coach")
+def test_coach_shows_flags_drilldown_and_watchlist(sample_page):
+    at = sample_page("coach", "coach")
     no_exception(at)
     subheaders = [s.value for s in at.subheader]
     assert "Group drill-down" in subheaders
@@ -129,10 +128,8 @@ def test_coach_shows_flags_drilldown_and_watchlist(monkeypatch, sample_warehouse
     assert len(charts_of(at)) >= 2
 
 
-def test_coach_says_since_when_each_flag_is_raised_and_what_chance_would_raise(
-        monkeypatch, sample_warehouse):
-    at = open_page(app_for(monkeypatch, sample_warehouse, "coach", filter_quarter="2026Q3",
-                           drilldown_group="g08"), "coach")
+def test_coach_says_since_when_each_flag_is_raised_and_what_chance_would_raise(sample_page):
+    at = sample_page("coach", "coach", filter_quarter="2026Q3", drilldown_group="g08")
     no_exception(at)
     flags = at.dataframe[0].value
     since = dict(zip(flags["flag_title"], flags["since_text"], strict=True))
@@ -146,8 +143,8 @@ def test_coach_says_since_when_each_flag_is_raised_and_what_chance_would_raise(
                                   "flag every ") for c in at.caption)
 
 
-def test_data_page_shows_manifest_quarantine_and_freshness(monkeypatch, sample_warehouse):
-    at = open_page(app_for(monkeypatch, sample_warehouse, "lead"), "data")
+def test_data_page_shows_manifest_quarantine_and_freshness(sample_page):
+    at = sample_page("lead", "data")
     no_exception(at)
     assert [s.value for s in at.subheader] == [
         "Load files", "Upload log", "Load history", "Quarantine", "Freshness per group"]
@@ -156,8 +153,8 @@ def test_data_page_shows_manifest_quarantine_and_freshness(monkeypatch, sample_w
     assert set(manifest["file_name"]) == loaded
 
 
-def test_method_page_shows_definitions_instrument_and_rules(monkeypatch, sample_warehouse):
-    at = open_page(app_for(monkeypatch, sample_warehouse, "council"), "method")
+def test_method_page_shows_definitions_instrument_and_rules(sample_page):
+    at = sample_page("council", "method")
     no_exception(at)
     assert [t.label for t in at.tabs] == [
         "Indicator definitions", "Survey instrument and reliability", "Anonymity rules"]
@@ -183,22 +180,21 @@ def all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_council_pages_show_no_member_name(monkeypatch, sample_warehouse):
+def test_council_pages_show_no_member_name(sample_page):
     names = member_names()
     for page in [p for a, p in SAMPLE_CASES if a == "council"]:
-        at = open_page(app_for(monkeypatch, sample_warehouse, "council"), page)
+        at = sample_page("council", page)
         text = all_text(at)
         assert [n for n in names if n in text] == [], page
 
 
-def test_coach_watchlist_names_members(monkeypatch, sample_warehouse):
+def test_coach_watchlist_names_members(sample_page, sample_warehouse):
     with duckdb.connect(str(published_path(sample_warehouse, "coach")), read_only=True) as con:
         row = con.execute("SELECT quarter, group_id, member_name FROM marts.watchlist "
                           "ORDER BY quarter DESC LIMIT 1").fetchone()
     assert row is not None, "the sample should have at least one member drifting away"
     quarter, group_id, name = row
-    at = open_page(app_for(monkeypatch, sample_warehouse, "coach", filter_quarter=quarter,
-                           drilldown_group=group_id), "coach")
+    at = sample_page("coach", "coach", filter_quarter=quarter, drilldown_group=group_id)
     no_exception(at)
     assert name in all_text(at)
 
@@ -258,10 +254,9 @@ def empty_filter(db: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("page", ["review", "compare", "coach"])
-def test_filters_that_leave_nothing_say_so(monkeypatch, sample_warehouse, page):
+def test_filters_that_leave_nothing_say_so(sample_page, sample_warehouse, page):
     audience = "coach" if page == "coach" else "lead"
-    at = open_page(app_for(monkeypatch, sample_warehouse, audience,
-                           **empty_filter(sample_warehouse)), page)
+    at = sample_page(audience, page, **empty_filter(sample_warehouse))
     no_exception(at)
     assert [i.value for i in at.info][-1] == (
         "No group matches these filters. Widen the filters in the sidebar to see results.")
@@ -287,11 +282,10 @@ def test_a_new_publish_is_shown_without_restarting(monkeypatch, tmp_path, sample
     assert manifest["file_name"].iloc[0] == "late_checkins.csv"
 
 
-def test_review_of_a_filtered_slice_pools_the_selected_groups(monkeypatch, sample_warehouse):
+def test_review_of_a_filtered_slice_pools_the_selected_groups(sample_page, sample_warehouse):
     with duckdb.connect(str(published_path(sample_warehouse)), read_only=True) as con:
         modality, = con.execute("SELECT mode(modality) FROM marts.groups").fetchone()
-    at = open_page(app_for(monkeypatch, sample_warehouse, "lead", filter_modality=[modality]),
-                   "review")
+    at = sample_page("lead", "review", filter_modality=[modality])
     no_exception(at)
     assert at.caption[0].value.startswith("Filtered: ")
     assert "Attendance rate" in [m.label for m in at.metric]

@@ -120,15 +120,14 @@ def hidden(sample_warehouse):
 
 
 @pytest.mark.parametrize(("audience", "page"), SAMPLE_CASES)  # (no Start page on the sample)
-def test_no_page_shows_a_hidden_survey_figure(monkeypatch, sample_warehouse, hidden, audience,
-                                              page):
-    at = open_page(app_for(monkeypatch, sample_warehouse, audience), page)
+def test_no_page_shows_a_hidden_survey_figure(sample_page, hidden, audience, page):
+    at = sample_page(audience, page)  # the render test_every_page_renders_on_the_sample reads
     no_exception(at)
     assert leaked(numbers_on(at), hidden) == []
 
 
 @pytest.mark.parametrize("page", ["review", "compare", "coach"])
-def test_no_filtered_page_shows_a_hidden_survey_figure(monkeypatch, sample_warehouse, hidden,
+def test_no_filtered_page_shows_a_hidden_survey_figure(sample_page, sample_warehouse, hidden,
                                                        page):
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
         modalities = [m for (m,) in con.execute(
@@ -144,7 +143,7 @@ def test_no_filtered_page_shows_a_hidden_survey_figure(monkeypatch, sample_wareh
         state = {"filter_modality": [modality]}
         if page == "coach" and small:
             state["drilldown_group"] = small[0]
-        at = open_page(app_for(monkeypatch, sample_warehouse, audience, **state), page)
+        at = sample_page(audience, page, **state)
         no_exception(at)
         assert leaked(numbers_on(at), hidden - allowed) == [], modality
 
