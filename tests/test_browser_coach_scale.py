@@ -5,6 +5,8 @@ ingest` (conftest.synthetic_program), and a 200-group one for its screenshot. Ch
 a signed-in coach lands on their own groups first and sees no other group by name; a clicked
 flag row opens that group's drill-down; comments are grouped with their counts and paged; no
 table or list on the page is taller than a screen; screenshots at 20, 200 and 2,000 groups.
+Every test at 200 or 2,000 groups is marked slow: `make test` leaves it out, CI runs it
+(`make test-slow`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def tallest_lists(page) -> list[tuple[str, float]]:
     return out
 
 
+@pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
 def test_a_signed_in_coach_sees_their_own_groups_first(browser, provider, program_2000,  # noqa: F811
                                                        serve, tmp_path, artifacts):
     _, flags = latest_flags(program_2000)
@@ -118,6 +121,7 @@ coaches = ["{PEOPLE['coach_a']['email']}"]
         context.close()
 
 
+@pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
 def test_a_flag_row_opens_its_group(page, program_2000, dashboard, artifacts):
     _, flags = latest_flags(program_2000)
     # The first row whose group is not the one the drill-down opens on anyway.
@@ -142,6 +146,7 @@ def test_a_flag_row_opens_its_group(page, program_2000, dashboard, artifacts):
     expect()(page.get_by_test_id("stException")).to_have_count(0)
 
 
+@pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
 def test_comments_are_grouped_with_counts_and_paged(page, program_2000, dashboard,
                                                      tmp_path):
     with duckdb.connect(str(published_path(program_2000, "lead")), read_only=True) as con:
@@ -179,7 +184,8 @@ def test_comments_are_grouped_with_counts_and_paged(page, program_2000, dashboar
     expect()(page.get_by_test_id("stException")).to_have_count(0)
 
 
-@pytest.mark.parametrize("groups", [20, 200, 2000])
+@pytest.mark.parametrize("groups", [  # the synthetic programs only in CI's slow run
+    20, pytest.param(200, marks=pytest.mark.slow), pytest.param(2000, marks=pytest.mark.slow)])
 def test_the_coach_page_stays_within_two_screens_per_list(page, dashboard, request,
                                                           artifacts, groups):
     db = request.getfixturevalue("sample_warehouse") if groups == 20 else \

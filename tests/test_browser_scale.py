@@ -6,6 +6,8 @@ The synthetic programs come from conftest's `synthetic_program` (built once, cac
 version).
 Screenshots of the review and Compare at 20 (the sample), 200 and 2,000 groups land in
 tests/artifacts/.
+Every test at 200 or 2,000 groups is marked slow: `make test` leaves it out, CI runs it
+(`make test-slow`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def flagged_names(db: Path) -> set[str]:
     return {n for (n,) in rows}
 
 
+@pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
 def test_the_top_of_compare_shows_the_groups_that_need_attention(page, dashboards, synthetic_program):
     served = dashboards(2000)
     open_and_settle(page, f"{served.url}/compare", "Compare groups")
@@ -82,6 +85,7 @@ def test_the_top_of_compare_shows_the_groups_that_need_attention(page, dashboard
     check(page.get_by_text("Groups 41–80 of 2,000")).to_be_visible()
 
 
+@pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
 def test_a_group_found_by_search_opens_in_two_actions(page, dashboards):
     served = dashboards(2000)
     open_and_settle(page, f"{served.url}/compare", "Compare groups")
@@ -100,6 +104,7 @@ def test_a_group_found_by_search_opens_in_two_actions(page, dashboards):
     check(page.get_by_test_id("stException")).to_have_count(0)
 
 
+@pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
 @pytest.mark.parametrize("path,title", [("compare", "Compare groups"),
                                         ("", "Quarterly review")])
 def test_no_table_or_chart_is_taller_than_two_screens(page, dashboards, path, title):
@@ -114,7 +119,8 @@ def test_no_table_or_chart_is_taller_than_two_screens(page, dashboards, path, ti
     assert tall == []
 
 
-@pytest.mark.parametrize("groups", [20, 200, 2000])
+@pytest.mark.parametrize("groups", [  # the synthetic programs only in CI's slow run
+    20, pytest.param(200, marks=pytest.mark.slow), pytest.param(2000, marks=pytest.mark.slow)])
 def test_screenshots_at_each_size(page, dashboards, sample_dashboard_20, artifacts, groups):
     served = sample_dashboard_20 if groups == 20 else dashboards(groups)
     for path, title, name in (("", "Quarterly review", "review"),
