@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -169,12 +170,11 @@ def test_ingest_refreshes_from_the_first_quarter_of_the_rows_it_loaded(tmp_path,
     assert calls == ["2026Q3", None]
 
 
-def test_marts_built_under_other_settings_are_rebuilt_in_full(tmp_path):
+def test_marts_built_under_other_settings_are_rebuilt_in_full(sample_warehouse, tmp_path):
     config = sample_config()
     db = tmp_path / "w.duckdb"
-    _load(SAMPLE_DIR, db, config)
+    shutil.copy(sample_warehouse, db)  # the sample loaded and refreshed under `config`
     con = connect(db)
-    refresh(con, config)
     con.execute("UPDATE marts.indicators SET note = 'old' WHERE quarter = '2025Q2'")
     stricter = replace(config, min_responses=7)
     refresh(con, stricter, since="2026Q3")  # k changed: every quarter's suppression changes
