@@ -211,9 +211,9 @@ def serve():
 
 
 @pytest.fixture(scope="session")
-def dashboard():
-    """``dashboard(db, audience, config=None)``: `hearth dashboard` serving that warehouse to
-    that audience, started on first use and shared by every test of the session that asks for
+def shared_dashboard():
+    """``shared_dashboard(db, audience, config=None)``: `hearth dashboard` serving that
+    warehouse to that audience, started on first use and shared by every test of the session that asks for
     the same (warehouse, audience, config); each start and cold first page costs seconds (tens
     at 2,000 groups). Only for tests that change nothing the server reads (no uploads, ingests
     or actions into its warehouse): those start their own with ``serve``."""
@@ -230,10 +230,10 @@ def dashboard():
 
 
 @pytest.fixture(scope="session")
-def sample_dashboard(sample_warehouse, dashboard):
-    """``sample_dashboard(audience)``: the sample served to one audience (`dashboard`), shared
-    by every browser module."""
-    return lambda audience: dashboard(sample_warehouse, audience)
+def sample_dashboard(sample_warehouse, shared_dashboard):
+    """``sample_dashboard(audience)``: the sample served to one audience (`shared_dashboard`),
+    shared by every browser module."""
+    return lambda audience: shared_dashboard(sample_warehouse, audience)
 
 
 # --- synthetic programs at scale (issue 14): built with synth + ingest, cached by code version ---

@@ -122,12 +122,12 @@ coaches = ["{PEOPLE['coach_a']['email']}"]
 
 
 @pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
-def test_a_flag_row_opens_its_group(page, program_2000, dashboard, artifacts):
+def test_a_flag_row_opens_its_group(page, program_2000, shared_dashboard, artifacts):
     _, flags = latest_flags(program_2000)
     # The first row whose group is not the one the drill-down opens on anyway.
     row = next(i for i in range(len(flags)) if flags["group_id"].iat[i] != flags["group_id"].iat[0])
     wanted = str(flags["group_name"].iat[row])
-    served = dashboard(program_2000, "coach", config=program_2000.parent / "hearth.toml")
+    served = shared_dashboard(program_2000, "coach", config=program_2000.parent / "hearth.toml")
     open_page(page, served.url, "Struggling groups")
     check = expect()
     table = page.get_by_test_id("stDataFrame").first
@@ -147,14 +147,14 @@ def test_a_flag_row_opens_its_group(page, program_2000, dashboard, artifacts):
 
 
 @pytest.mark.slow  # 2,000 synthetic groups built and served: CI runs it after make test
-def test_comments_are_grouped_with_counts_and_paged(page, program_2000, dashboard,
+def test_comments_are_grouped_with_counts_and_paged(page, program_2000, shared_dashboard,
                                                      tmp_path):
     with duckdb.connect(str(published_path(program_2000, "lead")), read_only=True) as con:
         quarter = api.latest_quarter(con)
         said = api.comments(con, quarter)
     table = comments.grouped(said["comment"])
     assert len(table) > comments.PAGE_SIZE, "the program should have several pages of comments"
-    served = dashboard(program_2000, "lead", config=program_2000.parent / "hearth.toml")
+    served = shared_dashboard(program_2000, "lead", config=program_2000.parent / "hearth.toml")
     open_page(page, f"{served.url}/compare", "Compare groups")
     check = expect()
     heading = page.get_by_role("heading", name="What members said")
@@ -186,11 +186,12 @@ def test_comments_are_grouped_with_counts_and_paged(page, program_2000, dashboar
 
 @pytest.mark.parametrize("groups", [  # the synthetic programs only in CI's slow run
     20, pytest.param(200, marks=pytest.mark.slow), pytest.param(2000, marks=pytest.mark.slow)])
-def test_the_coach_page_stays_within_two_screens_per_list(page, dashboard, request,
+def test_the_coach_page_stays_within_two_screens_per_list(page, shared_dashboard, request,
                                                           artifacts, groups):
     db = request.getfixturevalue("sample_warehouse") if groups == 20 else \
         request.getfixturevalue("synthetic_program")(groups)
-    served = dashboard(db, "coach", config=None if groups == 20 else db.parent / "hearth.toml")
+    config = None if groups == 20 else db.parent / "hearth.toml"  # the sample's, or its own
+    served = shared_dashboard(db, "coach", config=config)
     open_page(page, served.url, "Struggling groups")
     check = expect()
     check(page.locator(".js-plotly-plot").first).to_be_visible()

@@ -28,12 +28,12 @@ TWO_SCREENS = 2 * SCREEN + 100
 
 
 @pytest.fixture(scope="module")
-def dashboards(synthetic_program, dashboard):
+def dashboards(synthetic_program, shared_dashboard):
     """``dashboards(groups, audience)``: `hearth dashboard` on that program with its own
-    hearth.toml, shared with every browser module (conftest's `dashboard`)."""
+    hearth.toml, shared with every browser module (conftest's `shared_dashboard`)."""
     def serving(groups: int, audience: str = "lead"):
         db = synthetic_program(groups)
-        return dashboard(db, audience, config=db.parent / "hearth.toml")
+        return shared_dashboard(db, audience, config=db.parent / "hearth.toml")
 
     return serving
 
