@@ -22,19 +22,14 @@ demo: $(STAMP)
 
 ## Run the tests (browser tests need Debian's chromium: apt-get install -y chromium).
 ## Long sweeps and calibration runs (marked slow) are left out; `make test-slow` runs them, and CI
-## runs both. Two pytest-xdist workers; each test module stays on one worker and the browser
-## modules share one (tests/conftest.py groups them), see tests/README.md. PYTEST_WORKERS=0 runs
-## them in one process.
-PYTEST_WORKERS ?= 2
-XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
-
+## runs both.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest $(XDIST) -m "not slow"
+	$(BIN)/pytest -m "not slow"
 
 test-slow: $(STAMP)
-	$(BIN)/pytest $(XDIST) -m slow
+	$(BIN)/pytest -m slow
 
 ## Benchmarks at reference scale; they print ratios against baselines run in the same process.
 ## benchmarks/flags.py prints the flag calibration table of docs/metrics.md (10 to 1,000 groups);

@@ -31,17 +31,23 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (under --dist loadgroup)
-def pytest_collection_modifyitems(config, items):
-    """`make test` runs `pytest -n 2 --dist loadgroup`: each test module is one group, so its
-    module fixtures are built once, on one worker; every browser module is in the group
-    "browser", so they share one worker's Chromium and its dashboards (`sample_dashboard`).
-    A test that names its own `xdist_group` keeps it. Without xdist the marks do nothing."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: ignored where xdist is missing
+def pytest_xdist_make_scheduler(config, log):
+    """Under `pytest -n 2 --dist loadfile`, each test module runs on one worker (its module
+    fixtures are built once, and scenarios that span tests, like test_browser_cycle's, keep
+    their order), and the browser modules (tests/test_browser*.py) run together on one worker,
+    where they share one Chromium and the session's dashboards (`shared_dashboard`).
+    (`--dist loadgroup` cannot group here: pytest 9.2 ignores the node id xdist 3.8 rewrites.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserModulesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "browser" if Path(path).name.startswith("test_browser") else path
+
+    return BrowserModulesTogether(config, log)
 
 
 @pytest.fixture(scope="session")
