@@ -118,22 +118,26 @@ def _check_system(part: pd.DataFrame) -> list[Finding]:
     blocks: dict[str, list[frozenset]] = {}
     for row in rows:
         blocks.setdefault(root(next(iter(row))), []).append(row)
-    spaces: dict[str, RowSpace] = {}
-    for record, rest in targets:
+    # each target's entries split by block; every block's targets are then tested at once
+    # (one sparse product per block instead of one small product per hidden figure)
+    pending: dict[str, list[tuple[int, list[str]]]] = {}
+    candidates: list[int] = []
+    for i, (_, rest) in enumerate(targets):
         if any(t not in parent for t in rest):
             continue  # an entry no shown figure mentions: it cannot be determined
         by_block: dict[str, list[str]] = {}
         for t in rest:
             by_block.setdefault(root(t), []).append(t)
-        determined = True
-        for block, part_terms in by_block.items():  # each block's part must be determined
-            if block not in spaces:
-                spaces[block] = RowSpace(blocks[block])
-            if not spaces[block].holds(part_terms):
-                determined = False
-                break
-        if determined:
-            findings.append(_finding(record))
+        candidates.append(i)
+        for block, part_terms in by_block.items():
+            pending.setdefault(block, []).append((i, part_terms))
+    determined = np.ones(len(targets), dtype=bool)  # each block's part must be determined
+    for block, tests in pending.items():
+        held = RowSpace(blocks[block]).holds_many([part_terms for _, part_terms in tests])
+        for (i, _), ok in zip(tests, held, strict=True):
+            if not ok:
+                determined[i] = False
+    findings += [_finding(targets[i][0]) for i in candidates if determined[i]]
     return findings
 
 
@@ -172,6 +176,27 @@ class RowSpace:
             projected = self.basis[at].sum(axis=0)
             return bool(len(at) - projected @ projected < TOLERANCE)
         return not self.basis.size or bool(np.abs(self.basis[at].sum(axis=0)).max() < TOLERANCE)
+
+    def holds_many(self, tests: list[list[str]]) -> np.ndarray:
+        """`holds` for many sets of entries: the single entries (most hidden figures are one
+        group's) all at once, row by row of the basis; larger sums one by one, as `holds`
+        (numpy's pairwise sum of their basis rows keeps the test within TOLERANCE over
+        thousands of entries, where a running sum would not)."""
+        out = np.ones(len(tests), dtype=bool)
+        if not tests or (not self.by_rows and not self.basis.size):
+            return out
+        single = [i for i, terms in enumerate(tests) if len(terms) == 1]
+        if single:
+            rows = self.basis[[self.index[tests[i][0]] for i in single]]
+            if self.by_rows:
+                held = 1.0 - np.einsum("ij,ij->i", rows, rows) < TOLERANCE
+            else:
+                held = np.abs(rows).max(axis=1) < TOLERANCE
+            out[single] = held
+        for i, terms in enumerate(tests):
+            if len(terms) != 1:
+                out[i] = self.holds(terms)
+        return out
 
 
 def _finding(record) -> Finding:

@@ -163,8 +163,13 @@ def _is_ok(status: pd.Series) -> np.ndarray:
     return (status == "ok").fillna(False).to_numpy(dtype=bool)
 
 
-def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame) -> pd.DataFrame:
-    """Add delta, p_value, p_adjusted, verdict and test to every indicator row."""
+def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame,
+                context_before: str | None = None) -> pd.DataFrame:
+    """Add delta, p_value, p_adjusted, verdict and test to every indicator row.
+
+    `context_before`: rows of quarters before it are there only as the previous quarter of
+    later rows (an incremental refresh's kept rows); their own change is not tested.
+    """
     if indicators.empty:
         frame = indicators.copy(deep=False)  # copy-on-write: the caller's frame is untouched
         for column in ("delta", "p_value", "p_adjusted"):
@@ -175,6 +180,10 @@ def add_changes(con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame) -> pd.
     frame = rows.copy(deep=False)  # copy-on-write: the caller's frame is untouched
     kind = indicator_facts(frame["indicator"], "kind")
     both_ok = _is_ok(frame["status"]) & prev["ok"] & ~_flags(frame["pooled"]) & ~prev["pooled"]
+    if context_before:
+        # each quarter's tests are a family of their own, so leaving the context rows untested
+        # changes nothing for the later ones (and saves their Mann-Whitney tests)
+        both_ok &= (frame["quarter"] >= context_before).to_numpy(dtype=bool)
     value = frame["value"].to_numpy(dtype=float, na_value=np.nan)
     hits = frame["hits"].to_numpy(dtype=float, na_value=np.nan)
     n = frame["n"].to_numpy(dtype=float, na_value=np.nan)

@@ -200,19 +200,22 @@ def _comparable(indicators: pd.DataFrame, key: str) -> pd.DataFrame:
     return rows
 
 
-def attendance_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
+def attendance_below_rest(indicators: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
     """Groups whose attendance rate is below the funnel limit around the rest of the program.
 
     Per quarter: rest = (all attended - the group's) / (all expected - the group's); the
     other groups' spread beyond binomial noise is the additive tau^2
     (statistics.overdispersion_tau2, estimated without the group, so that a group far out of
     line does not widen its own limit); limit = rest - z sqrt(rest (1 - rest) / n + tau^2),
-    z for the rule's one-sided level.
+    z for the rule's one-sided level. With `since`, only quarters from `since` on are judged
+    (each quarter is compared within itself).
     """
     rule = FLAG_RULE["below_expected_attendance"]
     z = normal_upper_quantile(rule.alpha)  # one-sided: 0.001 -> 3.09
     out = []
     for quarter, unit in _comparable(indicators, "attendance_rate").groupby("quarter", sort=True):
+        if since and quarter < since:
+            continue
         hits, n = unit["hits"].to_numpy(float), unit["n"].to_numpy(float)
         if len(unit) < 2 or n.sum() <= 0:
             continue  # one group: nobody to compare with
@@ -278,7 +281,7 @@ def survey_below_rest(indicators: pd.DataFrame, key: str, flag: str) -> pd.DataF
                          "tau2": tau2, "sd": pooled_sd})[below].reset_index(drop=True)
 
 
-def newcomer_baselines(indicators: pd.DataFrame) -> pd.DataFrame:
+def newcomer_baselines(indicators: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
     """Per group x quarter with first-timers judged: the group's count and its baseline.
 
     The group's first-timers are this quarter's when there are at least MIN_FIRST_TIMERS of
@@ -287,53 +290,62 @@ def newcomer_baselines(indicators: pd.DataFrame) -> pd.DataFrame:
     The baseline is every other group's first-timers in this quarter and the
     NEWCOMER_BASELINE_QUARTERS - 1 before it; when that holds fewer than
     NEWCOMER_BASELINE_MIN, the group's own earlier quarters join it. Columns quarter,
-    group_id, hits, n, window (quarters counted), base_hits, base_n.
+    group_id, hits, n, window (quarters counted), base_hits, base_n. With `since`, only
+    quarters from `since` on are judged (the earlier ones still count in the baselines).
     """
     rows = indicators[indicators["group_id"].notna()
                       & (indicators["indicator"] == "newcomer_return")
                       & indicators["n"].notna()]
-    counts = rows[["quarter", "group_id", "hits", "n"]].copy()
-    counts["hits"] = counts["hits"].fillna(0).astype(float)
-    counts["n"] = counts["n"].astype(float)
-    by_quarter = counts.groupby("quarter")[["hits", "n"]].sum()
-    own = {(q, g): (h, m) for q, g, h, m in counts.itertuples(index=False)}
+    quarters = rows["quarter"].tolist()
+    groups = rows["group_id"].tolist()
+    hits_of = rows["hits"].fillna(0).astype(float).tolist()
+    n_of = rows["n"].astype(float).tolist()
+    # plain dicts and lists: a pandas lookup per group and quarter was most of the flags step
+    by_quarter: dict[str, list[float]] = {}
+    for q, h, m in zip(quarters, hits_of, n_of, strict=True):
+        total = by_quarter.setdefault(q, [0.0, 0.0])
+        total[0] += h
+        total[1] += m
+    own = {(q, g): (h, m) for q, g, h, m in zip(quarters, groups, hits_of, n_of, strict=True)}
+    windows = {q: [shift_quarter(q, -k) for k in range(NEWCOMER_BASELINE_QUARTERS)]
+               for q in set(quarters)}
     out = []
-    for r in counts[counts["n"] >= 1].itertuples():
-        mine = [r.quarter] if r.n >= MIN_FIRST_TIMERS else \
-            [r.quarter, shift_quarter(r.quarter, -1)]
-        hits = sum(own.get((q, r.group_id), (0.0, 0.0))[0] for q in mine)
-        n = sum(own.get((q, r.group_id), (0.0, 0.0))[1] for q in mine)
+    for quarter, group_id, _, count in zip(quarters, groups, hits_of, n_of, strict=True):
+        if count < 1 or (since and quarter < since):
+            continue
+        window = windows[quarter]
+        mine = window[:1] if count >= MIN_FIRST_TIMERS else window[:2]
+        hits = sum(own.get((q, group_id), (0.0, 0.0))[0] for q in mine)
+        n = sum(own.get((q, group_id), (0.0, 0.0))[1] for q in mine)
         if n < MIN_FIRST_TIMERS:
             continue
-        window = [shift_quarter(r.quarter, -k) for k in range(NEWCOMER_BASELINE_QUARTERS)]
         base_hits = base_n = own_hits = own_n = 0.0
         for q in window:
-            if q in by_quarter.index:
-                base_hits += by_quarter.at[q, "hits"]
-                base_n += by_quarter.at[q, "n"]
-            h, m = own.get((q, r.group_id), (0.0, 0.0))
+            if q in by_quarter:
+                base_hits += by_quarter[q][0]
+                base_n += by_quarter[q][1]
+            h, m = own.get((q, group_id), (0.0, 0.0))
             base_hits, base_n = base_hits - h, base_n - m
             if q not in mine:
                 own_hits, own_n = own_hits + h, own_n + m
         if base_n < NEWCOMER_BASELINE_MIN:  # the rest is too thin: add the group's own past
             base_hits, base_n = base_hits + own_hits, base_n + own_n
-        out.append({"quarter": r.quarter, "group_id": r.group_id, "hits": hits, "n": n,
-                    "window": "+".join(sorted(mine)), "base_hits": base_hits,
-                    "base_n": base_n})
+        out.append((quarter, group_id, hits, n, "+".join(sorted(mine)), base_hits, base_n))
     return pd.DataFrame(out, columns=["quarter", "group_id", "hits", "n", "window",
                                       "base_hits", "base_n"])
 
 
-def newcomers_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
+def newcomers_below_rest(indicators: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
     """Groups whose first-timers return clearly and meaningfully less than the baseline's.
 
     One-sided Fisher exact test of the group's returned / first-timers against the baseline's
     (hypergeometric: p = P(X <= returned) with the four margins fixed), so a small baseline's
     own uncertainty counts too; raised when p is below the rule's level and the group's share
-    is at least the rule's minimum gap below the baseline's.
+    is at least the rule's minimum gap below the baseline's. With `since`, only quarters from
+    `since` on are judged.
     """
     rule = FLAG_RULE["newcomers_not_returning"]
-    base = newcomer_baselines(indicators)
+    base = newcomer_baselines(indicators, since)
     base = base[base["base_n"] > 0]
     if base.empty:
         return base.assign(share=[], baseline=[], p_value=[])
@@ -392,7 +404,7 @@ def build_flags(
                           minimum_below_before=MIN_LEVEL_DROP))
 
     # below_expected_attendance: against the rest of the program (leave-one-out)
-    for p in attendance_below_rest(indicators).itertuples():
+    for p in attendance_below_rest(indicators, since).itertuples():
         add(p.quarter, p.group_id, "below_expected_attendance",
             f"Attendance is {_pct(p.value)} ({p.n} member-sessions), below the lowest level "
             f"expected for a group of this size ({_pct(p.limit)}) around the rest of the "
@@ -483,7 +495,7 @@ def build_flags(
             f"Active members fell by {_pct((top - a) / top)} over two quarters ({counts}).",
             _evidence(active_members=[e, b, a], drop=(top - a) / top))
 
-    for r in newcomers_below_rest(indicators).itertuples():
+    for r in newcomers_below_rest(indicators, since).itertuples():
         span = "" if "+" not in r.window else " over the last two quarters"
         add(r.quarter, r.group_id, "newcomers_not_returning",
             f"{int(r.hits)} of {int(r.n)} first-timers came back within 3 sessions{span} "
@@ -510,9 +522,15 @@ def build_flags(
 
     columns = ["quarter", "group_id", "flag", "reason", "evidence"]
     out = pd.DataFrame(rows, columns=columns)
-    if kept_flags is not None and since and len(kept_flags):
-        kept = kept_flags[(kept_flags["quarter"] < since) & (kept_flags["state"] != "resolved")]
-        out = pd.concat([kept[columns], out[out["quarter"] >= since]], ignore_index=True)
+    if since:
+        # earlier quarters stand as the last refresh flagged them (some tests above judged only
+        # the quarters from `since` on)
+        out = out[out["quarter"] >= since]
+        if kept_flags is not None and len(kept_flags):
+            kept = kept_flags[(kept_flags["quarter"] < since)
+                              & (kept_flags["state"] != "resolved")]
+            out = pd.concat([kept[columns], out], ignore_index=True)
+        out = out.reset_index(drop=True)
     present = wide[["quarter", "group_id"]]
     return with_lifecycle(out, present)
 

@@ -180,7 +180,8 @@ def _indicators_step(ctx: Context) -> dict:
     # change is judged against the previous quarter, kept from the last refresh
     previous = ctx.kept("marts.indicators", shift_quarter(ctx.since, -1))
     context = previous[[c for c in indicators.columns if c in previous.columns]]
-    frame = add_changes(ctx.con, pd.concat([context, indicators], ignore_index=True))
+    frame = add_changes(ctx.con, pd.concat([context, indicators], ignore_index=True),
+                        context_before=ctx.since)
     return {"marts.indicators": frame.iloc[len(context):].reset_index(drop=True), **units}
 
 

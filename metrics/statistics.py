@@ -1060,8 +1060,11 @@ def overdispersion_tau2_means_without_each(
     by_stratum = np.stack([np.bincount(codes, weights=t, minlength=size) for t in terms])
     q_all, den_all, df_all = parts(by_stratum)
     out = np.full(len(y), np.nan)
-    for unit in np.unique(unit_codes):
-        rows = np.flatnonzero(unit_codes == unit)
+    # each unit's rows in index order, found by one sort (a scan of every row per unit was
+    # quadratic in the number of groups)
+    order = np.argsort(unit_codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(unit_codes[order])) + 1
+    for rows in np.split(order, bounds) if len(order) else []:
         touched = np.unique(codes[rows])
         mine = np.stack([np.bincount(codes[rows], weights=t[rows], minlength=size)[touched]
                          for t in terms])
