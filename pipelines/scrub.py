@@ -152,7 +152,11 @@ def looks_like_a_value(text: str) -> bool:
 _AT = r"(?:@|\s*[\(\[\{]\s*at\s*[\)\]\}]\s*)"
 _DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*)"
 EMAIL = re.compile(
-    rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b", re.IGNORECASE
+    rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b"
+    # spelled out without brackets, "jo.smith at example dot org": only with both words, so
+    # "meet at the park" stays
+    r"|[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+[a-z]{2,}\b",
+    re.IGNORECASE,
 )
 _TLDS = (
     "com|org|net|edu|gov|int|info|biz|io|co|me|app|dev|page|site|online|link|xyz|ly|gl|gg|tv|"
@@ -225,6 +229,15 @@ class Scrubber:
             if len(parts) > 1:
                 phrases.add(tuple(parts))
                 phrases.add((parts[0], parts[-1]))       # without middle names
+                # written as one word, as in a handle or an address: "adaokafor",
+                # "ada_okafor", "maryjanewatson"; and one word of a name without its
+                # apostrophe or hyphen: "oneil" for O'Neil, "maryjane" for Mary-Jane
+                chunks = ["".join(re.findall(r"\w+", c)) for c in fold(text).split()]
+                for joined in ("".join(parts), "_".join(parts), parts[0] + parts[-1],
+                               f"{parts[0]}_{parts[-1]}", "".join(chunks),
+                               *(c for c in chunks if c not in parts)):
+                    if len(joined) >= 4:
+                        words.add(joined)
             for part in parts:
                 if len(part) < 2 or part.isdigit() or part in FUNCTION_WORDS:
                     continue
