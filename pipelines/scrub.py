@@ -66,7 +66,9 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"e-?mail", r"name", r"names", r"first ?name", r"last ?name", r"full ?name", r"surname",
         r"user ?name", r"given name", r"family name", r"phone", r"telephone", r"mobile",
         r"cell ?phone", r"phone number", r"contact (details|info|information|number)",
-        r"(home|postal|street|mailing|your) address", r"post ?code", r"zip ?code",
+        r"(home|postal|street|mailing|your) address", r"post ?code", r"postal ?code",
+        r"zip ?code", r"zip", r"where (do|did) you live", r"(city|town) (do|did) you live in",
+        r"home ?town", r"place of residence",
         r"date of birth", r"birthday", r"ip", r"ip address", r"location", r"latitude",
         r"longitude", r"user ?agent", r"respondent", r"recipient", r"handle", r"whatsapp",
         r"instagram", r"twitter", r"facebook", r"linkedin", r"telegram", r"signal number",
@@ -79,11 +81,13 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
     "fr": (
         r"courriel", r"adresse", r"mel", r"nom", r"prenom", r"nom de famille", r"telephone",
         r"portable", r"code postal", r"date de naissance", r"localisation",
+        r"ville de residence", r"ou habitez-vous",
         r"nom d'utilisateur",
     ),
     "de": (
         r"vorname", r"nachname", r"familienname", r"telefon", r"telefonnummer", r"handy",
         r"mobilnummer", r"adresse", r"anschrift", r"postleitzahl", r"plz", r"geburtsdatum",
+        r"wohnort",
         r"standort", r"benutzername",
     ),
     "pt": (

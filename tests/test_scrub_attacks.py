@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.scrub import Scrubber, looks_like_a_value
+from pipelines.scrub import Scrubber, identifying_question, looks_like_a_value
 
 SCRUB = Scrubber.for_roster(["Ada Okafor", "John O'Neil", "Mary-Jane Watson"], "GB")
 
@@ -43,3 +43,18 @@ def test_a_rostered_name_written_as_one_word_is_scrubbed(text, expected):
 
 def test_a_header_holding_a_spelled_out_email_is_a_value_never_echoed():
     assert looks_like_a_value("jsmith42 at example dot org")
+
+
+@pytest.mark.parametrize("question", [
+    # where someone lives identifies them as a location does; these used to be kept
+    "Your postal code", "ZIP", "Where do you live?", "Which city do you live in?", "Home town",
+    "Wohnort", "Ville de résidence", "Où habitez-vous ?",
+])
+def test_questions_asking_where_someone_lives_are_identifying(question):
+    assert identifying_question(question)
+
+
+@pytest.mark.parametrize("question", ["Where do you meet?", "Which group are you in?",
+                                      "How often do you feel isolated from others?"])
+def test_questions_about_the_group_are_not(question):
+    assert not identifying_question(question)
