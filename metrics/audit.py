@@ -241,6 +241,26 @@ def shown_is_released(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection
     return extra
 
 
+def unreleased_reliability(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnection
+                           ) -> list[str]:
+    """Reliability rows (alpha, n) of a snapshot whose quarter's program figure of that
+    construct the latest publication does not show: "quarter reliability construct" each.
+
+    Alpha and its n are statistics of the entries the program's figure sums
+    (metrics.release.freeze_answers), so a reliability row adds no equation while that figure
+    is shown, and gives a hidden count when it is not.
+    """
+    latest_of = figures.groupby("quarter")["publication"].transform("max")
+    latest = figures[figures["publication"] == latest_of]
+    shown = {(q, i) for q, i, f, r in latest[["quarter", "indicator", "figure", "role"]]
+             .itertuples(index=False) if f == "program" and r == "shown"}
+    rows = snapshot.execute(
+        "SELECT DISTINCT quarter, construct FROM marts.reliability "
+        "WHERE n IS NOT NULL OR alpha IS NOT NULL ORDER BY ALL").fetchall()
+    return [f"{q} reliability {c}" for q, c in rows
+            if (q, "loneliness_share" if c == "loneliness" else c) not in shown]
+
+
 def unreleased_citations(figures: pd.DataFrame, cited: Iterable[dict]) -> list[str]:
     """Figures a publication built on the released ones (the community update) cites that the
     last publication of their quarter does not show: "quarter indicator figure" each.
@@ -310,8 +330,12 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
     if "marts.action_survey_tests" in names:
         problems += [f"action's test of a survey figure not released: {x}"
                      for x in tests_of_unreleased(figures, snapshot)]
+    if "marts.reliability" in names and not figures.empty:
+        problems += [f"survey figure not released: {x}"
+                     for x in unreleased_reliability(figures, snapshot)]
     return problems
 
 
 __all__ = ["Finding", "determined_hidden", "read_figures", "shown_is_released",
-           "snapshot_problems", "tests_of_unreleased", "unreleased_citations"]
+           "snapshot_problems", "tests_of_unreleased", "unreleased_citations",
+           "unreleased_reliability"]

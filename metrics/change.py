@@ -2,7 +2,8 @@
 
 add_changes: every indicator against the previous quarter, with the test that suits it:
 - survey indices (belonging, psychological safety, peer support): Mann-Whitney U on the two
-  quarters' marts.survey_scores as independent samples (answers are anonymous), exact
+  quarters' scores as last published (release.score_ledger) as independent samples (answers
+  are anonymous), exact
   permutation distribution with ties for small n (statistics.mann_whitney);
 - shares (attendance rate, newcomer return, buddy coverage, hosting breadth, top host's share,
   lonely share, willing to lead) and retention (retained out of followed): the two-proportion
@@ -62,19 +63,20 @@ def _survey_mean_pvalues(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) ->
     ]).drop_duplicates()
     con.register("_wanted_scores", wanted)
     try:
+        # the scores as last published (release.score_ledger), never the answers now: a late
+        # response the ledger holds back must not move a p-value either
         scores = con.execute(
             """
-            SELECT s.quarter, s.group_id, s.construct AS indicator, list(s.score) AS scores
-            FROM marts.survey_scores s
+            SELECT s.quarter, s.unit AS group_id, s.indicator, list(s.score) AS scores
+            FROM release.score_ledger s
             JOIN _wanted_scores w
-              ON w.quarter = s.quarter AND w.indicator = s.construct
-             AND w.group_id IS NOT DISTINCT FROM s.group_id
+              ON w.quarter = s.quarter AND w.indicator = s.indicator AND w.group_id = s.unit
             GROUP BY ALL
             """
         ).df()
         program = con.execute(
-            "SELECT quarter, construct AS indicator, list(score) AS scores "
-            "FROM marts.survey_scores GROUP BY ALL"
+            "SELECT quarter, indicator, list(score) AS scores "
+            "FROM release.score_ledger GROUP BY ALL"
         ).df() if pairs["group_id"].isna().any() else pd.DataFrame()
     finally:
         con.unregister("_wanted_scores")

@@ -415,9 +415,10 @@ def build_flags(
 
     # each group-quarter's standard deviation of scores, for every quarter (a partial refresh's
     # kept indicator rows do not carry it)
+    # (the scores as last published: a late response the ledger holds back moves no evidence)
     spread = con.execute(
-        "SELECT quarter, group_id, construct AS indicator, stddev_samp(score) AS sd "
-        "FROM marts.survey_scores WHERE group_id IS NOT NULL GROUP BY ALL").df()
+        "SELECT quarter, unit AS group_id, indicator, stddev_samp(score) AS sd "
+        "FROM release.score_ledger WHERE unit <> '' GROUP BY ALL").df()
     surveyed = indicators.drop(columns=["sd"], errors="ignore").merge(
         spread, on=["quarter", "group_id", "indicator"], how="left")
     for key, flag, title in (("psychological_safety", "low_safety", "Psychological safety"),

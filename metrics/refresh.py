@@ -202,7 +202,7 @@ def _flags_step(ctx: Context) -> dict:
 
 
 def _reliability_step(ctx: Context) -> dict:
-    return {"marts.reliability": reliability_table(ctx.con)}
+    return {"marts.reliability": reliability_table(ctx.con, ctx.config.min_responses)}
 
 
 def _retention_curve_step(ctx: Context) -> dict:
@@ -239,7 +239,8 @@ def python_steps() -> list[Step]:
         python_step("indicators", _indicators_step,
                     reads=["core.groups", "stage_counts", "stage_km", "stage_group_quarters",
                            "stage_survey_units", "stage_survey_responses", "stage_responses",
-                           "marts.survey_scores", SCOPE_TABLE],
+                           "stage_item_scores", "stage_constructs", "marts.survey_scores",
+                           SCOPE_TABLE],
                     writes={"marts.indicators": INDICATOR_SCHEMA,
                             "marts.survey_units": SURVEY_UNITS_SCHEMA}),
         python_step("funnel points", _funnel_points_step,
@@ -248,12 +249,13 @@ def python_steps() -> list[Step]:
         python_step("shrinkage", _shrunken_step, reads=["marts.indicators", SCOPE_TABLE],
                     writes={"marts.shrunken": SHRUNKEN_SCHEMA}),
         python_step("flags", _flags_step,
-                    reads=["marts.indicators", "marts.session_attendance", "marts.survey_scores",
+                    reads=["marts.indicators", "marts.session_attendance",
                            "marts.watchlist", "stage_group_quarters", SCOPE_TABLE],
                     writes={"marts.flags": FLAGS_SCHEMA}),
         python_step("reliability", _reliability_step,
-                    reads=["stage_instrument", "stage_item_scores", "stage_responses",
-                           SCOPE_TABLE],
+                    # marts.indicators: after the indicators step froze the answers it reads
+                    # (release.item_ledger)
+                    reads=["stage_instrument", "marts.indicators", SCOPE_TABLE],
                     writes={"marts.reliability": RELIABILITY_SCHEMA}),
         python_step("retention curve", _retention_curve_step,
                     reads=["stage_memberships", "stage_calendar"],

@@ -180,9 +180,87 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
             )
         finally:
             con.unregister("_hearth_moved")
+    freeze_answers(con, since, publication)
     con.execute("INSERT INTO release.publications VALUES (?, ?)",
                 [publication, datetime.now(UTC)])
     return int(publication), ledger
+
+
+def freeze_answers(con: duckdb.DuckDBPyConnection, since: str, publication: int) -> None:
+    """Keep the answers behind each ledger entry as it stands (release.score_ledger, item_ledger).
+
+    An entry's scores and item answers are replaced when the entry moved in this publication;
+    an entry never frozen (a warehouse from before these tables) takes its current answers
+    only when they are exactly as many as the ledger says. The item answers follow the
+    construct's own entries (not the unit's responses), so Cronbach's alpha and its n are
+    statistics of the same entries as the program's figure of that construct, which the
+    auditor checks.
+    Whatever is derived from answers rather than from the ledger's sums - the Mann-Whitney test
+    of a change, a flag's within-group spread, Cronbach's alpha - reads these, so a late
+    response held back by the ledger moves none of them either.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _hearth_current AS
+        SELECT quarter, indicator, coalesce(group_id, '') AS unit, n FROM stage_survey_units
+        UNION ALL
+        SELECT quarter, 'responses', coalesce(group_id, ''), responses FROM stage_survey_responses
+        """)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _hearth_refreeze AS
+        SELECT l.quarter, l.indicator, l.unit FROM release.survey_ledger l
+        LEFT JOIN _hearth_current c USING (quarter, indicator, unit)
+        WHERE l.quarter >= $since AND (
+            l.version = $publication
+            OR (l.n = coalesce(c.n, 0) AND l.indicator <> 'responses' AND NOT EXISTS (
+                SELECT 1 FROM release.score_ledger s WHERE s.quarter = l.quarter
+                  AND s.indicator = l.indicator AND s.unit = l.unit)))
+        """, {"since": since, "publication": publication})
+    # entries re-frozen now, or no longer in the ledger (their answers vanished), lose theirs
+    con.execute(
+        """
+        DELETE FROM release.score_ledger s WHERE s.quarter >= $since AND (
+            EXISTS (SELECT 1 FROM _hearth_refreeze r WHERE r.quarter = s.quarter
+                    AND r.indicator = s.indicator AND r.unit = s.unit)
+            OR NOT EXISTS (SELECT 1 FROM release.survey_ledger l WHERE l.quarter = s.quarter
+                           AND l.indicator = s.indicator AND l.unit = s.unit))
+        """, {"since": since})
+    con.execute(
+        """
+        DELETE FROM release.item_ledger i WHERE i.quarter >= $since AND (
+            EXISTS (SELECT 1 FROM _hearth_refreeze r WHERE r.quarter = i.quarter
+                    AND r.indicator = i.indicator AND r.unit = i.unit)
+            OR NOT EXISTS (SELECT 1 FROM release.survey_ledger l WHERE l.quarter = i.quarter
+                           AND l.indicator = i.indicator AND l.unit = i.unit))
+        """, {"since": since})
+    con.execute(
+        """
+        INSERT INTO release.score_ledger
+        SELECT s.quarter, s.indicator, s.unit, s.score FROM (
+            SELECT quarter, coalesce(group_id, '') AS unit, score,
+                   CASE construct WHEN 'loneliness' THEN 'loneliness_share' ELSE construct END
+                       AS indicator
+            FROM marts.survey_scores) s
+        SEMI JOIN _hearth_refreeze r USING (quarter, indicator, unit)
+        """)
+    con.execute(  # the item answers of the responses that count for the construct
+        """
+        INSERT INTO release.item_ledger
+        SELECT quarter, indicator, unit, response_id, construct, item_id, keyed FROM (
+            SELECT r.quarter, coalesce(r.group_id, '') AS unit, s.response_id, s.construct,
+                   CASE s.construct WHEN 'loneliness' THEN 'loneliness_share'
+                        ELSE s.construct END AS indicator,
+                   s.item_id, s.keyed,
+                   count(*) OVER (PARTITION BY s.response_id, s.construct) * 2 >= c.n_items
+                       AS counts
+            FROM stage_item_scores s JOIN stage_responses r USING (response_id)
+            JOIN stage_constructs c USING (construct))
+        SEMI JOIN _hearth_refreeze f USING (quarter, indicator, unit)
+        WHERE counts
+        """)
+    con.execute("DROP TABLE _hearth_current")
+    con.execute("DROP TABLE _hearth_refreeze")
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,7 +349,16 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         role = "shown" if row.status == "ok" else "hidden"
         records.append((publication, row.quarter, row.indicator, "program", role,
                         all_terms.get((row.quarter, row.indicator), []), np.inf))
+    if config.pool_quarters:
+        # a pooled pair of quarters is one more shown sum: it is settled with the rest (it
+        # ties two quarters' systems together; left out, later publications could not be
+        # settled against it)
+        provisional = shown[shown["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
+        records += [(*r, np.inf) for r in _pooled(provisional, units, k, publication)[1]]
     records = settle_against_history(con, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"]))
+    pooled_hidden = {(q, f.removeprefix("pooled:")) for q, f, r in
+                     records[["quarter", "figure", "role"]].itertuples(index=False)
+                     if f.startswith("pooled:") and r == "hidden"}
     extra = records[records["role"].eq("hidden") & records["was"].eq("shown")]
     if len(extra):
         hide = set(zip(extra["quarter"], extra["indicator"], extra["figure"], strict=True))
@@ -291,9 +378,8 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
     units_table = group_rows.assign(version=group_rows["version"])
     units_table = units_table[units_table["status"] == "ok"]
 
-    if config.pool_quarters:
-        out, pooled_records = _pooled(out, units, k, publication)
-        records += pooled_records
+    if config.pool_quarters:  # (their figures are in records already, settled)
+        out, _ = _pooled(out, units, k, publication, skip=pooled_hidden)
     out["target"] = np.nan
     indicators = out[["quarter", "group_id", "indicator", "value", "n", "ci_low", "ci_high",
                       "status", "pooled", "hits", "target", "note", "sd"]]
@@ -346,16 +432,19 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
         "AND indicator IN (SELECT unnest(?::VARCHAR[]))",
         [quarters, sorted(current["indicator"].unique())],
     ).df()
-    if history.empty:
+    spans_quarters = current["figure"].str.startswith("pooled:").any()
+    if history.empty and not spans_quarters:
         return current  # one publication alone: suppress_small_cells' argument covers it
-    # An entry shown on its own before is public for good: hiding it now protects nothing, so
-    # it is neither a hidden figure to protect nor a figure worth hiding.
-    public = {(i, t[0]) for i, t, r in zip(history["indicator"].tolist(),
-                                            history["terms"].tolist(),
-                                            history["role"].tolist(), strict=True)
-              if r == "shown" and len(t) == 1}
+    # A sum shown before is public for good - an entry shown on its own, or exactly these
+    # entries together (last publication's program total, unchanged): hiding it now protects
+    # nothing, so it is neither a hidden figure to protect nor a figure worth hiding.
+    # (Plain lists, not itertuples over Arrow columns: this runs over every figure.)
+    public = {(i, frozenset(t)) for i, t, r in zip(history["indicator"].tolist(),
+                                                   history["terms"].tolist(),
+                                                   history["role"].tolist(), strict=True)
+              if r == "shown"}
     single_public = pd.Series(
-        [len(t) == 1 and (i, t[0]) in public
+        [(i, frozenset(t)) in public
          for i, t in zip(current["indicator"].tolist(), current["terms"].tolist(), strict=True)],
         index=current.index, dtype=bool)
     current.loc[single_public & current["role"].eq("hidden"), "role"] = "allowed"
@@ -368,14 +457,19 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
                         everything.itertuples(index=False) if r == "hidden"}
         picked = set()
         for f in found:
-            here = (current["quarter"] == f.quarter) & (current["indicator"] == f.indicator) \
-                & current["role"].eq("shown") & ~single_public
+            open_ = (current["indicator"] == f.indicator) & current["role"].eq("shown") \
+                & ~single_public
+            here = open_ & (current["quarter"] == f.quarter)
             # first a shown figure of the same entries (a figure hidden once stays hidden while
-            # its entries do not move), then the smallest shown group, then the program
+            # its entries do not move), then the smallest shown group, then the program; and
+            # when the quarter has none left, the same in the other quarters (a pooled pair of
+            # quarters ties two quarters together)
             terms = hidden_terms.get((f.publication, f.quarter, f.indicator, f.figure), set())
-            same = here & current["terms"].map(lambda t, terms=terms: bool(terms & set(t)))
-            groups = here & current["figure"].str.startswith("group:")
-            for candidates in (current[same & groups], current[groups], current[here]):
+            same = open_ & current["terms"].map(lambda t, terms=terms: bool(terms & set(t)))
+            groups = current["figure"].str.startswith("group:")
+            for candidates in (current[same & groups & here], current[groups & here],
+                               current[here], current[same & groups], current[same],
+                               current[open_ & groups], current[open_]):
                 if not candidates.empty:
                     picked.add(candidates.sort_values(["n", "figure"], kind="stable").index[0])
                     break
@@ -387,9 +481,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     raise RuntimeError("release: could not settle the figures against earlier publications")
 
 
-def _pooled(out: pd.DataFrame, units: pd.DataFrame, k: int,
-            publication: int) -> tuple[pd.DataFrame, list]:
-    """A small group's fixed pair of quarters shown pooled (anonymity.pool_quarters)."""
+def _pooled(out: pd.DataFrame, units: pd.DataFrame, k: int, publication: int,
+            skip: set[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, list]:
+    """A small group's fixed pair of quarters shown pooled (anonymity.pool_quarters), except
+    the (second quarter, group) pairs in ``skip`` (hidden by the settling)."""
     groups = units[units["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
     pooled = pool_quarters(groups, unit_cols=("group_id", "indicator"), n_col="n",
                            sum_cols=("sum_score", "sum_sq", "hits"), k=k)
@@ -399,6 +494,9 @@ def _pooled(out: pd.DataFrame, units: pd.DataFrame, k: int,
     key = ["quarter", "group_id", "indicator"]
     primary = out[out["suppression"].eq("primary") & out["group_id"].notna()]
     pooled = pooled.merge(primary[key], on=key)
+    if skip:
+        pooled = pooled[[(q, g) not in skip for q, g in
+                         pooled[["quarter", "group_id"]].itertuples(index=False)]]
     if pooled.empty:
         return out, []
     replace = out.merge(pooled[key], on=key, how="left", indicator="_p")["_p"].eq("both") \

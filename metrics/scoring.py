@@ -41,8 +41,22 @@ def figures_of(units: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def reliability_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Cronbach's alpha (Feldt 95% interval) per quarter x multi-item construct x policy."""
+def reliability_table(con: duckdb.DuckDBPyConnection, k: int) -> pd.DataFrame:
+    """Cronbach's alpha (Feldt 95% interval) per quarter x multi-item construct x policy.
+
+    Computed from the item answers as last published (release.item_ledger: those of the
+    responses each ledger entry of the construct counts, moved with the entry only by whole
+    steps of at least k), so a late response held back by the ledger changes neither alpha nor
+    its n, and both are statistics of the entries the program's figure sums. A row with fewer than ``k`` responses carries
+    no alpha, interval or n: its n is a count of survey responses like any other, and when the
+    quarter's program figures are hidden it would give their count (and alpha, the agreement
+    of those few people's answers). Nor does a row show while the program's own figure of that
+    construct is hidden that quarter (marts.indicators): its n would count what is hidden.
+    """
+    shown = {(q, c) for q, c in con.execute(
+        "SELECT quarter, CASE indicator WHEN 'loneliness_share' THEN 'loneliness' "
+        "ELSE indicator END FROM marts.indicators WHERE group_id IS NULL AND status = 'ok'"
+    ).fetchall()}
     rows = []
     constructs = con.execute(
         "SELECT construct, list(item_id ORDER BY position) FROM stage_instrument "
@@ -52,9 +66,9 @@ def reliability_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         wide = con.execute(
             f"""
             PIVOT (
-                SELECT r.quarter, s.response_id, s.item_id, s.keyed::DOUBLE AS keyed
-                FROM stage_item_scores s JOIN stage_responses r USING (response_id)
-                WHERE s.construct = ?
+                SELECT quarter, response_id, item_id, keyed::DOUBLE AS keyed
+                FROM release.item_ledger
+                WHERE construct = ? AND quarter >= (SELECT since FROM stage_scope)
             ) ON item_id IN ({", ".join(sql_literal(i) for i in items)})
             USING first(keyed) GROUP BY quarter, response_id
             """,
@@ -70,6 +84,11 @@ def reliability_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                     # too few answers give NaN alpha, which is reported as such
                     warnings.simplefilter("ignore", RuntimeWarning)
                     result = cronbach_alpha(matrix, policy=policy)
+                if result.n < k or (quarter, construct) not in shown:
+                    rows.append({"quarter": quarter, "construct": construct, "policy": policy,
+                                 "alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                 "n": None, "n_items": result.n_items, "warning": False})
+                    continue
                 rows.append({
                     "quarter": quarter, "construct": construct, "policy": policy,
                     "alpha": result.alpha, "ci_low": result.ci_low, "ci_high": result.ci_high,

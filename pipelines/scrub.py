@@ -66,7 +66,9 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"e-?mail", r"name", r"names", r"first ?name", r"last ?name", r"full ?name", r"surname",
         r"user ?name", r"given name", r"family name", r"phone", r"telephone", r"mobile",
         r"cell ?phone", r"phone number", r"contact (details|info|information|number)",
-        r"(home|postal|street|mailing|your) address", r"post ?code", r"zip ?code",
+        r"(home|postal|street|mailing|your) address", r"post ?code", r"postal ?code",
+        r"zip ?code", r"zip", r"where (do|did) you live", r"(city|town) (do|did) you live in",
+        r"home ?town", r"place of residence",
         r"date of birth", r"birthday", r"ip", r"ip address", r"location", r"latitude",
         r"longitude", r"user ?agent", r"respondent", r"recipient", r"handle", r"whatsapp",
         r"instagram", r"twitter", r"facebook", r"linkedin", r"telegram", r"signal number",
@@ -79,11 +81,13 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
     "fr": (
         r"courriel", r"adresse", r"mel", r"nom", r"prenom", r"nom de famille", r"telephone",
         r"portable", r"code postal", r"date de naissance", r"localisation",
+        r"ville de residence", r"ou habitez-vous",
         r"nom d'utilisateur",
     ),
     "de": (
         r"vorname", r"nachname", r"familienname", r"telefon", r"telefonnummer", r"handy",
         r"mobilnummer", r"adresse", r"anschrift", r"postleitzahl", r"plz", r"geburtsdatum",
+        r"wohnort",
         r"standort", r"benutzername",
     ),
     "pt": (
@@ -152,7 +156,11 @@ def looks_like_a_value(text: str) -> bool:
 _AT = r"(?:@|\s*[\(\[\{]\s*at\s*[\)\]\}]\s*)"
 _DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*)"
 EMAIL = re.compile(
-    rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b", re.IGNORECASE
+    rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b"
+    # spelled out without brackets, "jo.smith at example dot org": only with both words, so
+    # "meet at the park" stays
+    r"|[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+[a-z]{2,}\b",
+    re.IGNORECASE,
 )
 _TLDS = (
     "com|org|net|edu|gov|int|info|biz|io|co|me|app|dev|page|site|online|link|xyz|ly|gl|gg|tv|"
@@ -225,6 +233,15 @@ class Scrubber:
             if len(parts) > 1:
                 phrases.add(tuple(parts))
                 phrases.add((parts[0], parts[-1]))       # without middle names
+                # written as one word, as in a handle or an address: "adaokafor",
+                # "ada_okafor", "maryjanewatson"; and one word of a name without its
+                # apostrophe or hyphen: "oneil" for O'Neil, "maryjane" for Mary-Jane
+                chunks = ["".join(re.findall(r"\w+", c)) for c in fold(text).split()]
+                for joined in ("".join(parts), "_".join(parts), parts[0] + parts[-1],
+                               f"{parts[0]}_{parts[-1]}", "".join(chunks),
+                               *(c for c in chunks if c not in parts)):
+                    if len(joined) >= 4:
+                        words.add(joined)
             for part in parts:
                 if len(part) < 2 or part.isdigit() or part in FUNCTION_WORDS:
                     continue
