@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from dashboard.labels import indicator_title, is_index, lower_is_better
 from metrics.anonymity import SUPPRESSED_LABEL
@@ -19,6 +20,12 @@ GREY = "#9CA3AF"       # context: expected, limits, the program median
 LIGHT = "rgba(194,65,12,0.15)"
 FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
 
+# Every Hearth figure uses plotly_white. Plotly puts its default template into a new figure
+# without validating it again (a few ms); setting one per figure with update_layout validates
+# and deep-copies the whole template, 80-130 ms a figure on a loaded machine, which was most of
+# a page's rerun (docs/benchmarks.md). Every figure of the process is drawn here.
+pio.templates.default = "plotly_white"
+
 
 def plain(text: object) -> str:
     """A name from the data, safe as Plotly label text: Plotly reads a few HTML tags in labels
@@ -29,7 +36,6 @@ def plain(text: object) -> str:
 def _style(fig: go.Figure, title: str, x: str | None, y: str | None,
            height: int = 360, legend: bool = True) -> go.Figure:
     fig.update_layout(
-        template="plotly_white",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
         font={"family": FONT, "size": 13},
         height=height,
@@ -37,9 +43,11 @@ def _style(fig: go.Figure, title: str, x: str | None, y: str | None,
         showlegend=legend,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         hoverlabel={"font_family": FONT},
+        # one figure has one x and one y axis: set here rather than by update_xaxes/yaxes,
+        # which walk the layout again
+        xaxis={"title": {"text": x}, "automargin": True},
+        yaxis={"title": {"text": y}, "automargin": True},
     )
-    fig.update_xaxes(title_text=x, automargin=True)
-    fig.update_yaxes(title_text=y, automargin=True)
     return fig
 
 
