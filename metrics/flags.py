@@ -50,7 +50,7 @@ import json
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
+import scipy
 
 from hearth.calendar import shift_quarter
 from metrics.change import previous_positions
@@ -105,7 +105,7 @@ def _evidence(**values) -> str:
 
 def _z(alpha: float) -> float:
     """One-sided normal quantile for a rule's level (0.001 -> 3.09)."""
-    return float(stats.norm.isf(alpha))
+    return float(scipy.stats.norm.isf(alpha))
 
 
 def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -343,7 +343,7 @@ def newcomers_below_rest(indicators: pd.DataFrame) -> pd.DataFrame:
         return base.assign(share=[], baseline=[], p_value=[])
     hits, n = base["hits"].to_numpy(float), base["n"].to_numpy(float)
     base_hits, base_n = base["base_hits"].to_numpy(float), base["base_n"].to_numpy(float)
-    p = stats.hypergeom.cdf(hits, n + base_n, hits + base_hits, n)
+    p = scipy.stats.hypergeom.cdf(hits, n + base_n, hits + base_hits, n)
     out = base.assign(share=hits / n, baseline=base_hits / base_n, p_value=p)
     keep = (out["p_value"] < rule.alpha) & (out["baseline"] - out["share"] >= rule.min_gap - 1e-9)
     return out[keep]
