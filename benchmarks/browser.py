@@ -3,12 +3,17 @@ filter change, first page ≤ 3 s), on a warehouse of any size.
 
     .venv/bin/python benchmarks/browser.py --db /path/to/hearth.duckdb [--config hearth.toml]
     .venv/bin/python benchmarks/browser.py --groups 2000      # build one with `hearth synth`
+    .venv/bin/python benchmarks/browser.py --groups 2000 --keep /tmp/hearth-browser-2000
 
 It serves the warehouse with `hearth dashboard` (as a user runs it), opens it in Debian's
 Chromium through Playwright, and times from the click to the moment Streamlit has finished the
 rerun (the app root's data-test-script-state back to "notRunning", after the page shows what
 was asked for). Each figure is the median of --repeats runs; the first (cold-cache) run of
-each action is printed beside it. Prints figures; asserts nothing.
+each action is printed beside it, and how much of the median the browser's main thread was
+busy (Chrome's TaskDuration: rendering, Plotly, React), so a slow action says whether the
+server or the browser held it up. The first page is timed twice: right after the server
+starts (cold caches), and in new browser sessions on the warm server. Prints figures; asserts
+nothing. With --keep, the synthetic program is built once into that folder and reused.
 """
 
 from __future__ import annotations
@@ -68,13 +73,31 @@ def served(db: Path, config: Path | None, audience: str, port: int = 8771):
         process.wait(timeout=20)
 
 
+BUSY: dict[int, float] = {}  # id(page) -> the browser main thread's busy seconds, last action
+_SESSIONS: dict[int, object] = {}  # id(page) -> its Chrome DevTools session
+
+
+def _busy(page) -> float:
+    """Seconds the page's main thread has been busy so far (CDP Performance.TaskDuration)."""
+    if id(page) not in _SESSIONS:
+        session = page.context.new_cdp_session(page)
+        session.send("Performance.enable")
+        _SESSIONS[id(page)] = session
+    metrics = _SESSIONS[id(page)].send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+
+
 def timed(page, action: Callable[[], None], ready: Callable[[], None]) -> float:
-    """Seconds from the action until the page shows ``ready`` and the rerun has finished."""
+    """Seconds from the action until the page shows ``ready`` and the rerun has finished
+    (the browser's busy seconds in that time go to BUSY)."""
+    before = _busy(page)
     start = time.perf_counter()
     action()
     ready()
     page.wait_for_function(IDLE, timeout=TIMEOUT)
-    return time.perf_counter() - start
+    took = time.perf_counter() - start
+    BUSY[id(page)] = _busy(page) - before
+    return took
 
 
 def heading(page, title: str) -> Callable[[], None]:
@@ -82,9 +105,11 @@ def heading(page, title: str) -> Callable[[], None]:
         .wait_for(timeout=TIMEOUT)
 
 
-def report(name: str, runs: list[float]) -> None:
+def report(name: str, runs: list[float], busy: list[float] | None = None) -> None:
     warm = runs[1:] or runs
-    print(f"{name:<44} first {runs[0]:6.2f} s   median of {len(warm)} after {statistics.median(warm):6.2f} s"
+    browser = f"   browser busy {statistics.median(busy[1:] or busy):5.2f} s" if busy else ""
+    print(f"{name:<44} first {runs[0]:6.2f} s   median of {len(warm)} after "
+          f"{statistics.median(warm):6.2f} s{browser}"
           f"   (all: {', '.join(f'{r:.2f}' for r in runs)})", flush=True)
 
 
@@ -96,16 +121,30 @@ def measure(url: str, repeats: int) -> None:
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         first = timed(page, lambda: page.goto(url), heading(page, "Quarterly review"))
-        print(f"{'first page (Quarterly review, cold server)':<44} {first:6.2f} s", flush=True)
+        print(f"{'first page (Quarterly review, cold server)':<44} {first:6.2f} s"
+              f"   browser busy {BUSY[id(page)]:5.2f} s", flush=True)
         nav = page.get_by_test_id("stSidebarNav")
         switches: dict[str, list[float]] = {"Compare groups": [], "Quarterly review": []}
+        busy: dict[str, list[float]] = {title: [] for title in switches}
         for _ in range(repeats + 1):
             for title in switches:
                 switches[title].append(timed(
                     page, lambda t=title: nav.get_by_role("link", name=t).click(),
                     heading(page, title)))
+                busy[title].append(BUSY[id(page)])
         for title, runs in switches.items():
-            report(f"switch to {title}", runs)
+            report(f"switch to {title}", runs, busy[title])
+        # A new browser session on the warm server: a fresh context, as a colleague opening
+        # the link (its own session, the server's caches already full).
+        sessions, sessions_busy = [], []
+        for _ in range(repeats + 1):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            fresh = context.new_page()
+            sessions.append(timed(fresh, lambda f=fresh: f.goto(url),
+                                  heading(fresh, "Quarterly review")))
+            sessions_busy.append(BUSY[id(fresh)])
+            context.close()
+        report("first page of a new session (warm server)", sessions, sessions_busy)
         # A filter change on each page: one modality after another, applied with the button.
         for title in ("Quarterly review", "Compare groups"):
             nav.get_by_role("link", name=title).click()
@@ -116,7 +155,7 @@ def measure(url: str, repeats: int) -> None:
             options = [o.inner_text() for o in page.get_by_role("option").all()
                        if o.inner_text() != "Select all"]
             page.keyboard.press("Escape")
-            runs = []
+            runs, filter_busy = [], []
             for i in range(repeats + 1):
                 value = options[i % len(options)]
 
@@ -136,13 +175,14 @@ def measure(url: str, repeats: int) -> None:
                 runs.append(timed(page, pick, lambda v=value: page.get_by_text(
                     re.compile(f"Modality: [^·]*{re.escape(v)}")).first.wait_for(
                     timeout=TIMEOUT)))
-            report(f"filter change on {title} (Modality + Apply)", runs)
+                filter_busy.append(BUSY[id(page)])
+            report(f"filter change on {title} (Modality + Apply)", runs, filter_busy)
         # "Find a group": type a name, pick it.
         nav.get_by_role("link", name="Compare groups").click()
         heading(page, "Compare groups")()
         page.wait_for_function(IDLE, timeout=TIMEOUT)
         names = page.locator(".js-plotly-plot").first.evaluate("gd => gd.data[0].y")
-        runs = []
+        runs, find_busy = [], []
         for name in names[:repeats + 1]:
             plain = name.lstrip("⚑◆ ")
 
@@ -152,7 +192,8 @@ def measure(url: str, repeats: int) -> None:
 
             runs.append(timed(page, find, lambda n=plain: page.get_by_role(
                 "heading", name=f"▶ {n}").first.wait_for(timeout=TIMEOUT)))
-        report("open a group with Find a group", runs)
+            find_busy.append(BUSY[id(page)])
+        report("open a group with Find a group", runs, find_busy)
         browser.close()
 
 
@@ -162,11 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="its hearth.toml")
     parser.add_argument("--groups", type=int, default=2000,
                         help="without --db: build a synthetic program of this many groups")
+    parser.add_argument("--keep", type=Path,
+                        help="with --groups: build the program into this folder once, reuse it")
     parser.add_argument("--audience", default="lead")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        db, config = (args.db, args.config) if args.db else build(Path(tmp), args.groups)
+        if args.db:
+            db, config = args.db, args.config
+        elif args.keep and (args.keep / "complete").exists():
+            db, config = args.keep / "hearth.duckdb", args.keep / "hearth.toml"
+        elif args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            db, config = build(args.keep, args.groups)
+            (args.keep / "complete").write_text("", encoding="utf-8")
+        else:
+            db, config = build(Path(tmp), args.groups)
         print(f"warehouse {db} · audience {args.audience}", flush=True)
         with served(db, config, args.audience) as url:
             measure(url, args.repeats)

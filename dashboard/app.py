@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import frame
+from dashboard import frame, profiling
 from hearth.errors import HearthError
 
 st.set_page_config(page_title="Hearth", page_icon="🔥", layout="wide")
@@ -28,7 +28,8 @@ st.set_option("client.disableDataExport", True)
 frame.init_state()
 
 try:
-    ctx = frame.base_context()
+    with profiling.section("app", "context"):
+        ctx = frame.base_context()
 except HearthError as exc:
     st.error(f"The dashboard cannot start: {exc}")
     st.stop()
@@ -71,8 +72,10 @@ page = st.navigation(
      for section, names in SECTIONS[role].items()},
 )
 
-frame.sidebar_identity(ctx)
-if any(page.url_path == PAGES[name].url_path for name in FILTERED_PAGES):
-    frame.sidebar_filters(ctx)
+with profiling.section("app", "sidebar"):
+    frame.sidebar_identity(ctx)
+    if any(page.url_path == PAGES[name].url_path for name in FILTERED_PAGES):
+        frame.sidebar_filters(ctx)
 
-page.run()
+with profiling.section("app", f"page {page.title}"):
+    page.run()

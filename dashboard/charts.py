@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from dashboard.labels import indicator_title, is_index, lower_is_better
 from metrics.anonymity import SUPPRESSED_LABEL
@@ -19,6 +20,12 @@ GREY = "#9CA3AF"       # context: expected, limits, the program median
 LIGHT = "rgba(194,65,12,0.15)"
 FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
 
+# Every Hearth figure uses plotly_white. Plotly puts its default template into a new figure
+# without validating it again (a few ms); setting one per figure with update_layout validates
+# and deep-copies the whole template, 80-130 ms a figure on a loaded machine, which was most of
+# a page's rerun (docs/benchmarks.md). Every figure of the process is drawn here.
+pio.templates.default = "plotly_white"
+
 
 def plain(text: object) -> str:
     """A name from the data, safe as Plotly label text: Plotly reads a few HTML tags in labels
@@ -29,7 +36,6 @@ def plain(text: object) -> str:
 def _style(fig: go.Figure, title: str, x: str | None, y: str | None,
            height: int = 360, legend: bool = True) -> go.Figure:
     fig.update_layout(
-        template="plotly_white",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
         font={"family": FONT, "size": 13},
         height=height,
@@ -37,9 +43,11 @@ def _style(fig: go.Figure, title: str, x: str | None, y: str | None,
         showlegend=legend,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         hoverlabel={"font_family": FONT},
+        # one figure has one x and one y axis: set here rather than by update_xaxes/yaxes,
+        # which walk the layout again
+        xaxis={"title": {"text": x}, "automargin": True},
+        yaxis={"title": {"text": y}, "automargin": True},
     )
-    fig.update_xaxes(title_text=x, automargin=True)
-    fig.update_yaxes(title_text=y, automargin=True)
     return fig
 
 
@@ -229,12 +237,16 @@ def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str],
     points = points.sort_values("n")
     fig = go.Figure()
     limits = [("lo998", "hi998", "99.8% limits", "dot"), ("lo95", "hi95", "95% limits", "dash")]
+    # The lines need one vertex per distinct size, not one per group: at 2,000 groups the
+    # repeated vertices were most of what the browser had to draw for this chart.
+    lines = points.drop_duplicates(
+        [c for c in ("n", "lo998", "hi998", "lo95", "hi95", "target") if c in points])
     for low, high, name, dash in limits:
         for column, show in ((low, True), (high, False)):
-            fig.add_trace(go.Scatter(x=points["n"], y=points[column], mode="lines", name=name,
+            fig.add_trace(go.Scatter(x=lines["n"], y=lines[column], mode="lines", name=name,
                                      line={"color": GREY, "dash": dash, "width": 1.5},
                                      showlegend=show, hoverinfo="skip", legendgroup=name))
-    fig.add_trace(go.Scatter(x=points["n"], y=points["target"], mode="lines",
+    fig.add_trace(go.Scatter(x=lines["n"], y=lines["target"], mode="lines",
                              name="Program average", line={"color": "#374151", "width": 1.5},
                              hoverinfo="skip"))
     outside = points["outside"].fillna("within").astype(str)

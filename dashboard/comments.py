@@ -124,11 +124,18 @@ def show(ctx, group_ids: tuple[str, ...] | None, key: str,
     _listing(rows["comment"], key)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _grouped_once(comments: pd.Series) -> pd.DataFrame:
+    """``grouped``, once per list of comments (a few thousand at 2,000 groups: normalising
+    each costs a noticeable part of a rerun)."""
+    return grouped(comments)
+
+
 @st.fragment
 def _listing(comments: pd.Series, key: str) -> None:
     """Search box, one page of grouped comments and the pager. A fragment: typing a search or
     turning a page reruns only this, not the page around it."""
-    table = grouped(comments)
+    table = _grouped_once(comments)
     query = st.text_input("Search the comments", key=f"{key}_comment_search",
                           placeholder="a word or phrase", icon=":material/search:")
     found = matching(table, query)

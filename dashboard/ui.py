@@ -6,16 +6,35 @@ Free text from the data is shown with st.dataframe / st.text only, never st.mark
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import charts
 from dashboard.exports import csv_bytes
 from dashboard.labels import markdown_plain
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def _pickled(mapping: dict) -> bytes:
+    # A dict of 2,000 group names hashed item by item by Streamlit costs seconds on a loaded
+    # machine; its pickle is one string, hashed at once (same content, same order, same bytes).
+    return pickle.dumps(mapping, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={dict: _pickled})
+def figure(kind: str, *args, **kwargs) -> go.Figure:
+    """``charts.<kind>(*args, **kwargs)``, built once for each distinct input and shared by
+    every rerun and session: building a Plotly figure costs tens of milliseconds (validation),
+    a page draws up to a dozen, and the inputs are the small released frames of the snapshot,
+    so the same snapshot and filters give the same figure. A cached resource, not cached data:
+    it is handed out as is, not unpickled on every rerun; nothing changes a figure once built
+    (st.plotly_chart only reads it)."""
+    return getattr(charts, kind)(*args, **kwargs)
 
 
 def chart(fig: go.Figure, data: pd.DataFrame, what: str, key: str,

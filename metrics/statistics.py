@@ -22,8 +22,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from metrics.presentation import CANT_TELL
 
@@ -134,7 +134,7 @@ def normal_upper_quantile(alpha: float) -> float:
     """
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must be between 0 and 1 (e.g. 0.05), not {alpha!r}")
-    return float(stats.norm.isf(float(alpha)))
+    return float(scipy.stats.norm.isf(float(alpha)))
 
 
 def _floats(values: ArrayLike) -> np.ndarray:
@@ -264,8 +264,8 @@ def cronbach_alpha(
     gamma = 1.0 - confidence
     df1 = n - 1
     df2 = df1 * (k - 1)
-    low = 1.0 - (1.0 - alpha) * stats.f.isf(gamma / 2.0, df1, df2)
-    high = 1.0 - (1.0 - alpha) * stats.f.isf(1.0 - gamma / 2.0, df1, df2)
+    low = 1.0 - (1.0 - alpha) * scipy.stats.f.isf(gamma / 2.0, df1, df2)
+    high = 1.0 - (1.0 - alpha) * scipy.stats.f.isf(1.0 - gamma / 2.0, df1, df2)
     return Reliability(float(alpha), float(low), float(high), int(n), int(k))
 
 
@@ -347,7 +347,7 @@ def mean_intervals(
     count = _counts(n, "n")
     with np.errstate(divide="ignore", invalid="ignore"):
         df = np.where(count >= 2, count - 1, np.nan)
-        t = stats.t.isf((1.0 - confidence) / 2.0, df)
+        t = scipy.stats.t.isf((1.0 - confidence) / 2.0, df)
         half = t * sd / np.sqrt(count)
     return mean - half, mean + half
 
@@ -513,14 +513,14 @@ def mann_whitney(
         cdf_le, sf_ge = _rank_sum_tails(tuple(block.tolist()), small)
         return u1, float(min(1.0, 2.0 * min(cdf_le[observed], sf_ge[observed]))), "exact"
     if small >= 20:
-        p = float(stats.mannwhitneyu(x, y, method="asymptotic").pvalue)
+        p = float(scipy.stats.mannwhitneyu(x, y, method="asymptotic").pvalue)
         return u1, p, "asymptotic"
     # in batches: scipy draws the permutations one at a time either way (the same p), but
     # unbatched it holds every resample's ranks at once, gigabytes when the larger sample has
     # thousands of answers (the refresh of a 2,000-group program peaked at 3.3 GB there)
-    method = stats.PermutationMethod(n_resamples=n_resamples, batch=PERMUTATION_BATCH,
-                                     rng=np.random.default_rng(seed))
-    p = float(stats.mannwhitneyu(x, y, method=method).pvalue)
+    method = scipy.stats.PermutationMethod(n_resamples=n_resamples, batch=PERMUTATION_BATCH,
+                                           rng=np.random.default_rng(seed))
+    p = float(scipy.stats.mannwhitneyu(x, y, method=method).pvalue)
     return u1, p, "permutation"
 
 
@@ -619,9 +619,9 @@ def two_proportions(x1: int, n1: int, x2: int, n2: int) -> float:
     expected = np.array([n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled)])
     if np.any(expected < 5):
         table = [[x1, n1 - x1], [x2, n2 - x2]]
-        return float(stats.fisher_exact(table, alternative="two-sided").pvalue)
+        return float(scipy.stats.fisher_exact(table, alternative="two-sided").pvalue)
     z = (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return float(2.0 * stats.norm.sf(abs(z)))
+    return float(2.0 * scipy.stats.norm.sf(abs(z)))
 
 
 def two_proportion_pvalues(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
@@ -663,7 +663,7 @@ def two_proportion_pvalues(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
                                       n2 * (1 - pooled)])
         z = (x1 / n1 - x2 / n2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     large = valid & (expected >= 5)
-    out[large] = 2.0 * stats.norm.sf(np.abs(z[large]))
+    out[large] = 2.0 * scipy.stats.norm.sf(np.abs(z[large]))
     small = valid & ~large
     if small.any():
         tables = np.stack([x1[small], n1[small], x2[small], n2[small]], axis=1).astype(np.int64)
@@ -708,9 +708,9 @@ def fisher_exact_pvalues(tables: np.ndarray) -> np.ndarray:
         return np.array([two_proportions(*map(int, row)) for row in tables])
     support = low[:, None] + np.arange(width)[None, :]
     inside = support <= high[:, None]
-    pmf = np.where(inside, stats.hypergeom.pmf(support, total[:, None], successes[:, None],
+    pmf = np.where(inside, scipy.stats.hypergeom.pmf(support, total[:, None], successes[:, None],
                                                n1[:, None]), 0.0)
-    observed = stats.hypergeom.pmf(x1, total, successes, n1)
+    observed = scipy.stats.hypergeom.pmf(x1, total, successes, n1)
     # summed left to right (cumsum), not pairwise: a table's p must not depend on the width
     # of the batch it came in, or a refresh of some quarters would differ from a full one
     # in the last digit
@@ -752,7 +752,7 @@ def fisher_exact_less_pvalues(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
     x1, n1, x2, n2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
     if np.any((x1 < 0) | (x2 < 0) | (x1 > n1) | (x2 > n2)):
         raise ValueError("successes must lie between 0 and their sample's total")
-    return np.asarray(stats.hypergeom.cdf(x1, n1 + n2, x1 + x2, n1), dtype=float)
+    return np.asarray(scipy.stats.hypergeom.cdf(x1, n1 + n2, x1 + x2, n1), dtype=float)
 
 
 def poisson_count_pvalues(before: ArrayLike, after: ArrayLike) -> np.ndarray:
@@ -788,8 +788,8 @@ def poisson_count_pvalues(before: ArrayLike, after: ArrayLike) -> np.ndarray:
     out = np.full(b.shape, np.nan)
     ok = np.isfinite(a) & np.isfinite(b)
     total = np.where(ok, a + b, 0)
-    low = stats.binom.cdf(np.where(ok, a, 0), total, 0.5)
-    high = stats.binom.sf(np.where(ok, a, 0) - 1, total, 0.5)
+    low = scipy.stats.binom.cdf(np.where(ok, a, 0), total, 0.5)
+    high = scipy.stats.binom.sf(np.where(ok, a, 0) - 1, total, 0.5)
     out[ok] = np.minimum(1.0, 2.0 * np.minimum(low, high))[ok]
     out[ok & (total == 0)] = 1.0
     return out
@@ -829,7 +829,7 @@ def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
     if np.any((p[ok] < 0) | (p[ok] > 1)):
         raise ValueError("p-values must lie between 0 and 1 (use NaN where no test was run)")
     if ok.any():
-        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+        out[ok] = scipy.stats.false_discovery_control(p[ok], method="bh")
     return out
 
 
@@ -1271,8 +1271,8 @@ def shrink_proportions(
     out = pd.DataFrame(
         {
             "estimate": post_a / (post_a + post_b),
-            "ci_low": stats.beta.ppf(tail, distinct_a, distinct_b)[inverse],
-            "ci_high": stats.beta.isf(tail, distinct_a, distinct_b)[inverse],
+            "ci_low": scipy.stats.beta.ppf(tail, distinct_a, distinct_b)[inverse],
+            "ci_high": scipy.stats.beta.isf(tail, distinct_a, distinct_b)[inverse],
         },
         index=index,
     )
@@ -1406,13 +1406,13 @@ def theil_sen_trend(values: Sequence[float], confidence: float = 0.95) -> dict[s
     }
     if n < 3:
         return result
-    fit = stats.theilslopes(y, x, alpha=confidence)
+    fit = scipy.stats.theilslopes(y, x, alpha=confidence)
     result.update(
         slope=float(fit.slope), slope_low=float(fit.low_slope),
         slope_high=float(fit.high_slope), intercept=float(fit.intercept),
     )
     if np.ptp(y) > 0:
-        kendall = stats.kendalltau(x, y)
+        kendall = scipy.stats.kendalltau(x, y)
         result.update(tau=float(kendall.statistic), p_value=float(kendall.pvalue))
     return result
 
@@ -1471,7 +1471,7 @@ def theil_sen_trends(rows: ArrayLike, confidence: float = 0.95) -> dict[str, np.
     slope = np.median(slopes, axis=1)
     intercept = np.median(yc, axis=1) - slope * np.median(x)
     alpha = 1.0 - confidence if confidence > 0.5 else confidence
-    z = stats.norm.ppf(alpha / 2.0)
+    z = scipy.stats.norm.ppf(alpha / 2.0)
     nt = slopes.shape[1]
     low = np.empty(idx.size)
     high = np.empty(idx.size)
@@ -1495,7 +1495,7 @@ def theil_sen_trends(rows: ArrayLike, confidence: float = 0.95) -> dict[str, np.
         if np.ptp(values) > 0:
             key = (int(discordant[r]), ties)
             if key not in kendall:
-                result = stats.kendalltau(x, values)
+                result = scipy.stats.kendalltau(x, values)
                 kendall[key] = (float(result.statistic), float(result.pvalue))
             tau[r], p_value[r] = kendall[key]
     out["slope"][idx] = slope

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, coach_day, comments, cycle, frame, quarterly, queries, ui
+from dashboard import coach_day, comments, cycle, frame, quarterly, queries, ui
 from dashboard.labels import indicator_title, is_index
 from hearth.access import whom_to_ask
 from metrics.anonymity import SUPPRESSED_LABEL
@@ -225,14 +225,14 @@ with left:
     if sessions.empty:
         st.info("No sessions recorded for this group.")
     else:
-        ui.chart(charts.session_attendance(sessions), sessions,
+        ui.chart(ui.figure("session_attendance", sessions), sessions,
                  "for every session, how many roster members were expected (grey) and how many "
                  "attended (orange). Excused absences are not expected.",
                  key="drill_attendance")
 with right:
     if not sessions.empty:
         hosts = sessions[["session_date", "host_name"]]
-        ui.chart(charts.host_rotation(sessions), hosts,
+        ui.chart(ui.figure("host_rotation", sessions), hosts,
                  "who hosted each session over time. A rotating host shows as many rows; one "
                  "long row means one person carries the group.", key="drill_hosts")
 
@@ -242,7 +242,7 @@ if not survey.empty:
 if survey.empty:
     st.info("No survey indices for this group.")
 else:
-    ui.chart(charts.survey_quarters(survey, k), survey,
+    ui.chart(ui.figure("survey_quarters", survey, k), survey,
              "the group's belonging, psychological safety and peer-support indices each quarter "
              f"with 95% intervals. Quarters with {SUPPRESSED_LABEL(k)} are named, not drawn.",
              key="drill_survey")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, frame, queries, ui
+from dashboard import frame, queries, ui
 from hearth.instrument import load_instrument
 
 
@@ -68,7 +68,7 @@ with instrument_tab:
     else:
         rel = rel.assign(construct=rel["construct"].map(
             lambda c: instrument.titles.get(c, str(c).replace("_", " ").capitalize())))
-        ui.chart(charts.reliability(rel), rel,
+        ui.chart(ui.figure("reliability", rel), rel,
                  "Cronbach's alpha for each construct by quarter, with its 95% interval. "
                  "The dashed line is 0.7; points below it come with a warning.",
                  key="reliability")
