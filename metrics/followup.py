@@ -296,10 +296,9 @@ def survey_pvalues(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame
     taken from the answers on the warehouse and from the published tests on a snapshot;
     `pending` marks survey rows a snapshot has no published test for yet.
 
-    On the warehouse a survey index is tested only on the answers its released figures were
-    made of: the release ledger holds back late answers until k of them have arrived
-    (metrics.release), and a test run on those would tell what the figures do not. So where
-    a quarter's answers outnumber its released n, p is missing ("can't tell yet").
+    On the warehouse a survey index is tested on the scores its released figures were made
+    of (release.score_ledger, read by metrics.change): the ledger holds back late answers
+    until k of them have arrived, and a test run on those would tell what the figures do not.
     """
     p = changed["p_value"].to_numpy(dtype=float, copy=True) if len(changed) \
         else np.array([], dtype=float)
@@ -307,9 +306,6 @@ def survey_pvalues(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame
     if not len(changed):
         return p, pending
     tests = changed["test"].to_numpy(dtype=object)
-    tested = tests == MANN_WHITNEY
-    if tested.any():
-        p[tested & ~_on_released_answers(con, changed)] = np.nan
     untested = np.flatnonzero(tests == NOT_TESTED_HERE)
     if len(untested):
         published = _published_tests(con)
@@ -334,26 +330,6 @@ def _published_tests(con: duckdb.DuckDBPyConnection) -> dict[tuple, float | None
     rows = con.execute(f"SELECT {', '.join(ACTION_TESTS_COLUMNS)} FROM marts.{ACTION_TESTS}"
                        ).fetchall()
     return {(g, k, b, a): p for g, k, b, a, p in rows}
-
-
-def _on_released_answers(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame) -> np.ndarray:
-    """Per row: do both quarters' answers number exactly the released figures' n?"""
-    groups = sorted({g for g in map(_unit, changed["group_id"]) if g is not None})
-    counts: dict[tuple, int] = {}
-    for q, g, k, n in con.execute(
-            "SELECT quarter, group_id, construct, count(*) FROM marts.survey_scores "
-            "WHERE group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL", [groups]).fetchall():
-        counts[(q, g, k)] = n
-    if any(_unit(g) is None for g in changed["group_id"]):
-        for q, k, n in con.execute("SELECT quarter, construct, count(*) FROM "
-                                   "marts.survey_scores GROUP BY ALL").fetchall():
-            counts[(q, None, k)] = n
-    same = []
-    for r in changed.itertuples():
-        g = _unit(r.group_id)
-        same.append(counts.get((r.before_quarter, g, r.indicator)) == r.before_n
-                    and counts.get((r.after_quarter, g, r.indicator)) == r.after_n)
-    return np.array(same, dtype=bool)
 
 
 def action_survey_tests(con: duckdb.DuckDBPyConnection,
