@@ -36,6 +36,7 @@ FLAG_TITLES = {
     "shrinking": "The group is shrinking",
     "newcomers_not_returning": "Newcomers are not coming back",
     "withdrawal_cluster": "Several members are drifting away",
+    "meeting_less_often": "Meeting less often than planned",
     "cant_tell_yet": "Too little data to judge",
 }
 

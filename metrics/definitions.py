@@ -148,6 +148,8 @@ FLAG_RULES: tuple[FlagRule, ...] = (
     FlagRule("newcomers_not_returning", "Newcomers not returning", 0.10, 0.25,
              "share below the rest of the program"),
     FlagRule("withdrawal_cluster", "Members withdrawing", None, 2, "members with signals"),
+    FlagRule("meeting_less_often", "Meeting less often than planned", None, 1 / 3,
+             "share of the sessions the cadence expects that were not held"),
 )
 
 FLAG_RULE = {rule.flag: rule for rule in FLAG_RULES}

@@ -34,8 +34,11 @@ baseline that includes the group itself:
   does not flag a group at 91%.
 - withdrawal_cluster: at least the rule's number of members with withdrawal signals
   (marts.watchlist).
+- meeting_less_often: at least a third of the sessions the group's cadence expects this
+  quarter (so far) were not held, once the cadence expects at least 6.
 - cant_tell_yet: fewer than 4 sessions in the quarter so far (or attendance too thin to rate):
-  too little to judge the group either way. Information, not an alarm.
+  too little to judge the group either way. Information, not an alarm. A group meeting less
+  often than its cadence gets meeting_less_often instead: the shortfall is the news.
 
 Lifecycle (`with_lifecycle`): each raised flag carries `since` (the first quarter of its
 unbroken run), `quarters` (the run's length) and `state` ("new" or "continuing"); a flag raised
@@ -81,6 +84,11 @@ MIN_ACTIVE = 5
 SUSTAINED_DROP = FLAG_RULE["shrinking"].min_gap
 MIN_SESSIONS_TO_JUDGE = 4
 MIN_FIRST_TIMERS = 3
+# meeting_less_often: at least this share of the sessions the cadence expects were not held,
+# judged once the cadence expects at least MIN_EXPECTED_FOR_CADENCE (half a weekly quarter; a
+# fortnightly group must skip 3 of 7): a holiday week or two is not a pattern
+LESS_OFTEN_SHARE = FLAG_RULE["meeting_less_often"].min_gap
+MIN_EXPECTED_FOR_CADENCE = 6
 # Kendall z (from S and its tie-corrected variance) below which a window is tested exactly;
 # scipy.stats.kendalltau calls a trend significant only from |z| >= 1.96 (exact test for 8
 # untied values: |S| >= 16, z >= 1.98), so no window significant at 5% or less is skipped.
@@ -440,7 +448,22 @@ def build_flags(
         return wide[mask.fillna(False).astype(bool)].to_dict("records")
 
     held = col("value", "sessions_held").fillna(0)
-    thin = (held < MIN_SESSIONS_TO_JUDGE) | (col("status", "attendance_rate") != "ok")
+    expected = col("target", "sessions_held").fillna(0)
+    # a group that met 3 times when its cadence promised 13 is not "too early to judge": the
+    # missing sessions are the news (and they leave too little to judge anything else by)
+    less_often = (expected >= MIN_EXPECTED_FOR_CADENCE) \
+        & ((expected - held) / expected.where(expected > 0) >= LESS_OFTEN_SHARE - 1e-9)
+    for w in rows_where(less_often):
+        n_held, n_expected = int(w["value:sessions_held"] or 0), int(w["target:sessions_held"])
+        add(w["quarter"], w["group_id"], "meeting_less_often",
+            f"Met {n_held} of the {n_expected} sessions its cadence expects so far this "
+            f"quarter ({_pct(n_held / n_expected)}): members cannot come to sessions that "
+            "are not held.",
+            _evidence(sessions_held=n_held, sessions_expected=n_expected,
+                      share_held=n_held / n_expected, minimum_missing=LESS_OFTEN_SHARE,
+                      minimum_expected=MIN_EXPECTED_FOR_CADENCE))
+    thin = ((held < MIN_SESSIONS_TO_JUDGE) | (col("status", "attendance_rate") != "ok")) \
+        & ~less_often.fillna(False).astype(bool)
     for w in rows_where(thin):
         held_value = w.get("value:sessions_held")
         n_held = 0 if held_value is None or not np.isfinite(held_value) else int(held_value)

@@ -70,6 +70,7 @@ FLAG_INDICATORS = {
     "shrinking": ["active_members"],
     "newcomers_not_returning": ["newcomer_return"],
     "withdrawal_cluster": ["active_members", "attendance_rate"],
+    "meeting_less_often": ["sessions_held"],
 }
 
 #: The flag that only says "too little to judge": no comparison group is made of it.

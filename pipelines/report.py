@@ -52,6 +52,10 @@ def format_summaries(summaries: list[LoadSummary]) -> str:
         if quarantined:  # a first load where every row was turned away is not "loaded before"
             total += (f" (nothing loaded: {quarantined} rows quarantined, for the reasons above; "
                       "fix them and ingest again)")
+        elif not any(s.rows_read or s.already_loaded for s in summaries):
+            # a header and nothing under it is not "loaded before" either
+            total += (" (nothing to load: the file(s) hold a header but no rows; export again "
+                      "once there is data)")
         else:
             total += " (nothing new: everything here was loaded before)"
     if errors:

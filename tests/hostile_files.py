@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -85,3 +88,112 @@ def big_csv(path: Path, megabytes: int = 60) -> Path:
         handle.write(b"session_id,member_id,status,minutes\n")
         handle.write(line * (megabytes * 2**20 // len(line) + 1))
     return path
+
+
+# --- messy copies of real exports ---------------------------------------------------------------
+# What happens to an export between the tool and Hearth: opened and re-saved in Excel, joined
+# with another download, renamed. Each function takes the export's text (decoded, BOM removed)
+# and its separator and returns the bytes of the messy copy; tests/test_hostile_input.py checks
+# that each loads exactly as the original did, or gets one clear line.
+
+
+def table_span(rows: list[list[str]]) -> tuple[int, int]:
+    """(first, end) of the export's table: the longest run of rows with the same number of
+    cells (at least 3), its header row first. Meeting blocks and summaries lie outside it."""
+    best, i = (0, 0), 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and len(rows[j + 1]) == len(rows[i]):
+            j += 1
+        if len(rows[i]) >= 3 and j + 1 - i > best[1] - best[0]:
+            best = (i, j + 1)
+        i = j + 1
+    return best
+
+
+def _rows(text: str, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def _write(rows: list[list[str]], delimiter: str, newline: str = "\n") -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator=newline).writerows(rows)
+    return out.getvalue()
+
+
+def crlf_and_blank_tail(text: str, delimiter: str) -> bytes:
+    """Windows line ends, then blank lines and a line of bare separators (Excel's empty rows)."""
+    width = max(len(r) for r in _rows(text, delimiter))
+    body = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return (body + "\r\n\r\n" + delimiter * (width - 1) + "\r\n").encode("utf-8")
+
+
+def extra_column(text: str, delimiter: str) -> bytes:
+    """A column a newer version of the tool added, at the end of the table."""
+    rows = _rows(text, delimiter)
+    a, b = table_span(rows)
+    rows = [r + (["Extra Field"] if k == a else ["x"]) if a <= k < b else r
+            for k, r in enumerate(rows)]
+    return _write(rows, delimiter).encode("utf-8")
+
+
+def reversed_columns(text: str, delimiter: str) -> bytes:
+    """The table's columns in the opposite order (someone tidied it in a spreadsheet)."""
+    rows = _rows(text, delimiter)
+    a, b = table_span(rows)
+    return _write([r[::-1] if a <= k < b else r for k, r in enumerate(rows)],
+                  delimiter).encode("utf-8")
+
+
+def total_row(text: str, delimiter: str) -> bytes:
+    """A 'Total' summary line under the table."""
+    rows = _rows(text, delimiter)
+    a, b = table_span(rows)
+    return _write(rows[:b] + [["Total"] + [""] * (len(rows[a]) - 1)] + rows[b:],
+                  delimiter).encode("utf-8")
+
+
+def repeated_header(text: str, delimiter: str) -> bytes:
+    """Two downloads pasted together: the header again in the middle of the table."""
+    rows = _rows(text, delimiter)
+    a, b = table_span(rows)
+    middle = (a + 1 + b) // 2
+    return _write(rows[:middle] + [rows[a]] + rows[middle:], delimiter).encode("utf-8")
+
+
+def semicolons(text: str, delimiter: str) -> bytes:
+    """Re-saved by a European Excel: semicolons between fields, decimal commas in numbers."""
+    rows = [[re.sub(r"^(\d+)\.(\d+)$", r"\1,\2", c) for c in r] for r in _rows(text, delimiter)]
+    return _write(rows, ";").encode("utf-8")
+
+
+def utf16(text: str, delimiter: str) -> bytes:
+    """Saved as 'Unicode text': UTF-16 with a byte-order mark."""
+    return text.encode("utf-16")
+
+
+def cp1252(text: str, delimiter: str) -> bytes | None:
+    """Saved by Excel on Windows in the old 'CSV' encoding (None: the text has characters
+    Windows-1252 cannot hold)."""
+    try:
+        return text.encode("cp1252")
+    except UnicodeEncodeError:
+        return None
+
+
+def excel_times(text: str, delimiter: str) -> bytes:
+    """Excel's re-save drops leading zeros: 04/01/2025 06:28:10 PM -> 4/01/2025 6:28:10 PM."""
+    text = re.sub(r"(?<![\d/])0(\d)/(\d\d)/(\d{4})", r"\1/\2/\3", text)
+    return re.sub(r"(?<=[\s,])0(\d):(?=\d\d)", r"\1:", text).encode("utf-8")
+
+
+MESSY_EXPORTS = {
+    "crlf_and_blank_tail": crlf_and_blank_tail,
+    "extra_column": extra_column,
+    "total_row": total_row,
+    "repeated_header": repeated_header,
+    "semicolons": semicolons,
+    "utf16": utf16,
+    "cp1252": cp1252,
+    "excel_times": excel_times,
+}

@@ -33,6 +33,9 @@ UNREADABLE = {
                                  ["missing required column(s) joined_on, role, tier", "docs/formats.md"]),
     "tab-separated canonical": ("attendance.csv", b"session_id\tmember_id\tstatus\tminutes\ng01-2025-04-01\tm01\tattended\t5\n",
                                 ["tab-separated", "commas"]),
+    "semicolon-separated canonical (a European Excel's CSV)": (
+        "attendance.csv", b"session_id;member_id;status;minutes\ng01-2025-04-01;m03;attended;30,5\n",
+        ["semicolon-separated", "CSV UTF-8 (Comma delimited)"]),
     "header names a column twice": ("attendance.csv", b"session_id,member_id,status,status\ng01-2025-04-01,m01,attended,attended\n",
                                     ["more than once"]),
 }
@@ -99,6 +102,31 @@ MIXED = {
         (5, 1, 2, 2), "buddy_id: a member cannot be their own buddy; fix buddy_id",
     ),
     "header only": ("attendance_none.csv", "session_id,member_id,status,minutes\n", (0, 0, 0, 0), None),
+    # a roster opened and re-saved in Excel: a date became its serial number, the empty rows
+    # became bare commas, and someone added a total under the table
+    "members re-saved by Excel": (
+        "members_excel.csv",
+        GOOD_MEMBERS_HEADER.replace("\n", "\r\n")
+        + "m20,Kai Moss,,g01,2025-04-01,,member,light\r\n"
+        "m21,Lea Vu,,g01,45748,,member,light\r\n"
+        ",,,,,,,\r\n"
+        "Total,2,,,,,,\r\n\r\n",
+        (4, 1, 0, 3), "joined_on: must be a date written YYYY-MM-DD",
+    ),
+    "two downloads pasted together: the header again mid-file": (
+        "attendance_joined.csv",
+        "session_id,member_id,status,minutes\n"
+        "g01-2025-04-01,m03,attended,30\n"
+        "session_id,member_id,status,minutes\n"
+        "g02-2025-07-01,m01,attended,40\n",
+        (3, 2, 0, 1), None,
+    ),
+    "a newer version's extra column, columns reordered, a line break in a name": (
+        "members_newer.csv",
+        "tier,role,left_on,joined_on,group_id,email,name,member_id,pronouns\n"
+        'light,member,,2025-04-01,g01,,"Mo\nRae",m22,they\n',
+        (1, 1, 0, 0), None,
+    ),
 }
 
 
@@ -178,6 +206,16 @@ def test_bad_rows_among_good_ones_are_quarantined_and_the_file_reconciles(case, 
     assert stored == got
     assert lines[0] == expected[3]
     assert survey_values == (0,)
+
+
+def test_a_header_only_file_says_it_holds_no_rows_not_that_it_was_loaded_before(warehouse, tmp_path):
+    empty = tmp_path / "members_none.csv"
+    empty.write_text(GOOD_MEMBERS_HEADER.replace("\n", "\r\n"), encoding="utf-8")
+    result = hearth(warehouse, "ingest", "--no-refresh", str(empty))
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "1 file(s): 0 rows loaded (nothing to load: the file(s) hold a header but no rows; "
+        "export again once there is data)")
 
 
 def test_invalid_utf8_deep_in_a_large_file_quarantines_just_that_line(warehouse, tmp_path):

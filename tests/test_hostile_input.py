@@ -105,3 +105,126 @@ def test_ingest_with_an_unsafe_item_id_stops_with_one_line_and_stores_nothing(tm
 def test_the_one_quoting_helper_doubles_quotes():
     assert sql_literal("x') or true or ('") == "'x'') or true or ('''"
     assert sql_identifier('a"b') == '"a""b"'
+
+
+# --- messy copies of real exports ----------------------------------------------------------------
+# Every export fixture of tests/fixtures/exports, one per format and variant, made messy the way
+# files are between the tool and Hearth (tests/hostile_files.py): each copy must load exactly
+# what the original loads, or get one clear line; and every load reconciles.
+
+MESSY_FIXTURES = [
+    "zoom_classic/participants_84512345678.csv",
+    "zoom_meeting_data/meeting_data_export.csv",
+    "zoom_new/participants_new_interface.csv",
+    "teams_legacy/Wednesday Lunch Circle.csv",
+    "teams_2021/meetingAttendanceReport.csv",
+    "teams_current/Attendance report en-GB.csv",
+    "teams_current/Attendance report en-US.csv",
+    "google_meet/2025-04-22 18:30 Tuesday Evening Circle - Attendance Report.csv",
+    "meetup/2025-05-06 18:30 Thursday Walkers.csv",
+    "luma/Thursday Walkers - Guests.csv",
+    "eventbrite/2025-05-20 18:30 attendee report.csv",
+    "google_forms/Hearth quarterly check-in (Responses).csv",
+    "typeform/responses.csv",
+    "surveymonkey/Hearth check-in.csv",
+    "qualtrics/Hearth_December_2025.csv",
+    "qualtrics_legacy/Hearth_check-in_legacy.csv",
+    "limesurvey/results-survey246813.csv",
+    "limesurvey/results-survey579135 code and text.csv",
+]
+
+
+@pytest.fixture(scope="module")
+def roster_warehouse(tmp_path_factory) -> Path:
+    """The export fixtures' groups and roster, loaded once; each load works on a copy."""
+    from tests.test_adapters_ingest import CONFIG, EXPORTS, GROUPS
+
+    folder = tmp_path_factory.mktemp("messy")
+    (folder / "groups.csv").write_text(GROUPS, encoding="utf-8")
+    with (EXPORTS / "roster.csv").open(encoding="utf-8", newline="") as handle:
+        roster = list(csv.DictReader(handle))
+    with (folder / "members.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, [*roster[0], "role", "tier"])
+        writer.writeheader()
+        writer.writerows({**r, "role": "member", "tier": "standard"} for r in roster)
+    db = folder / "base.duckdb"
+    assert [s.error for s in ingest_paths([folder / "groups.csv", folder / "members.csv"],
+                                          db=db, config=CONFIG)] == [None, None]
+    return db
+
+
+def load_copy(base: Path, path: Path, folder: Path):
+    """(summary, what the warehouse then holds) for one file loaded on a copy of `base`."""
+    from tests.test_adapters_ingest import CONFIG
+
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "w.duckdb"
+    shutil.copy(base, db)
+    (summary,) = ingest_paths([path], db=db, config=CONFIG)
+    held = stored(db, "SELECT session_id, member_id, status, minutes FROM core.attendance "
+                      "ORDER BY ALL")
+    held += stored(db, "SELECT session_id, group_id, starts_at FROM core.sessions ORDER BY ALL")
+    held += stored(db, "SELECT r.survey_id, r.group_id, r.submitted_at, a.item_id, a.value "
+                       "FROM core.survey_responses r JOIN core.survey_answers a USING "
+                       "(response_id) ORDER BY ALL")
+    return summary, held
+
+
+def messy_copies(relative: str) -> dict[str, tuple[str, bytes]]:
+    """variant -> (file name, bytes) for one export fixture."""
+    from pipelines.adapters.common import decode, sniff_delimiter
+    from tests.hostile_files import MESSY_EXPORTS
+    from tests.test_adapters_ingest import EXPORTS
+
+    source = EXPORTS / relative
+    text, _ = decode(source.read_bytes())
+    delimiter = sniff_delimiter(text)
+    copies = {name: (source.name, make(text, delimiter)) for name, make in MESSY_EXPORTS.items()}
+    copies["renamed .txt"] = (source.stem + ".txt", source.read_bytes())
+    copies["renamed .xls"] = (source.stem + ".xls", source.read_bytes())
+    return {name: copy for name, copy in copies.items() if copy[1] is not None}
+
+
+def reconciles(summary) -> bool:
+    return summary.rows_read == (summary.rows_loaded + summary.rows_duplicate
+                                 + summary.rows_quarantined)
+
+
+@pytest.mark.parametrize("relative", MESSY_FIXTURES)
+def test_a_messy_copy_of_an_export_loads_exactly_what_the_original_does(
+        relative, roster_warehouse, tmp_path):
+    from tests.test_adapters_ingest import EXPORTS
+
+    original, expected = load_copy(roster_warehouse, EXPORTS / relative, tmp_path / "original")
+    assert original.error is None and expected, original.error
+    wrong = {}
+    for variant, (name, data) in messy_copies(relative).items():
+        folder = tmp_path / variant.replace(" ", "_")
+        (folder / "in").mkdir(parents=True)
+        (folder / "in" / name).write_bytes(data)
+        summary, held = load_copy(roster_warehouse, folder / "in" / name, folder)
+        assert reconciles(summary), (variant, summary)
+        if summary.error or held != expected:
+            wrong[variant] = summary.error or "loaded something else"
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("relative", MESSY_FIXTURES)
+def test_reordered_columns_load_or_get_one_line_saying_how_to_force_the_format(
+        relative, roster_warehouse, tmp_path):
+    from pipelines.adapters.common import decode, sniff_delimiter
+    from tests.hostile_files import reversed_columns
+    from tests.test_adapters_ingest import EXPORTS
+
+    _, expected = load_copy(roster_warehouse, EXPORTS / relative, tmp_path / "original")
+    text, _ = decode((EXPORTS / relative).read_bytes())
+    messy = tmp_path / "in" / Path(relative).name
+    messy.parent.mkdir()
+    messy.write_bytes(reversed_columns(text, sniff_delimiter(text)))
+    summary, held = load_copy(roster_warehouse, messy, tmp_path / "messy")
+    assert reconciles(summary)
+    if summary.error is None:
+        assert held == expected
+    else:  # Google Forms and Typeform are recognised by their first column
+        assert "\n" not in summary.error and "--format" in summary.error, summary.error
+        assert summary.rows_loaded == 0

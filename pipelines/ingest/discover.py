@@ -85,6 +85,11 @@ def header_of(text: str) -> list[str]:
     first = text.splitlines()[0] if text.splitlines() else ""
     if "\t" in first and "," not in first:
         raise IngestError("file is tab-separated; canonical files use commas (save as CSV)")
+    if first.count(";") >= 2 and "," not in first:
+        # Excel in many European locales saves "CSV" with semicolons (and decimal commas)
+        raise IngestError("file is semicolon-separated, as Excel saves CSV in many European "
+                          "locales; canonical files use commas: save it as 'CSV UTF-8 "
+                          "(Comma delimited)' and ingest again")
     return [c.strip() for c in next(csv.reader(io.StringIO(first)), [])]
 
 
