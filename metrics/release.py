@@ -218,22 +218,15 @@ def freeze_answers(con: duckdb.DuckDBPyConnection, since: str, publication: int)
                   AND s.indicator = l.indicator AND s.unit = l.unit)))
         """, {"since": since, "publication": publication})
     # entries re-frozen now, or no longer in the ledger (their answers vanished), lose theirs
-    con.execute(
-        """
-        DELETE FROM release.score_ledger s WHERE s.quarter >= $since AND (
-            EXISTS (SELECT 1 FROM _hearth_refreeze r WHERE r.quarter = s.quarter
-                    AND r.indicator = s.indicator AND r.unit = s.unit)
-            OR NOT EXISTS (SELECT 1 FROM release.survey_ledger l WHERE l.quarter = s.quarter
-                           AND l.indicator = s.indicator AND l.unit = s.unit))
-        """, {"since": since})
-    con.execute(
-        """
-        DELETE FROM release.item_ledger i WHERE i.quarter >= $since AND (
-            EXISTS (SELECT 1 FROM _hearth_refreeze r WHERE r.quarter = i.quarter
-                    AND r.indicator = i.indicator AND r.unit = i.unit)
-            OR NOT EXISTS (SELECT 1 FROM release.survey_ledger l WHERE l.quarter = i.quarter
-                           AND l.indicator = i.indicator AND l.unit = i.unit))
-        """, {"since": since})
+    for frozen in ("score_ledger", "item_ledger"):
+        con.execute(
+            f"""
+            DELETE FROM release.{frozen} s WHERE s.quarter >= $since AND (
+                EXISTS (SELECT 1 FROM _hearth_refreeze r WHERE r.quarter = s.quarter
+                        AND r.indicator = s.indicator AND r.unit = s.unit)
+                OR NOT EXISTS (SELECT 1 FROM release.survey_ledger l WHERE l.quarter = s.quarter
+                               AND l.indicator = s.indicator AND l.unit = s.unit))
+            """, {"since": since})
     con.execute(
         """
         INSERT INTO release.score_ledger

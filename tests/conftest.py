@@ -91,16 +91,24 @@ def built_sample(cache: Path) -> Path:
         if path.is_file():
             key.update(path.name.encode())
             key.update(path.read_bytes())
-    folder = cache / f"sample-{key.hexdigest()[:16]}"
-    db = folder / "hearth.duckdb"
-    with cache_lock(folder):
-        if (folder / "complete").exists():
-            return db
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+
+    def build(db: Path) -> None:
         summaries = ingest([SAMPLE_DIR], db=db, config=sample_config())
         assert not [s.error for s in summaries if s.error]
-        (folder / "complete").write_text("", encoding="utf-8")
+
+    return built_once(cache / f"sample-{key.hexdigest()[:16]}", build)
+
+
+def built_once(folder: Path, build) -> Path:
+    """``build(folder / "hearth.duckdb")`` unless a complete build is already in ``folder``,
+    under the folder's lock (a build stopped half-way is started again); returns the path."""
+    db = folder / "hearth.duckdb"
+    with cache_lock(folder):
+        if not (folder / "complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(db)
+            (folder / "complete").write_text("", encoding="utf-8")
     return db
 
 
@@ -269,20 +277,15 @@ def build_program(groups: int, cache: Path) -> Path:
     from hearth.orchestrate import ingest
     from pipelines.synth import synthesize
 
-    folder = cache / f"program-{groups}-{_code_fingerprint()}"
-    db = folder / "hearth.duckdb"
-    with cache_lock(folder):
-        if (folder / "complete").exists():
-            return db
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+    def build(db: Path) -> None:
+        folder = db.parent
         (folder / "hearth.toml").write_text('[program]\nname = "Synthetic program"\n',
                                             encoding="utf-8")
         synthesize(folder / "data", members=groups * 10, groups=groups, quarters=3, seed=14)
         summaries = ingest([folder / "data"], db=db, config=load_config(folder / "hearth.toml"))
         assert not [s.error for s in summaries if s.error]
-        (folder / "complete").write_text("", encoding="utf-8")
-    return db
+
+    return built_once(cache / f"program-{groups}-{_code_fingerprint()}", build)
 
 
 @pytest.fixture(scope="session")
