@@ -399,13 +399,13 @@ def main(argv: list[str] | None = None) -> int:
         con.execute(f"COPY (SELECT session_id, member_id, status, minutes FROM core.attendance) "
                     f"TO '{attendance_csv}' (HEADER)")
         con.execute("CHECKPOINT")
-        bare_before = bare_read_seconds(attendance_csv, Path(tmp) / "bare.duckdb")
+        bare_before, _ = bare_read_seconds(attendance_csv, Path(tmp) / "bare.duckdb")
 
         timings: dict[str, float] = {}
         started = time.perf_counter()
         counts = refresh(con, config, timings)
         refresh_s = time.perf_counter() - started
-        bare_after = bare_read_seconds(attendance_csv, Path(tmp) / "bare.duckdb")
+        bare_after, _ = bare_read_seconds(attendance_csv, Path(tmp) / "bare.duckdb")
         bare_s = (bare_before + bare_after) / 2
         differences = marts_differences(con, "incremental")
         rounded = marts_differences(con, "incremental", digits=9)
