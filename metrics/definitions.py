@@ -105,8 +105,13 @@ def indicator_facts(keys, field: str):
     return pd.Series(numbers[codes], index=keys.index)
 
 
-# Survey thresholds. The refresh hands them to SQL as the macros is_lonely(total) and
-# is_willing(score) (metrics.refresh.install_macros), so this is their one home.
+# Thresholds the SQL steps use. The refresh hands them to SQL as the macros is_lonely(total),
+# is_willing(score) and is_regular(attended, expected) (metrics.refresh.install_macros), so
+# this is their one home.
+#: A member is *regular* when they attended at least this share of their expected sessions
+#: (the participation funnel's "regular" stage and the watchlist's "stopped coming": regular
+#: before, over the up-to-8 sessions before the current run).
+REGULAR_SHARE = 0.6
 #: A loneliness total (3 items scored 1-3, so 3-9) at or above this counts as lonely.
 LONELY_TOTAL = 6
 #: A willingness-to-lead answer (1-5) at or above this counts as agreeing (the top two points).

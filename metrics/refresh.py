@@ -40,7 +40,7 @@ from hearth.errors import HearthError
 from hearth.instrument import load_instrument
 from hearth.quoting import sql_literal
 from metrics.change import add_changes, funnel_points, shrunken_estimates
-from metrics.definitions import LONELY_TOTAL, WILLING_SCORE
+from metrics.definitions import LONELY_TOTAL, REGULAR_SHARE, WILLING_SCORE
 from metrics.flags import build_flags
 from metrics.frames import query_frame
 from metrics.graph import (
@@ -74,7 +74,7 @@ CORE_TABLES = (
 
 def install_macros(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     """The macros the SQL steps use: quarters and local dates from the configuration, and the
-    survey thresholds from metrics.definitions (their one home)."""
+    survey and participation thresholds from metrics.definitions (their one home)."""
     month = config.fiscal_year_start_month
     con.execute(f"CREATE OR REPLACE TEMP MACRO quarter_of(d) AS {quarter_sql('d', month)}")
     con.execute(f"CREATE OR REPLACE TEMP MACRO quarter_start(q) AS {quarter_start_sql('q', month)}")
@@ -85,6 +85,8 @@ def install_macros(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     )
     con.execute(f"CREATE OR REPLACE TEMP MACRO is_lonely(total) AS total >= {LONELY_TOTAL}")
     con.execute(f"CREATE OR REPLACE TEMP MACRO is_willing(score) AS score >= {WILLING_SCORE}")
+    con.execute("CREATE OR REPLACE TEMP MACRO is_regular(attended, expected) AS "
+                f"attended >= {float(REGULAR_SHARE)!r} * expected")
 
 
 def _stage_instrument(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -319,7 +321,8 @@ def settings_fingerprint(con: duckdb.DuckDBPyConnection, config: Config) -> str:
         (i.item_id, i.construct, i.position, i.scale_min, i.scale_max, i.reverse_keyed,
          i.label_map) for i in load_instrument(config).items)
     settings = (config.time_zone, config.fiscal_year_start_month, config.min_responses,
-                config.min_comments, config.pool_quarters, LONELY_TOTAL, WILLING_SCORE)
+                config.min_comments, config.pool_quarters, LONELY_TOTAL, WILLING_SCORE,
+                REGULAR_SHARE)
     return hashlib.sha256(repr((settings, items)).encode()).hexdigest()[:16]
 
 

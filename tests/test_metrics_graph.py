@@ -186,6 +186,20 @@ def test_survey_thresholds_reach_sql_from_definitions(monkeypatch):
     assert con.execute("SELECT is_lonely(6)").fetchone() == (False,)
 
 
+def test_the_regular_share_reaches_sql_from_definitions(monkeypatch):
+    # the funnel's "regular" and the watchlist's "stopped coming" read one threshold
+    con = duckdb.connect()
+    install_macros(con, Config())
+    assert con.execute("SELECT is_regular(3, 5), is_regular(2, 5), is_regular(0, 0)"
+                       ).fetchone() == (True, False, True)
+    monkeypatch.setattr(refresh_module, "REGULAR_SHARE", 0.8)
+    install_macros(con, Config())
+    assert con.execute("SELECT is_regular(3, 5)").fetchone() == (False,)
+    for name in ("08_watchlist.sql", "09_participation_funnel.sql"):
+        sql = (ROOT / "metrics" / "sql" / name).read_text(encoding="utf-8")
+        assert "is_regular(" in sql and "0.6" not in sql, name
+
+
 def test_the_architecture_doc_shows_the_graph_as_declared():
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     chart = mermaid(refresh_graph())

@@ -5,9 +5,9 @@
 --
 -- marts.watchlist (coaches only): members showing withdrawal signals as of each quarter's last
 -- session, among members still on the roster at the quarter's ref_date.
---   stopped_coming: regular before (attended >= 60% of the up-to-8 sessions before the current
---     run of misses, excused ones not counted, at least 4 of them) and has now missed >= 3
---     consecutive sessions.
+--   stopped_coming: regular before (is_regular, metrics.definitions.REGULAR_SHARE: attended >=
+--     60% of the up-to-8 sessions before the current run of misses, excused ones not counted,
+--     at least 4 of them) and has now missed >= 3 consecutive sessions.
 --   no_contact_30_days: no attendance and no buddy check-in in the 30 days to ref_date, though
 --     the group met in that time (and they were expected) and they had been a member for the
 --     whole of it.
@@ -64,7 +64,7 @@ signals AS (
                   prior8_attended, prior8_expected, consecutive_missed) AS reason
     FROM state
     WHERE consecutive_missed >= 3 AND prior8_expected >= 4
-      AND prior8_attended >= 0.6 * prior8_expected
+      AND is_regular(prior8_attended, prior8_expected)
     UNION ALL
     SELECT st.quarter, st.group_id, st.member_id, st.last_attended_seq, st.consecutive_missed,
            'no_contact_30_days',

@@ -2,9 +2,10 @@
 -- writes: marts.participation_funnel(quarter, stage, members)
 --
 -- marts.participation_funnel: the leadership pipeline, by the quarter members first joined the
--- program. joined -> first_session (attended at least once) -> regular (attended >= 60% of
--- their expected sessions, over at least 4) -> host (hosted at least once). Stages are counted
--- to the data's end, so recent cohorts have had less time to move along.
+-- program. joined -> first_session (attended at least once) -> regular (is_regular: attended >=
+-- metrics.definitions.REGULAR_SHARE = 60% of their expected sessions, over at least 4) -> host
+-- (hosted at least once). Stages are counted to the data's end, so recent cohorts have had less
+-- time to move along.
 
 CREATE TABLE marts.participation_funnel AS
 WITH cohort AS (
@@ -25,9 +26,9 @@ staged AS (
            count(*) AS joined,
            count(*) FILTER (WHERE a.attended > 0) AS first_session,
            count(*) FILTER (WHERE a.attended > 0 AND a.expected >= 4
-                            AND a.attended >= 0.6 * a.expected) AS regular,
+                            AND is_regular(a.attended, a.expected)) AS regular,
            count(*) FILTER (WHERE a.attended > 0 AND a.expected >= 4
-                            AND a.attended >= 0.6 * a.expected
+                            AND is_regular(a.attended, a.expected)
                             AND h.member_id IS NOT NULL) AS host
     FROM cohort c
     LEFT JOIN attendance a USING (member_id)
