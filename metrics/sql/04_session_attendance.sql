@@ -6,9 +6,15 @@
 -- marts.session_attendance: one row per session. expected = rostered members not excused (the
 -- attendance-rate denominator); attended = rostered members who came (the host always counts);
 -- excused shown apart. Attendance by members not on the roster that day is not counted.
+--
+-- Quarterly: only the sessions of the refreshed quarters (scoped) are counted, so an
+-- incremental refresh joins the roster and the off-roster bits to those sessions alone.
 
 CREATE TABLE marts.session_attendance AS
-WITH roster_events AS (
+WITH scoped AS (
+    SELECT * FROM stage_sessions WHERE quarter >= (SELECT since FROM stage_scope)
+),
+roster_events AS (
     SELECT group_id, first_seq AS seq, 1 AS change FROM stage_spans WHERE span > 0
     UNION ALL
     SELECT group_id, last_seq + 1, -1 FROM stage_spans WHERE span > 0
@@ -19,7 +25,7 @@ roster_steps AS (
 ),
 rostered AS (
     SELECT s.session_id, coalesce(r.rostered, 0) AS rostered
-    FROM stage_sessions s
+    FROM scoped s
     ASOF LEFT JOIN roster_steps r ON r.group_id = s.group_id AND s.seq >= r.seq
 ),
 -- every attendance row that is not the host's, counted per session (stage_session_rows)
@@ -39,7 +45,7 @@ off_roster AS (
            count(*) FILTER (WHERE get_bit(o.a, s.seq - 1) = 1) AS attended,
            count(*) FILTER (WHERE get_bit(o.e, s.seq - 1) = 1) AS excused
     FROM off_roster_pairs o
-    JOIN stage_sessions s ON s.group_id = o.group_id
+    JOIN scoped s ON s.group_id = o.group_id
     WHERE (bit_count(o.a) > 0 OR bit_count(o.e) > 0)
       AND o.member_id IS DISTINCT FROM s.host_member_id
       AND (get_bit(o.a, s.seq - 1) = 1 OR get_bit(o.e, s.seq - 1) = 1)
@@ -47,7 +53,7 @@ off_roster AS (
 ),
 host_rostered AS (
     SELECT s.session_id
-    FROM stage_sessions s
+    FROM scoped s
     JOIN stage_spans sp
       ON sp.group_id = s.group_id AND sp.member_id = s.host_member_id
      AND s.seq BETWEEN sp.first_seq AND sp.last_seq
@@ -60,11 +66,10 @@ SELECT
         + CASE WHEN h.session_id IS NOT NULL THEN 1 ELSE 0 END)::INTEGER AS attended,
     (coalesce(c.excused, 0) - coalesce(o.excused, 0))::INTEGER AS excused,
     s.modality, s.captioned, s.seq
-FROM stage_sessions s
+FROM scoped s
 JOIN rostered r USING (session_id)
 LEFT JOIN rows_per_session c USING (session_id)
 LEFT JOIN off_roster o USING (session_id)
 LEFT JOIN host_rostered h USING (session_id)
 LEFT JOIN core.members mem ON mem.member_id = s.host_member_id
-WHERE s.quarter >= (SELECT since FROM stage_scope)
 ORDER BY s.group_id, s.seq;
