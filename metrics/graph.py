@@ -3,7 +3,8 @@
 A step is one SQL file under metrics/sql/ or one Python function (declared in
 metrics/refresh.py). Each names
 
-- ``reads``: the tables it reads (``core.*``, ``stage_*`` temp tables, ``marts.*``);
+- ``reads``: the tables it reads (``core.*``, ``stage_*`` temp tables, ``marts.*``, and
+  ``kept.*``: what the runner keeps of the last refresh's stage tables, see metrics.refresh);
 - ``writes``: the tables it creates, each with its columns, in order;
 - ``extends``: tables another step created that it adds rows to (``stage_counts``).
 
@@ -43,7 +44,7 @@ SCOPE_TABLE = "stage_scope"
 
 _DECLARATION = re.compile(r"^--\s*(reads|writes|extends):\s*(.*)$")
 _CONTINUATION = re.compile(r"^--\s{2,}\S")
-_TABLE = re.compile(r"^\s*((?:core|marts|raw)\.\w+|stage_\w+)\s*(?:\((.*)\))?\s*$", re.S)
+_TABLE = re.compile(r"^\s*((?:core|marts|raw|kept)\.\w+|stage_\w+)\s*(?:\((.*)\))?\s*$", re.S)
 
 
 class GraphError(HearthError):

@@ -71,6 +71,21 @@ CORE_TABLES = (
     "core.instrument_items",
 )
 
+#: Stage tables the runner keeps after a refresh, so the next incremental one builds on them
+#: instead of reading the whole history again: {kept table: (stage table, its column types)}.
+#: The membership attendance bits (metrics/sql/03_memberships.sql) read only the sessions from
+#: the quarter new data starts in and take the earlier sessions' bits from here. They hold
+#: member-level rows, so no published snapshot carries the `kept` schema.
+KEPT_TABLES = {
+    "kept.pair_bits": ("stage_pair_bits", {"group_id": "VARCHAR", "member_id": "VARCHAR",
+                                           "a": "BIT", "e": "BIT"}),
+    "kept.session_rows": ("stage_session_rows", {"session_id": "VARCHAR", "attended": "BIGINT",
+                                                 "excused": "BIGINT"}),
+}
+
+#: Every table that exists before a refresh runs: the loaded core and the kept stage tables.
+SOURCE_TABLES = (*CORE_TABLES, *KEPT_TABLES)
+
 
 def install_macros(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     """The macros the SQL steps use: quarters and local dates from the configuration, and the
@@ -277,7 +292,7 @@ def python_steps() -> list[Step]:
 def refresh_graph() -> list[Step]:
     """Every step, SQL and Python, in the order the refresh runs them (raises GraphError for a
     graph that cannot run)."""
-    return order_steps([*sql_steps(), *python_steps()], sources=CORE_TABLES)
+    return order_steps([*sql_steps(), *python_steps()], sources=SOURCE_TABLES)
 
 
 def mart_tables(steps: list[Step] | None = None) -> tuple[str, ...]:
@@ -338,7 +353,24 @@ def _can_refresh_part(con: duckdb.DuckDBPyConnection, steps: list[Step], fingerp
                         "AND table_name = 'indicators'").fetchone()
     return stamp == (_stamp(fingerprint),) and all(
         table_columns(con, t) == columns
-        for s in steps for t, columns in s.writes.items() if t.startswith("marts."))
+        for s in steps for t, columns in s.writes.items() if t.startswith("marts.")) and all(
+        table_columns(con, t) == tuple(types) for t, (_, types) in KEPT_TABLES.items())
+
+
+def _ensure_kept(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty kept tables where there are none yet (a full refresh reads none of their rows, but
+    the SQL that reads them must find them)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS kept")
+    for table, (_, types) in KEPT_TABLES.items():
+        columns = ", ".join(f"{col} {typ}" for col, typ in types.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+
+
+def _save_kept(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep this refresh's stage tables for the next incremental refresh."""
+    for table, (stage, types) in KEPT_TABLES.items():
+        con.execute(f"DELETE FROM {table}")
+        con.execute(f"INSERT INTO {table} SELECT {', '.join(types)} FROM {stage}")
 
 
 def _set_variable(con: duckdb.DuckDBPyConnection, name: str, literal: str) -> None:
@@ -431,6 +463,7 @@ def refresh(
         prepare_session(con, config, since, previous_end)
         if since is None:
             _drop_marts(con)
+        _ensure_kept(con)
         ctx = Context(con, config)
         for step in steps:
             started = time.perf_counter()
@@ -438,6 +471,7 @@ def refresh(
             if timings is not None:
                 timings[step.where.removeprefix("metrics/sql/")] = \
                     time.perf_counter() - started
+        _save_kept(con)
         _drop_stage(con)
         # which settings these marts were built under (an incremental refresh checks it)
         con.execute(f"COMMENT ON TABLE marts.indicators IS {sql_literal(_stamp(fingerprint))}")

@@ -23,10 +23,10 @@ from metrics.graph import (
     python_step,
     sql_steps,
 )
-from metrics.refresh import CORE_TABLES, install_macros, python_steps, refresh_graph
+from metrics.refresh import SOURCE_TABLES, install_macros, python_steps, refresh_graph
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = re.compile(r"\b(?:core|marts)\.\w+|\bstage_\w+")
+TABLE = re.compile(r"\b(?:core|marts|kept)\.\w+|\bstage_\w+")
 
 
 def _code(sql: str) -> str:
@@ -124,7 +124,7 @@ def test_adding_a_python_step_is_one_declaration():
         return {"marts.summary": None}
     extra = python_step("summary", summary, reads=["marts.indicators"],
                         writes={"marts.summary": {"quarter": "VARCHAR", "n": "BIGINT"}})
-    ordered = order_steps([*sql_steps(), *python_steps(), extra], sources=CORE_TABLES)
+    ordered = order_steps([*sql_steps(), *python_steps(), extra], sources=SOURCE_TABLES)
     names = [s.name for s in ordered]
     assert names.index("indicators") < names.index("summary")
     assert extra.writes == {"marts.summary": ("quarter", "n")}

@@ -26,7 +26,7 @@ from hearth.config import Config
 from hearth.errors import HearthError
 from hearth.orchestrate import ingest
 from hearth.warehouse import connect
-from metrics.refresh import MART_TABLES, refresh, touched_since
+from metrics.refresh import KEPT_TABLES, MART_TABLES, refresh, touched_since
 from tests.conftest import SAMPLE_DIR, sample_config
 
 DATED = {  # file -> the column whose date decides the week a row belongs to
@@ -184,3 +184,80 @@ def test_marts_built_under_other_settings_are_rebuilt_in_full(sample_warehouse, 
     refresh(con, stricter, since="2026Q3")  # same settings again: earlier quarters kept
     assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'old'"
                        ).fetchone()[0] > 0
+
+
+def _kept(con) -> dict[str, list[tuple]]:
+    return {table: sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            for table in KEPT_TABLES}
+
+
+def test_a_late_attendance_row_in_an_old_quarter_still_gives_the_full_refresh_marts(tmp_path):
+    # the attendance bits of sessions before the new data's quarter are kept between
+    # refreshes: a row that arrives late for an old session must move that quarter back
+    config = sample_config()
+    before, week = _split(tmp_path, date(2026, 8, 10))
+    tables = {}
+    for folder in (before, week):
+        with open(folder / "attendance.csv", newline="", encoding="utf-8") as f:
+            tables[folder] = list(csv.reader(f))
+    late = next(r for r in tables[before][1:]
+                if r[0].startswith("g03-2025-11-") and r[2] == "attended")
+    tables[before].remove(late)
+    tables[week].append(late)
+    for folder, rows in tables.items():
+        with open(folder / "attendance.csv", "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows)
+    db = tmp_path / "w.duckdb"
+    _load(before, db, config)
+    con = connect(db)
+    refresh(con, config)
+    con.close()
+
+    loads = _load(week, db, config)
+    con = connect(db)
+    since = touched_since(con, config, loads)
+    assert since == "2025Q4"
+    refresh(con, config, since=since)
+    incremental, kept = _marts(con), _kept(con)
+    refresh(con, config)
+    full = _marts(con)
+    con.close()
+    for name in MART_TABLES:
+        assert incremental[name] == full[name], f"marts.{name} differs"
+    assert kept == _kept(connect(db)), "the kept attendance bits differ from a full refresh's"
+
+
+def test_an_incremental_refresh_reads_the_attendance_of_the_new_quarters_only(
+        sample_warehouse, tmp_path):
+    config = sample_config()
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, db)
+    con = connect(db)
+    # a mark on an old session's kept counts: an incremental refresh keeps it (it does not
+    # read that session's attendance again); a full refresh reads everything again
+    old = con.execute("SELECT session_id FROM kept.session_rows JOIN core.sessions "
+                      "USING (session_id) WHERE session_date < DATE '2026-01-01' LIMIT 1"
+                      ).fetchone()[0]
+    con.execute("UPDATE kept.session_rows SET attended = attended + 100 WHERE session_id = ?",
+                [old])
+    marked = con.execute("SELECT attended FROM kept.session_rows WHERE session_id = ?",
+                         [old]).fetchone()[0]
+    refresh(con, config, since="2026Q3")
+    assert con.execute("SELECT attended FROM kept.session_rows WHERE session_id = ?",
+                       [old]).fetchone()[0] == marked
+    refresh(con, config)
+    assert con.execute("SELECT attended FROM kept.session_rows WHERE session_id = ?",
+                       [old]).fetchone()[0] == marked - 100
+
+
+def test_marts_without_kept_attendance_bits_are_rebuilt_in_full(sample_warehouse, tmp_path):
+    # a warehouse refreshed before the bits were kept: nothing to build on
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, db)
+    con = connect(db)
+    con.execute("DROP SCHEMA kept CASCADE")
+    con.execute("UPDATE marts.indicators SET note = 'old' WHERE quarter = '2025Q2'")
+    refresh(con, sample_config(), since="2026Q3")
+    assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'old'"
+                       ).fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM kept.pair_bits").fetchone()[0] > 0

@@ -1,8 +1,10 @@
--- reads: core.attendance, core.memberships, core.sessions
+-- reads: core.attendance, core.memberships, core.sessions, kept.pair_bits, kept.session_rows
 -- writes: stage_sessions(session_id, group_id, session_date, host_member_id, modality, captioned,
 --     quarter, seq)
 -- writes: stage_spans(mid, group_id, member_id, joined_on, left_on, tier, role, first_seq,
 --     last_seq, span, span_mask)
+-- writes: stage_reread_sessions(session_id, group_id, seq, host_member_id)
+-- writes: stage_kept_seq(group_id, kept_seq)
 -- writes: stage_marks(group_id, member_id, session_id, a, e, attended_rows, excused_rows)
 -- writes: stage_pair_bits(group_id, member_id, a, e)
 -- writes: stage_session_rows(session_id, attended, excused)
@@ -22,6 +24,14 @@
 -- Runs of missed sessions, the last attendance and per-quarter counts are string operations on
 -- these few hundred thousand short strings. Attendance by someone not on the group's roster
 -- that day is not counted anywhere (the ingest summary lists such guests).
+--
+-- The attendance bits are kept between refreshes (kept.pair_bits, kept.session_rows: the
+-- runner saves stage_pair_bits and stage_session_rows after every refresh). Core rows are only
+-- ever added and an incremental refresh starts at the first quarter new rows touch
+-- (hearth_requested_since), so a group's sessions before that quarter keep their numbers and
+-- their bits: only the attendance of the sessions from that quarter on is read again (a
+-- late row in an old quarter moves the requested quarter back, and everything after it is
+-- read again). A full refresh (no requested quarter) reads every session's attendance.
 
 CREATE OR REPLACE TEMP TABLE stage_sessions AS
 SELECT
@@ -31,6 +41,19 @@ SELECT
 FROM core.sessions;
 
 SET VARIABLE hearth_max_seq = (SELECT greatest(coalesce(max(seq), 1), 1) FROM stage_sessions);
+
+-- The sessions whose attendance is read in this refresh: all of them in a full refresh, else
+-- those from the requested quarter on; per group, the last session number whose bits are kept.
+CREATE OR REPLACE TEMP TABLE stage_reread_sessions AS
+SELECT session_id, group_id, seq, host_member_id FROM stage_sessions
+WHERE getvariable('hearth_requested_since') IS NULL
+   OR quarter >= getvariable('hearth_requested_since')::VARCHAR;
+
+CREATE OR REPLACE TEMP TABLE stage_kept_seq AS
+SELECT s.group_id, coalesce(min(r.seq) - 1, max(s.seq)) AS kept_seq
+FROM stage_sessions s LEFT JOIN stage_reread_sessions r USING (session_id)
+WHERE getvariable('hearth_requested_since') IS NOT NULL
+GROUP BY s.group_id;
 
 -- Each membership's span of its group's sessions (first_seq > last_seq: none yet), and the
 -- span as a bit mask over all session numbers.
@@ -55,7 +78,7 @@ SELECT *, greatest(last_seq - first_seq + 1, 0) AS span,
 FROM spans;
 
 -- Per group x member: which sessions they attended (or hosted) and were excused from, as bits
--- over the group's session numbers. One pass over the attendance table.
+-- over the group's session numbers. One pass over the attendance of the sessions re-read.
 CREATE OR REPLACE TEMP TABLE stage_marks AS
 WITH marks AS (
     SELECT s.group_id, a.member_id, s.seq, a.session_id,
@@ -63,10 +86,10 @@ WITH marks AS (
            a.status = 'attended' OR a.member_id IS NOT DISTINCT FROM s.host_member_id AS attended,
            a.status = 'excused' AND a.member_id IS DISTINCT FROM s.host_member_id AS excused,
            a.member_id IS NOT DISTINCT FROM s.host_member_id AS is_host
-    FROM core.attendance a JOIN stage_sessions s USING (session_id)
+    FROM core.attendance a JOIN stage_reread_sessions s USING (session_id)
     UNION ALL
     SELECT group_id, host_member_id, seq, NULL, true, false, true
-    FROM stage_sessions WHERE host_member_id IS NOT NULL
+    FROM stage_reread_sessions WHERE host_member_id IS NOT NULL
 )
 -- one pass, two groupings: bits per group x member, and non-host rows per session
 SELECT group_id, member_id, session_id,
@@ -77,17 +100,40 @@ SELECT group_id, member_id, session_id,
 FROM marks
 GROUP BY GROUPING SETS ((group_id, member_id), (session_id));
 
+-- The bits just read, and the kept ones of the sessions before them (cut to those sessions and
+-- padded to this refresh's session count): their positions never overlap.
 CREATE OR REPLACE TEMP TABLE stage_pair_bits AS
+WITH read_now AS (
+    SELECT group_id, member_id,
+           coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS a,
+           coalesce(e, repeat('0', getvariable('hearth_max_seq'))::BIT)
+               & ~coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS e
+    FROM stage_marks WHERE member_id IS NOT NULL
+),
+kept AS (
+    SELECT k.group_id, k.member_id,
+           (substr(k.a::VARCHAR, 1, s.kept_seq)
+            || repeat('0', getvariable('hearth_max_seq') - s.kept_seq))::BIT AS a,
+           (substr(k.e::VARCHAR, 1, s.kept_seq)
+            || repeat('0', getvariable('hearth_max_seq') - s.kept_seq))::BIT AS e
+    FROM kept.pair_bits k JOIN stage_kept_seq s USING (group_id)
+    WHERE s.kept_seq > 0
+)
 SELECT group_id, member_id,
-       coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS a,
-       coalesce(e, repeat('0', getvariable('hearth_max_seq'))::BIT)
-           & ~coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS e
-FROM stage_marks WHERE member_id IS NOT NULL;
+       coalesce(k.a | r.a, k.a, r.a) AS a,
+       coalesce(k.e | r.e, k.e, r.e) AS e
+FROM read_now r FULL JOIN kept k USING (group_id, member_id);
 
--- Non-host attendance rows per session (all of them; 04 removes those off the roster).
+-- Non-host attendance rows per session (all of them; 04 removes those off the roster): those
+-- just read, and the kept counts of the sessions not read again.
 CREATE OR REPLACE TEMP TABLE stage_session_rows AS
 SELECT session_id, attended_rows AS attended, excused_rows AS excused
-FROM stage_marks WHERE session_id IS NOT NULL;
+FROM stage_marks WHERE session_id IS NOT NULL
+UNION ALL
+SELECT k.session_id, k.attended, k.excused
+FROM kept.session_rows k
+WHERE getvariable('hearth_requested_since') IS NOT NULL
+  AND k.session_id NOT IN (SELECT session_id FROM stage_reread_sessions);
 
 -- Per membership: its attendance within its span, as bit masks and as strings over the span.
 CREATE OR REPLACE TEMP TABLE stage_member_bits AS
