@@ -11,8 +11,10 @@ DuckDB.
 touch: the steps that read `stage_scope` build rows for its quarters only (from `since`, or
 earlier where a figure of an earlier quarter depends on later data: see metrics/sql/scope.sql),
 and the marts they write keep the rows of earlier quarters. Steps that summarise the whole
-history (groups, participation funnel, retention curve, freshness) are rebuilt in full; so are
-the membership bits every quarter is counted from. With `since=None` every quarter is rebuilt.
+history (groups, participation funnel, retention curve, freshness) are rebuilt in full. The
+membership attendance bits every quarter is counted from are kept between refreshes
+(KEPT_TABLES, the `kept` schema): an incremental refresh reads the attendance of the sessions
+from `since` on only. With `since=None` every quarter is rebuilt.
 
 If anything fails the transaction rolls back and the previous marts stay as they were.
 """

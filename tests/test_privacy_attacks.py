@@ -220,7 +220,7 @@ def test_each_audience_snapshot_holds_only_its_tables_privately(sample_warehouse
             str(v) for t in sorted(tables)
             for row in snap.execute(f"SELECT * FROM {t}").fetchall() for v in row)
     assert tables <= set(AUDIENCE_TABLES[audience])
-    assert not [t for t in tables if t.split(".")[0] in ("raw", "core", "release")]
+    assert not [t for t in tables if t.split(".")[0] in ("raw", "core", "release", "kept")]
     assert "marts.survey_scores" not in tables
     assert ("marts.watchlist" in tables) == (audience == "coach")
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
