@@ -34,15 +34,21 @@ JOIN core.memberships m
  AND (m.left_on IS NULL OR m.left_on > gq.q_start);
 
 -- Members with a buddy check-in (either side of the pair) in the last 30 days of each quarter.
--- (each check-in's local date worked out once, then counted for both sides)
+-- (each check-in's local date worked out once, then counted for both sides; check-ins more
+-- than 31 days before the first rebuilt quarter's window, time zones aside, are skipped before
+-- their local date is worked out)
 CREATE OR REPLACE TEMP TABLE stage_buddy_covered AS
+WITH scoped AS (
+    SELECT quarter, ref_date FROM stage_quarters
+    WHERE quarter >= (SELECT since FROM stage_scope)
+)
 SELECT DISTINCT quarter, member_id
 FROM (
     SELECT q.quarter, unnest([c.member_id, c.buddy_id]) AS member_id
     FROM core.buddy_checkins c
-    JOIN stage_quarters q
+    JOIN scoped q
       ON local_date(c.checked_in_at) BETWEEN q.ref_date - 29 AND q.ref_date
-     AND q.quarter >= (SELECT since FROM stage_scope)
+    WHERE c.checked_in_at >= (SELECT min(ref_date) - 31 FROM scoped)::TIMESTAMPTZ
 );
 
 -- First-timers: a member's first attended session in a group; they returned when they attended
@@ -72,7 +78,9 @@ SELECT
         OR l.last_seq >= f.first_two[1] + 3 AS judgeable
 FROM first_two f
 JOIN last_seq l USING (group_id)
-JOIN stage_sessions s ON s.group_id = f.group_id AND s.seq = f.first_two[1];
+JOIN stage_sessions s ON s.group_id = f.group_id AND s.seq = f.first_two[1]
+-- counted in the quarter of the first visit: only the rebuilt quarters'
+WHERE s.quarter >= (SELECT since FROM stage_scope);
 
 CREATE OR REPLACE TEMP TABLE stage_counts (
     quarter VARCHAR, group_id VARCHAR, indicator VARCHAR,
