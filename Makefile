@@ -22,11 +22,14 @@ demo: $(STAMP)
 
 ## Run the tests (browser tests need Debian's chromium: apt-get install -y chromium).
 ## Long sweeps and calibration runs (marked slow) are left out; `make test-slow` runs them, and CI
-## runs both.
+## runs both. Two workers (pytest-xdist): each test module stays on one worker and the browser
+## modules share one (tests/conftest.py, pytest_xdist_make_scheduler); TEST_WORKERS=0 runs in one
+## process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow

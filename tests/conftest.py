@@ -33,21 +33,49 @@ CHROMIUM_ARGS = [
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: ignored where xdist is missing
 def pytest_xdist_make_scheduler(config, log):
-    """Under `pytest -n 2 --dist loadfile`, each test module runs on one worker (its module
-    fixtures are built once, and scenarios that span tests, like test_browser_cycle's, keep
-    their order), and the browser modules (tests/test_browser*.py) run together on one worker,
-    where they share one Chromium and the session's dashboards (`shared_dashboard`).
+    """Under `pytest -n 2 --dist loadfile` (`make test`), each test module runs on one worker (its
+    module fixtures are built once, and scenarios that span tests, like test_browser_cycle's,
+    keep their order); the browser modules (tests/test_browser*.py) run together on one worker,
+    where they share one Chromium and the session's dashboards (`shared_dashboard`), and so do
+    the modules that read the same `sample_page` renders; the longest units start first.
     (`--dist loadgroup` cannot group here: pytest 9.2 ignores the node id xdist 3.8 rewrites.)"""
     if config.getvalue("dist") != "loadfile":
         return None
+    from collections import OrderedDict
+
     from xdist.scheduler import LoadFileScheduling
 
+    class LongestFirst(OrderedDict):
+        """The work queue, with the longest work units (STARTED_FIRST) at its front: a long unit
+        handed out last would leave the other worker idle while it runs."""
+
+        def __setitem__(self, scope, tests):
+            super().__setitem__(scope, tests)
+            if scope in STARTED_FIRST:
+                for first in reversed(STARTED_FIRST):
+                    if first in self:
+                        self.move_to_end(first, last=False)
+
     class BrowserModulesTogether(LoadFileScheduling):
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            self.workqueue = LongestFirst()
+
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return "browser" if Path(path).name.startswith("test_browser") else path
+            name = Path(path).name
+            if name.startswith("test_browser"):
+                return "browser"
+            return "sample pages" if name in SAMPLE_PAGE_MODULES else path
 
     return BrowserModulesTogether(config, log)
+
+
+#: Modules that read the same `sample_page` renders (a worker's own cache): kept on one worker.
+SAMPLE_PAGE_MODULES = {"test_dashboard_pages.py", "test_privacy_pages.py"}
+#: The work units that take longest under `make test` (pytest --durations, 2026-11-30), handed
+#: out first, longest first; every other module follows in xdist's order (most tests first).
+STARTED_FIRST = ("browser", "sample pages")
 
 
 @pytest.fixture(scope="session")
