@@ -12,6 +12,7 @@ import plotly.io as pio
 
 from dashboard.labels import indicator_title, is_index, lower_is_better
 from metrics.anonymity import SUPPRESSED_LABEL
+from metrics.definitions import ALPHA_WARNING
 from metrics.presentation import CANT_TELL, format_value, is_percent
 
 WARM = "#C2410C"       # Hearth's accent: the program's own figures
@@ -402,7 +403,7 @@ def survey_quarters(frame: pd.DataFrame, k: int) -> go.Figure:
 
 
 def reliability(frame: pd.DataFrame) -> go.Figure:
-    """Cronbach's alpha per construct and quarter with the 0.7 line."""
+    """Cronbach's alpha per construct and quarter with the warning line (ALPHA_WARNING)."""
     fig = go.Figure()
     palette = [WARM, TEAL, "#7C3AED", "#2563EB", "#6B7280"]
     for i, (construct, part) in enumerate(frame.groupby("construct", sort=False)):
@@ -414,7 +415,8 @@ def reliability(frame: pd.DataFrame) -> go.Figure:
                      "array": (part["ci_high"] - part["alpha"]).clip(lower=0).tolist(),
                      "arrayminus": (part["alpha"] - part["ci_low"]).clip(lower=0).tolist()},
         ))
-    fig.add_hline(y=0.7, line_dash="dash", line_color=GREY, annotation_text="0.7",
+    fig.add_hline(y=ALPHA_WARNING, line_dash="dash", line_color=GREY,
+                  annotation_text=f"{ALPHA_WARNING:g}",
                   annotation_position="bottom right")
     _style(fig, "How consistently each construct's items are answered", "Quarter",
            "Cronbach's alpha", height=340)
