@@ -146,6 +146,10 @@ def _flags_section(report: Report, flags: pd.DataFrame, chance: str | None) -> N
         report.paragraph(chance, css="note")
 
 
+# The review's chart sections, one drawn at a time (dashboard/app_pages/review.py).
+SECTION_TITLES = {"trends": "Trends", "participation": "Participation and retention",
+                  "inclusion": "Inclusion"}
+
 TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psychological_safety",
                     "peer_support", "loneliness_share"]
 
