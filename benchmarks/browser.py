@@ -12,8 +12,8 @@ was asked for). Each figure is the median of --repeats runs; the first (cold-cac
 each action is printed beside it, and how much of the median the browser's main thread was
 busy (Chrome's TaskDuration: rendering, Plotly, React), so a slow action says whether the
 server or the browser held it up, with what the browser was given to do: the Plotly charts on
-the page when it settled, the kilobytes of script it downloaded and of Streamlit messages
-(figure JSON, tables) it received. With --profile, the server runs with HEARTH_PROFILE=1 and
+the page when the rerun finished, the kilobytes of script it downloaded (as sent, compressed)
+and of Streamlit messages (figure JSON, tables) it received. With --profile, the server runs with HEARTH_PROFILE=1 and
 the Python time of each page's script runs (dashboard/profiling.py) is summed up at the end. The first page is timed twice: right after the server
 starts (cold caches), and in new browser sessions on the warm server. Prints figures; asserts
 nothing. With --keep, the synthetic program is built once into that folder and reused.
@@ -101,7 +101,9 @@ _SESSIONS: dict[int, object] = {}  # id(page) -> its Chrome DevTools session
 # Bytes the browser received, by kind, since it started: "script" (JavaScript files) and
 # "messages" (Streamlit's websocket frames: figure JSON, tables, widgets).
 RECEIVED: dict[str, int] = {"script": 0, "messages": 0}
-CHARTS = "() => document.querySelectorAll('.js-plotly-plot').length"
+# Plotly charts the page holds when the rerun has finished (Streamlit's element, present before
+# Plotly has drawn into it: the rerun can finish while the browser is still drawing)
+CHARTS = "() => document.querySelectorAll('[data-testid=stPlotlyChart]').length"
 
 
 def count_traffic(context) -> None:
