@@ -8,7 +8,8 @@ filter change, first page ≤ 3 s), on a warehouse of any size.
 It serves the warehouse with `hearth dashboard` (as a user runs it), opens it in Debian's
 Chromium through Playwright, and times from the click to the moment Streamlit has finished the
 rerun (the app root's data-test-script-state back to "notRunning", after the page shows what
-was asked for). Each figure is the median of --repeats runs; the first (cold-cache) run of
+was asked for) and the page is drawn (no placeholder of a lazily loaded element left, every
+Plotly chart drawn). Each figure is the median of --repeats runs; the first (cold-cache) run of
 each action is printed beside it, and how much of the median the browser's main thread was
 busy (Chrome's TaskDuration: rendering, Plotly, React), so a slow action says whether the
 server or the browser held it up, with what the browser was given to do: the Plotly charts on
@@ -38,6 +39,12 @@ from pathlib import Path
 CHROMIUM = "/usr/bin/chromium"
 IDLE = ("() => document.querySelector('[data-testid=stApp]')"
         "?.getAttribute('data-test-script-state') === 'notRunning'")
+# ... and the page drawn: no placeholder left where a lazily loaded element (a Plotly chart
+# while Plotly's bundle loads) will appear, and every Plotly chart drawn. Without this the
+# first page "finished" while its charts were still skeletons.
+DRAWN = ("() => !document.querySelector('[data-testid=stMain] [data-testid=stSkeleton]') && "
+         "[...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+         ".every(c => c.querySelector('.js-plotly-plot .main-svg'))")
 TIMEOUT = 180_000  # ms
 
 
@@ -145,6 +152,7 @@ def timed(page, action: Callable[[], None], ready: Callable[[], None],
     action()
     ready()
     page.wait_for_function(IDLE, timeout=TIMEOUT)
+    page.wait_for_function(DRAWN, timeout=TIMEOUT)
     took = time.perf_counter() - start
     BUSY[id(page)] = _busy(page) - before
     if name is not None:
