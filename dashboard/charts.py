@@ -301,13 +301,13 @@ def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str],
     for value in ["within", *sorted(set(reading) - {"within"}, key=_limit_order)]:
         part = points[reading == value]
         if value == "within":
-            colour, described, name = GREY, "within the limits", "Groups within the limits"
+            colour, described, name = GREY, "within the limits", "Within the limits"
         else:
             side, level = value.split()[0], value.split()[-1]
             better = side.startswith("above") != lower_is_better(indicator)
             colour = TEAL if better else WARM
             described = f"{side} the {level} limit"
-            name = f"{'Better' if better else 'Worse'} than chance ({side} {level})"
+            name = f"{'Better' if better else 'Worse'} ({side} {level})"
         fig.add_trace(go.Scatter(
             x=part["n"].tolist(), y=_compact(part["value"]), mode="markers", name=name,
             marker={"color": colour, "size": 9, "opacity": 0.8},
@@ -318,8 +318,9 @@ def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str],
     y_title, y_axis = _axis(indicator)
     x_title = ("Expected attendances" if indicator == "attendance_rate"
                else "Members" if is_percent(indicator) else "Responses")
+    # up to eight legend entries take two lines above the plot: room for them under the title
     _style(fig, f"{indicator_title(indicator)}: groups against chance variation", x_title, y_title,
-           height=360, margin=FIXED_MARGIN)
+           height=400, margin=FIXED_MARGIN | {"t": 110})
     y_axis.pop("range", None)
     y_axis.pop("rangemode", None)
     fig.update_yaxes(**y_axis)
