@@ -8,10 +8,14 @@ filter change, first page ≤ 3 s), on a warehouse of any size.
 It serves the warehouse with `hearth dashboard` (as a user runs it), opens it in Debian's
 Chromium through Playwright, and times from the click to the moment Streamlit has finished the
 rerun (the app root's data-test-script-state back to "notRunning", after the page shows what
-was asked for). Each figure is the median of --repeats runs; the first (cold-cache) run of
+was asked for) and the page is drawn (no placeholder of a lazily loaded element left, every
+Plotly chart drawn). Each figure is the median of --repeats runs; the first (cold-cache) run of
 each action is printed beside it, and how much of the median the browser's main thread was
 busy (Chrome's TaskDuration: rendering, Plotly, React), so a slow action says whether the
-server or the browser held it up. The first page is timed twice: right after the server
+server or the browser held it up, with what the browser was given to do: the Plotly charts on
+the page when the rerun finished, the kilobytes of script it downloaded (as sent, compressed)
+and of Streamlit messages (figure JSON, tables) it received. With --profile, the server runs with HEARTH_PROFILE=1 and
+the Python time of each page's script runs (dashboard/profiling.py) is summed up at the end. The first page is timed twice: right after the server
 starts (cold caches), and in new browser sessions on the warm server. Prints figures; asserts
 nothing. With --keep, the synthetic program is built once into that folder and reused.
 """
@@ -35,6 +39,12 @@ from pathlib import Path
 CHROMIUM = "/usr/bin/chromium"
 IDLE = ("() => document.querySelector('[data-testid=stApp]')"
         "?.getAttribute('data-test-script-state') === 'notRunning'")
+# ... and the page drawn: no placeholder left where a lazily loaded element (a Plotly chart
+# while Plotly's bundle loads) will appear, and every Plotly chart drawn. Without this the
+# first page "finished" while its charts were still skeletons.
+DRAWN = ("() => !document.querySelector('[data-testid=stMain] [data-testid=stSkeleton]') && "
+         "[...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+         ".every(c => c.querySelector('.js-plotly-plot .main-svg'))")
 TIMEOUT = 180_000  # ms
 
 
@@ -52,12 +62,16 @@ def build(folder: Path, groups: int) -> tuple[Path, Path]:
 
 
 @contextlib.contextmanager
-def served(db: Path, config: Path | None, audience: str, port: int = 8771):
+def served(db: Path, config: Path | None, audience: str, port: int = 8771,
+           profile: Path | None = None):
+    """`hearth dashboard` on ``db``; with ``profile``, HEARTH_PROFILE=1 and its log there."""
     hearth = shutil.which("hearth", path=str(Path(sys.executable).parent)) or "hearth"
+    env = dict(os.environ, HEARTH_PROFILE="1") if profile else None
+    log = profile.open("w", encoding="utf-8") if profile else subprocess.DEVNULL
     process = subprocess.Popen(
         [hearth, "--db", str(db), *(["--config", str(config)] if config else []), "dashboard",
          "--audience", audience, "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, env=env)
     url = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -71,10 +85,47 @@ def served(db: Path, config: Path | None, audience: str, port: int = 8771):
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=20)
+        if profile:
+            log.close()
+
+
+def report_profile(log: Path) -> None:
+    """Python time of each page's script runs, from the HEARTH_PROFILE log: the entry file's
+    "page <title>" sections (the page script alone) and "context" / "sidebar"."""
+    runs: dict[str, list[float]] = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        found = re.match(r"hearth profile\s+app\s+(.+?)\s+([\d.]+) ms$", line)
+        if found:
+            runs.setdefault(found[1].strip(), []).append(float(found[2]))
+    print("\nPython time per script run (HEARTH_PROFILE), ms: first, median, max, runs")
+    for name, times in runs.items():
+        print(f"  {name:<42} {times[0]:8.0f} {statistics.median(times):8.0f} "
+              f"{max(times):8.0f} {len(times):5d}", flush=True)
 
 
 BUSY: dict[int, float] = {}  # id(page) -> the browser main thread's busy seconds, last action
 _SESSIONS: dict[int, object] = {}  # id(page) -> its Chrome DevTools session
+# Bytes the browser received, by kind, since it started: "script" (JavaScript files) and
+# "messages" (Streamlit's websocket frames: figure JSON, tables, widgets).
+RECEIVED: dict[str, int] = {"script": 0, "messages": 0}
+# Plotly charts the page holds when the rerun has finished (Streamlit's element, present before
+# Plotly has drawn into it: the rerun can finish while the browser is still drawing)
+CHARTS = "() => document.querySelectorAll('[data-testid=stPlotlyChart]').length"
+
+
+def count_traffic(context) -> None:
+    """Count what every page of ``context`` downloads (scripts) and receives (websocket)."""
+    def finished(request) -> None:
+        if request.resource_type == "script":
+            with contextlib.suppress(Exception):
+                RECEIVED["script"] += request.sizes()["responseBodySize"]
+
+    def frames(socket) -> None:
+        socket.on("framereceived", lambda payload: RECEIVED.__setitem__(
+            "messages", RECEIVED["messages"] + len(payload)))
+
+    context.on("requestfinished", finished)
+    context.on("page", lambda page: page.on("websocket", frames))
 
 
 def _busy(page) -> float:
@@ -87,16 +138,27 @@ def _busy(page) -> float:
     return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
 
-def timed(page, action: Callable[[], None], ready: Callable[[], None]) -> float:
+GIVEN: dict[str, list[float]] = {}  # action -> [charts, script kB, message kB] of each run
+
+
+def timed(page, action: Callable[[], None], ready: Callable[[], None],
+          name: str | None = None) -> float:
     """Seconds from the action until the page shows ``ready`` and the rerun has finished
-    (the browser's busy seconds in that time go to BUSY)."""
+    (the browser's busy seconds in that time go to BUSY; with ``name``, what it was given to
+    do goes to GIVEN)."""
     before = _busy(page)
+    received = dict(RECEIVED)
     start = time.perf_counter()
     action()
     ready()
     page.wait_for_function(IDLE, timeout=TIMEOUT)
+    page.wait_for_function(DRAWN, timeout=TIMEOUT)
     took = time.perf_counter() - start
     BUSY[id(page)] = _busy(page) - before
+    if name is not None:
+        GIVEN.setdefault(name, []).append([
+            page.evaluate(CHARTS), (RECEIVED["script"] - received["script"]) / 1000,
+            (RECEIVED["messages"] - received["messages"]) / 1000])
     return took
 
 
@@ -113,14 +175,29 @@ def report(name: str, runs: list[float], busy: list[float] | None = None) -> Non
           f"   (all: {', '.join(f'{r:.2f}' for r in runs)})", flush=True)
 
 
+def report_given() -> None:
+    """What the browser was given in each action: charts on the page when it settled, script
+    and message kilobytes (the first run, then the median of the rest)."""
+    print(f"\n{'what the browser was given':<44} {'charts':>8} {'script kB':>16} "
+          f"{'messages kB':>16}   (first / median after)")
+    for name, runs in GIVEN.items():
+        rest = runs[1:] or runs
+        cells = [f"{runs[0][i]:>7.0f} / {statistics.median(r[i] for r in rest):<7.0f}"
+                 for i in range(3)]
+        print(f"{name:<44} {cells[0]:>8} {cells[1]:>16} {cells[2]:>16}", flush=True)
+
+
 def measure(url: str, repeats: int) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM,
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        first = timed(page, lambda: page.goto(url), heading(page, "Quarterly review"))
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        count_traffic(context)
+        page = context.new_page()
+        first = timed(page, lambda: page.goto(url), heading(page, "Quarterly review"),
+                      "first page (cold server)")
         print(f"{'first page (Quarterly review, cold server)':<44} {first:6.2f} s"
               f"   browser busy {BUSY[id(page)]:5.2f} s", flush=True)
         nav = page.get_by_test_id("stSidebarNav")
@@ -130,7 +207,7 @@ def measure(url: str, repeats: int) -> None:
             for title in switches:
                 switches[title].append(timed(
                     page, lambda t=title: nav.get_by_role("link", name=t).click(),
-                    heading(page, title)))
+                    heading(page, title), f"switch to {title}"))
                 busy[title].append(BUSY[id(page)])
         for title, runs in switches.items():
             report(f"switch to {title}", runs, busy[title])
@@ -139,9 +216,10 @@ def measure(url: str, repeats: int) -> None:
         sessions, sessions_busy = [], []
         for _ in range(repeats + 1):
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            count_traffic(context)
             fresh = context.new_page()
             sessions.append(timed(fresh, lambda f=fresh: f.goto(url),
-                                  heading(fresh, "Quarterly review")))
+                                  heading(fresh, "Quarterly review"), "first page, new session"))
             sessions_busy.append(BUSY[id(fresh)])
             context.close()
         report("first page of a new session (warm server)", sessions, sessions_busy)
@@ -174,7 +252,7 @@ def measure(url: str, repeats: int) -> None:
 
                 runs.append(timed(page, pick, lambda v=value: page.get_by_text(
                     re.compile(f"Modality: [^·]*{re.escape(v)}")).first.wait_for(
-                    timeout=TIMEOUT)))
+                    timeout=TIMEOUT), f"filter change on {title}"))
                 filter_busy.append(BUSY[id(page)])
             report(f"filter change on {title} (Modality + Apply)", runs, filter_busy)
         # "Find a group": type a name, pick it.
@@ -191,9 +269,10 @@ def measure(url: str, repeats: int) -> None:
                 page.get_by_role("option", name=n, exact=True).first.click()
 
             runs.append(timed(page, find, lambda n=plain: page.get_by_role(
-                "heading", name=f"▶ {n}").first.wait_for(timeout=TIMEOUT)))
+                "heading", name=f"▶ {n}").first.wait_for(timeout=TIMEOUT), "Find a group"))
             find_busy.append(BUSY[id(page)])
         report("open a group with Find a group", runs, find_busy)
+        report_given()
         browser.close()
 
 
@@ -207,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --groups: build the program into this folder once, reuse it")
     parser.add_argument("--audience", default="lead")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--profile", type=Path,
+                        help="serve with HEARTH_PROFILE=1, log to this file, sum it up at the end")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         if args.db:
@@ -220,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             db, config = build(Path(tmp), args.groups)
         print(f"warehouse {db} · audience {args.audience}", flush=True)
-        with served(db, config, args.audience) as url:
+        with served(db, config, args.audience, profile=args.profile) as url:
             measure(url, args.repeats)
+        if args.profile:
+            report_profile(args.profile)
     return 0
 
 

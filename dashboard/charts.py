@@ -6,12 +6,16 @@ drawn; a suppressed figure is labelled in words ("fewer than 5 responses") rathe
 
 from __future__ import annotations
 
+import html
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from dashboard.labels import indicator_title, is_index, lower_is_better
 from metrics.anonymity import SUPPRESSED_LABEL
+from metrics.definitions import ALPHA_WARNING
 from metrics.presentation import CANT_TELL, format_value, is_percent
 
 WARM = "#C2410C"       # Hearth's accent: the program's own figures
@@ -33,22 +37,51 @@ def plain(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Margins for a chart whose tick labels are short and known in advance (quarters, dates, days,
+# sizes; percentages, indices, counts): room for the y ticks and its title on the left, the x
+# ticks and its title below. Such a chart is drawn with these margins and no automargin: with
+# automargin Plotly draws it once, measures its labels, grows the margins and draws it again,
+# which was two thirds of a trend chart's drawing time in Chromium (160 ms -> 55 ms) and 60% of
+# the funnel plot's at 2,000 groups (2.3 s -> 0.96 s; docs/benchmarks.md). Charts labelled with
+# the data's names (groups, hosts) start with margins estimated from their labels (_room_for) and
+# keep automargin as the safety net: when the estimate is wide enough Plotly draws them once too
+# (the heatmap of 40 groups: 1.4 s -> 0.6 s).
+FIXED_MARGIN = {"l": 72, "r": 16, "t": 64, "b": 56}
+
+
+def _room_for(labels: list[str], font: int = 13) -> int:
+    """Pixels for the widest of ``labels`` (tags such as <b> not counted) at ``font`` size, a
+    little more than Source Sans Pro needs, so automargin rarely has to grow it."""
+    widest = max((len(re.sub(r"<[^>]+>", "", html.unescape(str(t)))) for t in labels), default=0)
+    return min(420, int(widest * 0.62 * font) + 24)
+
+
 def _style(fig: go.Figure, title: str, x: str | None, y: str | None,
-           height: int = 360, legend: bool = True) -> go.Figure:
+           height: int = 360, legend: bool = True, margin: dict | None = None,
+           grow: bool = False) -> go.Figure:
+    """Hearth's look for a figure. ``margin`` (FIXED_MARGIN) for a chart whose labels fit it:
+    drawn once, without automargin, unless ``grow`` (margins estimated from the data's names:
+    automargin still grows them if they fall short); None: 10 px margins grown by automargin."""
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
         font={"family": FONT, "size": 13},
         height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin=margin or {"l": 10, "r": 10, "t": 60, "b": 10},
         showlegend=legend,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         hoverlabel={"font_family": FONT},
         # one figure has one x and one y axis: set here rather than by update_xaxes/yaxes,
         # which walk the layout again
-        xaxis={"title": {"text": x}, "automargin": True},
-        yaxis={"title": {"text": y}, "automargin": True},
+        xaxis={"title": {"text": x}, "automargin": margin is None or grow},
+        yaxis={"title": {"text": y}, "automargin": margin is None or grow},
     )
     return fig
+
+
+def _compact(values: pd.Series) -> list:
+    """Figures as the browser gets them: 4 decimals (0.7346 is 73.46%, an index 73.4567), which
+    is more than any label shows and makes the figure's JSON a third shorter at 2,000 groups."""
+    return pd.to_numeric(values, errors="coerce").round(4).tolist()
 
 
 def _axis(indicator: str) -> tuple[str, dict]:
@@ -64,8 +97,8 @@ def _axis(indicator: str) -> tuple[str, dict]:
 def _error(frame: pd.DataFrame) -> dict:
     low = (frame["value"] - frame["ci_low"]).clip(lower=0)
     high = (frame["ci_high"] - frame["value"]).clip(lower=0)
-    return {"type": "data", "symmetric": False, "array": high.tolist(),
-            "arrayminus": low.tolist(), "color": GREY, "thickness": 1.5, "width": 4}
+    return {"type": "data", "symmetric": False, "array": _compact(high),
+            "arrayminus": _compact(low), "color": GREY, "thickness": 1.5, "width": 4}
 
 
 HIGHLIGHT = "#1D4ED8"  # "my group", marked in every chart
@@ -79,7 +112,8 @@ def trend(frame: pd.DataFrame, indicator: str, k: int, title: str | None = None,
     frame = frame.sort_values("quarter")
     shown = frame[frame["value"].notna()]
     fig = go.Figure(go.Scatter(
-        x=shown["quarter"], y=shown["value"], mode="lines+markers", name=indicator_title(indicator),
+        x=shown["quarter"], y=_compact(shown["value"]), mode="lines+markers",
+        name=indicator_title(indicator),
         line={"color": WARM, "width": 2.5}, marker={"size": 8}, error_y=_error(shown),
         customdata=shown[["n"]].fillna(0).astype(int), hovertemplate="%{x}: %{y}<br>n = %{customdata[0]}<extra></extra>",
     ))
@@ -93,13 +127,14 @@ def trend(frame: pd.DataFrame, indicator: str, k: int, title: str | None = None,
         mine = mine[mine["value"].notna() & mine["quarter"].isin(frame["quarter"])]
         fig.data[0].name = "All selected groups"
         fig.add_trace(go.Scatter(
-            x=mine["quarter"], y=mine["value"], mode="lines+markers", name=plain(group_name or ""),
+            x=mine["quarter"], y=_compact(mine["value"]), mode="lines+markers",
+            name=plain(group_name or ""),
             line={"color": HIGHLIGHT, "width": 2, "dash": "dot"},
             marker={"size": 9, "symbol": "diamond"},
             hovertemplate=f"{plain(group_name or '')}" + " %{x}: %{y}<extra></extra>"))
     y_title, y_axis = _axis(indicator)
     _style(fig, title or indicator_title(indicator), "Quarter", y_title, height=300,
-           legend=mine is not None)
+           legend=mine is not None, margin=FIXED_MARGIN)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(frame["quarter"]))
     fig.update_yaxes(**y_axis)
     return fig
@@ -127,30 +162,35 @@ def participation_funnel(frame: pd.DataFrame, title: str = "From joining to host
     """Members at each step: joined → first session → regular → host (frame: stage, members)."""
     labels = {"joined": "Joined", "first_session": "Came to a first session",
               "regular": "Comes regularly (≥60%)", "host": "Hosted a session"}
+    stages = [labels.get(s, s) for s in frame["stage"]]
     fig = go.Figure(go.Funnel(
-        y=[labels.get(s, s) for s in frame["stage"]], x=frame["members"],
+        y=stages, x=frame["members"],
         textinfo="value+percent initial", marker={"color": [WARM, "#EA580C", "#F97316", TEAL]},
         hovertemplate="%{y}: %{x} members<extra></extra>",
     ))
-    return _style(fig, title, "Members", None, height=320, legend=False)
+    return _style(fig, title, "Members", None, height=320, legend=False,
+                  margin={"l": _room_for(stages), "r": 16, "t": 64, "b": 56}, grow=True)
 
 
 def retention_curve(frame: pd.DataFrame) -> go.Figure:
     """Kaplan–Meier share of members still taking part after N days, with its 95% band."""
     frame = frame.sort_values("days")
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=frame["days"], y=frame["ci_high"], mode="lines", line_shape="hv",
+    fig.add_trace(go.Scatter(x=frame["days"], y=_compact(frame["ci_high"]), mode="lines",
+                             line_shape="hv",
                              line={"width": 0}, hoverinfo="skip", showlegend=False))
-    fig.add_trace(go.Scatter(x=frame["days"], y=frame["ci_low"], mode="lines", line_shape="hv",
+    fig.add_trace(go.Scatter(x=frame["days"], y=_compact(frame["ci_low"]), mode="lines",
+                             line_shape="hv",
                              line={"width": 0}, fill="tonexty", fillcolor=LIGHT,
                              name="95% interval", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=frame["days"], y=frame["survival"], mode="lines", line_shape="hv",
+    fig.add_trace(go.Scatter(x=frame["days"], y=_compact(frame["survival"]), mode="lines",
+                             line_shape="hv",
                              line={"color": WARM, "width": 2.5}, name="Still taking part",
                              customdata=frame[["at_risk"]],
                              hovertemplate="After %{x} days: %{y:.0%} still taking part"
                                            "<br>%{customdata[0]} members followed<extra></extra>"))
     _style(fig, "How long members stay", "Days since joining", "Share still taking part",
-           height=320)
+           height=320, margin=FIXED_MARGIN)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return fig
 
@@ -210,8 +250,9 @@ def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
         text = (marks.get(g, "") + " " + plain(g)).strip()
         return f"<b>▶ {text}</b>" if g == highlight else text
 
+    rows = [row_label(g) for g in values.index]
     fig = go.Figure(go.Heatmap(
-        z=relative.to_numpy(dtype=float), x=columns, y=[row_label(g) for g in values.index],
+        z=relative.to_numpy(dtype=float).round(3), x=columns, y=rows,
         text=text, texttemplate="%{text}", textfont={"size": 11},
         colorscale="RdBu", zmid=0, zmin=-2, zmax=2, xgap=2, ygap=2, hoverongaps=False,
         colorbar={"tickvals": [-2, 0, 2], "thickness": 14,
@@ -220,10 +261,11 @@ def heatmap(values: pd.DataFrame, labels: pd.DataFrame, k: int,
         hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>",
     ))
     height = max(340, 160 + 30 * len(values.index))
-    _style(fig, "Each group against the median group", None, None, height=height, legend=False)
+    # room on the right for the colour bar, on top for the indicators' names (three lines)
+    _style(fig, "Each group against the median group", None, None, height=height, legend=False,
+           margin={"l": _room_for(rows), "r": 120, "t": 120, "b": 10}, grow=True)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top", tickangle=0)
-    fig.update_layout(margin={"t": 120})
     fig.add_annotation(xref="paper", yref="paper", x=0, y=-0.02, yanchor="top", showarrow=False,
                        text=f"Uncoloured cells: {SUPPRESSED_LABEL(k)}, or {CANT_TELL}.",
                        font={"size": 11, "color": "#6B7280"})
@@ -243,35 +285,51 @@ def funnel_plot(points: pd.DataFrame, indicator: str, names: dict[str, str],
         [c for c in ("n", "lo998", "hi998", "lo95", "hi95", "target") if c in points])
     for low, high, name, dash in limits:
         for column, show in ((low, True), (high, False)):
-            fig.add_trace(go.Scatter(x=lines["n"], y=lines[column], mode="lines", name=name,
+            fig.add_trace(go.Scatter(x=lines["n"], y=_compact(lines[column]), mode="lines",
+                                     name=name,
                                      line={"color": GREY, "dash": dash, "width": 1.5},
                                      showlegend=show, hoverinfo="skip", legendgroup=name))
-    fig.add_trace(go.Scatter(x=lines["n"], y=lines["target"], mode="lines",
+    fig.add_trace(go.Scatter(x=lines["n"], y=_compact(lines["target"]), mode="lines",
                              name="Program average", line={"color": "#374151", "width": 1.5},
                              hoverinfo="skip"))
+    # One trace per reading (within, above or below each limit), each in one colour: at 2,000
+    # groups a colour and a description per point were a third of the figure's JSON, and the
+    # legend now says what the colours mean. No white outline: it made Chromium draw each
+    # marker twice (960 ms -> 640 ms at 2,000 groups); the slight transparency shows overlaps.
     outside = points["outside"].fillna("within").astype(str)
-    colours = [GREY if o.startswith("within") else
-               (TEAL if o.startswith("above") != lower_is_better(indicator) else WARM)
-               for o in outside]
-    described = ["within the limits" if o.startswith("within") else f"{o.split()[0]} the "
-                 f"{o.split()[-1]} limit" for o in outside]
-    fig.add_trace(go.Scatter(
-        x=points["n"], y=points["value"], mode="markers", name="Groups",
-        marker={"color": colours, "size": 9, "line": {"color": "white", "width": 1}},
-        text=[plain(names.get(str(g), g)) for g in points["group_id"]],
-        customdata=described,
-        hovertemplate="%{text}<br>%{y} from %{x}<br>%{customdata}<extra></extra>",
-    ))
+    reading = outside.map(lambda o: "within" if o.startswith("within") else o)
+    for value in ["within", *sorted(set(reading) - {"within"}, key=_limit_order)]:
+        part = points[reading == value]
+        if value == "within":
+            colour, described, name = GREY, "within the limits", "Within the limits"
+        else:
+            side, level = value.split()[0], value.split()[-1]
+            better = side.startswith("above") != lower_is_better(indicator)
+            colour = TEAL if better else WARM
+            described = f"{side} the {level} limit"
+            name = f"{'Better' if better else 'Worse'} ({side} {level})"
+        fig.add_trace(go.Scatter(
+            x=part["n"].tolist(), y=_compact(part["value"]), mode="markers", name=name,
+            marker={"color": colour, "size": 9, "opacity": 0.8},
+            text=[plain(names.get(str(g), g)) for g in part["group_id"]],
+            hovertemplate=f"%{{text}}<br>%{{y}} from %{{x}}<br>{described}<extra></extra>",
+        ))
     _mark_group(fig, points, highlight, names, x="n", y="value")
     y_title, y_axis = _axis(indicator)
     x_title = ("Expected attendances" if indicator == "attendance_rate"
                else "Members" if is_percent(indicator) else "Responses")
+    # up to eight legend entries take two lines above the plot: room for them under the title
     _style(fig, f"{indicator_title(indicator)}: groups against chance variation", x_title, y_title,
-           height=360)
+           height=400, margin=FIXED_MARGIN | {"t": 110})
     y_axis.pop("range", None)
     y_axis.pop("rangemode", None)
     fig.update_yaxes(**y_axis)
     return fig
+
+
+def _limit_order(reading: str) -> tuple[int, str]:
+    """Readings outside the limits, the 99.8% ones first (the legend's order)."""
+    return (0 if reading.endswith("99.8%") else 1, reading)
 
 
 def _mark_group(fig: go.Figure, frame: pd.DataFrame, group_id: str | None,
@@ -340,7 +398,8 @@ def shrunken_ranking(frame: pd.DataFrame, indicator: str, names: dict[str, str],
                       layer="below")
     y_title, axis = _axis(indicator)
     _style(fig, f"{indicator_title(indicator)}: estimates with their uncertainty", y_title, None,
-           height=max(300, 80 + 22 * len(frame)))
+           height=max(300, 80 + 22 * len(frame)),
+           margin={"l": _room_for(labels), "r": 16, "t": 64, "b": 56}, grow=True)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels)
     axis.pop("rangemode", None)
     fig.update_xaxes(**axis)
@@ -357,7 +416,8 @@ def session_attendance(frame: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Bar(x=frame["session_date"], y=frame["attended"], name="Attended",
                          marker_color=WARM,
                          hovertemplate="%{x|%d %b %Y}: %{y} attended<extra></extra>"))
-    _style(fig, "Attendance at each session", "Session date", "Members", height=320)
+    _style(fig, "Attendance at each session", "Session date", "Members", height=320,
+           margin=FIXED_MARGIN)
     fig.update_layout(barmode="overlay", bargap=0.25)
     return fig
 
@@ -373,7 +433,8 @@ def host_rotation(frame: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x|%d %b %Y}: hosted by %{y}<extra></extra>",
     ))
     _style(fig, "Who hosted each session", "Session date", None,
-           height=max(260, 90 + 26 * len(order)), legend=False)
+           height=max(260, 90 + 26 * len(order)), legend=False,
+           margin={"l": _room_for(order), "r": 16, "t": 64, "b": 56}, grow=True)
     fig.update_yaxes(categoryorder="array", categoryarray=order[::-1])
     return fig
 
@@ -387,7 +448,7 @@ def survey_quarters(frame: pd.DataFrame, k: int) -> go.Figure:
     for indicator, part in frame.groupby("indicator", sort=False):
         shown = part[part["value"].notna()].sort_values("quarter")
         fig.add_trace(go.Scatter(
-            x=shown["quarter"], y=shown["value"], mode="lines+markers",
+            x=shown["quarter"], y=_compact(shown["value"]), mode="lines+markers",
             name=indicator_title(str(indicator)), error_y=_error(shown),
             line={"color": colours.get(str(indicator), GREY), "width": 2.5},
         ))
@@ -395,14 +456,15 @@ def survey_quarters(frame: pd.DataFrame, k: int) -> go.Figure:
     for q, status in hidden.items():
         fig.add_annotation(x=q, y=5, showarrow=False, text=_missing_text(status, k),
                            textangle=-90, yanchor="bottom", font={"color": "#6B7280", "size": 11})
-    _style(fig, "Survey indices over the quarters", "Quarter", "Index (0–100)", height=320)
+    _style(fig, "Survey indices over the quarters", "Quarter", "Index (0–100)", height=320,
+           margin=FIXED_MARGIN)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=quarters)
     fig.update_yaxes(range=[0, 100])
     return fig
 
 
 def reliability(frame: pd.DataFrame) -> go.Figure:
-    """Cronbach's alpha per construct and quarter with the 0.7 line."""
+    """Cronbach's alpha per construct and quarter with the warning line (ALPHA_WARNING)."""
     fig = go.Figure()
     palette = [WARM, TEAL, "#7C3AED", "#2563EB", "#6B7280"]
     for i, (construct, part) in enumerate(frame.groupby("construct", sort=False)):
@@ -414,9 +476,10 @@ def reliability(frame: pd.DataFrame) -> go.Figure:
                      "array": (part["ci_high"] - part["alpha"]).clip(lower=0).tolist(),
                      "arrayminus": (part["alpha"] - part["ci_low"]).clip(lower=0).tolist()},
         ))
-    fig.add_hline(y=0.7, line_dash="dash", line_color=GREY, annotation_text="0.7",
+    fig.add_hline(y=ALPHA_WARNING, line_dash="dash", line_color=GREY,
+                  annotation_text=f"{ALPHA_WARNING:g}",
                   annotation_position="bottom right")
     _style(fig, "How consistently each construct's items are answered", "Quarter",
-           "Cronbach's alpha", height=340)
+           "Cronbach's alpha", height=340, margin=FIXED_MARGIN)
     fig.update_xaxes(type="category")
     return fig

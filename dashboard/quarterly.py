@@ -14,7 +14,7 @@ from dashboard import charts
 from dashboard.labels import DIMENSIONS, KPI_ORDER, indicator_title, is_survey, lower_is_better
 from dashboard.report import Report, Tile
 from metrics.anonymity import POOLED_LABEL, SUPPRESSED_LABEL
-from metrics.definitions import state_words
+from metrics.definitions import ALPHA_WARNING, state_words
 from metrics.presentation import CANT_TELL, change_text, figure_words
 from metrics.presentation import is_missing as _missing
 from metrics.presentation import is_true as _true
@@ -123,8 +123,8 @@ def reliability_sentences(warnings: pd.DataFrame, titles: dict[str, str]) -> lis
     out = []
     for row in warnings.itertuples():
         name = titles.get(str(row.construct), str(row.construct).replace("_", " ").capitalize())
-        out.append(f"{name}: Cronbach's alpha is {row.alpha:.2f} (below 0.7) from {int(row.n)} "
-                   "responses, so read this index as a rough guide this quarter.")
+        out.append(f"{name}: Cronbach's alpha is {row.alpha:.2f} (below {ALPHA_WARNING:g}) from "
+                   f"{int(row.n)} responses, so read this index as a rough guide this quarter.")
     return out
 
 
@@ -145,6 +145,10 @@ def _flags_section(report: Report, flags: pd.DataFrame, chance: str | None) -> N
     if chance:
         report.paragraph(chance, css="note")
 
+
+# The review's chart sections, one drawn at a time (dashboard/app_pages/review.py).
+SECTION_TITLES = {"trends": "Trends", "participation": "Participation and retention",
+                  "inclusion": "Inclusion"}
 
 TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psychological_safety",
                     "peer_support", "loneliness_share"]

@@ -77,6 +77,27 @@ def member_names() -> list[str]:
         return sorted({row["name"] for row in csv.DictReader(handle)})
 
 
+def test_the_review_draws_the_section_picked(page, sample_dashboard, artifacts):
+    """The review's charts come one section at a time: the six trends first, the funnel and
+    retention or the inclusion breakdown when their section is picked (a fragment rerun)."""
+    served = sample_dashboard("lead")
+    open_and_settle(page, served.url, "Quarterly review")
+    check = expect()
+    charts = page.locator(".js-plotly-plot")
+    check(charts).to_have_count(6)
+    for section, heading, drawn in (("Participation and retention", "Participation and retention",
+                                     2), ("Inclusion", "Inclusion", 1)):
+        page.get_by_role("radio", name=section).or_(
+            page.get_by_role("button", name=section, exact=True)).first.click()
+        check(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        check(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+        check(charts).to_have_count(drawn)
+        check(charts.first.locator(".main-svg").first).to_be_visible()
+        screenshot(page, artifacts / f"lead-review-{section.split()[0].lower()}.png")
+    check(page.get_by_role("heading", name="Trends over the quarters")).to_have_count(0)
+    check(page.get_by_test_id("stException")).to_have_count(0)
+
+
 def test_quarterly_review_downloads_and_opens_offline(page, sample_dashboard, artifacts, tmp_path):
     served = sample_dashboard("lead")
     open_and_settle(page, served.url, "Quarterly review")

@@ -89,12 +89,30 @@ def test_review_shows_the_named_kpis_trends_and_the_report(sample_page):
     for name in ("Attendance rate", "Active members", "Belonging", "Psychological safety",
                  "Peer support", "Hosting breadth"):
         assert name in labels
-    assert len(charts_of(at)) >= 6  # trends, funnel, retention, inclusion
+    assert len(charts_of(at)) >= 6  # the six trends; the other sections are opened below
     subheaders = [s.value for s in at.subheader]
     assert subheaders[:3] == ["Key indicators", "Highlights", "Trends over the quarters"]
     labels = [b.label for b in at.get("download_button")]
     assert "Download the quarterly review (HTML)" in labels
     # every chart has its CSV
+    assert sum(label == "Download data (CSV)" for label in labels) >= len(charts_of(at))
+
+
+@pytest.mark.parametrize(("section", "title", "charts"), [
+    ("participation", "Participation and retention", 2),  # the funnel and retention
+    ("inclusion", "Inclusion", 1),                          # the open tab's breakdown
+])
+def test_review_draws_the_section_picked_and_only_it(sample_page, section, title, charts):
+    """The review's charts come one section at a time ("Look closer"): the trends first, the
+    participation funnel and retention, or the inclusion breakdowns when picked."""
+    at = sample_page("lead", "review", review_section=section)
+    no_exception(at)
+    assert at.segmented_control(key="review_section").value == section
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders[:3] == ["Key indicators", "Highlights", title]
+    assert "Trends over the quarters" not in subheaders
+    assert len(charts_of(at)) == charts
+    labels = [b.label for b in at.get("download_button")]
     assert sum(label == "Download data (CSV)" for label in labels) >= len(charts_of(at))
 
 

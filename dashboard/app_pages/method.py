@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import frame, queries, ui
 from hearth.instrument import load_instrument
+from metrics.definitions import ALPHA_WARNING
 
 
 def demote_headings(markdown: str) -> str:
@@ -59,7 +60,8 @@ with instrument_tab:
 
     st.subheader("Reliability")
     st.markdown(
-        "Cronbach's alpha measures whether a construct's items move together. Below **0.7** "
+        "Cronbach's alpha measures whether a construct's items move together. Below "
+        f"**{ALPHA_WARNING:g}** "
         "the index is a rough guide only; the interval is Feldt's 95% interval."
     )
     rel = queries.reliability(ctx.snap) if not ctx.empty and ctx.snap else pd.DataFrame()
@@ -70,12 +72,13 @@ with instrument_tab:
             lambda c: instrument.titles.get(c, str(c).replace("_", " ").capitalize())))
         ui.chart(ui.figure("reliability", rel), rel,
                  "Cronbach's alpha for each construct by quarter, with its 95% interval. "
-                 "The dashed line is 0.7; points below it come with a warning.",
+                 f"The dashed line is {ALPHA_WARNING:g}; points below it come with a warning.",
                  key="reliability")
         warned = rel[rel["warning"].fillna(False).astype(bool)]
         if not warned.empty:
             for row in warned.itertuples():
-                st.warning(f"{row.construct}, {row.quarter}: alpha {row.alpha:.2f} is below 0.7 — "
+                st.warning(f"{row.construct}, {row.quarter}: alpha {row.alpha:.2f} is below "
+                           f"{ALPHA_WARNING:g} — "
                            "read this index as a rough guide.", icon=":material/warning:")
 
 with anonymity:

@@ -95,21 +95,15 @@ def trends() -> None:
                          scope=scope)
 
 
-key_indicators()
-highlights()
-trends()
-
 # --- Participation ----------------------------------------------------------------------------
-st.subheader("Participation and retention")
-if group_ids is not None:
-    st.caption("These two charts cover the whole program: the group filters do not apply.")
-
-
 @st.fragment
 @profiling.timed("review")
 def participation() -> None:
     """A fragment: choosing whose funnel to see ("Joined this quarter" or "Everyone") reruns
     only these two charts."""
+    st.subheader("Participation and retention")
+    if group_ids is not None:
+        st.caption("These two charts cover the whole program: the group filters do not apply.")
     left, right = st.columns(2)
     with left:
         cohort = st.segmented_control(
@@ -136,19 +130,16 @@ def participation() -> None:
                      quarterly.RETENTION_CAPTION, key="retention_curve", scope=program_scope)
 
 
-participation()
-
 # --- Inclusion --------------------------------------------------------------------------------
-st.subheader("Inclusion")
-if group_ids is not None:
-    st.caption("Inclusion breakdowns cover the whole program; the group filters do not apply.")
-
-
 @st.fragment
 @profiling.timed("review")
 def inclusion() -> None:
     """A fragment with lazy tabs: only the open tab's chart is built and sent, and picking an
     indicator or another tab reruns only this section."""
+    st.subheader("Inclusion")
+    if group_ids is not None:
+        st.caption("Inclusion breakdowns cover the whole program; the group filters do not "
+                   "apply.")
     breakdowns = queries.inclusion(snap, quarter)
     if breakdowns.empty:
         st.info("No inclusion breakdowns for this quarter.")
@@ -172,7 +163,26 @@ def inclusion() -> None:
                          key=f"inclusion_{dimension}", scope=program_scope)
 
 
-inclusion()
+# --- The charts: one section at a time --------------------------------------------------------
+# Drawing is what the reader waits for (Plotly in the browser: its bundle, then each chart), so
+# the page draws only the section picked, six charts at most instead of nine; the picker is a
+# fragment, so another section reruns only itself (the tiles and highlights stay as they are).
+SECTIONS = {"trends": trends, "participation": participation, "inclusion": inclusion}
+
+
+@st.fragment
+def closer_look() -> None:
+    section = st.segmented_control(
+        "Look closer", list(SECTIONS), key="review_section", required=True,
+        format_func=quarterly.SECTION_TITLES.get,
+        help="Each section draws its charts when it is picked; the HTML report below holds "
+             "them all.")
+    SECTIONS[section]()
+
+
+key_indicators()
+highlights()
+closer_look()
 
 # --- Shareable report -------------------------------------------------------------------------
 st.subheader("Share this review")
