@@ -232,6 +232,8 @@ _PATTERN_REASONS = {
     LANGUAGE: "must be a language code such as en or pt-BR",
     r"[^@\s]+@[^@\s]+": "must be an email address",
 }
+# The reasons of the date and time shape checks (the loader adds what Excel did, when it did).
+DATE_PATTERN_REASONS = frozenset({_PATTERN_REASONS[DATE], _PATTERN_REASONS[TIMESTAMP_WITH_ZONE]})
 
 
 @dataclass(frozen=True)

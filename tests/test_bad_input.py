@@ -111,7 +111,9 @@ MIXED = {
         "m21,Lea Vu,,g01,45748,,member,light\r\n"
         ",,,,,,,\r\n"
         "Total,2,,,,,,\r\n\r\n",
-        (4, 1, 0, 3), "joined_on: must be a date written YYYY-MM-DD",
+        (4, 1, 0, 3), "joined_on: must be a date written YYYY-MM-DD; this is a date Excel saved as "
+        "its serial number (the column was formatted as a number): format the column as a date "
+        "(yyyy-mm-dd, or yyyy-mm-ddThh:mm:ss+hh:mm for times) and save the file again",
     ),
     "two downloads pasted together: the header again mid-file": (
         "attendance_joined.csv",

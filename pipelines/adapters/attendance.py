@@ -27,11 +27,13 @@ from zoneinfo import ZoneInfo
 from hearth.config import Config
 from pipelines.adapters.base import AdapterError, Parsed
 from pipelines.adapters.common import (
+    EXCEL_SERIAL_NOTE,
     RosterMatcher,
     Row,
     TimeFormatError,
     cell,
     decide_month_first,
+    excel_serial,
     iso,
     norm_name,
     parse_datetime,
@@ -93,15 +95,18 @@ class Clock:
         # An order taken from the interface language is said, so a wrong guess can be seen.
         self.day_order_note = day_order_note or ("yes" if "exports write" in self.how else "")
         self.zoneless = False
+        self.excel_serials = False
 
     def read(self, text: str) -> datetime:
         dt, had_zone = parse_datetime(text, self.zone, self.month_first)
         if not had_zone:
             self.zoneless = True
+        if excel_serial(text) is not None:
+            self.excel_serials = True
         return dt.astimezone(self.zone)
 
     def notes(self) -> list[str]:
-        out = []
+        out = [EXCEL_SERIAL_NOTE] if self.excel_serials else []
         if self.zoneless:
             out.append(f"times had no zone; read as {self.zone_name} (program.time_zone)")
         if self.day_order_note:

@@ -112,6 +112,28 @@ def read_file_rows_in_language(
         ) from None
 
 
+def cut_short_line(text: str) -> int | None:
+    """The line where a delimited text stops in the middle of a row, or None.
+
+    A download or copy that was interrupted leaves no line end after its last record, and that
+    record either has fewer cells than the one before it or an opened quote that never closes.
+    (A complete file may lack the final line end; its last row is then whole.)
+    """
+    if not text or text.endswith(("\n", "\r")):
+        return None
+    try:
+        rows = [r for r in read_rows(text) if not r.blank()]
+    except csv.Error:
+        return None  # the reader reports broken quoting itself
+    if len(rows) < 2:
+        return None
+    last, before = rows[-1], rows[-2]
+    tail = "".join(text.splitlines(keepends=True)[last.line - 1:])
+    if len(last.cells) < len(before.cells) or tail.count('"') % 2:
+        return last.line
+    return None
+
+
 def norm_header(text: str) -> str:
     """Headers are matched case- and space-insensitively ('First Join' = 'first join')."""
     return " ".join(str(text).replace("\ufeff", "").strip().lower().split())
@@ -155,6 +177,19 @@ def question_code(heading: str) -> str:
     """'submitdate' from LimeSurvey's 'Question code. Question text' heading ('' otherwise)."""
     m = _QUESTION_CODE.match(heading.strip())
     return m[1] if m else ""
+
+
+def table_start(rows: list[Row]) -> int:
+    """Index of an export's first header row past what people put above it: blank lines, and
+    a title or note (`Exported 2025-06-01`, at most two cells) above a wider table."""
+    def filled(row: Row) -> int:
+        return sum(1 for c in row.cells if c.strip())
+
+    i = 0
+    while i < len(rows) and (rows[i].blank() or (
+            filled(rows[i]) <= 2 and any(filled(r) >= 3 for r in rows[i + 1:i + 11]))):
+        i += 1
+    return i if i < len(rows) else 0
 
 
 def find_header(rows: list[Row], required: set[str], start: int = 0) -> int | None:
@@ -301,6 +336,9 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
     `4/23/2021, 6:44:22 PM`, `15/11/22, 09:30:17`, `2022/10/17 6:31:58 PM EST`,
     `… GMT+5:30`, `13/04/2021 à 09:01:31` (French Teams), `2020/12/8 8:35` (Japanese Zoom). A time without a zone is read in `zone` (had_zone False).
     """
+    serial = excel_serial(text)
+    if serial is not None:
+        return serial.replace(tzinfo=zone), False
     m = _DATE_TIME.match(text or "")
     if not m:
         raise TimeFormatError(f"not a date and time: {text!r}")
@@ -309,7 +347,9 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
         year, month, day = int(a), int(b), int(c)
     else:
         first, second = int(a), int(b)
-        month, day = (first, second) if month_first else (second, first)
+        # Dotted dates (`01.04.2025 18:30`) are written day-first in every locale that uses them.
+        dotted = text.strip()[len(a)] == "."
+        month, day = (first, second) if month_first and not dotted else (second, first)
         year = int(c)
         if len(c) == 2:
             year += 2000
@@ -323,6 +363,27 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
     if offset is not None:
         return naive.replace(tzinfo=offset), True
     return naive.replace(tzinfo=zone), False
+
+
+# A date Excel turned into its serial number (days since 1899-12-30; the fraction is the time of
+# day): `45678` or `45678.5` (`45678,5` after a European Excel). Five digits cover 1927-2173,
+# far from any minutes or counts a date column could hold.
+EXCEL_SERIAL = re.compile(r"^\s*(\d{5})(?:[.,](\d+))?\s*$")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+EXCEL_SERIAL_NOTE = ("dates written as Excel serial numbers (such as 45678.5: the file was opened and "
+                     "saved in Excel) were converted to dates and times")
+
+
+def excel_serial(text: str) -> datetime | None:
+    """The naive date and time an Excel serial number stands for, or None if `text` is none."""
+    m = EXCEL_SERIAL.match(text or "")
+    if not m:
+        return None
+    days = float(f"{m[1]}.{m[2] or 0}")
+    # to the second, as Excel shows it (45678.5 is exactly 12:00:00)
+    return _EXCEL_EPOCH + timedelta(seconds=round(days * 86400))
 
 
 def parse_time_of_day(text: str) -> time:
@@ -341,25 +402,29 @@ def iso(dt: datetime) -> str:
 # --- durations ------------------------------------------------------------------------------------
 
 _DURATION_PART = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b", re.IGNORECASE
+    r"(\d+(?:[.,]\d+)?)\s*(hours?|hrs?|h|std\.?|min\.|minutes?|mins?|m|sek\.|seconds?|secs?|s)"
+    r"(?![a-z])", re.IGNORECASE
 )
 
 
 def parse_duration_minutes(text: str) -> float | None:
-    """Minutes from `29m 22s`, `2h 30m 1s`, `1 hr 5 min`, `45 min`, `30 sec`, `58` (minutes),
-    or `01:05:30`. None when empty."""
+    """Minutes from `29m 22s`, `2h 30m 1s`, `1h5m`, `1 hr 5 min`, `65 mins`, `45 min`, `30 sec`,
+    `58` (minutes; `58,5` from a European Excel), `01:05:30` or `1:05` (h:mm). None when empty."""
     t = (text or "").strip()
     if not t:
         return None
-    if re.fullmatch(r"\d+(?:\.\d+)?", t):
-        return float(t)
-    m = re.fullmatch(r"(\d+):(\d{2}):(\d{2})", t)
+    if re.fullmatch(r"\d+(?:[.,]\d+)?", t):  # minutes; a decimal comma from a European Excel
+        return float(t.replace(",", "."))
+    m = re.fullmatch(r"(\d+):(\d{2}):(\d{2})(?:[.,]\d+)?", t)
     if m:
         return int(m[1]) * 60 + int(m[2]) + int(m[3]) / 60
+    m = re.fullmatch(r"(\d+):(\d{2})", t)  # h:mm, as a spreadsheet shows a duration
+    if m:
+        return int(m[1]) * 60 + int(m[2])
     total = 0.0
     matched = ""
     for part in _DURATION_PART.finditer(t):
-        value, unit = float(part[1]), part[2].lower()
+        value, unit = float(part[1].replace(",", ".")), part[2].lower()
         total += value * 60 if unit.startswith("h") else value / 60 if unit.startswith("s") else value
         matched += part[0]
     if not matched or re.sub(r"\s", "", matched) != re.sub(r"\s", "", t):

@@ -18,6 +18,7 @@ from pipelines.adapters.common import (
     norm_header,
     question_code,
     read_rows,
+    table_start,
     translate_headers,
 )
 from pipelines.adapters.registry import FORMATS
@@ -68,10 +69,11 @@ def detect_format(path: Path, head: bytes) -> str | None:
 
 
 def header_sets(rows: list[Row]) -> tuple[list[set[str]], list[str]]:
-    """(each row's normalised cells, the first row's) as signatures read them. A LimeSurvey
+    """(each row's normalised cells, the first header row's) as signatures read them (a title
+    line above the table is skipped: `table_start`). A LimeSurvey
     heading 'submitdate. Date submitted' also offers its question code 'submitdate'."""
     headers = [{norm_header(c) for c in r.cells} for r in rows]
-    first = [norm_header(c) for c in rows[0].cells]
+    first = [norm_header(c) for c in rows[table_start(rows)].cells]
     first += [code for c in first if (code := question_code(c))]
     return headers, first
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pipelines.adapters.formats as _formats_package
 from pipelines.adapters.attendance import build_attendance
 from pipelines.adapters.base import AdapterError, Format, Parsed
-from pipelines.adapters.common import TimeFormatError
+from pipelines.adapters.common import TimeFormatError, cut_short_line, decode
 from pipelines.adapters.surveys import build_survey
 
 if TYPE_CHECKING:
@@ -62,8 +62,20 @@ def parse_export(
             "(see `hearth formats`)"
         )
     info = FORMATS[fmt]
+    if info.container == "text":
+        line = cut_short_line(decode(path.read_bytes())[0])
+        if line is not None:
+            # Loading the rows before the cut would count everyone after it as absent (or
+            # their responses as never given): refuse the whole file.
+            raise AdapterError(
+                f"{path}: the file stops in the middle of line {line}: it was cut short (an "
+                "interrupted download or copy), so nothing was loaded; download it again from the "
+                f"tool ({info.title}) and ingest the complete file"
+            )
     try:
         read = info.read(path, config)
+        if not _has_rows(read):
+            raise AdapterError(_no_rows_message(path, info))
         if info.kind == "attendance":
             return build_attendance(path, fmt, read, config, roster)
         return build_survey(path, fmt, read, config, instrument)
@@ -79,6 +91,27 @@ def parse_export(
             f"{path}: not laid out like a {info.title} export ({_detail(exc, info)}); "
             "download it again from the tool, or check --format (`hearth formats` lists them)"
         ) from None
+
+
+def _has_rows(read) -> bool:
+    """Whether the export holds any row under its header (a Meeting counts every data row it
+    read, a SurveyTable keeps them as records)."""
+    if hasattr(read, "records"):
+        return bool(read.records)
+    return bool(read.rows_read or read.segments)
+
+
+def _no_rows_message(path: Path, info: Format) -> str:
+    """One line for an export that holds its header (rows) and nothing under them: downloaded
+    before anyone came or answered, or cut off right after the header."""
+    if info.kind == "attendance":
+        return (f"{path}: this {info.title} holds its header but no participant rows, so it says "
+                "nothing about who came; nothing loaded. Download it again from the tool after "
+                "the meeting or event (if the file was cut short, the complete download has the "
+                "rows)")
+    return (f"{path}: this {info.title} export holds its header row(s) but no responses; "
+            "nothing loaded. Download the responses again once people have answered (if the "
+            "file was cut short, the complete download has them)")
 
 
 def _detail(exc: Exception, info: Format, as_text: bool = False) -> str:

@@ -20,15 +20,18 @@ from hearth.config import Config
 from hearth.instrument import Instrument
 from pipelines.adapters.base import AdapterError, Parsed
 from pipelines.adapters.common import (
+    EXCEL_SERIAL_NOTE,
     Row,
     TimeFormatError,
     decide_month_first,
+    excel_serial,
     find_header,
     iso,
     norm_header,
     parse_datetime,
     question_code,
     survey_quarter,
+    table_start,
 )
 from pipelines.scrub import IDENTIFYING_TERMS, identifying_question, looks_like_a_value
 
@@ -110,7 +113,8 @@ def _no_zone_note(config: Config) -> str:
 
 
 def simple_table(path: Path, rows: list[Row], submitted: str, config: Config) -> SurveyTable:
-    header = rows[0].cells
+    rows = rows[table_start(rows):]
+    header = rows[0].cells if rows else []
     cols = []
     for i, h in enumerate(header):
         key = norm_header(h)
@@ -270,6 +274,7 @@ def build_survey(
     quarantine: list[tuple[int | None, str | None, str]] = []
     excluded = 0
     zoneless = False
+    excel_serials = False
     for n, rec in enumerate(t.records):
         cells = rec.cells
         if not t.complete(cells):
@@ -282,6 +287,7 @@ def build_survey(
             else:
                 text = cells[submitted_index] if submitted_index < len(cells) else ""
                 at, had_zone = parse_datetime(text, t.zone, month_first)
+                excel_serials = excel_serials or excel_serial(text) is not None
         except TimeFormatError:
             quarantine.append((rec.line, None,
                                "submitted_at: submission time is not a date and time the tool "
@@ -336,6 +342,8 @@ def build_survey(
         notes.append(f"times read in {t.zone.key} (as the tool writes them)")
     if zoneless:
         notes.append(_no_zone_note(config))
+    if excel_serials:
+        notes.append(EXCEL_SERIAL_NOTE)
     if how and "data" not in how and any(
         re.match(r"\d{1,2}/\d{1,2}/", r.cells[submitted_index]) for r in t.records
         if submitted_index < len(r.cells)

@@ -12,6 +12,7 @@ import duckdb
 from hearth.instrument import Instrument
 from pipelines.ingest.summary import LoadSummary
 from pipelines.schemas import (
+    DATE_PATTERN_REASONS,
     ENTITIES,
     schema_of,
     sql_checks,
@@ -39,13 +40,30 @@ class Check:
 
 
 
+# A date or time column holding a whole number of five digits (45748, 45748.5): Excel showed
+# the column as numbers and saved its date serials. Said as such, with the fix.
+_EXCEL_SERIAL_SQL = r"\s*\d{5}([.,]\d+)?\s*"
+_EXCEL_SERIAL_FIX = ("; this is a date Excel saved as its serial number (the column was formatted "
+                     "as a number): format the column as a date (yyyy-mm-dd, or "
+                     "yyyy-mm-ddThh:mm:ss+hh:mm for times) and save the file again")
+
+
+def _reason_sql(check) -> str:
+    """The SQL for a check's reason; a date check names Excel's serial numbers when it sees one."""
+    if check.reason not in DATE_PATTERN_REASONS:
+        return sql_literal(check.reason)
+    return (f"CASE WHEN regexp_full_match({sql_identifier(check.column)}, "
+            f"{sql_literal(_EXCEL_SERIAL_SQL)}) THEN {sql_literal(check.reason + _EXCEL_SERIAL_FIX)} "
+            f"ELSE {sql_literal(check.reason)} END")
+
+
 def checks_for(kind: str, schema, present: set[str], instrument: Instrument) -> list[Check]:
     """Every rule for this entity: the pandera model's, then the warehouse references and
     cross-column rules that a column-wise model cannot hold."""
     entity = ENTITIES[kind]
     items = set(instrument.item_ids) if kind == "survey_responses" else set()
     checks = [
-        Check(c.column, c.predicate, sql_literal(c.reason), "answer" if c.column in items else "row")
+        Check(c.column, c.predicate, _reason_sql(c), "answer" if c.column in items else "row")
         for c in sql_checks(schema, present)
     ]
     for column, table, ref in entity.references:

@@ -71,7 +71,7 @@ def read_luma(path: Path, config: Config) -> Meeting:
             meeting.start = min(joins)
             meeting.notes.append("session starts_at is the first check-in (the export has no "
                                  "event start)")
-    if meeting.start is None:
+    if meeting.start is None and meeting.rows_read:  # (no guests at all: the registry says so)
         raise no_event_date(path, "Luma")
     meeting.notes.append(f"check-in times are UTC; converted to {config.time_zone}")
     return meeting

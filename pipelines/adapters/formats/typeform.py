@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from hearth.config import Config
 from pipelines.adapters.base import Format, Signature
-from pipelines.adapters.common import norm_header, read_file_rows
+from pipelines.adapters.common import norm_header, read_file_rows, table_start
 from pipelines.adapters.surveys import (
     SurveyTable,
     simple_table,
@@ -16,7 +16,7 @@ from pipelines.adapters.surveys import (
 
 def read_typeform(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
-    header = [norm_header(h) for h in rows[0].cells]
+    header = [norm_header(h) for h in rows[table_start(rows)].cells] if rows else []
     submitted = "submit date (utc)" if "submit date (utc)" in header else "submitted at"
     t = simple_table(path, rows, submitted, config)
     t.zone = ZoneInfo("UTC")
