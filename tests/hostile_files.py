@@ -187,6 +187,55 @@ def excel_times(text: str, delimiter: str) -> bytes:
     return re.sub(r"(?<=[\s,])0(\d):(?=\d\d)", r"\1:", text).encode("utf-8")
 
 
+def title_lines(text: str, delimiter: str) -> bytes:
+    """A title and a note typed above the export (and a blank line), as people do before
+    mailing a file on."""
+    return (f"Check-in export{delimiter}\nDownloaded by the program lead\n\n{text}").encode()
+
+
+def utf8_bom(text: str, delimiter: str) -> bytes:
+    """Saved as 'CSV UTF-8' by Excel: a byte-order mark in front (whether or not it had one)."""
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def latin1(text: str, delimiter: str) -> bytes | None:
+    """Saved in ISO-8859-1 by an old tool (None: the text has characters Latin-1 cannot hold)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def no_final_line_end(text: str, delimiter: str) -> bytes:
+    """The last row whole but without a line end (a complete file, not a cut one)."""
+    return text.rstrip("\r\n").encode("utf-8")
+
+
+# Files that stop early: each must get one line saying so (never load part of a meeting).
+
+
+def header_only(text: str, delimiter: str) -> bytes:
+    """The export's rows down to its (first) table header and nothing under it: downloaded
+    before the meeting, or cut off right after the header."""
+    rows = _rows(text, delimiter)
+    a, _ = table_span(rows)
+    return _write(rows[: a + 1], delimiter).encode("utf-8")
+
+
+def cut_mid_row(text: str, delimiter: str) -> bytes:
+    """An interrupted download: the file stops in the middle of the table's second row."""
+    rows = _rows(text, delimiter)
+    a, b = table_span(rows)
+    keep = _write(rows[: min(a + 3, b)], delimiter)
+    last = _write([rows[min(a + 2, b - 1)]], delimiter)
+    # two characters past its first separator: the row has lost cells, as a cut file's last
+    # row does (a cut inside the last cell cannot be told from a complete file)
+    return keep[: len(keep) - len(last) + last.index(delimiter) + 2].encode("utf-8")
+
+
+CUT_EXPORTS = {"header_only": header_only, "cut_mid_row": cut_mid_row}
+
+
 MESSY_EXPORTS = {
     "crlf_and_blank_tail": crlf_and_blank_tail,
     "extra_column": extra_column,
@@ -196,4 +245,8 @@ MESSY_EXPORTS = {
     "utf16": utf16,
     "cp1252": cp1252,
     "excel_times": excel_times,
+    "title_lines": title_lines,
+    "utf8_bom": utf8_bom,
+    "latin1": latin1,
+    "no_final_line_end": no_final_line_end,
 }

@@ -15,10 +15,10 @@ registry (collects them), detect (which format a file is).
 from __future__ import annotations
 
 from pipelines.adapters.base import AdapterError, Format, Parsed
-from pipelines.adapters.detect import detect_format
+from pipelines.adapters.detect import detect_format, foreign_export, looks_like
 from pipelines.adapters.registry import FORMATS, format_list, parse_export, unknown_format_message
 
 __all__ = [
-    "FORMATS", "AdapterError", "Format", "Parsed", "detect_format", "format_list",
-    "parse_export", "unknown_format_message",
+    "FORMATS", "AdapterError", "Format", "Parsed", "detect_format", "foreign_export",
+    "format_list", "looks_like", "parse_export", "unknown_format_message",
 ]

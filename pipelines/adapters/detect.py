@@ -89,3 +89,44 @@ def _detect_xlsx(path: Path) -> str | None:
     if not sheet:
         return None
     return best_match([Row(1, [str(c) for c in sheet[0]])], container="xlsx")
+
+
+# Exports of tools (or reports) Hearth does not read, recognised so the message can say what the
+# file is instead of only what it is not: (what it is, header words that must all appear in one
+# row, what to do).
+FOREIGN_EXPORTS = (
+    ("a Webex meeting attendee report", frozenset({"attendee email", "attendance duration"}),
+     "rearrange it as canonical sessions.csv + attendance.csv (docs/formats.md)"),
+    ("a Zoom webinar attendee report", frozenset({"attended", "time in session (minutes)"}),
+     "download the meeting's participant report instead (Zoom web portal > Reports > Usage > "
+     "Participants), which Hearth reads"),
+    ("a GoTo Webinar attendee report", frozenset({"interest rating", "time in session"}),
+     "rearrange it as canonical sessions.csv + attendance.csv (docs/formats.md)"),
+    ("Microsoft Forms results saved as CSV",
+     frozenset({"id", "start time", "completion time", "email", "name"}),
+     "ingest the .xlsx workbook Microsoft Forms gives you (Open results in Excel) instead"),
+)
+
+
+def foreign_export(head: bytes) -> str | None:
+    """'<what it is>: <what to do>' for a file that is another tool's export, or None."""
+    if head.startswith(b"PK"):
+        return None
+    text, _ = decode(head)
+    try:
+        rows = [r for r in read_rows("\n".join(text.splitlines()[:HEAD_ROWS]))[:HEAD_ROWS]
+                if not r.blank()]
+    except csv.Error:
+        return None
+    headers, _ = header_sets(rows) if rows else ([], [])
+    for what, words, advice in FOREIGN_EXPORTS:
+        if any(words <= h for h in headers):
+            return f"{what}, which Hearth does not read: {advice}"
+    return None
+
+
+def looks_like(path: Path) -> str | None:
+    """The export format a file's content shows (for telling someone who forced another one)."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        return detect_format(path, handle.read(1 << 16))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth.instrument import Instrument
-from pipelines.adapters import FORMATS, detect_format
+from pipelines.adapters import FORMATS, detect_format, foreign_export
 from pipelines.ingest.summary import IngestError
 from pipelines.schemas import (
     LOAD_ORDER,
@@ -170,6 +170,8 @@ def plan_file(path: Path, instrument: Instrument, kind: str | None, fmt: str | N
             return plan
         if head.startswith((b"\xff\xfe", b"\xfe\xff")) and kind is None:
             _refuse_unknown_utf16(head, path, instrument)
+        if kind is None and (foreign := foreign_export(head)):
+            raise IngestError(f"this looks like {foreign}")
         plan.columns = header_of(decode_head(head))
         plan.kind = kind or detect_kind(plan.columns, path, instrument)
     except (IngestError, WorkbookError) as exc:

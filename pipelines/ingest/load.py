@@ -14,7 +14,7 @@ import pandas as pd
 from hearth.config import Config
 from hearth.instrument import Instrument
 from hearth.warehouse import warehouse_secret
-from pipelines.adapters import AdapterError, parse_export
+from pipelines.adapters import FORMATS, AdapterError, looks_like, parse_export
 from pipelines.ingest.discover import Plan
 from pipelines.ingest.stage import (
     checks_for,
@@ -441,7 +441,12 @@ def load_export(con, plan: Plan, summary: LoadSummary, config: Config, instrumen
     try:
         parsed = parse_export(plan.path, plan.fmt, config, roster, instrument)
     except AdapterError as exc:  # its message may name the file; the summary names it already
-        raise IngestError(str(exc).removeprefix(f"{plan.path}: ")) from None
+        message = str(exc).removeprefix(f"{plan.path}: ")
+        shown = looks_like(plan.path)
+        if shown not in (None, plan.fmt):  # --format named another tool than the file's own
+            message += (f"; the file looks like a {FORMATS[shown].title} export: ingest it "
+                        f"without --format, or with --format {shown}")
+        raise IngestError(message) from None
     if parsed.response_ids and parsed.survey is not None:
         _register_response_keys(con, plan.fmt, parsed)
     if parsed.sessions is not None:

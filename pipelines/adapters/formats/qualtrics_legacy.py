@@ -22,7 +22,9 @@ def read_qualtrics_legacy(path: Path, config: Config) -> SurveyTable:
     rows, _ = read_file_rows(path)
     rows = rows[header_index(path, rows, set(V_COLUMNS), "legacy Qualtrics"):]
     if len(rows) < 2:
-        raise AdapterError(f"{path}: a legacy Qualtrics export has two header rows; this has fewer")
+        raise AdapterError(f"{path}: a legacy Qualtrics export has two header rows; this has "
+                           "fewer (cut short?), so nothing was loaded; download the export "
+                           "again from Qualtrics")
     ids, texts = rows[0].cells, rows[1].cells
     cols = []
     for i, col_id in enumerate(ids):
