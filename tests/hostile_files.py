@@ -211,6 +211,14 @@ def no_final_line_end(text: str, delimiter: str) -> bytes:
     return text.rstrip("\r\n").encode("utf-8")
 
 
+def pasted_twice(text: str, delimiter: str) -> bytes:
+    """Two overlapping downloads pasted together: every row of the table a second time (no
+    second header). Attendance must not count anyone twice."""
+    rows = _rows(text, delimiter)
+    a, b = table_span(rows)
+    return _write(rows[:b] + rows[a + 1:b] + rows[b:], delimiter).encode()
+
+
 # Files that stop early: each must get one line saying so (never load part of a meeting).
 
 

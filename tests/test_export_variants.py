@@ -29,7 +29,7 @@ from pipelines.adapters.common import (
     sniff_delimiter,
 )
 from pipelines.ingest import ingest_paths
-from tests.hostile_files import CUT_EXPORTS
+from tests.hostile_files import CUT_EXPORTS, pasted_twice
 from tests.test_adapters_ingest import CONFIG, EXPORTS
 from tests.test_hostile_input import MESSY_FIXTURES, load_copy, reconciles, roster_warehouse  # noqa: F401
 
@@ -109,6 +109,22 @@ def test_a_complete_file_without_a_final_line_end_is_not_taken_for_a_cut_one(tmp
     path = tmp_path / "participants_84512345678.csv"
     path.write_text(text.rstrip("\r\n"), encoding="utf-8")
     assert parse(path).reconciles()
+
+
+ATTENDANCE_FIXTURES = [r for r in MESSY_FIXTURES
+                       if r.split("/")[0] not in {"google_forms", "typeform", "surveymonkey",
+                                                  "qualtrics", "qualtrics_legacy", "limesurvey"}]
+
+
+@pytest.mark.parametrize("relative", ATTENDANCE_FIXTURES)
+def test_an_attendance_export_pasted_twice_counts_every_stretch_once(relative, tmp_path):
+    original = parse(EXPORTS / relative)
+    path = tmp_path / Path(relative).name
+    path.write_bytes(pasted_twice(*export_text(relative)))
+    parsed = parse(path)
+    assert parsed.reconciles() and parsed.rows_read > original.rows_read
+    assert parsed.attendance.drop(columns="line").equals(original.attendance.drop(columns="line"))
+    assert parsed.sessions.equals(original.sessions)
 
 
 # --- Excel's date serials ---------------------------------------------------------------------------
@@ -271,3 +287,28 @@ def test_any_cut_with_noise_gets_rows_or_one_line_long_sweep(relative, cut, junk
     path = tmp_path_factory.mktemp("cut") / Path(relative).name
     path.write_bytes(cut_and_padded(relative, cut, junk_above, blank_below) + noise)
     never_raises_and_reconciles(path, relative.split("/")[0])
+
+
+# --- workbooks -------------------------------------------------------------------------------------
+
+FORMS = EXPORTS / "microsoft_forms" / "Hearth check-in.xlsx"
+
+
+@pytest.mark.parametrize("change", ["an empty first sheet", "a notes sheet first and a title row"])
+def test_a_forms_workbook_with_other_sheets_or_a_title_row_loads_the_same(change, tmp_path):
+    from openpyxl import load_workbook
+
+    book = load_workbook(FORMS)
+    if change == "an empty first sheet":
+        book.create_sheet("Sheet0", 0)
+    else:
+        notes = book.create_sheet("Notes", 0)
+        notes.append(["Exported for the quarterly review"])
+        book.worksheets[1].insert_rows(1)
+        book.worksheets[1]["A1"] = "Hearth check-in: results"
+    path = tmp_path / FORMS.name
+    book.save(path)
+    assert detect_format(path, path.read_bytes()[:65536]) == "microsoft_forms"
+    original, parsed = parse(FORMS), parse(path)
+    assert parsed.reconciles()
+    assert parsed.survey.drop(columns="line").equals(original.survey.drop(columns="line"))

@@ -248,13 +248,16 @@ def build_attendance(
         segs: list[Segment] = p["segments"]
         line = min(s.line for s in segs)
         intervals = [(s.join, s.leave) for s in segs if s.join and s.leave]
-        reported = [s.minutes for s in segs if s.minutes is not None]
-        if meeting.prefer_reported_minutes and len(reported) == len(segs):
+        # A row repeated exactly (two downloads pasted together) is one stretch, not two: sums
+        # of the tool's own durations count each distinct stretch once (unions do anyway).
+        distinct = list({(s.join, s.leave, s.minutes): s for s in segs}.values())
+        reported = [s.minutes for s in distinct if s.minutes is not None]
+        if meeting.prefer_reported_minutes and len(reported) == len(distinct):
             minutes = str(whole_minutes(sum(reported)))
         elif intervals:
             minutes = str(whole_minutes(union_minutes(intervals)))
-        elif any(s.minutes is not None for s in segs):
-            minutes = str(whole_minutes(sum(s.minutes or 0 for s in segs)))
+        elif reported:
+            minutes = str(whole_minutes(sum(reported)))
         else:
             minutes = ""
         if p["member_id"] is None:

@@ -83,12 +83,19 @@ def _detect_xlsx(path: Path) -> str | None:
         from python_calamine import CalamineWorkbook  # heavy: only for workbooks
 
         book = CalamineWorkbook.from_path(str(path))
-        sheet = book.get_sheet_by_index(0).to_python(nrows=1)
+        # The export's sheet need not be the first (a notes sheet or an empty one put before
+        # it), nor its header the first row (a title typed above it).
+        for name in book.sheet_names:
+            for cells in book.get_sheet_by_name(name).to_python(nrows=HEADER_ROWS_XLSX):
+                found = best_match([Row(1, [str(c) for c in cells])], container="xlsx")
+                if found:
+                    return found
     except Exception:  # not a readable workbook: not an export Hearth knows
         return None
-    if not sheet:
-        return None
-    return best_match([Row(1, [str(c) for c in sheet[0]])], container="xlsx")
+    return None
+
+
+HEADER_ROWS_XLSX = 10
 
 
 # Exports of tools (or reports) Hearth does not read, recognised so the message can say what the

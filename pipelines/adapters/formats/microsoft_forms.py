@@ -18,19 +18,27 @@ def read_microsoft_forms(path: Path, config: Config) -> SurveyTable:
     import pandas as pd  # deferred: `hearth formats` lists the registry without loading a file
 
     try:
-        frame = pd.read_excel(path, engine="calamine", header=None, dtype=object)
+        sheets = pd.read_excel(path, engine="calamine", header=None, dtype=object, sheet_name=None)
     except Exception as exc:  # a damaged workbook: say so rather than show a traceback
         raise AdapterError(f"{path}: cannot read this .xlsx ({exc}); download it again") from None
-    if frame.empty:
-        raise AdapterError(f"{path}: the workbook is empty")
-    header = [cell_text(v) for v in frame.iloc[0].tolist()]
-    rows = [Row(1, header)]
+    if all(frame.empty for frame in sheets.values()):
+        raise AdapterError(f"{path}: the workbook is empty; use Open results in Excel on the form "
+                           "and save the workbook it opens")
+    # The responses' sheet: the first whose header (within its first rows) names Completion
+    # time. Another sheet before it (notes, an empty one) or a title above it is skipped.
+    found = next(((frame, i) for frame in sheets.values() for i in range(min(10, len(frame)))
+                  if "completion time" in {norm_header(cell_text(v)) for v in frame.iloc[i]}),
+                 None)
+    if found is None:
+        raise AdapterError(f"{path}: no sheet has a 'Completion time' column (sheets: "
+                           f"{', '.join(map(str, sheets))}); use Open results in Excel on the form")
+    frame, at = found
+    header = [cell_text(v) for v in frame.iloc[at].tolist()]
+    rows = [Row(at + 1, header)]
     raw_times: list[object] = []
     keys = [norm_header(h) for h in header]
-    if "completion time" not in keys:
-        raise AdapterError(f"{path}: no 'Completion time' column; use Open results in Excel")
     done = keys.index("completion time")
-    for n, values in enumerate(frame.iloc[1:].itertuples(index=False), start=2):
+    for n, values in enumerate(frame.iloc[at + 1:].itertuples(index=False), start=at + 2):
         cells = [cell_text(v) for v in values]
         if not any(cells):
             continue

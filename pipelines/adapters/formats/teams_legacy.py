@@ -51,8 +51,15 @@ def read_teams_legacy(path: Path, config: Config) -> Meeting:
     report_start = min(e[3] for e in events)
     report_end = max(e[3] for e in events)
     open_joins: dict[str, tuple[Row, str, datetime]] = {}
+    seen: set[tuple[str, str, datetime]] = set()
     for row, name, action, at in sorted(events, key=lambda e: (e[3], e[0].line)):
         person = norm_name(name)
+        # The same event twice (two downloads pasted together) would pair a join with its own
+        # copy: an exact repeat is folded into the first (counted as merged).
+        event = (person, "join" if action.startswith("join") else action, at)
+        if event in seen:
+            continue
+        seen.add(event)
         if action.startswith("join"):  # "Joined", "Joined before"
             if person in open_joins:  # joined twice without leaving: close the first stretch
                 jr, jn, jt = open_joins.pop(person)
