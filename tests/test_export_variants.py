@@ -207,6 +207,10 @@ def test_durations_are_read_however_the_tool_or_spreadsheet_wrote_them(text, min
     ("2025-04-01 12:30:00-05:00", True, "2025-04-01T12:30:00-05:00"),
     ("2025-04-01 18:30:00 +0100", True, "2025-04-01T18:30:00+01:00"),
     ("2025/04/01 6:30:00 PM GMT+1", True, "2025-04-01T18:30:00+01:00"),
+    ("April 1, 2025 6:30 PM", True, "2025-04-01T18:30:00+01:00"),
+    ("Tue, Apr 1, 2025 at 6:30 PM", False, "2025-04-01T18:30:00+01:00"),
+    ("1 Apr 2025 18:30", True, "2025-04-01T18:30:00+01:00"),
+    ("Apr 1st, 2025 6:30 PM EST", True, "2025-04-01T18:30:00-05:00"),
     ("45748.770833", True, "2025-04-01T18:30:00+01:00"),              # Excel serial
     ("45748,770833", True, "2025-04-01T18:30:00+01:00"),              # ... European Excel
 ])
@@ -214,6 +218,11 @@ def test_dates_are_read_with_their_offset_clock_and_day_order(text, month_first,
     dt, _ = parse_datetime(text, LONDON, month_first)
     assert dt.replace(second=round(dt.second + dt.microsecond / 1e6) % 60, microsecond=0) \
         .isoformat() == expected
+
+
+def test_a_word_that_merely_starts_like_a_month_is_not_a_date():
+    with pytest.raises(ValueError, match="not a date and time"):
+        parse_datetime("Mayday 1, 2025", LONDON)
 
 
 # --- the wrong tool's export ------------------------------------------------------------------------

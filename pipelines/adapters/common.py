@@ -339,7 +339,8 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
     serial = excel_serial(text)
     if serial is not None:
         return serial.replace(tzinfo=zone), False
-    m = _DATE_TIME.match(text or "")
+    text = _numeric_month(text or "")
+    m = _DATE_TIME.match(text)
     if not m:
         raise TimeFormatError(f"not a date and time: {text!r}")
     a, b, c = m["a"], m["b"], m["c"]
@@ -363,6 +364,29 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
     if offset is not None:
         return naive.replace(tzinfo=offset), True
     return naive.replace(tzinfo=zone), False
+
+
+# English month names, as Eventbrite-style reports and spreadsheets write dates:
+# `April 1, 2025 6:30 PM`, `Tue, Apr 1, 2025 at 6:30 PM`, `1 Apr 2025 18:30`.
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?")
+_MONTH_FIRST_NAMED = re.compile(
+    rf"^\s*(?:[a-z]{{3,9}},?\s+)?{_MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})"
+    r"(?:\s*,?\s*(?:at\s+)?(?P<rest>\d.*))?$", re.IGNORECASE)
+_DAY_FIRST_NAMED = re.compile(
+    rf"^\s*(?:[a-z]{{3,9}},?\s+)?(?P<d>\d{{1,2}})\s+{_MONTH},?\s+(?P<y>\d{{4}})"
+    r"(?:\s*,?\s*(?:at\s+)?(?P<rest>\d.*))?$", re.IGNORECASE)
+
+
+def _numeric_month(text: str) -> str:
+    """`April 1, 2025 6:30 PM` -> `2025-04-01 6:30 PM`; anything else unchanged."""
+    m = _MONTH_FIRST_NAMED.match(text) or _DAY_FIRST_NAMED.match(text)
+    if not m:
+        return text
+    date_part = f"{m['y']}-{_MONTHS[m['mon'][:3].lower()]:02d}-{int(m['d']):02d}"
+    return f"{date_part} {m['rest']}" if m["rest"] else date_part
 
 
 # A date Excel turned into its serial number (days since 1899-12-30; the fraction is the time of
