@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -321,3 +322,59 @@ def test_a_forms_workbook_with_other_sheets_or_a_title_row_loads_the_same(change
     original, parsed = parse(FORMS), parse(path)
     assert parsed.reconciles()
     assert parsed.survey.drop(columns="line").equals(original.survey.drop(columns="line"))
+
+
+def as_typed(value: str):
+    """A cell as Excel types it when it opens a CSV: numbers become numbers."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if not math.isfinite(number) or value.strip() != value or value.startswith("0") and value != "0":
+        return value
+    return int(number) if number.is_integer() and "." not in value else number
+
+
+def saved_as_xlsx(relative: str, path: Path, typed: bool = True) -> Path:
+    from openpyxl import Workbook
+
+    text, delimiter = export_text(relative)
+    book = Workbook()
+    sheet = book.active
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        sheet.append([as_typed(c) if typed else c for c in row])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("relative", MESSY_FIXTURES)
+def test_an_export_opened_in_excel_and_saved_as_xlsx_loads_the_same(relative, tmp_path):
+    path = saved_as_xlsx(relative, tmp_path / (Path(relative).stem + ".xlsx"))
+    original = parse(EXPORTS / relative)
+    assert detect_format(path, path.read_bytes()[:65536]) == relative.split("/")[0]
+    parsed = parse(path)
+    assert parsed.reconciles()
+    for frame in ("attendance", "sessions", "survey"):
+        mine, theirs = getattr(parsed, frame), getattr(original, frame)
+        if theirs is None:
+            assert mine is None
+        else:
+            assert mine.drop(columns="line", errors="ignore").equals(
+                theirs.drop(columns="line", errors="ignore")), frame
+
+
+def test_a_zoom_report_saved_as_xlsx_with_real_date_cells_loads_the_same(tmp_path):
+    from openpyxl import load_workbook
+
+    relative = "zoom_classic/participants_84512345678.csv"
+    path = saved_as_xlsx(relative, tmp_path / "participants_84512345678.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    for row in sheet.iter_rows(min_row=2, max_col=4, min_col=3):
+        for c in row:
+            if isinstance(c.value, str) and c.value:
+                c.value = parse_datetime(c.value, LONDON)[0].replace(tzinfo=None)
+    book.save(path)
+    original, parsed = parse(EXPORTS / relative), parse(path)
+    assert parsed.attendance.drop(columns="line").equals(original.attendance.drop(columns="line"))
+    assert parsed.sessions.equals(original.sessions)

@@ -83,6 +83,52 @@ def read_rows(text: str, delimiter: str | None = None) -> list[Row]:
     return rows
 
 
+def is_workbook(raw: bytes) -> bool:
+    """An .xlsx (a zip) rather than delimited text, whatever the file is called."""
+    return raw.startswith(b"PK\x03\x04")
+
+
+def workbook_cell(value: object) -> str:
+    """A workbook cell as the tool's CSV would have written it: whole numbers without `.0`
+    (meeting ids, minutes), dates and times in ISO form, durations as h:mm:ss."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, timedelta):
+        seconds = round(value.total_seconds())
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return str(value).strip("\ufeff")
+
+
+def workbook_rows(path: Path) -> list[Row]:
+    """The rows of an export saved as .xlsx (opened in Excel, or downloaded as a workbook): its
+    first sheet that holds a table (a row of three or more cells), so an empty or notes sheet
+    in front is skipped. Sizes were checked before (pipelines.workbook_check)."""
+    try:
+        from python_calamine import CalamineWorkbook  # heavy: only for workbooks
+
+        book = CalamineWorkbook.from_path(str(path))
+        for name in book.sheet_names:
+            rows = [Row(n, [workbook_cell(v) for v in values]) for n, values in
+                    enumerate(book.get_sheet_by_name(name).to_python(skip_empty_area=False), 1)]
+            if any(sum(1 for c in r.cells if c.strip()) >= 3 for r in rows):
+                return rows
+    except Exception as exc:  # a damaged workbook: say so rather than show a traceback
+        raise AdapterError(f"{path}: cannot read this .xlsx ({type(exc).__name__}); save it "
+                           "again from Excel, or download the export as CSV") from None
+    raise AdapterError(f"{path}: no sheet of this workbook holds a table; download the export "
+                       "as CSV, or save the sheet that holds it")
+
+
 def read_file_rows(
     path: Path, words: Mapping[str, Mapping[str, str]] | None = None
 ) -> tuple[list[Row], str]:
@@ -98,9 +144,13 @@ def read_file_rows_in_language(
     """(rows, encoding, interface language) of a delimited export: as `read_file_rows`, plus
     the language its header words were written in ('' for English), because some languages
     decide how the export writes its dates (`decide_month_first`)."""
-    text, encoding = decode(path.read_bytes())
+    raw = path.read_bytes()
     try:
-        rows = read_rows(text)
+        if is_workbook(raw):
+            rows, encoding = workbook_rows(path), "xlsx"
+        else:
+            text, encoding = decode(raw)
+            rows = read_rows(text)
         if not words:
             return rows, encoding, ""
         translated, seen = translate_headers(rows, words)

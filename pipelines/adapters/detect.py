@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from pipelines.adapters.base import AdapterError
 from pipelines.adapters.common import (
     Row,
     decode,
@@ -20,6 +21,7 @@ from pipelines.adapters.common import (
     read_rows,
     table_start,
     translate_headers,
+    workbook_rows,
 )
 from pipelines.adapters.registry import FORMATS
 
@@ -92,7 +94,13 @@ def _detect_xlsx(path: Path) -> str | None:
                     return found
     except Exception:  # not a readable workbook: not an export Hearth knows
         return None
-    return None
+    # Any other export saved as .xlsx (opened and saved in Excel, or downloaded as a workbook):
+    # its sheet read as rows, recognised like the delimited file.
+    try:
+        rows = [r for r in workbook_rows(path)[:HEAD_ROWS] if not r.blank()]
+    except AdapterError:
+        return None
+    return best_match(rows) if rows else None
 
 
 HEADER_ROWS_XLSX = 10

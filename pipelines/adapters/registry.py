@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pipelines.adapters.formats as _formats_package
 from pipelines.adapters.attendance import build_attendance
 from pipelines.adapters.base import AdapterError, Format, Parsed
-from pipelines.adapters.common import TimeFormatError, cut_short_line, decode
+from pipelines.adapters.common import TimeFormatError, cut_short_line, decode, is_workbook
 from pipelines.adapters.surveys import build_survey
 
 if TYPE_CHECKING:
@@ -62,8 +62,9 @@ def parse_export(
             "(see `hearth formats`)"
         )
     info = FORMATS[fmt]
-    if info.container == "text":
-        line = cut_short_line(decode(path.read_bytes())[0])
+    raw = path.read_bytes()
+    if info.container == "text" and not is_workbook(raw):
+        line = cut_short_line(decode(raw)[0])
         if line is not None:
             # Loading the rows before the cut would count everyone after it as absent (or
             # their responses as never given): refuse the whole file.
