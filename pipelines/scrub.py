@@ -58,7 +58,7 @@ _IDENTIFYING_IDS = (
     r"^id$|^#$|^response ?id$|^respondent ?id$|^token$|^network id$|^collector id$|"
     r"^custom data|^refurl$|^ip$|^ip ?addr(ess)?$|^ipaddress$|^user ?agent$|"
     r"e-?mail|\bname\b|name$|^username$|latitude|longitude|location|user ?agent|respondent|"
-    r"recipient|external ?(data)?ref|phone"
+    r"recipient|external ?(data)?ref|phone|^mail$|^contact$|^initials$|^signature$"
 )
 
 # Words and phrases that ask for identifying information, per language (matched on the folded
@@ -75,36 +75,53 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"date of birth", r"birthday", r"ip", r"ip address", r"location", r"latitude",
         r"longitude", r"user ?agent", r"respondent", r"recipient", r"handle", r"whatsapp",
         r"instagram", r"twitter", r"facebook", r"linkedin", r"telegram", r"signal number",
+        # asking how to reach someone, who they are, or an id that names them
+        r"contact (me|you|email|e-?mail address|phone)", r"get in touch",
+        r"(reach|contact) you", r"who are you", r"call you", r"initials", r"signature",
+        r"nick ?name", r"pseudonym", r"alias", r"socials", r"social media", r"website",
+        r"skype", r"discord", r"snapchat", r"tiktok",
+        r"(student|employee|staff|member|membership|badge|payroll|customer|patient|id) ?(id|number|no)",
+        r"passport", r"national insurance", r"social security", r"ssn", r"tax id",
+        r"(year|place) of birth", r"birth ?year", r"gps", r"coordinates",
+        r"which (city|town|country|state|region|neighbou?rhood)", r"mail address",
     ),
     "es": (
         r"correo", r"correo electronico", r"nombre", r"nombres", r"apellidos?", r"telefono",
         r"movil", r"celular", r"(tu|su) direccion", r"direccion (postal|de correo|de casa)",
         r"codigo postal", r"fecha de nacimiento", r"ubicacion", r"usuario",
+        r"como te llamas", r"como se llama", r"contactar(te|le)?", r"datos de contacto",
+        r"iniciales", r"apodo", r"seudonimo", r"firma",
     ),
     "fr": (
         r"courriel", r"adresse", r"mel", r"nom", r"prenom", r"nom de famille", r"telephone",
         r"portable", r"code postal", r"date de naissance", r"localisation",
         r"ville de residence", r"ou habitez-vous",
-        r"nom d'utilisateur",
+        r"nom d'utilisateur", r"(vous|te) joindre", r"(vous|te) contacter", r"coordonnees",
+        r"initiales", r"pseudo", r"surnom", r"qui etes-vous",
     ),
     "de": (
         r"vorname", r"nachname", r"familienname", r"telefon", r"telefonnummer", r"handy",
         r"mobilnummer", r"adresse", r"anschrift", r"postleitzahl", r"plz", r"geburtsdatum",
         r"wohnort",
-        r"standort", r"benutzername",
+        r"standort", r"benutzername", r"handynummer", r"e-?mail-?adresse", r"geburtstag",
+        r"(sie|dich|euch) erreichen", r"kontaktdaten", r"wer bist du", r"wer sind sie",
+        r"initialen", r"spitzname", r"unterschrift", r"in welcher stadt",
     ),
     "pt": (
         r"nome", r"sobrenome", r"apelido", r"telefone", r"telemovel", r"celular", r"endereco",
         r"morada", r"codigo postal", r"cep", r"data de nascimento", r"localizacao", r"usuario",
-        r"utilizador",
+        r"utilizador", r"contactar (voce|te)", r"contatar (voce|te)", r"contato", r"iniciais",
+        r"nome completo",
     ),
     "it": (
         r"nome", r"cognome", r"telefono", r"cellulare", r"indirizzo", r"data di nascita",
-        r"posizione", r"nome utente",
+        r"posizione", r"nome utente", r"contattarti", r"contattarla", r"recapito", r"iniziali",
+        r"soprannome",
     ),
     "nl": (
         r"naam", r"voornaam", r"achternaam", r"telefoon", r"telefoonnummer", r"mobiel",
         r"adres", r"postcode", r"geboortedatum", r"locatie", r"gebruikersnaam",
+        r"(je|u) bereiken", r"contactgegevens", r"initialen", r"bijnaam",
     ),
 }
 

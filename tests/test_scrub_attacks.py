@@ -171,3 +171,26 @@ def test_the_load_summary_counts_these_without_naming_them(tmp_path):
     printed = format_summaries(summaries) + json.dumps([s.as_dict() for s in summaries]) + repr(notes)
     for secret in ("Okafor", "five five", "sunny"):
         assert secret not in printed
+
+
+@pytest.mark.parametrize("question", [
+    # how to reach someone, who they are, or an id that names them: kept as answers before
+    "How can we reach you?", "Best way to contact you", "Contact", "Your initials", "Signature",
+    "Who are you?", "What should we call you?", "Pseudonym", "Alias", "Your socials",
+    "Social media", "Skype", "Your website", "Student ID", "Employee number", "Member ID",
+    "Membership number", "Passport", "National insurance number", "Social security number",
+    "Year of birth", "GPS", "Coordinates", "Which city are you in?", "Mail",
+    "Wie können wir Sie erreichen?", "Handynummer", "Geburtstag", "Wer bist du?",
+    "Comment vous joindre ?", "¿Cómo te llamas?", "Como podemos contactar você?",
+])
+def test_questions_asking_how_to_reach_or_who_someone_is_are_identifying(question):
+    assert identifying_question(question)
+
+
+@pytest.mark.parametrize("question", [
+    "How much contact did you have with your buddy?", "Did you feel in touch with your group?",
+    "Did someone reach out to you this month?", "Who helped you most?",
+    "What device do you join on?", "How old is your group?",
+])
+def test_questions_about_contact_within_the_group_are_not(question):
+    assert not identifying_question(question)
