@@ -418,3 +418,27 @@ def test_the_audit_tests_one_long_row_without_its_square_null_space():
     # ... and the sum of every hidden group is the program minus the shown ones: determined
     frame.loc[len(frame)] = (1, Q, "belonging", "hidden groups", "hidden", entries[10:])
     assert [f.figure for f in determined_hidden(frame)] == ["hidden groups"]
+
+
+def test_a_comment_list_moves_only_by_ten_responses_between_publications(con):
+    """Red team (session 18): a group's comment list moved with its responses' ledger entry, in
+    steps of k = 5. Comments need 10: a late batch of 5 responses, one with a comment, showed
+    up as the one new comment in the group's list (and the program's) - attributed by
+    comparing two publications to 5 responses, under the comments' threshold."""
+    w = world(con, ("A", "B"))
+    respond(w, "A", 12, comment="early A")
+    respond(w, "B", 12, comment="early B")
+    w.refresh()
+    before = {g: set(api.comments(con, Q, g)["comment"]) for g in (None, "A")}
+    assert len(before["A"]) == 12 and len(before[None]) == 24
+    respond(w, "A", 4, day="2025-03-28")
+    respond(w, "A", 1, comment="late and telling", day="2025-03-28")
+    w.refresh()
+    assert w.indicator(Q, "A", "belonging")["n"] == 17  # the figure moves by k = 5 ...
+    after = {g: set(api.comments(con, Q, g)["comment"]) for g in (None, "A")}
+    assert after == before  # ... the comment lists wait for 10
+    respond(w, "A", 5, comment="later", day="2025-03-29")
+    w.refresh()
+    after = {g: set(api.comments(con, Q, g)["comment"]) for g in (None, "A")}
+    assert "late and telling 0" in after["A"] and "later 4" in after[None]
+    assert_auditor_finds_nothing(con)
