@@ -442,3 +442,22 @@ def test_a_comment_list_moves_only_by_ten_responses_between_publications(con):
     after = {g: set(api.comments(con, Q, g)["comment"]) for g in (None, "A")}
     assert "late and telling 0" in after["A"] and "later 4" in after[None]
     assert_auditor_finds_nothing(con)
+
+
+@pytest.mark.xfail(strict=True, reason="open (red team, session 18): the notes tell primary from "
+                   "secondary suppression, which with range reasoning determines a hidden count; "
+                   "see docs/privacy.md, Open findings")
+def test_the_notes_do_not_tell_which_hidden_group_is_the_small_one(con):
+    """A = 1 response, B = 5, C = D = 10: A is hidden (primary), B to protect it (secondary).
+    Program minus C and D gives A + B = 6; A's note says "fewer than 5", B's "hidden so that a
+    smaller group's answers stay private" (so B >= 5): A = 1 and B = 5, exactly."""
+    w = world(con, ("A", "B", "C", "D"))
+    respond(w, "A", 1)
+    respond(w, "B", 5)
+    respond(w, "C", 10)
+    respond(w, "D", 10)
+    w.refresh()
+    notes = {g: w.indicator(Q, g, "belonging")["note"] for g in ("A", "B")}
+    assert w.indicator(Q, "A", "belonging")["status"] == "suppressed"
+    assert w.indicator(Q, "B", "belonging")["status"] == "suppressed"
+    assert notes["A"] == notes["B"], f"the notes tell them apart: {notes}"
