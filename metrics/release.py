@@ -40,6 +40,7 @@ import pandas as pd
 
 from hearth.config import Config
 from metrics.anonymity import (
+    HIDDEN_NOTE,
     POOLED_LABEL,
     SliceDecision,
     pool_quarters,
@@ -377,7 +378,10 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
     program_rows = program.rename(columns={"unit": "group_id"})
     out = pd.concat([program_rows, group_rows], ignore_index=True)
     out["pooled"] = False
-    out["note"] = [suppression_label(r, k) for r in out["suppression"]]
+    # one note for every hidden figure: which reason hid it is itself about its count
+    # (anonymity.HIDDEN_NOTE)
+    out["note"] = [None if suppression_label(r, k) is None else HIDDEN_NOTE(k)
+                   for r in out["suppression"]]
     units_table = group_rows.assign(version=group_rows["version"])
     units_table = units_table[units_table["status"] == "ok"]
 
