@@ -3,7 +3,11 @@ that the first scrubber let through (the scrubber's own behaviour is tests/test_
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.scrub import Scrubber, identifying_question, looks_like_a_value
 
@@ -194,3 +198,38 @@ def test_questions_asking_how_to_reach_or_who_someone_is_are_identifying(questio
 ])
 def test_questions_about_contact_within_the_group_are_not(question):
     assert not identifying_question(question)
+
+
+# --- Random search: every way of writing a secret above, in random sentences -------------------
+
+_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six",
+          7: "seven", 8: "eight", 9: "nine"}
+
+
+@pytest.mark.slow  # why: a random sweep; CI runs it after make test
+@settings(max_examples=300, deadline=None)
+@given(
+    digits=st.lists(st.integers(0, 9), min_size=10, max_size=11),
+    spelled=st.lists(st.booleans(), min_size=11, max_size=11),
+    gap=st.sampled_from([" ", ", ", "-", " - ", ".", "_", " · ", "  "]),
+    surname=st.sampled_from(["Okafor", "Watson", "O'Neil"]),
+    suffix=st.sampled_from(["s", "s'", "'s", ""]),
+    local=st.from_regex(r"[a-z]{3,8}[0-9]{1,3}", fullmatch=True),
+    at=st.sampled_from([" @ ", " [at] ", " (at) ", " <at> ", " at ", "[@]", "@"]),
+    dot=st.sampled_from([" . ", " [dot] ", " (dot) ", " dot ", "[.]", "."]),
+    platform=st.sampled_from(["ig:", "insta", "tiktok", "snap:", "my snapchat is"]),
+    lead=st.sampled_from(["", "so ", "thanks! ", "Honestly, "]),
+)
+def test_random_ways_of_writing_secrets_never_survive(digits, spelled, gap, surname, suffix,
+                                                      local, at, dot, platform, lead):
+    phone = gap.join(_WORDS[d] if s else str(d) for d, s in zip(digits, spelled, strict=False))
+    text = (f"{lead}the {surname}{suffix} said call {phone} or mail {local}{at}example{dot}org, "
+            f"{platform} {local}_x")
+    scrubbed, counts = SCRUB.scrub(text)
+    assert local not in scrubbed, scrubbed
+    assert surname.replace("'", "").lower() not in scrubbed.replace("'", "").lower(), scrubbed
+    kept = re.sub(r"[^0-9a-z]", "", scrubbed.lower())
+    assert not re.search(r"\d{4}", kept), scrubbed
+    for word in ("zero", "three", "seven", "eight", "nine"):
+        assert kept.count(word) <= 1, scrubbed
+    assert counts["email"] == 1 and counts["phone"] >= 1 and counts["name"] >= 1
