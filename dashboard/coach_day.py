@@ -143,17 +143,18 @@ def group_days(groups: pd.DataFrame, flags: pd.DataFrame, indicators: pd.DataFra
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def days(snap: queries.Snapshot, quarter: str,
-         group_ids: tuple[str, ...] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def days(snap: queries.Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
+         within: frozenset[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(group_days, flag rows) for the groups given (None: every group) this quarter, read
-    through the query layer and cached per snapshot."""
+    through the query layer and cached per snapshot. Members drifting away count only in the
+    groups ``within`` the viewer's own (None: every group)."""
     groups = queries.groups(snap)
     if group_ids is not None:
         groups = groups[groups["group_id"].isin(group_ids)]
     flags = flag_rows(queries.flags(snap, quarter, group_ids))
     indicators = queries.group_indicators(snap, quarter, tuple(groups["group_id"].astype(str)))
     return group_days(groups[["group_id", "name", "coach"]], flags, indicators,
-                      queries.drifting_members(snap, quarter)), flags
+                      queries.drifting_members(snap, quarter, within=within)), flags
 
 
 def sort_days(days: pd.DataFrame) -> pd.DataFrame:

@@ -552,12 +552,17 @@ def watchlist(snap: Snapshot, quarter: str, group_id: str, *,
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def drifting_members(snap: Snapshot, quarter: str) -> dict[str, int]:
-    """Members with withdrawal signals per group (a count per group, no one named); empty
-    where the snapshot has no watchlist (only the coach's has one)."""
+def drifting_members(snap: Snapshot, quarter: str, *,
+                     within: frozenset[str] | None = None) -> dict[str, int]:
+    """Members with withdrawal signals per group (a count per group, no one named), for the
+    groups ``within`` the viewer's own only (None: every group); empty where the snapshot has no
+    watchlist (only the coach's has one). Member-level even as a count: another coach's group
+    turning "to watch" for one drifting member would move the totals a coach reads of the rest
+    of the program, against the lead's totals of the same groups (which hold no watchlist)."""
     if not has(snap, "marts.watchlist"):
         return {}
-    return _api(snap, "drifting_members", quarter)
+    counts = _api(snap, "drifting_members", quarter)
+    return counts if within is None else {g: n for g, n in counts.items() if str(g) in within}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

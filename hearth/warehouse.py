@@ -41,22 +41,52 @@ AUDIENCE_TABLES: dict[str, tuple[str, ...]] = {
 AUDIENCE_TABLES["lead"] = (*AUDIENCE_TABLES["council"], "marts.session_attendance",
                            "marts.flags", "published.load_manifest", "published.quarantine",
                            "marts.load_quarters", "marts.action_survey_tests")
-AUDIENCE_TABLES["coach"] = (*AUDIENCE_TABLES["lead"], "marts.watchlist")
+# The coach reads no load manifest, quarantine or per-file quarter counts: what came in, and when,
+# is the data steward's (a survey file of one late response is itself about the responses).
+AUDIENCE_TABLES["coach"] = (*AUDIENCE_TABLES["council"], "marts.session_attendance",
+                            "marts.flags", "marts.action_survey_tests", "marts.watchlist")
 AUDIENCES = ("lead", "council", "coach")
 
 #: How the tables that are not marts are published: what came in, never who or what was in it.
 #: Guests are counted, not named; quarantined values that look like an email are masked (survey
 #: files never keep quarantined values at all).
 PUBLISHED_QUERIES = {
-    "published.load_manifest": """
+    # A survey file's notes say what was scrubbed and that responses named no known group, but
+    # not how many: one late file's "1 responses named a group the warehouse does not have"
+    # would say which unit a held-back response went to (the no-known-group unit, hidden below
+    # k), and "1 [name]" that it named someone.
+    "published.load_manifest": r"""
         SELECT load_id, file_name, kind, format, loaded_at, rows_read, rows_loaded,
-               rows_duplicate, rows_quarantined, dropped_columns, len(guests) AS guests, notes
+               rows_duplicate, rows_quarantined, dropped_columns, len(guests) AS guests,
+               CASE WHEN kind = 'survey_responses'
+                    THEN list_transform(notes, lambda n: regexp_replace(regexp_replace(
+                        n, '(^|[:,] )\d+ (responses|\[)', '\1\2', 'g'), '^responses named',
+                        'some responses named'))
+                    ELSE notes END AS notes
         FROM raw.load_manifest""",
     "published.quarantine": r"""
         SELECT load_id, file_name, line, column_name, reason,
                regexp_replace(value, '[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[A-Za-z]{2,}',
                               '[email]', 'g') AS value
         FROM raw.quarantine""",
+}
+
+#: Tables an audience reads in a narrower form than the warehouse (and a coach) holds them.
+#: Member-level views exist only for a coach's own groups: the lead, who reads any coach's day,
+#: sees who hosted each session as "Host 1", "Host 2", ... per group (numbered by first session
+#: hosted), so the rotation still shows and no member is named.
+AUDIENCE_QUERIES = {
+    ("lead", "marts.session_attendance"): """
+        WITH firsts AS (
+            SELECT group_id, host_member_id, min(session_date) AS first_hosted
+            FROM marts.session_attendance WHERE host_member_id IS NOT NULL GROUP BY ALL),
+        labels AS (
+            SELECT group_id, host_member_id, 'Host ' || row_number() OVER (
+                PARTITION BY group_id ORDER BY first_hosted, host_member_id) AS host_label
+            FROM firsts)
+        SELECT s.* REPLACE (CAST(NULL AS VARCHAR) AS host_member_id, l.host_label AS host_name)
+        FROM marts.session_attendance s
+        LEFT JOIN labels l ON l.group_id = s.group_id AND l.host_member_id = s.host_member_id""",
 }
 
 
@@ -146,7 +176,9 @@ def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = Non
             for table in AUDIENCE_TABLES[audience]:
                 schema, _ = table.split(".")
                 source = PUBLISHED_QUERIES.get(table)
-                if source is None:
+                if source is None and (audience, table) in AUDIENCE_QUERIES and table in present:
+                    source = AUDIENCE_QUERIES[(audience, table)]
+                elif source is None:
                     if table not in present:
                         continue
                     source = f"SELECT * FROM {table}"

@@ -46,6 +46,7 @@ __all__ = [
     "MIN_ALLOWED_K",
     "POOLED_LABEL",
     "SECONDARY_LABEL",
+    "HIDDEN_NOTE",
     "SUPPRESSED_LABEL",
     "SliceDecision",
     "comments_visible",
@@ -66,6 +67,15 @@ DEFAULT_K_COMMENTS = 10
 SECONDARY_LABEL = "hidden so that a smaller group's answers stay private"
 INSUFFICIENT_LABEL = "can't tell yet"
 POOLED_LABEL = "two quarters pooled"
+
+
+def HIDDEN_NOTE(k: int = DEFAULT_K) -> str:  # noqa: N802 - reads as the constant it is
+    """The one note every hidden survey figure carries when published, whether it was hidden
+    for its own few responses or to protect a smaller group's: the two notes apart said which
+    hidden group was the small one (at least k in the other), and with the program minus the
+    shown groups that determined both counts (A + B = 6, A < 5 <= B: A = 1, B = 5)."""
+    return f"fewer than {validate_k(k)} responses here, or hidden so that a smaller group's " \
+        "answers stay private"
 
 
 def SUPPRESSED_LABEL(k: int = DEFAULT_K) -> str:  # noqa: N802 - reads as the constant it replaces

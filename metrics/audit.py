@@ -298,11 +298,14 @@ EMAIL_PATTERN = r"[^\s@<>(),;:']+@[^\s@<>(),;:']+\.[A-Za-z]{2,}"
 
 
 def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str],
-                      figures: pd.DataFrame) -> list[str]:
+                      figures: pd.DataFrame, members: Iterable[str] | None = None) -> list[str]:
     """What an audience's snapshot holds that it must not: tables outside its list, any text
     that looks like an email, survey figures the release layer did not release, and actions'
-    change tests of such figures."""
+    change tests of such figures. With ``members`` (rostered members' names, for an audience
+    that reads no member-level view: every one but the coach's), also any value that is a
+    member's name, and any member id."""
     allowed = set(allowed)
+    names = sorted({str(m) for m in members or () if m and str(m).strip()})
     problems = []
     tables = snapshot.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
@@ -323,6 +326,16 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
             ).fetchone()[0]
             if hits:
                 problems.append(f"{name}.{column} holds {hits} value(s) that look like emails")
+            if members is None:
+                continue
+            named = snapshot.execute(
+                f'SELECT count(*) FROM {schema}.{table} WHERE "{column}" IS NOT NULL AND '
+                f'(CAST("{column}" AS VARCHAR) IN (SELECT unnest($names::VARCHAR[])) '
+                f'OR $member_id)', {"names": names, "member_id": column.endswith("member_id")},
+            ).fetchone()[0]
+            if named:
+                problems.append(f"{name}.{column} names {named} member(s): member-level views "
+                                "are for a coach's own groups only")
     names = {f"{s}.{t}" for s, t in tables}
     if "marts.indicators" in names and not figures.empty:
         problems += [f"survey figure not released: {x}"

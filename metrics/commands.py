@@ -148,6 +148,11 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
         figures = audit.read_figures(con) if has_release else audit.read_figures_empty()
         update = _community_update_citations(con, load_config(args.config)) \
             if has_release else {"quarters": 0, "cited": []}
+        # Rostered members who do not coach: coaches are named beside their groups everywhere.
+        members = [n for (n,) in con.execute(
+            "SELECT DISTINCT name FROM core.members WHERE name NOT IN "
+            "(SELECT coach FROM marts.groups WHERE coach IS NOT NULL)").fetchall()] \
+            if _has_tables(con, "core.members", "marts.groups") else []
     finally:
         con.close()
     findings = audit.determined_hidden(figures)
@@ -161,7 +166,8 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
             snapshots[audience] = {"snapshot": str(path), "problems": ["not published yet"]}
             continue
         with duckdb.connect(str(path), read_only=True) as snap:
-            problems = audit.snapshot_problems(snap, AUDIENCE_TABLES[audience], figures)
+            problems = audit.snapshot_problems(snap, AUDIENCE_TABLES[audience], figures,
+                                               None if audience == "coach" else members)
         snapshots[audience] = {"snapshot": str(path), "problems": problems}
     report = {
         "publications": int(figures["publication"].nunique()) if len(figures) else 0,
@@ -179,6 +185,13 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
     else:
         print(format_privacy_check(report))
     return 1 if failed else 0
+
+
+def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()}
+    return set(names) <= present
 
 
 def _community_update_citations(con: duckdb.DuckDBPyConnection, config) -> dict[str, Any]:

@@ -40,6 +40,7 @@ import pandas as pd
 
 from hearth.config import Config
 from metrics.anonymity import (
+    HIDDEN_NOTE,
     POOLED_LABEL,
     SliceDecision,
     pool_quarters,
@@ -145,7 +146,17 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
     current = current[current["quarter"] >= since]
     publication = con.execute(
         "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchone()[0]
-    ledger = advance_ledger(previous, current, config.min_responses, publication)
+    # Figures move in steps of k responses; comment lists (the responses pseudo-indicator) in
+    # steps of k_comments: a late batch of k responses with one comment would otherwise add that
+    # comment to its group's list, attributed (by comparing publications) to fewer than
+    # k_comments responses.
+    counted = previous["indicator"] == RESPONSES
+    ledger = pd.concat([
+        advance_ledger(previous[~counted], current[current["indicator"] != RESPONSES],
+                       config.min_responses, publication),
+        advance_ledger(previous[counted], current[current["indicator"] == RESPONSES],
+                       max(config.min_comments, config.min_responses), publication),
+    ], ignore_index=True)
     # plain dicts and sets: per-key lookups into pandas indexes (and a set rebuilt for every
     # key) made this quadratic, minutes at 10,000 groups
     old = previous[previous["indicator"] == RESPONSES]
@@ -367,7 +378,10 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
     program_rows = program.rename(columns={"unit": "group_id"})
     out = pd.concat([program_rows, group_rows], ignore_index=True)
     out["pooled"] = False
-    out["note"] = [suppression_label(r, k) for r in out["suppression"]]
+    # one note for every hidden figure: which reason hid it is itself about its count
+    # (anonymity.HIDDEN_NOTE)
+    out["note"] = [None if suppression_label(r, k) is None else HIDDEN_NOTE(k)
+                   for r in out["suppression"]]
     units_table = group_rows.assign(version=group_rows["version"])
     units_table = units_table[units_table["status"] == "ok"]
 

@@ -4,8 +4,11 @@ are recognised, before a survey answer reaches the warehouse.
 Two jobs, both pure (text in, text out):
 
 - `Scrubber.scrub(text)` replaces what identifies a person in free text (a survey comment) by a
-  placeholder: email addresses by ``[email]``, phone numbers by ``[phone]``, links and @handles by
-  ``[link]``, and the names of the program's rostered members by ``[name]``. It returns the
+  placeholder: email addresses by ``[email]`` (also written apart: "ada [at] example [dot] com",
+  "jsmith42 @ gmail . com", "jsmith42 at gmail"), phone numbers by ``[phone]`` (the phone
+  library's, long digit runs, and digits spelled out: "five five five, one two three four"),
+  links, @handles and handles named by their platform ("ig: ada.ok") by ``[link]``, and the
+  names of the program's rostered members by ``[name]`` (also in the plural: "the Okafors'"). It returns the
   scrubbed text and how many of each kind it replaced: a load summary reports the counts, never
   what was replaced.
 - `identifying_question(text)` says whether a column id or a question text asks for something
@@ -55,7 +58,7 @@ _IDENTIFYING_IDS = (
     r"^id$|^#$|^response ?id$|^respondent ?id$|^token$|^network id$|^collector id$|"
     r"^custom data|^refurl$|^ip$|^ip ?addr(ess)?$|^ipaddress$|^user ?agent$|"
     r"e-?mail|\bname\b|name$|^username$|latitude|longitude|location|user ?agent|respondent|"
-    r"recipient|external ?(data)?ref|phone"
+    r"recipient|external ?(data)?ref|phone|^mail$|^contact$|^initials$|^signature$"
 )
 
 # Words and phrases that ask for identifying information, per language (matched on the folded
@@ -72,36 +75,53 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"date of birth", r"birthday", r"ip", r"ip address", r"location", r"latitude",
         r"longitude", r"user ?agent", r"respondent", r"recipient", r"handle", r"whatsapp",
         r"instagram", r"twitter", r"facebook", r"linkedin", r"telegram", r"signal number",
+        # asking how to reach someone, who they are, or an id that names them
+        r"contact (me|you|email|e-?mail address|phone)", r"get in touch",
+        r"(reach|contact) you", r"who are you", r"call you", r"initials", r"signature",
+        r"nick ?name", r"pseudonym", r"alias", r"socials", r"social media", r"website",
+        r"skype", r"discord", r"snapchat", r"tiktok",
+        r"(student|employee|staff|member|membership|badge|payroll|customer|patient|id) ?(id|number|no)",
+        r"passport", r"national insurance", r"social security", r"ssn", r"tax id",
+        r"(year|place) of birth", r"birth ?year", r"gps", r"coordinates",
+        r"which (city|town|country|state|region|neighbou?rhood)", r"mail address",
     ),
     "es": (
         r"correo", r"correo electronico", r"nombre", r"nombres", r"apellidos?", r"telefono",
         r"movil", r"celular", r"(tu|su) direccion", r"direccion (postal|de correo|de casa)",
         r"codigo postal", r"fecha de nacimiento", r"ubicacion", r"usuario",
+        r"como te llamas", r"como se llama", r"contactar(te|le)?", r"datos de contacto",
+        r"iniciales", r"apodo", r"seudonimo", r"firma",
     ),
     "fr": (
         r"courriel", r"adresse", r"mel", r"nom", r"prenom", r"nom de famille", r"telephone",
         r"portable", r"code postal", r"date de naissance", r"localisation",
         r"ville de residence", r"ou habitez-vous",
-        r"nom d'utilisateur",
+        r"nom d'utilisateur", r"(vous|te) joindre", r"(vous|te) contacter", r"coordonnees",
+        r"initiales", r"pseudo", r"surnom", r"qui etes-vous",
     ),
     "de": (
         r"vorname", r"nachname", r"familienname", r"telefon", r"telefonnummer", r"handy",
         r"mobilnummer", r"adresse", r"anschrift", r"postleitzahl", r"plz", r"geburtsdatum",
         r"wohnort",
-        r"standort", r"benutzername",
+        r"standort", r"benutzername", r"handynummer", r"e-?mail-?adresse", r"geburtstag",
+        r"(sie|dich|euch) erreichen", r"kontaktdaten", r"wer bist du", r"wer sind sie",
+        r"initialen", r"spitzname", r"unterschrift", r"in welcher stadt",
     ),
     "pt": (
         r"nome", r"sobrenome", r"apelido", r"telefone", r"telemovel", r"celular", r"endereco",
         r"morada", r"codigo postal", r"cep", r"data de nascimento", r"localizacao", r"usuario",
-        r"utilizador",
+        r"utilizador", r"contactar (voce|te)", r"contatar (voce|te)", r"contato", r"iniciais",
+        r"nome completo",
     ),
     "it": (
         r"nome", r"cognome", r"telefono", r"cellulare", r"indirizzo", r"data di nascita",
-        r"posizione", r"nome utente",
+        r"posizione", r"nome utente", r"contattarti", r"contattarla", r"recapito", r"iniziali",
+        r"soprannome",
     ),
     "nl": (
         r"naam", r"voornaam", r"achternaam", r"telefoon", r"telefoonnummer", r"mobiel",
         r"adres", r"postcode", r"geboortedatum", r"locatie", r"gebruikersnaam",
+        r"(je|u) bereiken", r"contactgegevens", r"initialen", r"bijnaam",
     ),
 }
 
@@ -148,23 +168,36 @@ def looks_like_a_value(text: str) -> bool:
     t = str(text)
     if EMAIL.search(t) or LINK.search(t) or HANDLE.search(t) or _IPV4.search(t) or _IPV6.search(t):
         return True
+    if PLATFORM_HANDLE.search(t) or _spelled_phone_spans(t):
+        return True
     return sum(c.isdigit() for c in t) >= MIN_PHONE_DIGITS
 
 
 # --- free text ---------------------------------------------------------------------------------
 
-_AT = r"(?:@|\s*[\(\[\{]\s*at\s*[\)\]\}]\s*)"
-_DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*)"
+_AT = r"(?:@|\s*[\(\[\{<]\s*at\s*[\)\]\}>]\s*)"
+_DOT = r"(?:\.|\s*[\(\[\{<]\s*dot\s*[\)\]\}>]\s*)"
+# Written apart to slip past a filter: "ada @ example . com", "ada [@] example [.] com",
+# "ada <at> example <dot> com", "jsmith42 at example.com". Spaced out, a dot is only an
+# address's when a known top-level domain follows ("meet @ home. Then" stays).
+_AT_APART = r"(?:\s*@\s*|\s*[\(\[\{<]\s*(?:at|@)\s*[\)\]\}>]\s*|\s+at\s+)"
+_DOT_APART = r"(?:\s*\.\s*|\s*[\(\[\{<]\s*(?:dot|\.)\s*[\)\]\}>]\s*|\s+dot\s+)"
+# Mail providers people name without a domain: "jsmith42 at gmail".
+_PROVIDERS = (r"g-?mail|googlemail|hotmail|outlook|yahoo|icloud|protonmail|proton|aol|gmx|"
+              r"yandex|zoho|fastmail|tutanota|web\.de")
+_TLDS = (
+    "com|org|net|edu|gov|int|info|biz|io|co|me|app|dev|page|site|online|link|xyz|ly|gl|gg|tv|"
+    "uk|ie|de|fr|es|it|nl|be|ch|at|pt|se|no|dk|fi|pl|eu|ca|us|au|nz|in|za|br|mx|ar|jp|cn|ru|"
+    "social|club|blog|ai|tech|space|world|life|fun|chat|email|mail|im|to|cc"
+)
 EMAIL = re.compile(
     rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b"
     # spelled out without brackets, "jo.smith at example dot org": only with both words, so
     # "meet at the park" stays
-    r"|[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+[a-z]{2,}\b",
+    r"|[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+[a-z]{2,}\b"
+    rf"|[\w.+-]+{_AT_APART}[\w-]+(?:{_DOT_APART}[\w-]+)*{_DOT_APART}(?:{_TLDS})\b"
+    rf"|[\w.+-]+{_AT_APART}(?:{_PROVIDERS})\b(?:{_DOT_APART}[a-z]{{2,}}\b)*",
     re.IGNORECASE,
-)
-_TLDS = (
-    "com|org|net|edu|gov|int|info|biz|io|co|me|app|dev|page|site|online|link|xyz|ly|gl|gg|tv|"
-    "uk|ie|de|fr|es|it|nl|be|ch|at|pt|se|no|dk|fi|pl|eu|ca|us|au|nz|in|za|br|mx|ar|jp|cn|ru"
 )
 LINK = re.compile(
     r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"']+"
@@ -172,10 +205,48 @@ LINK = re.compile(
     re.IGNORECASE,
 )
 HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[\w.]*\w)?")
+# A handle without its "@", after the platform's name: "ig: ada.okafor", "insta ada_ok",
+# "my tiktok handle is sunnyday", "snap - sunny.day". After a colon, "=", "@" or "(handle|
+# username|...) is" the next word is the handle whatever it looks like; otherwise it must look
+# like one (a digit, a dot or an underscore inside), so "I saw it on insta and loved it" and
+# "my instagram is private" stay.
+_PLATFORMS = (
+    r"instagram|insta|ig|twitter|tiktok|tik tok|snapchat|snap|sc|facebook|fb|messenger|discord|"
+    r"telegram|tg|whatsapp|whats app|wa|signal|threads|bluesky|bsky|mastodon|linkedin|reddit|"
+    r"youtube|yt|twitch|kik|wechat|weixin|skype|tumblr|pinterest|github|steam|xbox|psn|vk|line"
+)
+_HANDLE_WORDS = r"(?:handle|name|user ?name|account|id|user|tag|@)"
+PLATFORM_HANDLE = re.compile(
+    rf"\b(?:{_PLATFORMS})\b(?:(?P<named>\s*{_HANDLE_WORDS}\s+is\b)|\s*{_HANDLE_WORDS})?"
+    r"(?:(?P<said>\s*(?:[:=@]|-|–|—)\s*(?:@\s*)?)|\s+(?:is\s+)?)"
+    r"(?P<handle>[\w][\w.#-]*[\w]|[\w])",
+    re.IGNORECASE,
+)
+# ... or before it: "add me: sunnyday99 on discord" (looking like a handle, as above).
+HANDLE_ON_PLATFORM = re.compile(
+    rf"(?P<handle>(?<![\w.#-])[\w][\w.#-]*[\w])\s+(?:on|at|in|via|@)\s+(?:{_PLATFORMS})\b",
+    re.IGNORECASE,
+)
 # Numbers of a region the phone library cannot know (no region configured): long digit runs.
 _DIGIT_RUN = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 MIN_PHONE_DIGITS = 7  # shorter digit runs are counts, years and times, not phone numbers
+# Digits written as words ("five five five, one two three four", "oh seven seven double oh
+# nine"), in the languages of the label maps. A run of them (with digits, spaces and
+# punctuation between) that spells MIN_PHONE_DIGITS or more digits is a phone number.
+_NUMBER_WORDS: dict[str, str] = {}
+for _digit, _words in enumerate((
+        "zero oh o nought nil cero zéro zero null nul", "one uno un une eins um uma een",
+        "two dos deux zwei dois due twee", "three tres trois drei três tre drie",
+        "four cuatro quatre vier quatro quattro", "five cinco cinq fünf funf cinque vijf",
+        "six seis sechs sei zes", "seven siete sept sieben sete sette zeven",
+        "eight ocho huit acht oito otto", "nine nueve neuf neun nove negen")):
+    for _word in _words.split():
+        _NUMBER_WORDS[fold(_word)] = str(_digit)
+_NUMBER_WORDS.update({"ten": "10", "hundred": "00", "thousand": "000"})
+_REPEAT_WORDS = {"double": 2, "triple": 3, "doble": 2, "doppio": 2, "doppelt": 2}
+_NUMBER_TOKEN = re.compile(r"\d+|[^\W\d_]+")
+_NUMBER_GAP = re.compile(r"[^\w\n]{0,3}|_")  # spaces, commas, dashes, dots between digits
 _ENOUGH_DIGITS = re.compile(rf"\d(?:\D*\d){{{MIN_PHONE_DIGITS - 1}}}")
 
 # Short words and name particles ("de", "van"): never replaced on their own, only as part of
@@ -257,10 +328,25 @@ class Scrubber:
         counts: Counter[str] = Counter()
         pieces: list[str | tuple[str]] = [unicodedata.normalize("NFC", text)]
         for kind, finder in (("email", _regex_spans(EMAIL)), ("link", _link_spans),
-                             ("link", _regex_spans(HANDLE)), ("phone", self._phone_spans),
+                             ("link", _regex_spans(HANDLE)), ("link", self._platform_handle_spans),
+                             ("phone", self._phone_spans), ("phone", _spelled_phone_spans),
                              ("name", self._name_spans)):
             pieces = _replace(pieces, kind, finder, counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
+
+    def _platform_handle_spans(self, text: str) -> list[tuple[int, int]]:
+        """Handles named by their platform (PLATFORM_HANDLE, HANDLE_ON_PLATFORM). A handle that
+        is a rostered member's name written as one word is left to the names ("[name]")."""
+        spans = []
+        for m in PLATFORM_HANDLE.finditer(text):
+            handle = m.group("handle")
+            if fold(handle) in FUNCTION_WORDS:
+                continue
+            if m.group("said") or m.group("named") or re.search(r"[\d._#]", handle[1:]):
+                spans.append(m.span("handle"))
+        spans += [m.span("handle") for m in HANDLE_ON_PLATFORM.finditer(text)
+                  if re.search(r"[\d._#]", m.group("handle")[1:])]
+        return [(a, b) for a, b in _merge(spans) if fold(text[a:b]) not in self.words]
 
     def _phone_spans(self, text: str) -> list[tuple[int, int]]:
         if not _ENOUGH_DIGITS.search(text):  # most comments hold no phone-length number
@@ -292,23 +378,29 @@ class Scrubber:
             longest = min(self.longest, len(tokens) - i) if tokens[i][2] in self.starts else 1
             for n in range(longest, 1, -1):
                 run = tokens[i:i + n]
-                if tuple(t[2] for t in run) in self.phrases and all(
+                if any((*(t[2] for t in run[:-1]), last) in self.phrases
+                       for last in _name_forms(run[-1][2])) and all(
                     _NAME_GAP.fullmatch(folded[a[1]:b[0]]) for a, b in zip(run, run[1:], strict=False)
                 ):
                     matched = n
                     break
             if not matched:
                 start, _, word = tokens[i]
-                if word in self.words or (word in self.common and _written_as_name(text, start)):
+                if any(form in self.words or (form in self.common
+                                              and _written_as_name(text, start))
+                       for form in _name_forms(word)):
                     matched = 1
             if matched:
                 spans.append((tokens[i][0], tokens[i + matched - 1][1]))
                 i += matched
             else:
                 i += 1
-        # "Ana Lopez" from two name words is one name, not two.
+        # "Ana Lopez" from two name words is one name, not two; "O'" or "D'" before a name word
+        # is part of it ("the O'Neils").
         merged: list[tuple[int, int]] = []
         for s, e in spans:
+            if prefix := _NAME_PREFIX.search(text, max(0, s - 3), s):
+                s = prefix.start()
             if merged and _NAME_GAP.fullmatch(text[merged[-1][1]:s]):
                 merged[-1] = (merged[-1][0], e)
             else:
@@ -316,7 +408,22 @@ class Scrubber:
         return merged
 
 
+def _name_forms(word: str) -> tuple[str, ...]:
+    """A folded word and the names it may be the plural or possessive plural of: "okafors"
+    (the Okafors, the Okafors' house: the apostrophe is not part of the word) -> "okafor",
+    "joneses" -> "jones", "murphies" -> "murphy"."""
+    forms = [word]
+    if len(word) >= 3 and word.endswith("s"):
+        forms.append(word[:-1])
+        if word.endswith("es") and re.search(r"(?:s|x|z|ch|sh)es$", word):
+            forms.append(word[:-2])
+        if word.endswith("ies"):
+            forms.append(word[:-3] + "y")
+    return tuple(forms)
+
+
 _NAME_GAP = re.compile(r"[\s'’-]{1,3}")  # between the words of one name: "Mary-Jane", "Ana  Lopez"
+_NAME_PREFIX = re.compile(r"(?<!\w)[^\W\d_]['’]$")  # "O'", "D'" ending where a name starts
 
 
 def _written_as_name(text: str, start: int) -> bool:
@@ -337,6 +444,54 @@ def _link_spans(text: str) -> list[tuple[int, int]]:
             end -= 1
         spans.append((m.start(), end))
     return spans
+
+
+def _spelled_phone_spans(text: str) -> list[tuple[int, int]]:
+    """Runs of digits and number words that spell a phone number (see _NUMBER_WORDS); a run of
+    digits alone is the phone library's and _DIGIT_RUN's, except when joined by underscores or
+    other marks they do not read (_ODD_GAP: "555_123_4567", "555 · 123 · 4567")."""
+    folded = fold(text)
+    spans: list[tuple[int, int]] = []
+    run: list[tuple[int, int]] = []
+    digits = repeat = 0
+    worded = False
+    previous_end = None
+
+    def close() -> None:
+        odd_gaps = any(_ODD_GAP.search(folded[a[1]:b[0]]) for a, b in zip(run, run[1:], strict=False))
+        if digits >= MIN_PHONE_DIGITS and (worded or odd_gaps):
+            spans.append((run[0][0], run[-1][1]))
+
+    for m in _NUMBER_TOKEN.finditer(folded):
+        token = m.group()
+        value = token if token.isdigit() else _NUMBER_WORDS.get(token)
+        joined = previous_end is not None and _NUMBER_GAP.fullmatch(folded[previous_end:m.start()])
+        if value is None and token in _REPEAT_WORDS:
+            if not joined:
+                close()
+                run, digits, worded = [], 0, False
+            repeat = _REPEAT_WORDS[token]
+            previous_end = m.end()
+            continue
+        if value is None:
+            close()
+            run, digits, worded, repeat, previous_end = [], 0, False, 0, None
+            continue
+        if not joined:
+            close()
+            run, digits, worded = [], 0, False
+        run.append(m.span())
+        digits += len(value) * max(repeat, 1)
+        worded = worded or not token.isdigit()
+        repeat = 0
+        previous_end = m.end()
+    close()
+    return spans
+
+
+# Marks between digit groups that the phone library and _DIGIT_RUN do not read (dates' "/" and
+# times' ":" are not among them).
+_ODD_GAP = re.compile(r"[_·•*|~]")
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from hearth.cli import main
+from metrics.anonymity import HIDDEN_NOTE
 from metrics.definitions import REVIEW_KEYS
 
 PLANTED = {
@@ -109,7 +110,7 @@ def test_review_never_shows_a_suppressed_survey_figure(sample_warehouse, capsys)
                          "status": "suppressed",
                          "change": {"delta": None, "verdict": "can't tell yet",
                                     "p_adjusted": None},
-                         "note": "fewer than 5 responses"}
+                         "note": HIDDEN_NOTE(5)}  # never which reason hid it
 
 
 def test_watchlist_lists_the_members_who_stopped_coming(sample_warehouse, capsys):

@@ -10,6 +10,7 @@ from scipy import stats
 
 from hearth.config import Config
 from hearth.warehouse import connect
+from metrics.anonymity import HIDDEN_NOTE
 from metrics.statistics import cronbach_alpha
 from tests.metrics_world import World, same
 
@@ -130,10 +131,10 @@ def test_small_groups_are_suppressed_and_the_next_smallest_hidden_too(con):
     ).fetchall()
     assert rows == [
         (None, 75.0, 14, 75.0, 75.0, "ok", None),
-        ("g1", None, None, None, None, "suppressed",
-         "hidden so that a smaller group's answers stay private"),
+        # one note for both (anonymity.HIDDEN_NOTE): which reason hid a group is about its n
+        ("g1", None, None, None, None, "suppressed", HIDDEN_NOTE(5)),
         ("g2", 75.0, 6, 75.0, 75.0, "ok", None),
-        ("g3", None, None, None, None, "suppressed", "fewer than 5 responses"),
+        ("g3", None, None, None, None, "suppressed", HIDDEN_NOTE(5)),
     ]
 
 

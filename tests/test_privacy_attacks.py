@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hearth.config import Config
 from hearth.warehouse import AUDIENCE_TABLES, AUDIENCES, connect, publish, published_path
 from metrics import api
+from metrics.anonymity import HIDDEN_NOTE
 from metrics.audit import determined_hidden, read_figures
 from tests.metrics_world import World, same
 
@@ -94,7 +95,7 @@ def test_a_one_group_filter_does_not_show_a_figure_hidden_by_secondary_suppressi
     respond(w, "C", 10, support=4)
     respond(w, "D", 10, support=4)
     w.refresh()
-    assert w.indicator(Q, "B", "peer_support")["note"].startswith("hidden so that")
+    assert w.indicator(Q, "B", "peer_support")["note"] == HIDDEN_NOTE(K)  # as A's: one note
     alone = api.slice_indicators(con, Q, Config(), ["B"])
     assert alone["belonging"]["status"] == "ok"       # B's own belonging is shown anyway
     assert alone["peer_support"]["status"] == "suppressed"
@@ -418,3 +419,46 @@ def test_the_audit_tests_one_long_row_without_its_square_null_space():
     # ... and the sum of every hidden group is the program minus the shown ones: determined
     frame.loc[len(frame)] = (1, Q, "belonging", "hidden groups", "hidden", entries[10:])
     assert [f.figure for f in determined_hidden(frame)] == ["hidden groups"]
+
+
+def test_a_comment_list_moves_only_by_ten_responses_between_publications(con):
+    """Red team (session 18): a group's comment list moved with its responses' ledger entry, in
+    steps of k = 5. Comments need 10: a late batch of 5 responses, one with a comment, showed
+    up as the one new comment in the group's list (and the program's) - attributed by
+    comparing two publications to 5 responses, under the comments' threshold."""
+    w = world(con, ("A", "B"))
+    respond(w, "A", 12, comment="early A")
+    respond(w, "B", 12, comment="early B")
+    w.refresh()
+    before = {g: set(api.comments(con, Q, g)["comment"]) for g in (None, "A")}
+    assert len(before["A"]) == 12 and len(before[None]) == 24
+    respond(w, "A", 4, day="2025-03-28")
+    respond(w, "A", 1, comment="late and telling", day="2025-03-28")
+    w.refresh()
+    assert w.indicator(Q, "A", "belonging")["n"] == 17  # the figure moves by k = 5 ...
+    after = {g: set(api.comments(con, Q, g)["comment"]) for g in (None, "A")}
+    assert after == before  # ... the comment lists wait for 10
+    respond(w, "A", 5, comment="later", day="2025-03-29")
+    w.refresh()
+    after = {g: set(api.comments(con, Q, g)["comment"]) for g in (None, "A")}
+    assert "late and telling 0" in after["A"] and "later 4" in after[None]
+    assert_auditor_finds_nothing(con)
+
+
+def test_the_notes_do_not_tell_which_hidden_group_is_the_small_one(con):
+    """A = 1 response, B = 5, C = D = 10: A is hidden (primary), B to protect it (secondary).
+    Program minus C and D gives A + B = 6; A's note says "fewer than 5", B's "hidden so that a
+    smaller group's answers stay private" (so B >= 5): A = 1 and B = 5, exactly."""
+    w = world(con, ("A", "B", "C", "D"))
+    respond(w, "A", 1)
+    respond(w, "B", 5)
+    respond(w, "C", 10)
+    respond(w, "D", 10)
+    w.refresh()
+    notes = {g: w.indicator(Q, g, "belonging")["note"] for g in ("A", "B")}
+    assert w.indicator(Q, "A", "belonging")["status"] == "suppressed"
+    assert w.indicator(Q, "B", "belonging")["status"] == "suppressed"
+    assert notes["A"] == notes["B"] == HIDDEN_NOTE(K), f"the notes tell them apart: {notes}"
+    for g in ("A", "B"):
+        assert json.dumps(api.review(con, Q, Config())["groups"][g]["indicators"]["belonging"]) \
+            .count("smaller group") == 1  # the note, once: no other field says which

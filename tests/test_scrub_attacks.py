@@ -3,7 +3,11 @@ that the first scrubber let through (the scrubber's own behaviour is tests/test_
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.scrub import Scrubber, identifying_question, looks_like_a_value
 
@@ -58,3 +62,174 @@ def test_questions_asking_where_someone_lives_are_identifying(question):
                                       "How often do you feel isolated from others?"])
 def test_questions_about_the_group_are_not(question):
     assert not identifying_question(question)
+
+
+# --- Red team, session 18: what the scrubber still let through -------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a rostered surname in the plural or possessive plural, as a family is named
+    ("the Okafors were kind", "the [name] were kind"),
+    ("at the Okafors' house", "at the [name]' house"),
+    ("OKAFORS", "[name]"),
+    ("the Watsons and the O'Neils", "the [name] and the [name]"),
+    ("ask the Ada Okafors of this world", "ask the [name] of this world"),
+])
+def test_a_rostered_name_in_the_plural_or_possessive_plural_is_scrubbed(text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # digits spelled out, in English and in the label maps' other languages
+    ("call five five five, one two three four", "call [phone]"),
+    ("ring oh seven seven double oh nine hundred one two three", "ring [phone]"),
+    ("seven seven zero zero - nine zero zero - one two three", "[phone]"),
+    ("llámame: seis cero cero uno dos tres cuatro", "llámame: [phone]"),
+    ("555 one two three four", "[phone]"),
+    # separated by marks the phone library does not read
+    ("555_123_4567", "[phone]"),
+    ("555 · 123 · 4567", "[phone]"),
+    # usual ones, still
+    ("555 123 4567", "[phone]"),
+    ("+44 (0) 20 7946 0958", "[phone]"),
+])
+def test_a_phone_number_spelled_out_or_oddly_spaced_is_scrubbed(text, expected):
+    scrubbed, counts = SCRUB.scrub(text)
+    assert scrubbed == expected
+    assert counts["phone"] == 1
+
+
+@pytest.mark.parametrize("text", [
+    "rated it nine out of ten, one of the best", "I gave 5, 4, 3, 5, 4, 3, 5",
+    "one or two people, three at most", "on 12/03/2025 at 10:30", "ten ten ten",
+])
+def test_numbers_in_ordinary_sentences_are_not_phones(text):
+    assert SCRUB.scrub(text)[0] == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a handle without its "@", named by its platform
+    ("ig: ada.ok", "ig: [link]"),
+    ("insta ada_ok", "insta [link]"),
+    ("find me on insta: sunnyday_22", "find me on insta: [link]"),
+    ("tiktok sunnyday99", "tiktok [link]"),
+    ("my tiktok handle is sunnyday", "my tiktok handle is [link]"),
+    ("my snapchat is sunny_day", "my snapchat is [link]"),
+    ("add me: sunnyday99 on discord", "add me: [link] on discord"),
+    ("twitter.com/ada", "[link]"),
+    ("sunny.bsky.social", "[link]"),
+])
+def test_a_handle_without_an_at_sign_is_scrubbed(text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", [
+    "I saw it on insta and loved it", "my instagram is private", "the group on whatsapp is nice",
+    "we use discord for chat",
+])
+def test_a_platform_named_in_a_sentence_keeps_the_sentence(text):
+    assert SCRUB.scrub(text)[0] == text
+
+
+@pytest.mark.parametrize("text", [
+    "ada [at] example [dot] com", "jsmith42 @ example . com", "jsmith42 [@] example [.] com",
+    "jsmith42 <at> example <dot> com", "jsmith42 at example.com", "jsmith42 AT example.org",
+    "jsmith42 at gmail", "jsmith42 at hotmail dot co dot uk",
+])
+def test_an_obfuscated_email_is_scrubbed_whole(text):
+    scrubbed, counts = SCRUB.scrub(f"mail {text} please")
+    assert scrubbed == "mail [email] please"
+    assert counts == {"email": 1}
+
+
+def test_headers_holding_a_spelled_out_phone_or_a_platform_handle_are_values():
+    assert looks_like_a_value("five five five one two three four")
+    assert looks_like_a_value("ig: sunny.day")
+
+
+def test_the_load_summary_counts_these_without_naming_them(tmp_path):
+    """End to end: every form above, typed into one comment, is stored scrubbed and the load
+    summary and manifest count each kind, never the text."""
+    import json
+
+    import duckdb
+
+    from hearth.config import Config
+    from pipelines.ingest import ingest_paths
+    from pipelines.report import format_summaries
+    from tests.community import SURVEY, write_community
+
+    leaky = ('"the Okafors said ring five five five one two three four, ig: sunny.day_9 or '
+             'sunny9 [at] example [dot] com"')
+    folder = write_community(tmp_path / "in", survey_responses=SURVEY.replace("Glad I came.", leaky))
+    db = tmp_path / "w.duckdb"
+    summaries = ingest_paths([folder], db=db, config=Config())
+    assert summaries[-1].scrubbed == {"email": 1, "phone": 1, "link": 1, "name": 1}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.execute("SELECT comment FROM core.survey_responses WHERE comment IS NOT NULL"
+                             ).fetchone()[0]
+        notes = con.execute("SELECT notes FROM raw.load_manifest").fetchall()
+    finally:
+        con.close()
+    assert stored == "the [name] said ring [phone], ig: [link] or [email]"
+    printed = format_summaries(summaries) + json.dumps([s.as_dict() for s in summaries]) + repr(notes)
+    for secret in ("Okafor", "five five", "sunny"):
+        assert secret not in printed
+
+
+@pytest.mark.parametrize("question", [
+    # how to reach someone, who they are, or an id that names them: kept as answers before
+    "How can we reach you?", "Best way to contact you", "Contact", "Your initials", "Signature",
+    "Who are you?", "What should we call you?", "Pseudonym", "Alias", "Your socials",
+    "Social media", "Skype", "Your website", "Student ID", "Employee number", "Member ID",
+    "Membership number", "Passport", "National insurance number", "Social security number",
+    "Year of birth", "GPS", "Coordinates", "Which city are you in?", "Mail",
+    "Wie können wir Sie erreichen?", "Handynummer", "Geburtstag", "Wer bist du?",
+    "Comment vous joindre ?", "¿Cómo te llamas?", "Como podemos contactar você?",
+])
+def test_questions_asking_how_to_reach_or_who_someone_is_are_identifying(question):
+    assert identifying_question(question)
+
+
+@pytest.mark.parametrize("question", [
+    "How much contact did you have with your buddy?", "Did you feel in touch with your group?",
+    "Did someone reach out to you this month?", "Who helped you most?",
+    "What device do you join on?", "How old is your group?",
+])
+def test_questions_about_contact_within_the_group_are_not(question):
+    assert not identifying_question(question)
+
+
+# --- Random search: every way of writing a secret above, in random sentences -------------------
+
+_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six",
+          7: "seven", 8: "eight", 9: "nine"}
+
+
+@pytest.mark.slow  # why: a random sweep; CI runs it after make test
+@settings(max_examples=300, deadline=None)
+@given(
+    digits=st.lists(st.integers(0, 9), min_size=10, max_size=11),
+    spelled=st.lists(st.booleans(), min_size=11, max_size=11),
+    gap=st.sampled_from([" ", ", ", "-", " - ", ".", "_", " · ", "  "]),
+    surname=st.sampled_from(["Okafor", "Watson", "O'Neil"]),
+    suffix=st.sampled_from(["s", "s'", "'s", ""]),
+    local=st.from_regex(r"[a-z]{3,8}[0-9]{1,3}", fullmatch=True),
+    at=st.sampled_from([" @ ", " [at] ", " (at) ", " <at> ", " at ", "[@]", "@"]),
+    dot=st.sampled_from([" . ", " [dot] ", " (dot) ", " dot ", "[.]", "."]),
+    platform=st.sampled_from(["ig:", "insta", "tiktok", "snap:", "my snapchat is"]),
+    lead=st.sampled_from(["", "so ", "thanks! ", "Honestly, "]),
+)
+def test_random_ways_of_writing_secrets_never_survive(digits, spelled, gap, surname, suffix,
+                                                      local, at, dot, platform, lead):
+    phone = gap.join(_WORDS[d] if s else str(d) for d, s in zip(digits, spelled, strict=False))
+    text = (f"{lead}the {surname}{suffix} said call {phone} or mail {local}{at}example{dot}org, "
+            f"{platform} {local}_x")
+    scrubbed, counts = SCRUB.scrub(text)
+    assert local not in scrubbed, scrubbed
+    assert surname.replace("'", "").lower() not in scrubbed.replace("'", "").lower(), scrubbed
+    kept = re.sub(r"[^0-9a-z]", "", scrubbed.lower())
+    assert not re.search(r"\d{4}", kept), scrubbed
+    for word in ("zero", "three", "seven", "eight", "nine"):
+        assert kept.count(word) <= 1, scrubbed
+    assert counts["email"] == 1 and counts["phone"] >= 1 and counts["name"] >= 1

@@ -56,7 +56,7 @@ if not group_ids and group_ids is not None:
     ui.nothing_selected()
     st.stop()
 
-days, flags = coach_day.days(snap, quarter, group_ids)
+days, flags = coach_day.days(snap, quarter, group_ids, within)
 names = queries.group_names(snap)
 
 
@@ -78,8 +78,9 @@ if within is None:
 mine = days[days["coach"] == focus] if focus else days
 rest_counts = None
 if within is not None:
-    # A coach's other groups: only totals, read from every group's severities.
-    everyone, _ = coach_day.days(snap, quarter, None)
+    # A coach's other groups: only totals, read from every group's severities (members
+    # drifting away counted in the coach's own groups only: coach_day.days).
+    everyone, _ = coach_day.days(snap, quarter, None, within)
     rest_counts = coach_day.severity_counts(everyone[~everyone["group_id"].isin(within)])
 elif focus:
     rest_counts = coach_day.severity_counts(days[days["coach"] != focus])

@@ -1,0 +1,155 @@
+"""Red team: what each audience can read of members, and of what came in (issue 8, session 18).
+
+Member-level views exist only for a coach's own groups. The lead opens the coach page for any
+coach "without the member list"; the council reads aggregates only; every coach reads one
+snapshot (the coach audience's) that the read layer scopes to their own groups. These tests try
+each way a member's name or a member-level signal reached someone it is not for.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+from conftest import COACH_GROUPS
+from test_dashboard_access import page_text, signed_in_app
+
+from dashboard import coach_day, queries
+from hearth.config import Config
+from hearth.warehouse import AUDIENCE_TABLES, AUDIENCES, connect, publish, published_path
+from metrics import audit
+from pipelines.ingest import ingest_paths
+from tests.community import SURVEY, write_community
+from tests.test_dashboard_pages import no_exception
+
+QUARTER = "2026Q3"
+
+
+def member_names(db) -> set[str]:
+    """Rostered members who do not coach (coaches are named beside their groups everywhere)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {n for (n,) in con.execute(
+            "SELECT DISTINCT name FROM core.members WHERE name NOT IN "
+            "(SELECT coach FROM marts.groups WHERE coach IS NOT NULL)").fetchall()}
+
+
+def test_the_lead_snapshot_numbers_hosts_and_names_no_member(sample_warehouse):
+    """Attack: the lead's snapshot (and so the coach page the lead opens for any coach) held
+    every session's host by name and member id: member-level, for every group."""
+    names = member_names(sample_warehouse)
+    with duckdb.connect(str(published_path(sample_warehouse, "lead")), read_only=True) as snap:
+        hosts = snap.execute("SELECT group_id, session_date, host_member_id, host_name "
+                             "FROM marts.session_attendance ORDER BY group_id, session_date").df()
+    with duckdb.connect(str(published_path(sample_warehouse, "coach")), read_only=True) as snap:
+        named = snap.execute("SELECT group_id, session_date, host_name "
+                             "FROM marts.session_attendance ORDER BY group_id, session_date").df()
+    assert hosts["host_member_id"].isna().all()
+    labels = set(hosts["host_name"].dropna())
+    assert labels and all(re.fullmatch(r"Host \d+", h) for h in labels)
+    assert not labels & names
+    # the rotation still shows: the same sessions have a host, and a group's hosts are as many
+    assert hosts["host_name"].isna().tolist() == named["host_name"].isna().tolist()
+    assert (hosts.groupby("group_id")["host_name"].nunique()
+            == named.groupby("group_id")["host_name"].nunique()).all()
+
+
+def test_a_lead_on_the_coach_page_reads_no_member_name(monkeypatch, sample_warehouse,
+                                                       access_config):
+    """Attack: the lead opened a coach's group drill-down and read who hosted each session, by
+    name, in the host rotation chart and its CSV."""
+    names = member_names(sample_warehouse)
+    group = sorted(COACH_GROUPS["coach_b"])[0]
+    at = signed_in_app(monkeypatch, sample_warehouse, access_config, "lead",
+                       filter_quarter=QUARTER, coach_focus="Oscar Quinn", drilldown_group=group)
+    at.run().switch_page("app_pages/coach.py").run()
+    no_exception(at)
+    charts = [str(c.proto) for c in at.get("plotly_chart")]
+    assert any("hosted by" in c for c in charts)  # the host rotation chart is drawn
+    shown = page_text(at) + "\n".join(charts)
+    assert [n for n in names if re.search(rf"\b{re.escape(n)}\b", shown)] == []
+    assert "Host 1" in "\n".join(charts)
+
+
+def test_the_coach_snapshot_holds_no_record_of_what_came_in(sample_warehouse):
+    """Attack: the coaches' snapshot held the load manifest, the quarantine and per-file
+    quarter counts - the data steward's record of when which file (a survey file of one late
+    response) arrived."""
+    with duckdb.connect(str(published_path(sample_warehouse, "coach")), read_only=True) as snap:
+        tables = {f"{s}.{t}" for s, t in snap.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    came_in = {"published.load_manifest", "published.quarantine", "marts.load_quarters"}
+    assert not tables & came_in
+    assert not set(AUDIENCE_TABLES["coach"]) & came_in
+    assert not set(AUDIENCE_TABLES["council"]) & came_in
+
+
+def test_a_coach_reads_the_rest_of_the_program_as_the_lead_does(sample_warehouse):
+    """Attack: a group of another coach with one member drifting away read "to watch" in the
+    totals a coach sees of the rest of the program, not in the lead's (which hold no
+    watchlist): the coach's totals minus the lead's gave away a member-level signal of another
+    coach's group (g10, coach_b, one member drifting in 2025Q4, seen by coach_a)."""
+    quarter = "2025Q4"
+    own = frozenset(COACH_GROUPS["coach_a"])
+    coach, _ = coach_day.days(queries.snapshot(sample_warehouse, "coach"), quarter, None, own)
+    lead, _ = coach_day.days(queries.snapshot(sample_warehouse, "lead"), quarter, None)
+    rest = ~coach["group_id"].isin(own)
+    assert queries.drifting_members(queries.snapshot(sample_warehouse, "coach"), quarter) \
+        .get("g10") == 1  # the case this pins
+    assert coach_day.severity_counts(coach[rest]) == \
+        coach_day.severity_counts(lead[~lead["group_id"].isin(own)])
+    severity = dict(zip(coach["group_id"], coach["severity"], strict=True))
+    assert severity["g10"] == dict(zip(lead["group_id"], lead["severity"], strict=True))["g10"]
+    # the coach's own groups still count their members drifting away
+    assert queries.drifting_members(queries.snapshot(sample_warehouse, "coach"), QUARTER,
+                                    within=own) == {"g04": 5}
+
+
+def test_the_published_manifest_says_what_was_scrubbed_never_how_many(tmp_path):
+    """Attack: a late survey file's notes in the lead's snapshot (the Data page) said "1
+    responses named a group the warehouse does not have" and "1 [name]": the one held-back
+    response went to the no-known-group unit, hidden below k, and named someone."""
+    leaky = SURVEY.replace("Glad I came.", "Ada Okafor helped").replace(
+        ",g01,ben@example.org,", ",The Ruiz family group,ben@example.org,")
+    folder = write_community(tmp_path / "in", survey_responses=leaky)
+    db = tmp_path / "w.duckdb"
+    ingest_paths([folder], db=db, config=Config())
+    con = connect(db)
+    try:
+        publish(con, db)
+        raw = con.execute("SELECT notes FROM raw.load_manifest "
+                          "WHERE kind = 'survey_responses'").fetchone()[0]
+    finally:
+        con.close()
+    assert any(re.search(r"\b1 \[name\]", n) for n in raw)  # the steward's own record counts
+    with duckdb.connect(str(published_path(db, "lead")), read_only=True) as snap:
+        notes = snap.execute("SELECT notes FROM published.load_manifest "
+                             "WHERE kind = 'survey_responses'").fetchone()[0]
+    text = "\n".join(notes)
+    assert "comments scrubbed before storage: [name]" in text
+    assert "some responses named a group the warehouse does not have" in text
+    assert not re.search(r"\d+ (responses|\[)", text)
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_privacy_check_finds_member_names_outside_the_coach_snapshot(sample_warehouse, audience):
+    """The auditor checks every snapshot but the coach's for a member's name or id; the old
+    lead snapshot (host names, host ids) fails it."""
+    names = member_names(sample_warehouse)
+    with duckdb.connect(str(published_path(sample_warehouse, audience)), read_only=True) as snap:
+        problems = audit.snapshot_problems(snap, AUDIENCE_TABLES[audience],
+                                           audit.read_figures_empty(),
+                                           None if audience == "coach" else names)
+    assert problems == []
+    if audience == "lead":
+        with duckdb.connect() as fake:
+            fake.execute("CREATE SCHEMA marts")
+            fake.execute("CREATE TABLE marts.session_attendance AS SELECT 's1' AS session_id, "
+                         "'m0002' AS host_member_id, ? AS host_name", [sorted(names)[0]])
+            found = audit.snapshot_problems(fake, AUDIENCE_TABLES["lead"],
+                                            audit.read_figures_empty(), names)
+        assert found == [
+            "marts.session_attendance.host_member_id names 1 member(s): member-level views are "
+            "for a coach's own groups only",
+            "marts.session_attendance.host_name names 1 member(s): member-level views are for "
+            "a coach's own groups only"]
