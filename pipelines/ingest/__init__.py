@@ -7,6 +7,11 @@ raw.quarantine with line, column and reason, insert the rest unless their natura
 loaded (those count as duplicates), and write the manifest row. A crash or kill before COMMIT
 leaves the warehouse exactly as it was. Every summary reconciles:
 rows read = loaded + duplicates + quarantined.
+
+A clean new canonical file (groups, sessions, attendance, buddy check-ins) skips the staging:
+its rows go from the file into core in one pass, judged on the way in; when that pass cannot
+vouch for every row, it is rolled back and the file is staged and judged as above
+(load.load_in_one_pass).
 """
 
 from __future__ import annotations
