@@ -73,6 +73,7 @@ def bare_read_seconds(path: Path, db: Path | None) -> tuple[float, float]:
     if db is not None:
         db.unlink(missing_ok=True)
     con = duckdb.connect(str(db) if db else ":memory:")
+    con.execute("SET enable_progress_bar = false")  # as in hearth's own connections
     start, cpu = time.perf_counter(), cpu_seconds()
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
     con.close()  # for a file: the data is on disk when this returns
@@ -132,7 +133,7 @@ def main() -> None:
           f"{result['cpu'] / on_disk_cpu:6.2f}   (steadier than wall time on a shared machine)")
     print(f"ratio hearth / bare read in memory:   {ingest / in_memory:6.2f}")
     print(f"peak memory of the ingest process:    {result['peak_gb']:6.2f} GB (target ≤ 1.2)")
-    print(f"load average (1 min):                 {os.getloadavg()[0]:6.1f}")
+    print(f"load average (1 min):                 {os.getloadavg()[0]:6.1f} (at the end of the run)")
 
 
 if __name__ == "__main__":

@@ -139,3 +139,76 @@ def test_migrations_run_once_and_are_recorded(tmp_path):
     assert migrate(con) == []
     assert {s for (s,) in con.execute("SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()").fetchall()} >= {"raw", "core", "marts"}
     con.close()
+
+
+# --- the one-pass load (pipelines.ingest.load.load_in_one_pass) -------------------------------
+
+def never_judged(monkeypatch):
+    """Make the judged (staged) load fail loudly: a file that still loads went in one pass."""
+    import pipelines.ingest as ingest
+
+    def judged(*args, **kwargs):
+        raise AssertionError("the judged load ran")
+
+    monkeypatch.setattr(ingest, "load_canonical", judged)
+
+
+def test_a_clean_new_file_loads_in_one_pass(community, tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    load([community / "groups.csv", community / "members.csv"], db)
+    never_judged(monkeypatch)
+    summaries = load([community / "sessions.csv", community / "attendance.csv"], db)
+    assert [(s.kind, s.rows_read, s.rows_loaded, s.rows_duplicate, s.rows_quarantined, s.error)
+            for s in summaries] == [("sessions", 3, 3, 0, 0, None), ("attendance", 6, 6, 0, 0, None)]
+    assert rows(db, "SELECT count(*), count(DISTINCT load_id) FROM core.attendance") == [(6, 1)]
+
+
+@pytest.mark.parametrize("body, expected", [
+    # a bad value: quarantined with its line, the rest loaded
+    ("g01-2025-04-01,m01,attended,58\ng01-2025-04-01,m02,late,10\n", (2, 1, 0, 1)),
+    # a key repeated inside the file: the first one loads
+    ("g01-2025-04-01,m01,attended,58\ng01-2025-04-01,m01,attended,58\n", (2, 1, 1, 0)),
+    # a quoted line break: two lines, one row
+    ('g01-2025-04-01,m01,"attended",58\ng01-2025-04-01,"m02",attended,"1\n0"\n', (2, 1, 0, 1)),
+    # no line feed after the last row
+    ("g01-2025-04-01,m01,attended,58\ng01-2025-04-08,m01,attended,40", (2, 2, 0, 0)),
+    # a lone CR: counted lines would not bound the rows, so it is judged
+    ("g01-2025-04-01,m01,attended,58\rg01-2025-04-08,m01,attended,40\n", None),
+])
+def test_a_file_the_one_pass_cannot_vouch_for_is_judged_with_the_same_result(
+        community, tmp_path, body, expected):
+    db = tmp_path / "w.duckdb"
+    load([community / "groups.csv", community / "members.csv", community / "sessions.csv"], db)
+    path = tmp_path / "attendance.csv"
+    path.write_bytes(("session_id,member_id,status,minutes\n" + body).encode())
+    (summary,) = load([path], db)
+    assert summary.reconciles
+    got = (summary.rows_read, summary.rows_loaded, summary.rows_duplicate, summary.rows_quarantined)
+    if expected is not None:
+        assert got == expected
+    assert rows(db, "SELECT count(*) FROM core.attendance")[0][0] == summary.rows_loaded
+    loaded = 0 if summary.error else 1  # (the lone CR is refused as unreadable, as before)
+    assert rows(db, "SELECT count(*) FROM raw.load_manifest WHERE kind = 'attendance'") == [(loaded,)]
+
+
+def test_a_clean_file_with_crlf_line_ends_loads_in_one_pass(community, tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    load([community / "groups.csv", community / "members.csv", community / "sessions.csv"], db)
+    never_judged(monkeypatch)
+    path = tmp_path / "attendance.csv"
+    path.write_bytes(b"session_id,member_id,status,minutes\r\ng01-2025-04-01,m01,attended,58\r\n"
+                     b"g01-2025-04-08,m01,attended,40\r\n")
+    (summary,) = load([path], db)
+    assert (summary.rows_read, summary.rows_loaded, summary.error) == (2, 2, None)
+
+
+def test_the_lines_after_the_header_are_counted_while_hashing(tmp_path):
+    from pipelines.ingest.discover import file_digest, file_hash
+
+    cases = {"h\n": 0, "h": 0, "": 0, "h\na\nb\n": 2, "h\na\nb": 2, "h\r\na\r\nb\r\n": 2,
+             "h\na\rb\n": None}
+    for text, lines in cases.items():
+        path = tmp_path / "f.csv"
+        path.write_bytes(text.encode())
+        assert file_digest(path).data_lines == lines, text
+        assert file_digest(path).content_hash == file_hash(path)

@@ -136,20 +136,25 @@ def test_review_text_reads_as_a_report(sample_warehouse, capsys):
 
 
 def test_the_read_commands_never_import_the_statistics_stack(sample_warehouse, tmp_path):
-    """review, flags, status and formats read finished figures: scipy, pandera and pandas stay
-    unloaded, so they start about as fast as DuckDB imports (benchmarks/cli.py times them).
-    One subprocess for a clean interpreter; the commands run in it through main()."""
+    """--help, review, flags, status and formats read finished figures (or nothing at all):
+    scipy, pandera, pandas, numpy, pyarrow, plotly and streamlit stay unloaded, so they start
+    about as fast as DuckDB imports (benchmarks/cli.py times them; BRIEF §9). One subprocess for
+    a clean interpreter; the commands run in it through main(), then its modules are listed."""
     from tests.conftest import SAMPLE_DIR
 
     db, config = str(sample_warehouse), str(SAMPLE_DIR / "hearth.toml")
     commands = [["review", "--json"], ["review"], ["flags", "--json"], ["flags"], ["status"],
-                ["formats"]]
+                ["formats"], ["--help"]]
+    heavy = ("scipy", "pandera", "pandas", "numpy", "pyarrow", "plotly", "streamlit")
     script = (
         "import json, sys\n"
         "from hearth.cli import main\n"
         f"for args in {commands!r}:\n"
-        f"    assert main(['--db', {db!r}, '--config', {config!r}, *args]) == 0, args\n"
-        "heavy = [m for m in ('scipy', 'pandera', 'pandas', 'numpy') if m in sys.modules]\n"
+        "    try:\n"
+        f"        assert main(['--db', {db!r}, '--config', {config!r}, *args]) == 0, args\n"
+        "    except SystemExit as done:  # --help prints and exits\n"
+        "        assert done.code == 0, args\n"
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
         "print(json.dumps(heavy), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -157,6 +162,7 @@ def test_the_read_commands_never_import_the_statistics_stack(sample_warehouse, t
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
     assert '"quarter": "2026Q3"' in done.stdout  # the review did run
+    assert "usage: hearth" in done.stdout  # and so did --help
 
 
 def test_a_selection_pools_counts_and_follows_the_slice_rule(sample_warehouse):

@@ -7,6 +7,11 @@ raw.quarantine with line, column and reason, insert the rest unless their natura
 loaded (those count as duplicates), and write the manifest row. A crash or kill before COMMIT
 leaves the warehouse exactly as it was. Every summary reconciles:
 rows read = loaded + duplicates + quarantined.
+
+A clean new canonical file (groups, sessions, attendance, buddy check-ins) skips the staging:
+its rows go from the file into core in one pass, judged on the way in; when that pass cannot
+vouch for every row, it is rolled back and the file is staged and judged as above
+(load.load_in_one_pass).
 """
 
 from __future__ import annotations
@@ -19,8 +24,14 @@ from hearth.config import Config, load_config
 from hearth.errors import HearthError
 from hearth.instrument import Instrument, load_instrument
 from hearth.warehouse import connect
-from pipelines.ingest.discover import Plan, expand, file_hash, plan_file
-from pipelines.ingest.load import load_canonical, load_export, scrubber_for
+from pipelines.ingest.discover import Plan, expand, file_digest, file_hash, plan_file
+from pipelines.ingest.load import (
+    ONE_PASS_KINDS,
+    load_canonical,
+    load_export,
+    load_in_one_pass,
+    scrubber_for,
+)
 from pipelines.ingest.manifest import write_instrument, write_manifest
 from pipelines.ingest.stage import db_detail
 from pipelines.ingest.summary import IngestError, LoadProgress, LoadSummary
@@ -71,23 +82,45 @@ def _load(con, plan: Plan, config: Config, instrument: Instrument) -> LoadSummar
     if plan.error:
         summary.error = plan.error
         return summary
-    digest = file_hash(plan.path)
+    digest = file_digest(plan.path)
     seen = con.execute(
-        "SELECT load_id, loaded_at FROM raw.load_manifest WHERE content_hash = ?", [digest]
+        "SELECT load_id, loaded_at FROM raw.load_manifest WHERE content_hash = ?", [digest.content_hash]
     ).fetchone()
     if seen:
         summary.already_loaded = f"load #{seen[0]} on {seen[1]:%Y-%m-%d %H:%M}"
         return summary
-    con.execute("BEGIN TRANSACTION")
-    try:
-        summary.load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
+    if plan.fmt == "canonical" and plan.kind in ONE_PASS_KINDS:
+        if _in_transaction(con, plan, summary, digest.content_hash, lambda: load_in_one_pass(
+                con, plan, summary, instrument, digest.data_lines)):
+            return summary
+        summary = LoadSummary(file=str(plan.path), kind=plan.kind, format=plan.fmt)
+
+    def judged() -> bool:
         scrubber = scrubber_for(con, config) if plan.kind == "survey_responses" else None
         if plan.fmt == "canonical":
             load_canonical(con, plan, summary, instrument, scrubber)
         else:
             load_export(con, plan, summary, config, instrument, scrubber)
+        return True
+
+    _in_transaction(con, plan, summary, digest.content_hash, judged)
+    return summary
+
+
+def _in_transaction(con, plan: Plan, summary: LoadSummary, digest: str, load) -> bool:
+    """Run `load` in one transaction with the manifest row; commit when it returns True.
+
+    A load that returns False (the one-pass load declining a file) is rolled back without an
+    error; an expected failure is rolled back into the summary's error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        summary.load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
+        if not load():
+            con.execute("ROLLBACK")
+            return False
         write_manifest(con, summary, digest, plan)
         con.execute("COMMIT")
+        return True
     except IngestError as exc:
         con.execute("ROLLBACK")
         summary.error = str(exc)
@@ -101,4 +134,4 @@ def _load(con, plan: Plan, config: Config, instrument: Instrument) -> LoadSummar
         for table in ("staged", "suspects", "failures", "reject_errors", "reject_scans",
                       "response_keys", "repeats"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return summary
+    return True

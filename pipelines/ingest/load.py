@@ -17,6 +17,7 @@ from hearth.warehouse import warehouse_secret
 from pipelines.adapters import FORMATS, AdapterError, looks_like, parse_export
 from pipelines.ingest.discover import Plan
 from pipelines.ingest.stage import (
+    Check,
     checks_for,
     db_detail,
     find_failures,
@@ -52,6 +53,32 @@ def scrubber_for(con, config: Config) -> Scrubber:
 
 def load_canonical(con, plan: Plan, summary: LoadSummary, instrument: Instrument,
                     scrubber: Scrubber | None = None) -> None:
+    """The judged load: every row staged and judged, failures quarantined, the rest inserted
+    unless their key is already loaded or repeated in the file."""
+    source, checks, present = canonical_source(plan, summary, instrument)
+    kind = plan.kind
+    try:
+        stage_rows(con, source, kind, present, instrument, checks)
+    except duckdb.Error as exc:
+        raise IngestError(
+            f"could not be read as CSV ({db_detail(exc, kind)}); check it is a comma-separated export"
+        ) from None
+    summary.rows_read = con.execute("SELECT count(*) FROM staged").fetchone()[0] + con.execute(
+        "SELECT count(DISTINCT line) FROM reject_errors"
+    ).fetchone()[0]
+    find_failures(con, checks, kind == "survey_responses", line_sql(con))
+    quarantine(con, summary, kind)
+    insert_rows(con, kind, summary, instrument, present, scrubber)
+
+
+def canonical_source(plan: Plan, summary: LoadSummary, instrument: Instrument,
+                     rejects: bool = True) -> tuple[str, list[Check], set[str]]:
+    """(SQL reading the file's known columns as text, the entity's checks, the columns present).
+
+    Refuses a header that repeats a name or lacks a required column; notes the columns that are
+    ignored or, for surveys, dropped as identifying. `rejects`: keep DuckDB's record of lines it
+    could not split (reject_errors), as every load does; a look at a few rows needs none.
+    """
     kind = plan.kind
     schema = schema_of(kind, instrument)
     known = set(schema.columns)
@@ -84,21 +111,76 @@ def load_canonical(con, plan: Plan, summary: LoadSummary, instrument: Instrument
         f"SELECT {', '.join(f'{sql_identifier(c)} AS {sql_identifier(c.lower())}' for c in keep)} "
         f"FROM read_csv({sql_literal(str(plan.path))}, header = true, auto_detect = false, "
         f"columns = {{{types}}}, delim = ',', quote = '\"', escape = '\"', "
-        "store_rejects = true, ignore_errors = true)"
+        + ("store_rejects = true, ignore_errors = true)" if rejects else "ignore_errors = true)")
     )
-    checks = checks_for(kind, schema, set(lowered), instrument)
+    present = set(lowered)
+    return source, checks_for(kind, schema, present, instrument), present
+
+
+# Entities whose rows can go straight from the file into core (load_in_one_pass): no roster
+# history to keep (members) and no free text to scrub (surveys).
+ONE_PASS_KINDS = ("groups", "sessions", "attendance", "buddy_checkins")
+
+
+def load_in_one_pass(con, plan: Plan, summary: LoadSummary, instrument: Instrument,
+                     data_lines: int | None) -> bool:
+    """Insert a clean file's rows straight from the file into core, judged on the way in.
+
+    Staging ten million rows in a temporary table and reading them back costs about a fifth of
+    the whole load (docs/benchmarks.md, Ingest). Most files are clean and new, so this is tried
+    first: one statement reads the file, checks every row and inserts the rows that pass. It
+    holds only when nothing needed judging one row at a time - DuckDB could split every line,
+    every line of the file loaded (`data_lines`, counted while hashing, is the most rows the
+    file can hold), no key repeats inside the file and none was loaded before. Returns False
+    otherwise; the caller then rolls the transaction back and takes the judged load
+    (load_canonical), which finds the lines, the reasons and the duplicates.
+    """
+    if plan.kind not in ONE_PASS_KINDS or data_lines is None:
+        return False
+    entity = ENTITIES[plan.kind]
+    source, checks, present = canonical_source(plan, summary, instrument)
     try:
-        stage_rows(con, source, kind, set(lowered), instrument, checks)
-    except duckdb.Error as exc:
-        raise IngestError(
-            f"could not be read as CSV ({db_detail(exc, kind)}); check it is a comma-separated export"
-        ) from None
-    summary.rows_read = con.execute("SELECT count(*) FROM staged").fetchone()[0] + con.execute(
-        "SELECT count(DISTINCT line) FROM reject_errors"
-    ).fetchone()[0]
-    find_failures(con, checks, kind == "survey_responses", line_sql(con))
-    quarantine(con, summary, kind)
-    insert_rows(con, kind, summary, instrument, set(lowered), scrubber)
+        inserted = _insert_straight(con, plan, summary, instrument, source, checks, present)
+    except duckdb.Error:
+        return False  # (the transaction is rolled back) the judged load says what is wrong
+    if inserted is None or inserted != data_lines:
+        return False
+    if con.execute("SELECT EXISTS (SELECT 1 FROM reject_errors)").fetchone()[0]:
+        return False
+    keys = ", ".join(entity.key)
+    if len(repeated_hashes(con, f"SELECT hash({keys}) AS h FROM {entity.table} "
+                                f"WHERE load_id = {summary.load_id}")):
+        return False
+    summary.rows_read = summary.rows_loaded = inserted
+    summary.rows_duplicate = summary.rows_quarantined = 0
+    return True
+
+
+def _insert_straight(con, plan: Plan, summary: LoadSummary, instrument: Instrument, source: str,
+                     checks: list[Check], present: set[str]) -> int | None:
+    """Insert the file's rows that pass every check and whose key is not loaded yet; the number
+    inserted, or None when the file's first rows are already loaded (a re-export)."""
+    entity = ENTITIES[plan.kind]
+    matches = " AND ".join(f"t.{col} = {expr}" for col, expr in
+                           zip(entity.key, natural_key_sql(plan.kind), strict=True))
+    conditions = [f"({' AND '.join(f'({c.predicate})' for c in checks) or 'TRUE'}) IS TRUE"]
+    if con.execute(f"SELECT EXISTS (SELECT 1 FROM {entity.table})").fetchone()[0]:
+        # An overlapping re-export usually starts with rows already loaded: a look at its first
+        # rows saves a pass that would only be rolled back.
+        head, _, _ = canonical_source(plan, LoadSummary(file=summary.file), instrument, rejects=False)
+        if con.execute(f"SELECT EXISTS (SELECT 1 FROM ({head} LIMIT 1000) s "
+                       f"WHERE EXISTS (SELECT 1 FROM {entity.table} t WHERE {matches}))").fetchone()[0]:
+            return None
+        conditions.append(f"NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {matches})")
+    # Optional columns a file leaves out are simply empty, as in the staged table.
+    absent = "".join(f", CAST(NULL AS VARCHAR) AS {sql_identifier(name)}"
+                     for name, column in schema_of(plan.kind, instrument).columns.items()
+                     if name not in present and not column.required)
+    con.execute(f"CREATE TEMP VIEW valid AS SELECT * FROM (SELECT *{absent} FROM ({source})) s "
+                f"WHERE {' AND '.join(conditions)}")
+    inserted = con.execute(_INSERTS[plan.kind].replace("$load_id", str(summary.load_id))).fetchone()[0]
+    con.execute("DROP VIEW valid")
+    return inserted
 
 
 # Key columns held as text in the staged row that the core tables hold typed: compare typed.
