@@ -107,11 +107,23 @@ TYPES = {
 }
 
 
-def write(con: duckdb.DuckDBPyConnection, audience: str, config: Config | None = None) -> None:
+#: The snapshot tables the page tables are computed from.
+SOURCES = ("marts.indicators", "marts.groups", "marts.flags", "marts.funnel_points",
+           "marts.shrunken", "marts.survey_units")
+
+
+def sources(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Which of SOURCES the snapshot holds (the council's has no flags)."""
+    return frozenset(t for t in SOURCES if api._has_table(con, *t.split(".")))
+
+
+def write(con: duckdb.DuckDBPyConnection, audience: str, config: Config | None = None,
+          found: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Write every page table into the snapshot open (read-write) on ``con``: publish's
-    ``finish`` hook. ``audience`` only names the snapshot: the tables come from what it holds."""
+    ``finish`` hook. ``audience`` only names the snapshot: the tables come from what it holds.
+    ``found``: the frames, when already computed from an identical snapshot. Returns them."""
     config = config or Config()
-    found = frames(con, config)
+    found = frames(con, config) if found is None else found
     unknown = set(found) - set(PAGE_TABLES)
     if unknown:  # the kernel's list is what `hearth privacy-check` allows in a snapshot
         raise ValueError(f"page tables not listed in hearth.warehouse.PAGE_TABLES: {unknown}")
@@ -126,12 +138,18 @@ def write(con: duckdb.DuckDBPyConnection, audience: str, config: Config | None =
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM page_frame")
         finally:
             con.unregister("page_frame")
+    return found
 
 
 def finisher(config: Config):
-    """publish's ``finish`` hook writing the page tables under ``config``."""
+    """publish's ``finish`` hook writing the page tables under ``config``. The snapshots of one
+    publish copy the same warehouse, so two holding the same source tables (the lead's and the
+    coach's) get the same frames: computed once (`hearth privacy-check` still recomputes each)."""
+    computed: dict[frozenset[str], dict[str, pd.DataFrame]] = {}
+
     def finish(con: duckdb.DuckDBPyConnection, audience: str) -> None:
-        write(con, audience, config)
+        held = sources(con)
+        computed[held] = write(con, audience, config, computed.get(held))
     return finish
 
 
