@@ -50,13 +50,14 @@ import streamlit as st  # noqa: E402
 
 from benchmarks.ingest import bare_read_seconds  # noqa: E402
 from dashboard import queries  # noqa: E402
+from dashboard.cycle import _going_well  # noqa: E402
 from dashboard.labels import HEATMAP_INDICATORS, MAX_GROUPS_SHOWN  # noqa: E402
 from dashboard.queries import Filters, Snapshot  # noqa: E402
 from hearth.access import Viewer  # noqa: E402
 from hearth.config import Config  # noqa: E402
 from hearth.state import state  # noqa: E402
 from hearth.warehouse import connect, publish  # noqa: E402
-from metrics import audit, followup, going_well, release, signoff  # noqa: E402
+from metrics import audit, followup, pagedata, release, signoff  # noqa: E402
 from metrics.refresh import refresh, touched_since  # noqa: E402
 
 TARGET_MS = 150.0
@@ -154,7 +155,7 @@ def build(folder: Path, groups: int, members: int) -> dict:
                      "audit_figures": timer.figures, "largest_rank_test": timer.largest,
                      "publication": publications})
     started = time.perf_counter()
-    publish(con, db)
+    publish(con, db, finish=pagedata.finisher(config))  # as hearth.orchestrate publishes
     publish_s = time.perf_counter() - started
     con.execute(f"COPY (SELECT session_id, member_id, status, minutes FROM core.attendance) "
                 f"TO '{folder / 'attendance.csv'}' (HEADER)")
@@ -239,8 +240,8 @@ def going_well_and_signoff(page: Page, quarter: str, group_ids) -> None:
     """dashboard.cycle.review_sections: carried over, going well, what changed since sign-off."""
     with queries.cursor(page.snap) as con, state(page.db) as state_con:
         followup.carry_over(con, state_con, page.viewer, quarter)
-        going_well.going_well(con, quarter, page.config,
-                              list(group_ids) if group_ids is not None else None)
+    _going_well(page.snap, quarter, group_ids, page.config)  # cached, as the page calls it
+    with queries.cursor(page.snap) as con, state(page.db) as state_con:
         signoff.since_signoff(con, state_con, page.config, quarter)
 
 
@@ -302,9 +303,7 @@ def actions_page(page: Page) -> None:
     review's tiles) and the flags for the form."""
     quarter, group_ids = frame_calls(page)
     if page.audience == "council":
-        with queries.cursor(page.snap) as con:
-            going_well.going_well(con, quarter, page.config,
-                                  list(group_ids) if group_ids is not None else None)
+        _going_well(page.snap, quarter, group_ids, page.config)
         return
     queries.group_names(page.snap)
     queries.groups(page.snap)

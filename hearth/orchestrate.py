@@ -15,6 +15,7 @@ from hearth.config import Config, load_config
 from hearth.errors import HearthError
 from hearth.state import state, state_path
 from hearth.warehouse import connect, db_path, publish, published_path
+from metrics import pagedata
 from metrics.followup import ACTION_TESTS, publish_action_tests
 from metrics.refresh import refresh, touched_since
 from pipelines.ingest import LoadProgress, LoadSummary, ingest_paths
@@ -74,7 +75,7 @@ def refresh_and_publish(db: str | Path | None, config: Config,
         since = touched_since(con, config, loads) if loads else None
         counts = refresh(con, config, since=since)
         counts[ACTION_TESTS] = follow_up_tests(con, db)
-        publish(con, db)
+        publish(con, db, finish=pagedata.finisher(config))
     finally:
         con.close()
     return counts

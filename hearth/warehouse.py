@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -46,6 +47,24 @@ AUDIENCE_TABLES["lead"] = (*AUDIENCE_TABLES["council"], "marts.session_attendanc
 AUDIENCE_TABLES["coach"] = (*AUDIENCE_TABLES["council"], "marts.session_attendance",
                             "marts.flags", "marts.action_survey_tests", "marts.watchlist")
 AUDIENCES = ("lead", "council", "coach")
+
+#: Page tables: what a dashboard page would otherwise compute from the marts on every first
+#: view, computed once per publish from the audience's own snapshot (metrics.pagedata writes
+#: them through the `finish` hook of publish; hearth.orchestrate passes it). Derived only from
+#: what the snapshot already holds, so they may sit in every audience's snapshot.
+PAGE_TABLES = ("pages.built", "pages.quarters", "pages.program", "pages.group_order",
+               "pages.group_medians", "pages.attention", "pages.rollup", "pages.going_well")
+for _audience in AUDIENCES:
+    AUDIENCE_TABLES[_audience] = (*AUDIENCE_TABLES[_audience], *PAGE_TABLES)
+
+#: Snapshot tables written sorted, so DuckDB's per-row-group min/max skip every other quarter
+#: when a page reads one quarter (a page reads one quarter of 800,000 indicator rows).
+PUBLISH_ORDER = {
+    "marts.indicators": "quarter, group_id NULLS FIRST, indicator",
+    "marts.funnel_points": "quarter, indicator, n",
+    "marts.shrunken": "quarter, indicator, rank",
+    "marts.survey_units": "quarter, indicator, group_id",
+}
 
 #: How the tables that are not marts are published: what came in, never who or what was in it.
 #: Guests are counted, not named; quarantined values that look like an email are masked (survey
@@ -148,7 +167,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = None) -> list[Path]:
+def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = None,
+            finish: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None) -> list[Path]:
     """Write each audience's read-only snapshot from the committed warehouse, atomically.
 
     Each snapshot is a new DuckDB file holding only its audience's tables
@@ -156,6 +176,10 @@ def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = Non
     os.replace: a reader either keeps the previous snapshot open (its file stays valid until
     closed) or opens the new one, never a half-written file. A whole-warehouse copy left by an
     older Hearth is removed.
+
+    ``finish(snapshot_con, audience)``, when given, runs on each written snapshot before it is
+    swapped in, with a connection that sees that snapshot alone (the page tables:
+    metrics.pagedata.write); it may add only tables of :data:`PAGE_TABLES`.
     """
     present = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
@@ -182,12 +206,17 @@ def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = Non
                     if table not in present:
                         continue
                     source = f"SELECT * FROM {table}"
+                    if table in PUBLISH_ORDER:
+                        source += f" ORDER BY {PUBLISH_ORDER[table]}"
                 elif not {"raw.load_manifest", "raw.quarantine"} <= present:
                     continue
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS hearth_snapshot.{schema}")
                 con.execute(f"CREATE TABLE hearth_snapshot.{table} AS {source}")
         finally:
             con.execute("DETACH hearth_snapshot")
+        if finish is not None:
+            with duckdb.connect(str(temp)) as snapshot:
+                finish(snapshot, audience)
         os.chmod(temp, 0o600)
         os.replace(temp, target)
         written.append(target)

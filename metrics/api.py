@@ -73,10 +73,24 @@ if TYPE_CHECKING:
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether this snapshot holds the table (each audience's snapshot holds only its own)."""
+    # (duckdb_tables(), not information_schema: a page asks this for every read, and the
+    # information schema's view cost ~10 ms a time under load, the table function under 1)
     return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
         [schema, table],
     ).fetchone()[0])
+
+
+def page_table(con: duckdb.DuckDBPyConnection, name: str, config: Config | None = None) -> bool:
+    """Whether the snapshot holds the page table ``pages.<name>`` (metrics.pagedata writes them
+    at publish), built under this config's k when a config is given: a page reads it instead
+    of computing the same frame from the marts. A warehouse (the CLI) has none."""
+    if not _has_table(con, "pages", name):
+        return False
+    if config is None:
+        return True
+    built = con.execute("SELECT k FROM pages.built").fetchone()
+    return built is not None and built[0] == config.min_responses
 
 
 def _has_marts(con: duckdb.DuckDBPyConnection) -> bool:
@@ -126,6 +140,14 @@ def quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if page_table(con, "quarters"):  # written at publish (metrics.pagedata): no scan of marts
+        return [q for (q,) in con.execute(
+            "SELECT quarter FROM pages.quarters ORDER BY quarter").fetchall()]
+    return quarters_computed(con)
+
+
+def quarters_computed(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The quarter list from marts.indicators itself (what pages.quarters holds)."""
     rows = con.execute(
         # (marts.indicators has a row for every quarter with sessions or responses; the
         # council's snapshot has no session table)
@@ -335,8 +357,39 @@ ROLLUP_DIMENSIONS = {
 }
 
 
+ROLLUP_COLUMNS = ["category", "groups", "group_ids", "indicator", "value", "n", "ci_low",
+                  "ci_high", "status", "note"]
+
+
 def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimension: str,
            group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """rollup_computed's frame; the whole program's comes from the snapshot's pages.rollup
+    (written at publish by metrics.pagedata from this same function) when it holds the
+    quarter, each category's group_ids listed from marts.groups as rollup_computed lists them.
+    At 10,000 groups computing it cost the Compare page's first view about 90 ms."""
+    if dimension not in ROLLUP_DIMENSIONS:
+        raise HearthError(f"no roll-up by {dimension!r}; choose one of "
+                          f"{', '.join(ROLLUP_DIMENSIONS)}")
+    if group_ids is None and page_table(con, "rollup", config) and con.execute(
+            "SELECT 1 FROM pages.rollup WHERE quarter = ? AND dimension = ? LIMIT 1",
+            [quarter, dimension]).fetchone():
+        column = ROLLUP_DIMENSIONS[dimension]
+        # each category's groups once (one list per category, shared by its rows, as
+        # rollup_computed builds them): a list per row would be 200,000 names at 10,000 groups
+        selections = dict(con.execute(
+            f"SELECT coalesce(CAST({column} AS VARCHAR), 'not recorded'), "
+            "list(group_id ORDER BY group_id) FROM marts.groups GROUP BY ALL").fetchall())
+        frame = con.execute(
+            "SELECT category, groups, indicator, value, n, ci_low, ci_high, status, note "
+            "FROM pages.rollup WHERE quarter = ? AND dimension = ? ORDER BY position",
+            [quarter, dimension]).df()
+        frame.insert(2, "group_ids", [selections.get(c, []) for c in frame["category"].tolist()])
+        return frame
+    return rollup_computed(con, quarter, config, dimension, group_ids)
+
+
+def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config,
+                    dimension: str, group_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Indicators aggregated by one dimension of the groups (coach, modality, language,
     time-zone band, cohort): one row per category x indicator, with the category's groups.
 
@@ -364,8 +417,7 @@ def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimensi
                           f"{', '.join(ROLLUP_DIMENSIONS)}")
     column = ROLLUP_DIMENSIONS[dimension]
     where, params = _where_groups(group_ids)
-    columns = ["category", "groups", "group_ids", "indicator", "value", "n", "ci_low", "ci_high",
-               "status", "note"]
+    columns = ROLLUP_COLUMNS
     category = f"coalesce(CAST({column} AS VARCHAR), 'not recorded')"
     # each category's groups (the sidebar's selection only), as a CTE of every query below
     members = (f"WITH m AS (SELECT group_id, {category} AS category FROM marts.groups "
@@ -519,9 +571,11 @@ def program_indicators(con: duckdb.DuckDBPyConnection,
 
     A few rows per quarter, for the dashboard's KPI tiles and trend charts; reading them this
     way avoids pulling every group's rows to pick out the program's.
-    (Added by the dashboard.)
+    (Added by the dashboard.) A snapshot holds them as pages.program (metrics.pagedata):
+    finding them among 800,000 group rows cost every cold page tens of milliseconds.
     """
-    sql = "SELECT * FROM marts.indicators WHERE group_id IS NULL"
+    table = "pages.program" if page_table(con, "program") else "marts.indicators"
+    sql = f"SELECT * FROM {table} WHERE group_id IS NULL"
     params: list = []
     if quarter is not None:
         sql += " AND quarter = ?"
@@ -577,6 +631,20 @@ def _flags_query(quarter: str, group_ids: Sequence[str] | None) -> tuple[str, li
             [quarter, *params])
 
 
+def flags_carried(con: duckdb.DuckDBPyConnection, before: str,
+                  quarter: str) -> list[tuple[str, str, bool]]:
+    """(group_id, flag, still raised in ``quarter``) for every flag of quarter ``before``, in
+    flags()' order; [] where the snapshot holds no flags. "Raised" as flags() lists it: any
+    row of the quarter with that group and flag."""
+    if not _has_table(con, "marts", "flags"):
+        return []
+    return [(g, f, bool(still)) for g, f, still in con.execute(
+        "SELECT b.group_id, b.flag, EXISTS (SELECT 1 FROM marts.flags n WHERE n.quarter = ? "
+        "AND n.group_id = b.group_id AND n.flag = b.flag) FROM marts.flags b "
+        "WHERE b.quarter = ? ORDER BY b.group_id, b.state = 'resolved', "
+        "b.flag = 'cant_tell_yet', b.flag", [quarter, before]).fetchall()]
+
+
 def flags_records(con: duckdb.DuckDBPyConnection, quarter: str,
                   group_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """flags() as [{group_id, flag, reason, evidence, since, state, quarters}] with evidence
@@ -616,6 +684,38 @@ ATTENTION_COLUMNS = ["group_id", "group_name", "flags", "outside_998", "outside_
 
 def attention(con: duckdb.DuckDBPyConnection, quarter: str,
               group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """attention_computed's frame, read from the snapshot's pages.attention when it holds the
+    quarter (written at publish by metrics.pagedata from attention_computed: each group's
+    counts, worst fall, reasons and concern do not depend on the selection). Only the names
+    two selected groups share and the order within a tier depend on it; they are decided
+    here as attention_computed decides them, by the groups' ranks in natural order
+    (pages.group_order). At 10,000 groups computing it cost the Compare page ~100 ms."""
+    if not (page_table(con, "attention") and page_table(con, "group_order") and con.execute(
+            "SELECT 1 FROM pages.attention WHERE quarter = ? LIMIT 1", [quarter]).fetchone()):
+        return attention_computed(con, quarter, group_ids)
+    if group_ids is None:  # the whole program's names and order were stored as computed
+        return con.execute(
+            "SELECT " + ", ".join(ATTENTION_COLUMNS) + " FROM pages.attention "
+            "WHERE quarter = ? ORDER BY position", [quarter]).df()
+    named: dict[str, Any] = {"quarter": quarter, "groups": [str(g) for g in group_ids]}
+    where = " AND group_id IN (SELECT unnest($groups::VARCHAR[]))"
+    return con.execute(f"""
+        WITH chosen AS (
+            SELECT a.*, o.name_rank, o.suffixed_rank, o.id_rank,
+                   count(*) OVER (PARTITION BY a.name) > 1 AS shared
+            FROM pages.attention a JOIN pages.group_order o USING (group_id)
+            WHERE a.quarter = $quarter {where})
+        SELECT group_id,
+               CASE WHEN shared THEN name || ' (' || group_id || ')' ELSE name END AS group_name,
+               flags, outside_998, outside_95, clear_falls, worst_fall, why, concern
+        FROM chosen
+        ORDER BY concern DESC, flags DESC, outside_998 DESC, outside_95 DESC, worst_fall DESC,
+                 CASE WHEN shared THEN suffixed_rank ELSE name_rank END, name_rank, id_rank
+    """, named).df()[ATTENTION_COLUMNS]
+
+
+def attention_computed(con: duckdb.DuckDBPyConnection, quarter: str,
+                       group_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """The groups in the order they need attention, with why, in words (one DuckDB query).
 
     First the groups flagged this quarter (coaching flags, where the snapshot has them), then
@@ -757,9 +857,33 @@ def _natural_sql(column: str) -> str:
 
 def groups_by_name(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """marts.groups in natural name order (then natural group_id order): sorted by DuckDB, as
-    sorting 10,000 names in Python costs a page more than its whole budget."""
+    sorting 10,000 names in Python costs a page more than its whole budget. A snapshot
+    carries the order as ranks (pages.group_order, written at publish): sorting by regular
+    expressions still cost every cold page tens of milliseconds at 10,000 groups."""
+    if page_table(con, "group_order"):
+        return con.execute("SELECT g.* FROM marts.groups g JOIN pages.group_order o "
+                           "USING (group_id) ORDER BY o.name_rank, o.id_rank").df()
     return con.execute(f"SELECT * FROM marts.groups ORDER BY {_natural_sql('name')}, "
                        f"{_natural_sql('group_id')}").df()
+
+
+def group_order_computed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each group's place in natural order (pages.group_order): the dense rank, among every
+    name, "name (group_id)" and group_id, of its name, of "name (group_id)" (the name a group
+    shows when another selected group shares it) and of its group_id. Equal natural keys get
+    equal ranks, so sorting by ranks is sorting by _natural_sql's keys."""
+    return con.execute(f"""
+        WITH g AS (SELECT group_id, coalesce(CAST(name AS VARCHAR), '') AS name_text,
+                          coalesce(name || ' (' || group_id || ')', '') AS suffixed_text,
+                          coalesce(CAST(group_id AS VARCHAR), '') AS id_text
+                   FROM marts.groups),
+        texts AS (SELECT name_text AS t FROM g UNION SELECT suffixed_text FROM g
+                  UNION SELECT id_text FROM g),
+        ranked AS (SELECT t, dense_rank() OVER (ORDER BY {_natural_sql('t')}) AS r FROM texts)
+        SELECT g.group_id, n.r AS name_rank, s.r AS suffixed_rank, i.r AS id_rank
+        FROM g JOIN ranked n ON n.t = g.name_text JOIN ranked s ON s.t = g.suffixed_text
+        JOIN ranked i ON i.t = g.id_text
+        ORDER BY name_rank, id_rank""").df()
 
 
 def indicators(
@@ -906,13 +1030,23 @@ def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def group_medians(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
     """Per indicator, the median released group figure and its interquartile range this
-    quarter: the yardstick the comparison heatmap colours against (display scaling)."""
+    quarter: the yardstick the comparison heatmap colours against (display scaling). From
+    the snapshot's pages.group_medians when it holds the quarter (metrics.pagedata)."""
+    if page_table(con, "group_medians") and con.execute(
+            "SELECT 1 FROM pages.built WHERE list_contains(quarters, ?)", [quarter]).fetchone():
+        return con.execute("SELECT indicator, median, spread FROM pages.group_medians "
+                           "WHERE quarter = ? ORDER BY position", [quarter]).df()
+    return group_medians_computed(con, quarter)
+
+
+def group_medians_computed(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
+    """group_medians from marts.indicators."""
     return con.execute("""
         SELECT indicator, median(value) AS median,
                quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
         FROM marts.indicators
         WHERE quarter = ? AND group_id IS NOT NULL AND value IS NOT NULL AND status = 'ok'
-        GROUP BY indicator
+        GROUP BY indicator ORDER BY indicator
     """, [quarter]).df()
 
 

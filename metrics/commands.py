@@ -139,14 +139,16 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
 
 def cmd_privacy_check(args: argparse.Namespace) -> int:
     """Is any hidden survey figure determined by what was released? Exit 1 when one is."""
-    from metrics import audit  # pandas and scipy: deferred so the other commands start fast
+    # pandas and scipy: deferred so the other commands start fast
+    from metrics import audit, pagedata
 
+    config = load_config(args.config)
     con = _open_read_only(args.db)
     try:
         has_release = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
                                   "'release' AND table_name = 'figures'").fetchone()[0]
         figures = audit.read_figures(con) if has_release else audit.read_figures_empty()
-        update = _community_update_citations(con, load_config(args.config)) \
+        update = _community_update_citations(con, config) \
             if has_release else {"quarters": 0, "cited": []}
         # Rostered members who do not coach: coaches are named beside their groups everywhere.
         members = [n for (n,) in con.execute(
@@ -168,6 +170,8 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
         with duckdb.connect(str(path), read_only=True) as snap:
             problems = audit.snapshot_problems(snap, AUDIENCE_TABLES[audience], figures,
                                                None if audience == "coach" else members)
+            # the page tables hold only what the read layer computes from the snapshot itself
+            problems += pagedata.differences(snap, config)
         snapshots[audience] = {"snapshot": str(path), "problems": problems}
     report = {
         "publications": int(figures["publication"].nunique()) if len(figures) else 0,

@@ -72,9 +72,39 @@ def _released(con: duckdb.DuckDBPyConnection, quarter: str, config: Config,
     return pd.DataFrame(records, columns=["group_id", "indicator", "figure"], dtype=object)
 
 
+GOING_WELL_FIELDS = ("group_id", "name", "indicator", "title", "reason", "text")
+
+
 def going_well(con: duckdb.DuckDBPyConnection, quarter: str | None, config: Config,
                group_ids: list[str] | None = None) -> dict[str, Any]:
-    """{quarter, groups: [{group_id, name, indicator, title, reason, text}], program: [...]}"""
+    """{quarter, groups: [{group_id, name, indicator, title, reason, text}], program: [...]}
+
+    From the snapshot's pages.going_well when it holds the quarter (written at publish by
+    metrics.pagedata from going_well_computed for the whole program): a selection keeps the
+    program's items and its own groups' ones, exactly what going_well_computed finds for it,
+    since every recognition is a single group's. At 10,000 groups computing it cost the
+    review's first view ~100 ms."""
+    q = api.resolve_quarter(con, quarter)
+    if not (api.page_table(con, "going_well", config) and con.execute(
+            "SELECT 1 FROM pages.built WHERE list_contains(quarters, ?)", [q]).fetchone()):
+        return going_well_computed(con, q, config, group_ids)
+    where, params = ("", []) if group_ids is None else (
+        " AND (section = 'program' OR group_id IN (SELECT unnest(?::VARCHAR[])))",
+        [[str(g) for g in group_ids]])
+    found: dict[str, Any] = {"quarter": q, "groups": [], "program": []}
+    for section, *values in con.execute(
+            "SELECT section, " + ", ".join(GOING_WELL_FIELDS) + " FROM pages.going_well "
+            "WHERE quarter = ?" + where + " ORDER BY position", [q, *params]).fetchall():
+        item = dict(zip(GOING_WELL_FIELDS, values, strict=True))
+        if section == "program":
+            del item["name"]
+        found[section].append(item)
+    return found
+
+
+def going_well_computed(con: duckdb.DuckDBPyConnection, quarter: str | None, config: Config,
+                        group_ids: list[str] | None = None) -> dict[str, Any]:
+    """going_well, computed from the marts."""
     q = api.resolve_quarter(con, quarter)
     strong = _strong(con, (q, previous_quarter(q)))
     released = _released(con, q, config, group_ids, strong)

@@ -30,7 +30,7 @@ def test_the_programs_own_improvement_is_listed_as_the_programs_not_a_groups(mon
     monkeypatch.setattr(api, "group_names_of", lambda con, ids: {
         g: n for g, n in {"g1": "Group one"}.items() if g in ids})
     monkeypatch.setattr(going_well, "_strong", lambda con, q: set())
-    found = going_well.going_well(None, "2025Q2", Config())
+    found = going_well.going_well_computed(None, "2025Q2", Config())
     assert [p["indicator"] for p in found["program"]] == ["sessions_held"]
     assert [(g["group_id"], g["name"]) for g in found["groups"]] == [("g1", "Group one")]
     # only rows whose verdict moved are read: nothing else can be recognised
