@@ -74,21 +74,31 @@ def _survey_mean_pvalues(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) ->
             GROUP BY ALL
             """
         ).df()
+        # the program's samples of the quarters tested only (an incremental refresh tests the
+        # quarters it rebuilds, not every quarter in the ledger)
         program = con.execute(
-            "SELECT quarter, indicator, list(score) AS scores "
-            "FROM release.score_ledger GROUP BY ALL"
+            "SELECT quarter, indicator, list(score) AS scores FROM release.score_ledger s "
+            "SEMI JOIN (SELECT * FROM _wanted_scores WHERE group_id IS NULL) w "
+            "USING (quarter, indicator) GROUP BY ALL"
         ).df() if pairs["group_id"].isna().any() else pd.DataFrame()
     finally:
         con.unregister("_wanted_scores")
-    lookup = {(r.quarter, r.group_id, r.indicator): r.scores for r in scores.itertuples()}
-    for r in program.itertuples():
-        lookup[(r.quarter, None, r.indicator)] = r.scores
+    # (columns as Python lists: itertuples over Arrow-backed columns is slow)
+    lookup = {(q, g, i): sample for q, g, i, sample in zip(
+        *(scores[c].tolist() for c in ("quarter", "group_id", "indicator", "scores")),
+        strict=True)}
+    if len(program):
+        for q, i, sample in zip(*(program[c].tolist() for c in ("quarter", "indicator",
+                                                                 "scores")), strict=True):
+            lookup[(q, None, i)] = sample
     out = np.full(len(pairs), np.nan)
     tested, samples = [], []
-    for i, r in enumerate(pairs.itertuples()):
-        group = None if pd.isna(r.group_id) else r.group_id
-        before = lookup.get((r.prev_quarter, group, r.indicator))
-        after = lookup.get((r.quarter, group, r.indicator))
+    for i, (quarter, prev_quarter, group, indicator) in enumerate(zip(
+            *(pairs[c].tolist() for c in ("quarter", "prev_quarter", "group_id", "indicator")),
+            strict=True)):
+        group = None if pd.isna(group) else group
+        before = lookup.get((prev_quarter, group, indicator))
+        after = lookup.get((quarter, group, indicator))
         if before is not None and after is not None:
             tested.append(i)
             samples.append((np.asarray(before), np.asarray(after)))

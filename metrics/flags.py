@@ -112,9 +112,10 @@ def _evidence(**values) -> str:
     return json.dumps({k: clean(v) for k, v in values.items()}, ensure_ascii=False)
 
 
-def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def trend_candidates(con: duckdb.DuckDBPyConnection, since: str | None = None) -> pd.DataFrame:
     """Group x quarter whose last 8 session rates have a Kendall z this low, with the rates and
-    the group's own level over the (up to) 8 sessions before them."""
+    the group's own level over the (up to) 8 sessions before them; with `since`, the quarters
+    from `since` on only (a quarter's windows end in it: earlier ones are judged as before)."""
     return con.execute(
         f"""
         WITH eligible AS (
@@ -131,6 +132,7 @@ def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             SELECT gq.group_id, gq.quarter, gq.q_start, d.k_by_date AS k_end
             FROM stage_group_quarters gq
             ASOF JOIN dated d ON d.group_id = gq.group_id AND gq.ref_date >= d.session_date
+            WHERE gq.quarter >= $since
         ),
         -- ... and the {TREND_SESSIONS} before it (back = 1 is the latest); recent: the latest
         -- falls in the quarter
@@ -184,7 +186,7 @@ def trend_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
           AND -z.theil_sen * ({TREND_SESSIONS} - 1) >= {MIN_TREND_DROP}
         GROUP BY ALL
         ORDER BY ALL
-        """
+        """, {"since": since or ""}
     ).df()
 
 
@@ -236,8 +238,9 @@ def attendance_below_rest(indicators: pd.DataFrame, since: str | None = None) ->
         with np.errstate(divide="ignore", invalid="ignore"):
             plain_low = rest - z * np.sqrt(rest * (1 - rest) / n)
             could = (value < plain_low) & (rest - value >= rule.min_gap - 1e-9)
-        for i, row in enumerate(unit.itertuples()):
-            if not could[i] or not 0 < rest[i] < 1 or value[i] >= rest[i]:
+        group_ids = unit["group_id"].tolist()
+        for i in np.flatnonzero(could):
+            if not 0 < rest[i] < 1 or value[i] >= rest[i]:
                 continue
             others = np.arange(len(unit)) != i
             tau2 = overdispersion_tau2(hits[others], n[others], rest[i]) \
@@ -245,7 +248,7 @@ def attendance_below_rest(indicators: pd.DataFrame, since: str | None = None) ->
             tau2 = 0.0 if not np.isfinite(tau2) else tau2
             low = funnel_limits_proportion(rest[i], [n[i]], z, tau2=tau2)[0][0]
             if value[i] < low and rest[i] - value[i] >= rule.min_gap - 1e-9:
-                out.append({"quarter": quarter, "group_id": row.group_id, "value": value[i],
+                out.append({"quarter": quarter, "group_id": group_ids[i], "value": value[i],
                             "n": int(n[i]), "rest": rest[i], "limit": low, "tau2": tau2})
     return pd.DataFrame(out, columns=["quarter", "group_id", "value", "n", "rest", "limit",
                                       "tau2"])
@@ -384,7 +387,7 @@ def build_flags(
     wide = _wide(indicators)
 
     # declining_attendance (every candidate window tested at once: statistics.theil_sen_trends)
-    candidates = trend_candidates(con)
+    candidates = trend_candidates(con, since)
     trends = theil_sen_trends(np.array([list(r) for r in candidates["rates"]], dtype=float)
                               .reshape(len(candidates), TREND_SESSIONS))
     for i, r in enumerate(candidates.itertuples()):
@@ -444,8 +447,12 @@ def build_flags(
         name = f"{field}:{key}"
         return wide[name] if name in wide.columns else pd.Series(np.nan, index=wide.index)
 
+    # in a partial refresh the flags of quarters before `since` are the kept ones (below): the
+    # earlier quarters' rows are needed above (quarters_back) but not written out again
+    rebuilt = wide["quarter"] >= since if since else pd.Series(True, index=wide.index)
+
     def rows_where(mask):
-        return wide[mask.fillna(False).astype(bool)].to_dict("records")
+        return wide[mask.fillna(False).astype(bool) & rebuilt].to_dict("records")
 
     held = col("value", "sessions_held").fillna(0)
     expected = col("target", "sessions_held").fillna(0)
@@ -567,9 +574,11 @@ def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
     quarter to quarter; "resolved" is shown in the quarter after the run's last, and only then.
     A group too new or too thin to judge this quarter (cant_tell_yet) resolves nothing.
     """
-    raised = set(zip(flags["quarter"], flags["group_id"], flags["flag"], strict=True))
+    # (columns as Python lists: iterating Arrow-backed columns value by value is slow)
+    keys = list(zip(*(flags[c].tolist() for c in ("quarter", "group_id", "flag")), strict=True))
+    raised = set(keys)
     since, length = [], []
-    for q, g, f in zip(flags["quarter"], flags["group_id"], flags["flag"], strict=True):
+    for q, g, f in keys:
         first, run = q, 1
         while (shift_quarter(first, -1), g, f) in raised:
             first, run = shift_quarter(first, -1), run + 1
@@ -577,19 +586,21 @@ def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
         length.append(run)
     out = flags.assign(since=since, quarters=length,
                        state=np.where(np.array(length) > 1, "continuing", "new"))
-    judged = set(zip(present["quarter"], present["group_id"], strict=True)) - {
-        (q, g) for q, g, f in raised if f == "cant_tell_yet"}
+    judged = set(zip(present["quarter"].tolist(), present["group_id"].tolist(),
+                     strict=True)) - {(q, g) for q, g, f in raised if f == "cant_tell_yet"}
     resolved = []
-    for r in out[out["flag"] != "cant_tell_yet"].itertuples():
-        after = shift_quarter(r.quarter, 1)
-        if (after, r.group_id) in judged and (after, r.group_id, r.flag) not in raised:
-            when = r.since if r.since == r.quarter else f"{r.since} to {r.quarter}"
+    after_of = {q: shift_quarter(q, 1) for q in set(since) | {q for q, _, _ in keys}}
+    for (quarter, group_id, flag), first, run in zip(keys, since, length, strict=True):
+        if flag == "cant_tell_yet":
+            continue
+        after = after_of[quarter]
+        if (after, group_id) in judged and (after, group_id, flag) not in raised:
+            when = first if first == quarter else f"{first} to {quarter}"
             resolved.append({
-                "quarter": after, "group_id": r.group_id, "flag": r.flag,
+                "quarter": after, "group_id": group_id, "flag": flag,
                 "reason": f"Resolved: raised in {when}, not raised this quarter.",
-                "evidence": _evidence(last_raised=r.quarter, since=r.since,
-                                      quarters_raised=r.quarters),
-                "since": r.since, "quarters": r.quarters, "state": "resolved"})
+                "evidence": _evidence(last_raised=quarter, since=first, quarters_raised=run),
+                "since": first, "quarters": run, "state": "resolved"})
     if resolved:
         out = pd.concat([out, pd.DataFrame(resolved)], ignore_index=True)
     order = {"cant_tell_yet": 99}

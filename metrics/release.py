@@ -101,7 +101,8 @@ def advance_ledger(previous: pd.DataFrame, current: pd.DataFrame, k: int,
     merged = prev.merge(cur, on=keys, how="outer", suffixes=("_old", ""))
     published = set(map(tuple, prev[["quarter", "indicator"]].drop_duplicates().to_numpy()))
     known = np.array([(q, i) in published for q, i in
-                      zip(merged["quarter"], merged["indicator"], strict=True)], dtype=bool)
+                      zip(merged["quarter"].tolist(), merged["indicator"].tolist(), strict=True)],
+                     dtype=bool)
     n_now = merged["n"].fillna(0).to_numpy(dtype=float)
     n_old = merged["n_old"].fillna(0).to_numpy(dtype=float)
     take = ~known | (np.abs(n_now - n_old) >= k)
@@ -159,13 +160,16 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
     ], ignore_index=True)
     # plain dicts and sets: per-key lookups into pandas indexes (and a set rebuilt for every
     # key) made this quadratic, minutes at 10,000 groups
+    # (columns as Python lists: iterating Arrow-backed columns value by value is slow)
     old = previous[previous["indicator"] == RESPONSES]
-    old_versions = dict(zip(zip(old["quarter"], old["unit"], strict=True), old["version"],
-                            strict=True))
+    old_versions = dict(zip(zip(old["quarter"].tolist(), old["unit"].tolist(), strict=True),
+                            old["version"].tolist(), strict=True))
     responses = ledger[ledger["indicator"] == RESPONSES]
-    moved = [(q, u) for q, u, v in responses[["quarter", "unit", "version"]].itertuples(index=False)
+    moved = [(q, u) for q, u, v in zip(*(responses[c].tolist() for c in ("quarter", "unit",
+                                                                          "version")),
+                                       strict=True)
              if old_versions.get((q, u)) != v]
-    now = set(zip(responses["quarter"], responses["unit"], strict=True))
+    now = set(zip(responses["quarter"].tolist(), responses["unit"].tolist(), strict=True))
     gone = [key for key in old_versions if key not in now]
     con.execute("DELETE FROM release.survey_ledger WHERE quarter >= ?", [since])
     con.register("_hearth_ledger", ledger)
@@ -361,16 +365,21 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         records += [(*r, np.inf) for r in _pooled(provisional, units, k, publication)[1]]
     records = settle_against_history(con, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"]))
     pooled_hidden = {(q, f.removeprefix("pooled:")) for q, f, r in
-                     records[["quarter", "figure", "role"]].itertuples(index=False)
+                     zip(*(records[c].tolist() for c in ("quarter", "figure", "role")),
+                         strict=True)
                      if f.startswith("pooled:") and r == "hidden"}
     extra = records[records["role"].eq("hidden") & records["was"].eq("shown")]
     if len(extra):
         hide = set(zip(extra["quarter"], extra["indicator"], extra["figure"], strict=True))
         groups_hidden = np.array([(q, i, f"group:{u}") in hide for q, i, u in
-                                  shown[["quarter", "indicator", "unit"]].itertuples(index=False)])
+                                  zip(*(shown[c].tolist() for c in ("quarter", "indicator",
+                                                                     "unit")), strict=True)],
+                                 dtype=bool)
         shown = _hide(shown, groups_hidden)
         program_hidden = np.array([(q, i, "program") in hide for q, i in
-                                   program[["quarter", "indicator"]].itertuples(index=False)])
+                                   zip(program["quarter"].tolist(),
+                                       program["indicator"].tolist(), strict=True)],
+                                  dtype=bool)
         program = _hide(program, program_hidden)
     records = records[list(FIGURE_COLUMNS)].values.tolist()
 
@@ -379,9 +388,10 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
     out = pd.concat([program_rows, group_rows], ignore_index=True)
     out["pooled"] = False
     # one note for every hidden figure: which reason hid it is itself about its count
-    # (anonymity.HIDDEN_NOTE)
-    out["note"] = [None if suppression_label(r, k) is None else HIDDEN_NOTE(k)
-                   for r in out["suppression"]]
+    # (anonymity.HIDDEN_NOTE); decided once per reason (a handful), not once per figure
+    reasons = out["suppression"].astype(object).where(out["suppression"].notna(), None).tolist()
+    notes = {r: None if suppression_label(r, k) is None else HIDDEN_NOTE(k) for r in set(reasons)}
+    out["note"] = [notes[r] for r in reasons]
     units_table = group_rows.assign(version=group_rows["version"])
     units_table = units_table[units_table["status"] == "ok"]
 
@@ -455,13 +465,20 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
          for i, t in zip(current["indicator"].tolist(), current["terms"].tolist(), strict=True)],
         index=current.index, dtype=bool)
     current.loc[single_public & current["role"].eq("hidden"), "role"] = "allowed"
+    # Indicators are independent systems (metrics.audit), and a pass changes roles only within
+    # the indicators it found something in: every other indicator's system is as it was and
+    # has nothing to find, so each later pass solves only the indicators the last one found in.
+    unsettled = None  # every indicator
     for _ in range(len(current) + 1):
         everything = pd.concat([history, current[list(FIGURE_COLUMNS)]], ignore_index=True)
+        if unsettled is not None:
+            everything = everything[everything["indicator"].isin(unsettled)]
         found = determined_hidden(everything)
         if not found:
             return current
-        hidden_terms = {(p, q, i, f): set(t) for p, q, i, f, r, t in
-                        everything.itertuples(index=False) if r == "hidden"}
+        unsettled = sorted({f.indicator for f in found})
+        hidden_terms = {(p, q, i, f): set(t) for p, q, i, f, r, t in zip(
+            *(everything[c].tolist() for c in FIGURE_COLUMNS), strict=True) if r == "hidden"}
         picked = set()
         for f in found:
             open_ = (current["indicator"] == f.indicator) & current["role"].eq("shown") \
@@ -566,22 +583,27 @@ def comments_release(con: duckdb.DuckDBPyConnection, config: Config, ledger: pd.
     decided = suppress_small_cells(responses.assign(value=0.0), value_cols=("value",),
                                    parent_cols=("quarter",), unit_col="unit", k=k)
     totals = responses.groupby("quarter")["n"].sum()
-    for row in responses.assign(status=decided["status"].to_numpy()).itertuples(index=False):
-        kind = "unknown" if row.unit == UNKNOWN_UNIT else "group"
-        role = "shown" if row.status == "ok" and kind == "group" else (
-            "allowed" if row.status == "ok" else "hidden")
-        records.append((publication, row.quarter, COMMENTS, f"{kind}:{row.unit}", role,
-                        [_term(row.quarter, row.unit, row.version)], row.n))
+    # (columns as Python lists: itertuples over Arrow-backed columns is slow)
+    for quarter, unit, n, version, status in zip(
+            *(responses[c].tolist() for c in ("quarter", "unit", "n", "version")),
+            decided["status"].tolist(), strict=True):
+        kind = "unknown" if unit == UNKNOWN_UNIT else "group"
+        role = "shown" if status == "ok" and kind == "group" else (
+            "allowed" if status == "ok" else "hidden")
+        records.append((publication, quarter, COMMENTS, f"{kind}:{unit}", role,
+                        [_term(quarter, unit, version)], n))
     for quarter, part in responses.groupby("quarter"):
         records.append((publication, quarter, COMMENTS, "program",
                         "shown" if totals[quarter] >= k else "hidden",
-                        [_term(quarter, u, v) for u, v in part[["unit", "version"]]
-                         .itertuples(index=False)], np.inf))
+                        [_term(quarter, u, v) for u, v in zip(
+                            part["unit"].tolist(), part["version"].tolist(), strict=True)],
+                        np.inf))
     settled = settle_against_history(con, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"]))
     shown_figures = settled[settled["role"] == "shown"]
     shown_units = pd.DataFrame(
-        [(q, f.removeprefix("group:")) for q, f in shown_figures[["quarter", "figure"]]
-         .itertuples(index=False) if f.startswith("group:")], columns=["quarter", "unit"])
+        [(q, f.removeprefix("group:")) for q, f in zip(
+            shown_figures["quarter"].tolist(), shown_figures["figure"].tolist(), strict=True)
+         if f.startswith("group:")], columns=["quarter", "unit"])
     program_quarters = set(shown_figures.loc[shown_figures["figure"] == "program", "quarter"])
     comments = con.execute("SELECT quarter, unit, comment FROM release.comment_ledger").df()
     group_rows = comments.merge(shown_units, on=["quarter", "unit"])

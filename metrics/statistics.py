@@ -1047,6 +1047,8 @@ def overdispersion_tau2_means_without_each(
     y0 = np.where(ok, y, 0.0)
     codes, _ = pd.factorize(pd.Series(np.asarray(strata)))
     unit_codes, _ = pd.factorize(pd.Series(np.asarray(units)))
+    if len(unit_codes) and unit_codes.min() < 0:  # the rows of no unit are one unit of their own
+        unit_codes = np.where(unit_codes < 0, unit_codes.max() + 1, unit_codes)
     size = int(codes.max()) + 1 if len(codes) else 0
     terms = np.stack([ok.astype(float), w, w * y0, w * y0**2, w**2])  # k, S0, S1, S2, Sw2
 
@@ -1060,11 +1062,39 @@ def overdispersion_tau2_means_without_each(
     by_stratum = np.stack([np.bincount(codes, weights=t, minlength=size) for t in terms])
     q_all, den_all, df_all = parts(by_stratum)
     out = np.full(len(y), np.nan)
+    if not len(y):
+        return out
     # each unit's rows in index order, found by one sort (a scan of every row per unit was
     # quadratic in the number of groups)
     order = np.argsort(unit_codes, kind="stable")
+    # Every unit at once: its sums per stratum it touches (unit x stratum pairs, in stratum
+    # order), the stratum sums without them, and per unit the totals below. bincount adds in
+    # array order from 0, as numpy's sum does up to 7 terms, so each figure is the one the
+    # unit-by-unit loop gives, bit for bit; a unit in 8 or more strata (numpy then sums
+    # pairwise) takes the loop.
+    pair = unit_codes[order].astype(np.int64) * size + codes[order]
+    pairs, which = np.unique(pair, return_inverse=True)
+    pair_unit, pair_stratum = pairs // size, pairs % size
+    mine = np.stack([np.bincount(which, weights=t[order], minlength=len(pairs)) for t in terms])
+    q_left, den_left, df_left = parts(by_stratum[:, pair_stratum] - mine)
+    units_n = int(unit_codes.max()) + 1
+    strata_of = np.bincount(pair_unit, minlength=units_n)
+
+    def per_unit(values: np.ndarray) -> np.ndarray:
+        return np.bincount(pair_unit, weights=values, minlength=units_n)
+
+    q = q_all.sum() - per_unit(q_all[pair_stratum]) + per_unit(q_left)
+    den = den_all.sum() - per_unit(den_all[pair_stratum]) + per_unit(den_left)
+    df = df_all.sum() - per_unit(df_all[pair_stratum]) + per_unit(df_left)
+    ok_unit = (den > 0) & (df >= 1) & (strata_of < 8)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau2 = (q - df) / den
+    tau2 = np.where(tau2 > 0.0, tau2, 0.0)  # as max(0.0, tau2)
+    out = np.where(ok_unit[unit_codes], tau2[unit_codes], np.nan)
     bounds = np.flatnonzero(np.diff(unit_codes[order])) + 1
-    for rows in np.split(order, bounds) if len(order) else []:
+    for rows in np.split(order, bounds):
+        if strata_of[unit_codes[rows[0]]] < 8:
+            continue
         touched = np.unique(codes[rows])
         mine = np.stack([np.bincount(codes[rows], weights=t[rows], minlength=size)[touched]
                          for t in terms])
