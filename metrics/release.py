@@ -118,17 +118,20 @@ def advance_ledger(previous: pd.DataFrame, current: pd.DataFrame, k: int,
     return out[list(LEDGER_COLUMNS)].sort_values(keys, ignore_index=True)
 
 
-def _current_stats(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The answers now in the warehouse as per-unit statistics (plus the responses counts)."""
+def _current_stats(con: duckdb.DuckDBPyConnection, since: str = "") -> pd.DataFrame:
+    """The answers now in the warehouse as per-unit statistics (plus the responses counts),
+    of the quarters from `since` on."""
     return con.execute(
         """
-        SELECT quarter, indicator, coalesce(group_id, '') AS unit, n, sum_score, sum_sq,
-               hits::DOUBLE AS hits
-        FROM stage_survey_units
-        UNION ALL
-        SELECT quarter, 'responses', coalesce(group_id, ''), responses, NULL, NULL, NULL
-        FROM stage_survey_responses
-        """
+        SELECT * FROM (
+            SELECT quarter, indicator, coalesce(group_id, '') AS unit, n, sum_score, sum_sq,
+                   hits::DOUBLE AS hits
+            FROM stage_survey_units
+            UNION ALL
+            SELECT quarter, 'responses', coalesce(group_id, ''), responses, NULL, NULL, NULL
+            FROM stage_survey_responses)
+        WHERE quarter >= ?
+        """, [since]
     ).df()
 
 
@@ -140,11 +143,11 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
     quarter this refresh rebuilds (None or '': all); earlier quarters' entries stay as they
     are. Returns the new publication number and the ledger of the quarters rebuilt.
     """
-    every = con.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM release.survey_ledger").df()
     since = since or ""
-    previous = every[every["quarter"] >= since]  # earlier quarters' entries stay as they are
-    current = _current_stats(con)
-    current = current[current["quarter"] >= since]
+    # earlier quarters' entries stay as they are (read and scored only from `since` on)
+    previous = con.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM release.survey_ledger "
+                           "WHERE quarter >= ?", [since]).df()
+    current = _current_stats(con, since)
     publication = con.execute(
         "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchone()[0]
     # Figures move in steps of k responses; comment lists (the responses pseudo-indicator) in

@@ -32,6 +32,7 @@ from metrics.statistics import (
     normal_upper_quantile,
     overdispersion_phi,
     overdispersion_tau2,
+    overdispersion_tau2_means_without_each,
     shrink_means,
     shrink_proportions,
     theil_sen_trend,
@@ -592,3 +593,40 @@ def test_batched_mann_whitney_pvalues_equal_the_one_pair_function():
     batched = mann_whitney_pvalues(pairs)
     expected = [mann_whitney(x, y)[1] for x, y in pairs]
     assert batched == pytest.approx(np.array(expected), nan_ok=True, rel=1e-12, abs=1e-15)
+
+
+def _tau2_without_by_hand(y, se, strata, units, leave_out):
+    """The docstring's pooled DerSimonian-Laird tau^2 over the rows of every other unit."""
+    q = den = df = 0.0
+    keep = [u != leave_out for u in units]
+    for stratum in sorted(set(strata)):
+        rows = [i for i, s in enumerate(strata) if s == stratum and keep[i]
+                and np.isfinite(y[i]) and np.isfinite(se[i]) and se[i] > 0]
+        if len(rows) < 2:
+            continue
+        w = 1.0 / np.array([se[i] for i in rows]) ** 2
+        v = np.array([y[i] for i in rows])
+        s0, s1, s2 = w.sum(), (w * v).sum(), (w * v**2).sum()
+        q += s2 - s1**2 / s0
+        den += s0 - (w**2).sum() / s0
+        df += len(rows) - 1
+    return max(0.0, (q - df) / den) if den > 0 and df >= 1 else math.nan
+
+
+def test_tau2_without_each_unit_matches_the_definition_unit_by_unit():
+    # every unit at once (vectorised) against the definition one unit at a time: units in one
+    # stratum or in many (8 or more take another path), rows repeated, errors missing or zero
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        units, strata = int(rng.integers(2, 25)), int(rng.integers(1, 11))
+        rows = [(u, s) for u in range(units) for s in range(strata) if rng.random() < 0.7]
+        rows += rows[: len(rows) // 5]
+        unit = [f"g{u}" for u, _ in rows]
+        stratum = [f"Q{s:02d}" for _, s in rows]
+        y = rng.normal(60, 12, len(rows))
+        se = rng.uniform(0.5, 6, len(rows))
+        se[rng.random(len(rows)) < 0.05] = np.nan
+        se[rng.random(len(rows)) < 0.05] = 0.0
+        got = overdispersion_tau2_means_without_each(y, se, stratum, unit)
+        expected = [_tau2_without_by_hand(y, se, stratum, unit, u) for u in unit]
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=f"trial {trial}")
