@@ -633,16 +633,17 @@ def _flags_query(quarter: str, group_ids: Sequence[str] | None) -> tuple[str, li
 
 def flags_carried(con: duckdb.DuckDBPyConnection, before: str,
                   quarter: str) -> list[tuple[str, str, bool]]:
-    """(group_id, flag, still raised in ``quarter``) for every flag of quarter ``before``, in
-    flags()' order; [] where the snapshot holds no flags. "Raised" as flags() lists it: any
-    row of the quarter with that group and flag."""
+    """(group_id, flag, still raised in ``quarter``) for every flag raised in quarter
+    ``before``, in flags()' order; [] where the snapshot holds no flags. A "resolved" row is
+    not a raised flag: it is shown the quarter after a flag's run ends, so in ``before`` it is
+    a flag that had already ended, and in ``quarter`` it says the flag is no longer raised."""
     if not _has_table(con, "marts", "flags"):
         return []
     return [(g, f, bool(still)) for g, f, still in con.execute(
         "SELECT b.group_id, b.flag, EXISTS (SELECT 1 FROM marts.flags n WHERE n.quarter = ? "
-        "AND n.group_id = b.group_id AND n.flag = b.flag) FROM marts.flags b "
-        "WHERE b.quarter = ? ORDER BY b.group_id, b.state = 'resolved', "
-        "b.flag = 'cant_tell_yet', b.flag", [quarter, before]).fetchall()]
+        "AND n.group_id = b.group_id AND n.flag = b.flag AND n.state <> 'resolved') "
+        "FROM marts.flags b WHERE b.quarter = ? AND b.state <> 'resolved' "
+        "ORDER BY b.group_id, b.flag = 'cant_tell_yet', b.flag", [quarter, before]).fetchall()]
 
 
 def flags_records(con: duckdb.DuckDBPyConnection, quarter: str,

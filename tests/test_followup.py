@@ -16,7 +16,7 @@ import pytest
 from hearth.access import Viewer
 from hearth.config import Config
 from hearth.state import state
-from metrics import followup
+from metrics import api, followup
 from metrics.change import change_between
 from metrics.statistics import two_proportions
 
@@ -172,3 +172,17 @@ def test_a_survey_index_is_tested_only_on_the_answers_its_figures_were_made_of(t
             .values.tolist() == [["a", "belonging", "2026Q1", "2026Q2"]]
         seen[answers] = published["p_value"].tolist()
     assert seen[6] == seen[7] and seen[6][0] < 0.05
+
+
+def test_carry_over_counts_raised_flags_only_and_a_resolved_row_is_not_still_flagged():
+    # Flags' "resolved" rows are shown the quarter after a run ends: g1's low safety ran in
+    # 2026Q1 and ended (resolved in 2026Q2); g2's continues; g3's ended before 2026Q1.
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.flags AS SELECT * FROM (VALUES "
+                "('2026Q1', 'g1', 'low_safety', 'new'), ('2026Q1', 'g2', 'low_belonging', 'new'),"
+                "('2026Q1', 'g3', 'low_safety', 'resolved'),"
+                "('2026Q2', 'g1', 'low_safety', 'resolved'),"
+                "('2026Q2', 'g2', 'low_belonging', 'continuing')) t(quarter, group_id, flag, state)")
+    assert api.flags_carried(con, "2026Q1", "2026Q2") == [
+        ("g1", "low_safety", False), ("g2", "low_belonging", True)]

@@ -26,12 +26,13 @@ def _natural_groups(con):
 
 
 def _old_carried(con, before, quarter):
-    """followup.carry_over's flags as it read them before flags_carried: both quarters'
-    frames, and a set of the later one's (group, flag) pairs."""
+    """followup.carry_over's flags read from both quarters' flags() frames: the flags raised
+    before (a "resolved" row is not raised), each with whether it is raised in `quarter`."""
     now = api.flags(con, quarter)
+    now = now[now["state"] != "resolved"]
     still = set(zip(now["group_id"], now["flag"], strict=True))
     return [(r["group_id"], r["flag"], (r["group_id"], r["flag"]) in still)
-            for r in api.flags(con, before).to_dict("records")]
+            for r in api.flags(con, before).to_dict("records") if r["state"] != "resolved"]
 
 
 def assert_page_tables_as_computed(db: Path, config: Config, selections: int = 3) -> None:
