@@ -36,6 +36,11 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+# the package first, not benchmarks/metrics.py beside this file (hearth.orchestrate imports
+# `metrics`; run as a script, this folder is sys.path[0])
+sys.path.insert(0, str(ROOT))
+
 CHROMIUM = "/usr/bin/chromium"
 IDLE = ("() => document.querySelector('[data-testid=stApp]')"
         "?.getAttribute('data-test-script-state') === 'notRunning'")
