@@ -145,8 +145,7 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     con = _open_read_only(args.db)
     try:
-        has_release = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
-                                  "'release' AND table_name = 'figures'").fetchone()[0]
+        has_release = _has_tables(con, "release.figures")
         figures = audit.read_figures(con) if has_release else audit.read_figures_empty()
         update = _community_update_citations(con, config) \
             if has_release else {"quarters": 0, "cited": []}

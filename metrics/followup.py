@@ -323,10 +323,7 @@ def survey_pvalues(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame
 def _published_tests(con: duckdb.DuckDBPyConnection) -> dict[tuple, float | None]:
     """The survey-index tests the last refresh published into this snapshot (none in a
     snapshot published before they were)."""
-    present = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'marts' AND table_name = ?", [ACTION_TESTS]).fetchall()[0][0]
-    if not present:
+    if not api._has_table(con, "marts", ACTION_TESTS):
         return {}
     rows = con.execute(f"SELECT {', '.join(ACTION_TESTS_COLUMNS)} FROM marts.{ACTION_TESTS}"
                        ).fetchall()
