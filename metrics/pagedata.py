@@ -12,7 +12,7 @@ the snapshot already releases, for that audience. The readers (api.quarters, gro
 attention, rollup; going_well.going_well) use a table when the snapshot has it and was built
 under the same k, and compute as before otherwise (the CLI reads the warehouse, which has none).
 
-    pages.built       k, program name, and the quarters the tables were built for
+    pages.built       the k and the quarters the tables were built for
     pages.quarters    quarters with data (api.quarters)
     pages.program     the program's rows of marts.indicators (api.program_indicators)
     pages.group_order each group's natural-order ranks (api.group_order_computed)
@@ -29,6 +29,8 @@ figure the read layer would not give that audience.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import duckdb
 import pandas as pd
@@ -177,8 +179,6 @@ def differences(con: duckdb.DuckDBPyConnection, config: Config) -> list[str]:
 
 def _differ(stored: list[tuple], want: list[tuple]) -> int:
     """How many rows are in one list and not the other (as multisets, values normalised)."""
-    from collections import Counter
-
     a = Counter(tuple(_normal(v) for v in row) for row in stored)
     b = Counter(tuple(_normal(v) for v in row) for row in want)
     return sum(((a - b) + (b - a)).values())
