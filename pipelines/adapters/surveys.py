@@ -160,6 +160,9 @@ HEADER_SEARCH = 20  # header rows sit within the first lines of an export
 # --- the common part -----------------------------------------------------------------------------
 
 
+# LimeSurvey's own answer codes for a list of options (A1, A2, ... or A001), exported when
+# 'Answer codes' is chosen instead of 'Full answers'.
+ANSWER_CODE = re.compile(r"A\d{1,3}", re.IGNORECASE)
 _CODED = re.compile(r"^(?P<label>.*\S)\s*\((?P<code>[^()]+)\)$")
 
 
@@ -319,6 +322,13 @@ def build_survey(
                     reason = (f"answer outside the item's scale {item.scale_min}-"
                               f"{item.scale_max}; answer dropped")
                 except ValueError:
+                    if t.answer_codes and ANSWER_CODE.fullmatch(value):
+                        reason = ("an answer code (A1, A2, ...) rather than the answer; export "
+                                  "the responses again with 'Full answers' (or 'Answer codes "
+                                  "and full answers'), or map the codes under "
+                                  f"[labels.{item.label_map}.<lang>] in hearth.toml")
+                        quarantine.append((rec.line, target, reason))
+                        continue
                     reason = (f"answer label not in the instrument's {item.label_map} map; add "
                               f"it under [labels.{item.label_map}.<lang>] in hearth.toml")
                 quarantine.append((rec.line, target, reason))
