@@ -68,10 +68,22 @@ def one_line_about(path: Path, message: str) -> None:
     assert str(path) in message, message
 
 
-@pytest.mark.parametrize("relative", MESSY_FIXTURES)
+# Exports in other interface languages (French and Indonesian Teams, Italian and Spanish Zoom),
+# their meetings mapped to a group.
+OTHER_LANGUAGES = {
+    "teams_2021/Cercle du mardi.csv": "Cercle du mardi",
+    "teams_2021/Kamis semicolon.csv": "Kamis semicolon",
+    "zoom_new/partecipanti_italiano.csv": "845 5555 6666",
+    "zoom_classic/participants_84522223333.csv": "84522223333",
+}
+SWEEP_CONFIG = Config(time_zone=CONFIG.time_zone, question_aliases=CONFIG.question_aliases,
+                      meetings={**CONFIG.meetings, **dict.fromkeys(OTHER_LANGUAGES.values(), "g04")})
+
+
+@pytest.mark.parametrize("relative", MESSY_FIXTURES + list(OTHER_LANGUAGES))
 def test_every_messy_variant_of_an_export_reads_as_the_original(relative, tmp_path):
     source = EXPORTS / relative
-    fmt, original = parse(source)
+    fmt, original = parse(source, SWEEP_CONFIG)
     text, delimiter = export_text(relative)
     wrong = {}
     for name, variant in VARIANTS.items():
@@ -79,7 +91,7 @@ def test_every_messy_variant_of_an_export_reads_as_the_original(relative, tmp_pa
         if data is None:  # nothing in this export for the variant to change
             continue
         path = write(tmp_path / re.sub(r"\W+", "_", name), source.name, data)
-        found, parsed = parse(path)
+        found, parsed = parse(path, SWEEP_CONFIG)
         if found != fmt or not parsed.reconciles() or loaded(parsed) != loaded(original):
             wrong[name] = found
     assert wrong == {}
@@ -300,3 +312,63 @@ def test_an_ambiguous_file_states_the_day_order_it_chose(tmp_path):
     assert "dates read day-first (ambiguous in the data; taken from program.time_zone " \
         "Europe/London)" in parsed.notes
     assert parsed.sessions["starts_at"].tolist() == ["2025-05-04T18:30:00+01:00"]
+
+
+# --- Microsoft Forms (.xlsx) -------------------------------------------------------------------
+
+MICROSOFT_FORMS = "microsoft_forms/Hearth check-in.xlsx"
+
+
+def _forms_book(path: Path, header: list, rows: list[list], above: list[list] = (),
+                empty_sheet_first: bool = False) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    if empty_sheet_first:
+        sheet.title = "Notes"
+        sheet = book.create_sheet("Sheet1")
+    for row in [*above, header, *rows]:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _forms_variants():
+    from tests.fixtures.exports.build_microsoft_forms import HEADER, ROWS
+
+    def columns(keep):
+        return [HEADER[i] for i in keep], [[r[i] for i in keep] for r in ROWS]
+
+    every = list(range(len(HEADER)))
+    odd = {"Agree": " agree ", "Strongly Agree": "\u201cSTRONGLY  AGREE\u201d",
+           "Neither agree nor disagree": "Neither Agree Nor Disagree."}
+    return {
+        "header in capitals, spaced": ([f"  {h.upper()} " for h in HEADER], ROWS, {}),
+        "title rows and a notes sheet first": (HEADER, ROWS, {
+            "above": [["Hearth check-in results"], []], "empty_sheet_first": True}),
+        "columns in another order": columns([0, 2, 1, *every[6:][::-1], 3, 4, 5]) + ({},),
+        "no Email, Name or Last modified time": columns([0, 1, 2, *every[6:]]) + ({},),
+        "an empty column": ([*HEADER, None], [[*r, None] for r in ROWS], {}),
+        "completion time as en-GB text": (HEADER, [
+            [*r[:2], r[2].strftime("%d/%m/%Y %H:%M:%S"), *r[3:]] for r in ROWS], {}),
+        "completion time as ISO text": (HEADER, [
+            [*r[:2], r[2].strftime("%Y-%m-%d %H:%M:%S"), *r[3:]] for r in ROWS], {}),
+        "labels typed oddly": (HEADER, [[odd.get(c, c) if isinstance(c, str) else c for c in r]
+                                        for r in ROWS], {}),
+    }
+
+
+@pytest.mark.parametrize("variant", ["header in capitals, spaced",
+                                     "title rows and a notes sheet first",
+                                     "columns in another order",
+                                     "no Email, Name or Last modified time", "an empty column",
+                                     "completion time as en-GB text",
+                                     "completion time as ISO text", "labels typed oddly"])
+def test_a_messy_microsoft_forms_workbook_loads_the_same_responses(variant, tmp_path):
+    _, original = parse(EXPORTS / MICROSOFT_FORMS)
+    header, rows, extra = _forms_variants()[variant]
+    path = _forms_book(tmp_path / "Hearth check-in.xlsx", header, rows, **extra)
+    _, parsed = parse(path)
+    assert parsed.reconciles() and parsed.quarantine == []
+    assert loaded(parsed) == loaded(original)

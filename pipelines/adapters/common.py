@@ -24,11 +24,17 @@ from pipelines.adapters.base import AdapterError
 
 
 def decode(raw: bytes) -> tuple[str, str]:
-    """(text, encoding name) with any byte-order mark removed.
+    """(text, encoding name) with any byte-order mark removed, accents composed (NFC).
 
     Teams writes UTF-16 with a BOM; Zoom's newer reports and Luma write UTF-8 with a BOM; a file
-    re-saved by Excel on Windows may be cp1252.
+    re-saved by Excel on Windows may be cp1252. A file saved on a Mac may write 'à' as 'a' and a
+    combining accent: composed, it reads like any other ('13/04/2021 à 09:01:31', 'Sí').
     """
+    text, encoding = _decode(raw)
+    return unicodedata.normalize("NFC", text), encoding
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         return raw.decode("utf-16", errors="replace"), "utf-16"
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -109,7 +115,7 @@ def workbook_cell(value: object) -> str:
     if isinstance(value, timedelta):
         seconds = round(value.total_seconds())
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    return str(value).strip("\ufeff")
+    return unicodedata.normalize("NFC", str(value).strip("\ufeff"))
 
 
 def workbook_rows(path: Path) -> list[Row]:
@@ -188,8 +194,10 @@ def cut_short_line(text: str) -> int | None:
 
 
 def norm_header(text: str) -> str:
-    """Headers are matched case- and space-insensitively ('First Join' = 'first join')."""
-    return " ".join(str(text).replace("\ufeff", "").strip().lower().split())
+    """Headers are matched case- and space-insensitively ('First Join' = 'first join'), with
+    accents composed (a file saved on a Mac may write 'é' as 'e' and a combining accent)."""
+    text = unicodedata.normalize("NFC", str(text))
+    return " ".join(text.replace("\ufeff", "").strip().lower().split())
 
 
 def translate_headers(
