@@ -82,6 +82,11 @@ def european_excel(text: str, delimiter: str) -> bytes:
         return out.encode("utf-8-sig")
 
 
+def excel_unicode_text(text: str, delimiter: str) -> bytes:
+    """Excel's 'Unicode Text (*.txt)': tab-separated UTF-16 with a byte-order mark."""
+    return write_rows(rows_of(text, delimiter), "\t", newline="\r\n").encode("utf-16")
+
+
 def cp1252_text(text: str, delimiter: str) -> bytes | None:
     try:
         return text.encode("cp1252") if text != text.encode("ascii", "ignore").decode() else None
@@ -331,6 +336,7 @@ def variants_for(roster_names: list[str]) -> dict[str, Variant]:
         "quotes dropped": quotes_dropped,
         "every field quoted": every_field_quoted,
         "European Excel (; CRLF cp1252)": european_excel,
+        "Excel Unicode text (UTF-16, tabs)": excel_unicode_text,
         "cp1252": cp1252_text,
         "latin-1": latin1_text,
         "UTF-16 LE with BOM": utf16_le_bom,

@@ -192,7 +192,8 @@ def _shown(col: Column, quoted: bool = True) -> str:
     a malformed export). Then only its position: no message ever echoes an answer."""
     if looks_like_a_value(col.label):
         return f"column {col.index + 1}"
-    return repr(col.label) if quoted else col.label
+    label = " ".join(col.label.split())  # a header re-typed with stray spaces reads plainly
+    return repr(label) if quoted else label
 
 
 def build_survey(

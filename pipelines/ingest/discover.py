@@ -207,7 +207,9 @@ def plan_file(path: Path, instrument: Instrument, kind: str | None, fmt: str | N
         except IngestError:
             # Neither canonical nor a whole export: an export with a column taken out is told
             # which column, rather than that nothing matched.
-            if kind is None and fmt is None and (missing := near_miss(head)):
+            # (Another tool's export, named by foreign_export, keeps its own message.)
+            if kind is None and fmt is None and not foreign_export(head) \
+                    and (missing := near_miss(head)):
                 raise IngestError(missing) from None
             raise
     except (IngestError, WorkbookError) as exc:
