@@ -9,7 +9,6 @@ These commands open the warehouse read-only.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,10 @@ from metrics.definitions import (
     chance_sentence,
     state_words,
 )
-from metrics.presentation import format_figure
+from metrics.presentation import format_figure, print_json
 
 SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
 
-
-def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
 
 
 def _open_read_only(db: str | None) -> duckdb.DuckDBPyConnection:
@@ -88,7 +84,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.json:
-        _print_json(data)
+        print_json(data)
     else:
         print(format_review(data))
     return 0
@@ -103,7 +99,7 @@ def cmd_flags(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.json:
-        _print_json(records)
+        print_json(records)
         return 0
     if not any(r["state"] != "resolved" for r in records):
         print(f"{quarter}: no group flagged")
@@ -127,7 +123,7 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
         for r in frame.to_dict("records")
     ]
     if args.json:
-        _print_json(records)
+        print_json(records)
         return 0
     if not records:
         print(f"{quarter}: no member shows withdrawal signals")
@@ -184,7 +180,7 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
     failed = bool(findings) or bool(update["problems"]) or any(
         s["problems"] and s["problems"] != ["not published yet"] for s in snapshots.values())
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         print(format_privacy_check(report))
     return 1 if failed else 0
