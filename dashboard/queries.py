@@ -200,8 +200,9 @@ def filter_options(snap: Snapshot) -> dict[str, list[str]]:
     frame = groups(snap)
     options = {}
     for field, column in GROUP_FILTER_COLUMNS.items():
-        values = frame[column].dropna().astype(str) if column in frame else pd.Series(dtype=str)
-        options[field] = sorted(v for v in values.unique() if v)
+        # (the distinct values first: a few per column, not 10,000 to convert)
+        values = frame[column].dropna().unique() if column in frame else ()
+        options[field] = sorted({str(v) for v in values} - {""})
     return options
 
 

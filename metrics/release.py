@@ -715,9 +715,11 @@ def selection_release(
     chosen = list(dict.fromkeys(selected))
     program_n = {
         (q, i): int(n) for q, i, n in con.execute(
+            # (list_contains, not IN (SELECT unnest(...)): a filter DuckDB pushes into the
+            # scan, which then skips the row groups holding no program row)
             "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
-            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
-            "AND quarter IN (SELECT unnest(?::VARCHAR[]))", [list(SURVEY_KEYS), wanted],
+            "AND n IS NOT NULL AND list_contains(?::VARCHAR[], indicator) "
+            "AND list_contains(?::VARCHAR[], quarter)", [list(SURVEY_KEYS), wanted],
         ).fetchall()
     }
     found = {
