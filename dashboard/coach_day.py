@@ -142,7 +142,7 @@ def group_days(groups: pd.DataFrame, flags: pd.DataFrame, indicators: pd.DataFra
     return sort_days(out)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=queries.HASH_FUNCS)
 def days(snap: queries.Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
          within: frozenset[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(group_days, flag rows) for the groups given (None: every group) this quarter, read
