@@ -128,16 +128,38 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) ->
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> pd.DataFrame:
     """The query's rows as a frame with the dtypes ``.df()`` gives, read through Arrow: for the
     frames of every group a page reads (10,000 rows at reference scale) DuckDB's own pandas
-    conversion cost twice as long. Arrow gives a DATE as object (or datetime64[ms]); ``.df()``
-    gives datetime64[us], so every date and timestamp column is cast to that unit."""
+    conversion cost twice as long. Where Arrow's conversion differs from ``.df()`` the column
+    is converted as ``.df()`` converts it: a date becomes datetime64[us] (Arrow: object), a
+    decimal a float (Arrow: Decimal objects), and an integer or boolean column holding a NULL
+    pandas' nullable Int32/Int64/boolean (Arrow: float or object)."""
     # (a relation refuses to run while an execute() result is open, and the table checks
     # before a read fetch their one row and leave theirs open: run it to its end first)
     con.complete()
-    frame = con.sql(sql, params=list(params) or None).to_arrow_table().to_pandas(
-        date_as_object=False)
-    dates = {c: str(t).replace("[ms]", "[us]").replace("[ns]", "[us]").replace("[s]", "[us]")
-             for c, t in frame.dtypes.items() if str(t).startswith("datetime64")}
-    return frame.astype(dates) if dates else frame
+    table = con.sql(sql, params=list(params) or None).to_arrow_table()
+    if any(str(field.type).startswith(_NESTED) for field in table.schema):
+        return con.execute(sql, list(params)).df()  # (lists' missing values differ: None, NA)
+    frame = table.to_pandas(date_as_object=False)
+    wanted: dict[str, Any] = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = str(field.type)
+        if kind.startswith(("date", "timestamp")):
+            dtype = str(frame[field.name].dtype)
+            wanted[field.name] = dtype.replace("[ms", "[us").replace("[ns", "[us") \
+                .replace("[s", "[us")
+        elif kind.startswith("decimal"):
+            wanted[field.name] = "float64"
+        elif column.null_count and kind in _NULLABLE:
+            wanted[field.name] = _NULLABLE[kind]
+    return frame.astype(wanted) if wanted else frame
+
+
+#: Arrow types read through .df() itself (their cells convert differently).
+_NESTED = ("list", "large_list", "fixed_size_list", "struct", "map", "union")
+
+#: Arrow types whose column .df() gives as pandas' nullable dtype when it holds a NULL.
+_NULLABLE = {"int8": "Int8", "int16": "Int16", "int32": "Int32", "int64": "Int64",
+             "uint8": "UInt8", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+             "bool": "boolean"}
 
 
 def _where_groups(group_ids: Iterable[str] | None, column: str = "group_id") -> tuple[str, list]:
