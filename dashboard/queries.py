@@ -7,7 +7,8 @@ never sees a half-loaded state: an open connection keeps reading the snapshot it
 
 Every result is a small frame (or dict) cached with ``st.cache_data``. The cache key includes the
 published file's path, modification time and size (a ``Snapshot``), so the first rerun after a
-new publish reads the new data, and old entries simply stop being asked for.
+new publish reads the new data, and old entries simply stop being asked for. A tuple of strings
+(a selection of groups) is hashed as one string (``HASH_FUNCS``, on every cached read).
 
 Each audience has its own snapshot (``published_path(db, audience)``) holding only what that
 audience may read. Indicators, flags, comments and every other figure come from ``metrics.api``,
