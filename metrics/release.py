@@ -446,9 +446,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     """
     current = current.assign(was=current["role"])
     quarters = sorted(current["quarter"].unique())
+    # (allowed figures of earlier publications take no part: metrics.audit.determined_hidden)
     history = con.execute(
         "SELECT publication, quarter, indicator, figure, role, terms FROM release.figures "
-        "WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+        "WHERE role <> 'allowed' AND quarter IN (SELECT unnest(?::VARCHAR[])) "
         "AND indicator IN (SELECT unnest(?::VARCHAR[]))",
         [quarters, sorted(current["indicator"].unique())],
     ).df()
