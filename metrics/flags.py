@@ -94,6 +94,18 @@ MIN_EXPECTED_FOR_CADENCE = 6
 # untied values: |S| >= 16, z >= 1.98), so no window significant at 5% or less is skipped.
 TREND_PREFILTER_Z = -1.9
 STATES = ("new", "continuing", "resolved")
+#: What build_flags reads of the quarters before the first one it judges, per indicator: how
+#: many quarters back (None: every earlier quarter). An incremental refresh hands it these kept
+#: rows only (and every row of the quarters it rebuilds), not every earlier indicator row.
+EARLIER_QUARTERS: dict[str, int | None] = {
+    # newcomers_not_returning: the baseline is this quarter and the ones before it
+    "newcomer_return": NEWCOMER_BASELINE_QUARTERS - 1,
+    # shrinking: against the larger of the two quarters before
+    "active_members": 2,
+    # low_safety / low_belonging: tau^2 is pooled over every quarter of the program
+    "psychological_safety": None,
+    "belonging": None,
+}
 
 
 def _pct(x: float) -> str:
@@ -374,9 +386,11 @@ def build_flags(
 ) -> pd.DataFrame:
     """marts.flags: one row per group x quarter x flag, with its lifecycle.
 
-    `indicators` should hold every quarter (limits and baselines look back). In a partial
+    `indicators` should hold every quarter (limits and baselines look back); with `since`,
+    the rows of quarters before it are needed only as EARLIER_QUARTERS says. In a partial
     refresh, `kept_flags` holds the flags kept from the last refresh for quarters before `since`:
-    they stand as they were, and the lifecycle of the new quarters' flags continues from them.
+    they stand as they were (their "resolved" rows too), and the lifecycle of the new quarters'
+    flags continues from them.
     """
     rows: list[dict] = []
 
@@ -427,9 +441,11 @@ def build_flags(
     # each group-quarter's standard deviation of scores, for every quarter (a partial refresh's
     # kept indicator rows do not carry it)
     # (the scores as last published: a late response the ledger holds back moves no evidence)
+    # (of the two indices flagged only: the other indicators' rows never read it)
     spread = con.execute(
         "SELECT quarter, unit AS group_id, indicator, stddev_samp(score) AS sd "
-        "FROM release.score_ledger WHERE unit <> '' GROUP BY ALL").df()
+        "FROM release.score_ledger WHERE unit <> '' "
+        "AND indicator IN ('psychological_safety', 'belonging') GROUP BY ALL").df()
     surveyed = indicators.drop(columns=["sd"], errors="ignore").merge(
         spread, on=["quarter", "group_id", "indicator"], how="left")
     for key, flag, title in (("psychological_safety", "low_safety", "Psychological safety"),
@@ -543,8 +559,8 @@ def build_flags(
     clusters = con.execute(
         "SELECT quarter, group_id, count(DISTINCT member_id) AS members, "
         "list(DISTINCT signal ORDER BY signal) AS signals "
-        f"FROM marts.watchlist GROUP BY ALL HAVING count(DISTINCT member_id) >= {cluster} "
-        "ORDER BY ALL"
+        f"FROM marts.watchlist WHERE quarter >= $since GROUP BY ALL "
+        f"HAVING count(DISTINCT member_id) >= {cluster} ORDER BY ALL", {"since": since or ""}
     ).df()
     for r in clusters.itertuples():
         add(r.quarter, r.group_id, "withdrawal_cluster",
@@ -553,17 +569,22 @@ def build_flags(
 
     columns = ["quarter", "group_id", "flag", "reason", "evidence"]
     out = pd.DataFrame(rows, columns=columns)
-    if since:
-        # earlier quarters stand as the last refresh flagged them (some tests above judged only
-        # the quarters from `since` on)
-        out = out[out["quarter"] >= since]
-        if kept_flags is not None and len(kept_flags):
-            kept = kept_flags[(kept_flags["quarter"] < since)
-                              & (kept_flags["state"] != "resolved")]
-            out = pd.concat([kept[columns], out], ignore_index=True)
-        out = out.reset_index(drop=True)
     present = wide[["quarter", "group_id"]]
-    return with_lifecycle(out, present)
+    if not since:
+        return with_lifecycle(out, present)
+    # earlier quarters stand as the last refresh flagged them (some tests above judged only
+    # the quarters from `since` on); their raised flags carry the runs on, and their "resolved"
+    # rows are kept as they are (resolving needs every earlier quarter's groups, which a partial
+    # refresh does not read)
+    out = out[out["quarter"] >= since]
+    kept = kept_flags if kept_flags is not None else pd.DataFrame(columns=[*columns, "state"])
+    kept = kept[kept["quarter"] < since]
+    raised = kept["state"] != "resolved"
+    out = pd.concat([kept.loc[raised, columns], out], ignore_index=True)
+    rebuilt = with_lifecycle(out, present[present["quarter"] >= since])
+    if not (~raised).any():
+        return rebuilt
+    return _in_order(pd.concat([rebuilt, kept.loc[~raised, rebuilt.columns]], ignore_index=True))
 
 
 def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
@@ -603,9 +624,14 @@ def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
                 "since": first, "quarters": run, "state": "resolved"})
     if resolved:
         out = pd.concat([out, pd.DataFrame(resolved)], ignore_index=True)
+    return _in_order(out)
+
+
+def _in_order(flags: pd.DataFrame) -> pd.DataFrame:
+    """Flags by quarter and group, alarms first, then resolved ones, "can't tell yet" last."""
     order = {"cant_tell_yet": 99}
-    out["_o"] = out["flag"].map(order).fillna(0) + (out["state"] == "resolved") * 50
-    out["quarters"] = out["quarters"].astype("int64")
+    out = flags.assign(_o=flags["flag"].map(order).fillna(0) + (flags["state"] == "resolved") * 50,
+                       quarters=flags["quarters"].astype("int64"))
     return out.sort_values(["quarter", "group_id", "_o", "flag"], ignore_index=True).drop(
         columns="_o")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import duckdb
@@ -43,7 +44,7 @@ from hearth.instrument import load_instrument
 from hearth.quoting import sql_literal
 from metrics.change import add_changes, funnel_points, shrunken_estimates
 from metrics.definitions import LONELY_TOTAL, REGULAR_SHARE, WILLING_SCORE
-from metrics.flags import build_flags
+from metrics.flags import EARLIER_QUARTERS, build_flags
 from metrics.frames import query_frame
 from metrics.graph import (
     SCOPE_TABLE,
@@ -165,6 +166,23 @@ class Context:
             [self.since, first or ""],
         )
 
+    def indicator_rows(self, earlier: Mapping[str, int | None]) -> pd.DataFrame:
+        """marts.indicators as this refresh wrote it, with the kept rows of earlier quarters
+        that `earlier` asks for: {indicator: quarters back from `since` (None: all)}."""
+        new = self.frames["marts.indicators"]
+        if self.full or not earlier:
+            return new
+        waiting = _kept_name("marts.indicators")
+        source = waiting if table_columns(self.con, waiting) is not None else "marts.indicators"
+        wanted = " OR ".join(
+            f"(indicator = {sql_literal(name)}"
+            + ("" if back is None else
+               f" AND quarter >= {sql_literal(shift_quarter(self.since, -back))}") + ")"
+            for name, back in earlier.items())
+        kept = query_frame(self.con, f"SELECT * FROM {source} WHERE quarter < ? AND ({wanted})",
+                           [self.since])
+        return pd.concat([kept, new], ignore_index=True) if len(kept) else new
+
     def rows(self, table: str, lookback: int | None = 0) -> pd.DataFrame:
         """A marts table this refresh wrote (from memory), with the kept rows of the `lookback`
         quarters before `since` in front (None: every earlier quarter)."""
@@ -213,10 +231,11 @@ def _shrunken_step(ctx: Context) -> dict:
 
 
 def _flags_step(ctx: Context) -> dict:
-    # every earlier quarter: survey limits pool the groups' spread over all quarters, newcomers
-    # compare with the trailing quarters, "shrinking" with the two before; and a flag's
-    # lifecycle (since when) continues the runs of the flags kept from the last refresh
-    return {"marts.flags": build_flags(ctx.con, ctx.rows("marts.indicators", lookback=None),
+    # earlier quarters as far back as each flag looks (flags.EARLIER_QUARTERS): survey limits
+    # pool the groups' spread over all quarters, newcomers compare with the trailing quarters,
+    # "shrinking" with the two before; and a flag's lifecycle (since when) continues the runs
+    # of the flags kept from the last refresh
+    return {"marts.flags": build_flags(ctx.con, ctx.indicator_rows(EARLIER_QUARTERS),
                                        kept_flags=ctx.kept("marts.flags"), since=ctx.since)}
 
 

@@ -112,6 +112,10 @@ def test_one_more_week_refreshed_incrementally_equals_a_full_refresh(tmp_path, s
                 "AND group_id IS NULL AND indicator = 'attendance_rate'", [kept_before])
     marked = con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'kept'").fetchone()[0]
     assert marked > 0
+    # ... and a resolved flag of a kept quarter: the incremental refresh keeps it as it is
+    # (resolving needs every earlier quarter's groups, which it does not read)
+    resolved = ("2025Q1", "g-kept", "single_host", "kept", "{}", "2024Q4", "resolved", 1)
+    con.execute("INSERT INTO marts.flags VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(resolved))
     con.close()
 
     loads = _load(week, db, config)
@@ -122,6 +126,9 @@ def test_one_more_week_refreshed_incrementally_equals_a_full_refresh(tmp_path, s
     assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'kept'"
                        ).fetchone()[0] == marked
     con.execute("UPDATE marts.indicators SET note = NULL WHERE note = 'kept'")
+    assert con.execute("SELECT * FROM marts.flags WHERE group_id = 'g-kept'").fetchall() \
+        == [resolved]
+    con.execute("DELETE FROM marts.flags WHERE group_id = 'g-kept'")
     incremental = _marts(con)
 
     refresh(con, config)
