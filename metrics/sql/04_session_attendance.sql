@@ -28,8 +28,12 @@ rostered AS (
     FROM scoped s
     ASOF LEFT JOIN roster_steps r ON r.group_id = s.group_id AND s.seq >= r.seq
 ),
--- every attendance row that is not the host's, counted per session (stage_session_rows)
-rows_per_session AS (SELECT * FROM stage_session_rows),
+-- every attendance row that is not the host's, counted per session (stage_session_rows counts
+-- them per session x loaded file)
+rows_per_session AS (
+    SELECT session_id, sum(attended) AS attended, sum(excused) AS excused
+    FROM stage_session_rows SEMI JOIN scoped USING (session_id) GROUP BY session_id
+),
 -- ... minus those of members off the roster that day (rare: found from the bit masks)
 roster_union AS (
     SELECT group_id, member_id, bit_or(span_mask) AS mask FROM stage_spans GROUP BY ALL
