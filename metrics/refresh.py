@@ -374,10 +374,12 @@ def _ensure_kept(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _save_kept(con: duckdb.DuckDBPyConnection) -> None:
-    """Keep this refresh's stage tables for the next incremental refresh."""
+    """Keep this refresh's stage tables for the next incremental refresh. Each kept table is
+    replaced whole (not emptied and filled: deleted rows would stay in the file until DuckDB
+    vacuums it, and the delete itself scans the table)."""
     for table, (stage, types) in KEPT_TABLES.items():
-        con.execute(f"DELETE FROM {table}")
-        con.execute(f"INSERT INTO {table} SELECT {', '.join(types)} FROM {stage}")
+        columns = ", ".join(f"{col}::{typ} AS {col}" for col, typ in types.items())
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM {stage}")
 
 
 def _set_variable(con: duckdb.DuckDBPyConnection, name: str, literal: str) -> None:
