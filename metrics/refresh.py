@@ -76,14 +76,16 @@ CORE_TABLES = (
 
 #: Stage tables the runner keeps after a refresh, so the next incremental one builds on them
 #: instead of reading the whole history again: {kept table: (stage table, its column types)}.
-#: The membership attendance bits (metrics/sql/03_memberships.sql) read only the sessions from
-#: the quarter new data starts in and take the earlier sessions' bits from here. They hold
-#: member-level rows, so no published snapshot carries the `kept` schema.
+#: The membership attendance bits and the attendance rows per session and loaded file
+#: (metrics/sql/03_memberships.sql) read only the sessions from the quarter new data starts in
+#: and take the earlier sessions' from here. They hold member-level rows, so no published
+#: snapshot carries the `kept` schema.
 KEPT_TABLES = {
     "kept.pair_bits": ("stage_pair_bits", {"group_id": "VARCHAR", "member_id": "VARCHAR",
                                            "a": "BIT", "e": "BIT"}),
-    "kept.session_rows": ("stage_session_rows", {"session_id": "VARCHAR", "attended": "BIGINT",
-                                                 "excused": "BIGINT"}),
+    "kept.session_rows": ("stage_session_rows", {"session_id": "VARCHAR", "load_id": "INTEGER",
+                                                 "attended": "BIGINT", "excused": "BIGINT",
+                                                 "rows": "BIGINT"}),
 }
 
 #: Every table that exists before a refresh runs: the loaded core and the kept stage tables.
@@ -379,19 +381,24 @@ def _can_refresh_part(con: duckdb.DuckDBPyConnection, steps: list[Step], fingerp
 
 
 def _ensure_kept(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty kept tables where there are none yet (a full refresh reads none of their rows, but
-    the SQL that reads them must find them)."""
+    """Empty kept tables where there are none yet, or where an older Hearth left them with other
+    columns (a full refresh reads none of their rows, but the SQL that reads them must find
+    them with this layout)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS kept")
     for table, (_, types) in KEPT_TABLES.items():
+        if table_columns(con, table) not in (None, tuple(types)):
+            con.execute(f"DROP TABLE {table}")
         columns = ", ".join(f"{col} {typ}" for col, typ in types.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
 
 
 def _save_kept(con: duckdb.DuckDBPyConnection) -> None:
-    """Keep this refresh's stage tables for the next incremental refresh."""
+    """Keep this refresh's stage tables for the next incremental refresh. Each kept table is
+    replaced whole (not emptied and filled: deleted rows would stay in the file until DuckDB
+    vacuums it, and the delete itself scans the table)."""
     for table, (stage, types) in KEPT_TABLES.items():
-        con.execute(f"DELETE FROM {table}")
-        con.execute(f"INSERT INTO {table} SELECT {', '.join(types)} FROM {stage}")
+        columns = ", ".join(f"{col}::{typ} AS {col}" for col, typ in types.items())
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM {stage}")
 
 
 def _set_variable(con: duckdb.DuckDBPyConnection, name: str, literal: str) -> None:
