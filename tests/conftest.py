@@ -166,12 +166,41 @@ def cache_lock(folder: Path):
 
 
 @pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory):
+    """``built_warehouse(name, build) -> Path``: a private copy of a warehouse that
+    ``build(db)`` builds once per session (per xdist worker) under ``name``, for tests that
+    would otherwise load the same files into a fresh warehouse each. Every call returns a new
+    copy in its own folder (the warehouse and whatever the build left beside it: its audiences'
+    snapshots, state store and key), so the test may write to it; a DuckDB file copies in
+    milliseconds where a load takes a second or more. ``name`` says what the build holds: two
+    modules that build the same thing share it by using the same name and build.
+
+    Leave the key out of the build (load no survey responses in it) when tests compare
+    response ids of two warehouses: copies of one build share its key."""
+    built: dict[str, Path] = {}
+
+    def copy(name: str, build) -> Path:
+        if name not in built:
+            db = tmp_path_factory.mktemp(f"built-{name}") / "hearth.duckdb"
+            build(db)
+            built[name] = db
+        source = built[name]
+        folder = tmp_path_factory.mktemp(f"copy-{name}")
+        for path in source.parent.iterdir():
+            if path.is_file():
+                shutil.copy2(path, folder / path.name)
+        return folder / source.name
+
+    return copy
+
+
+@pytest.fixture(scope="session")
 def sample_page(sample_warehouse):
     """``sample_page(audience, page, **state)``: a page of the sample as Streamlit's AppTest
     renders it for that audience (session state set first, as `test_dashboard_pages.app_for`
     takes it), run once per session and shared by every test that asks for the same one; each
-    render runs the app script twice. Only read what it shows: a test that clicks, selects or
-    reruns builds its own with ``open_page(app_for(monkeypatch, ...), page)``."""
+    render is one run of the app script (`open_page`). Only read what it shows: a test that
+    clicks, selects or reruns builds its own with ``open_page(app_for(monkeypatch, ...), page)``."""
     from tests.test_dashboard_pages import app_for, open_page
 
     rendered: dict[tuple, object] = {}
