@@ -119,8 +119,7 @@ def test_review_draws_the_section_picked_and_only_it(sample_page, section, title
     assert subheaders[:3] == ["Key indicators", "Highlights", title]
     assert not ({"Trends over the quarters", "Participation and retention", "Inclusion"}
                 - {title}) & set(subheaders)
-    assert len(charts_of(at)) >= charts if section == "trends" else \
-        len(charts_of(at)) == charts
+    assert len(charts_of(at)) == charts
     labels = [b.label for b in at.get("download_button")]
     assert "Download the quarterly review (HTML)" in labels
     # every chart has its CSV
