@@ -233,3 +233,41 @@ def test_random_ways_of_writing_secrets_never_survive(digits, spelled, gap, surn
     for word in ("zero", "three", "seven", "eight", "nine"):
         assert kept.count(word) <= 1, scrubbed
     assert counts["email"] == 1 and counts["phone"] >= 1 and counts["name"] >= 1
+
+
+# --- red team, session 19: names written without their letters' marks, and short forms --------
+
+ROSTER_ABROAD = Scrubber.for_roster(["Łukasz Nowak", "Søren Kjær", "Jürgen Müller", "Hans Strauß",
+                                     "Đorđe Petrović", "Ingrid Ødegaard", "Yıldız Aydın",
+                                     "Ægir Hansen", "William Hartley", "Margaret Okonkwo"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # letters Unicode does not decompose (ł, ø, đ, ı) used to keep a name typed without them
+    ("Lukasz helped me", "[name] helped me"),
+    ("soren was kind, so was Yildiz", "[name] was kind, so was [name]"),
+    ("ask Dorde or aydin", "ask [name] or [name]"),
+    ("lukasz.nowak", "[name].[name]"),
+    ("ØDEGAARD", "[name]"),
+    # ... and the letters ASCII writes as two (ü -> ue, ß -> ss, æ -> ae, ø -> oe, đ -> dj)
+    ("Juergen Mueller runs it", "[name] runs it"),
+    ("thanks to Strauss", "thanks to [name]"),
+    ("Kjaer and Oedegaard", "[name] and [name]"),
+    ("Djordje said hi", "[name] said hi"),
+    ("Aegir", "[name]"),
+])
+def test_a_rostered_name_written_without_its_marks_is_scrubbed(text, expected):
+    assert ROSTER_ABROAD.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a member rostered as William or Margaret is Bill or Maggie to the group
+    ("Bill was great this week", "[name] was great this week"),
+    ("Maggie and Peggy", "[name] and [name]"),
+    ("Will Hartley hosted", "[name] hosted"),
+    ("thanks billy", "thanks [name]"),
+    # a short form that is a common word is replaced only where written as a name
+    ("I will pay the bill", "I will pay the bill"),
+])
+def test_a_rostered_first_name_s_usual_short_form_is_scrubbed(text, expected):
+    assert ROSTER_ABROAD.scrub(text)[0] == expected
