@@ -10,7 +10,9 @@ Two jobs, both pure (text in, text out):
   links, @handles and handles named by their platform ("ig: ada.ok") by ``[link]``, and the
   names of the program's rostered members by ``[name]`` (also in the plural: "the Okafors'";
   without their letters' marks: "Lukasz" for Łukasz, "Juergen" for Jürgen; and by a first
-  name's usual short form: "Bill" for William). It returns the
+  name's usual short form: "Bill" for William; and against Japanese, Chinese or Korean text,
+  which puts no space after a name: "今日はAdaさんが"). Full-width signs read as ASCII
+  ("jsmith42＠example．com"). It returns the
   scrubbed text and how many of each kind it replaced: a load summary reports the counts, never
   what was replaced.
 - `identifying_question(text)` says whether a column id or a question text asks for something
@@ -383,11 +385,13 @@ class Scrubber:
         looks like a handle, a link and a name; a link may hold digits like a phone."""
         counts: Counter[str] = Counter()
         pieces: list[str | tuple[str]] = [unicodedata.normalize("NFC", text)]
+        # A phone number before a platform's handle: in "my whatsapp is 07700 900123" the
+        # handle would take "07700" and leave the rest of the number.
         for kind, finder in (("email", _regex_spans(EMAIL)), ("link", _link_spans),
-                             ("link", _regex_spans(HANDLE)), ("link", self._platform_handle_spans),
-                             ("phone", self._phone_spans), ("phone", _spelled_phone_spans),
-                             ("name", self._name_spans)):
-            pieces = _replace(pieces, kind, finder, counts)
+                             ("link", _regex_spans(HANDLE)), ("phone", self._phone_spans),
+                             ("phone", _spelled_phone_spans),
+                             ("link", self._platform_handle_spans), ("name", self._name_spans)):
+            pieces = _replace(pieces, kind, _as_ascii(finder), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
 
     def _platform_handle_spans(self, text: str) -> list[tuple[int, int]]:
@@ -426,7 +430,7 @@ class Scrubber:
         if not (self.phrases or self.words or self.common):
             return []
         folded = fold(text)
-        tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\w+", folded)]
+        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
         spans: list[tuple[int, int]] = []
         i = 0
         while i < len(tokens):
@@ -451,6 +455,12 @@ class Scrubber:
                 i += matched
             else:
                 i += 1
+        # Chinese, Japanese and Korean write no space between a name and what follows it
+        # ("山田さんが", "민수씨가"): a rostered name in these scripts is found anywhere.
+        for word in self.words:
+            if _UNSPACED.match(word):
+                spans += [(m.start(), m.end()) for m in re.finditer(re.escape(word), folded)]
+        spans = _merge(spans)
         # "Ana Lopez" from two name words is one name, not two; "O'" or "D'" before a name word
         # is part of it ("the O'Neils").
         merged: list[tuple[int, int]] = []
@@ -478,6 +488,11 @@ def _name_forms(word: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
+# Scripts written without spaces between words (kana, CJK ideographs, Hangul): a word of them
+# is a token of its own, so "今日はAdaさんが" holds the token "ada".
+_UNSPACED_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_UNSPACED = re.compile(f"[{_UNSPACED_CHARS}]")
+_TOKEN = re.compile(f"[^\\W{_UNSPACED_CHARS}]+|[{_UNSPACED_CHARS}]+")
 _NAME_GAP = re.compile(r"[\s'’-]{1,3}")  # between the words of one name: "Mary-Jane", "Ana  Lopez"
 _NAME_PREFIX = re.compile(r"(?<!\w)[^\W\d_]['’]$")  # "O'", "D'" ending where a name starts
 
@@ -558,6 +573,17 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((s, e))
     return out
+
+
+# Full-width letters, digits and signs ("jsmith42＠example．com"), the ideographic full stop
+# ("example。com") and space read as their ASCII selves, one character for one, so what is
+# found in the read text is replaced at the same places in the text as written.
+_ASCII_TWINS = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
+                              "\u3000": " ", "\u3002": ".", "\uff61": ".", "\ufe6b": "@"})
+
+
+def _as_ascii(finder):
+    return lambda text: finder(text.translate(_ASCII_TWINS))
 
 
 def _replace(pieces, kind, finder, counts):

@@ -271,3 +271,36 @@ def test_a_rostered_name_written_without_its_marks_is_scrubbed(text, expected):
 ])
 def test_a_rostered_first_name_s_usual_short_form_is_scrubbed(text, expected):
     assert ROSTER_ABROAD.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # full-width signs and the ideographic full stop read as @ and . by every reader
+    ("jsmith42＠example．com", "[email]"),
+    ("jsmith42＠ｇｍａｉｌ．ｃｏｍ", "[email]"),
+    ("write jsmith42@example。com", "write [email]"),
+    ("ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ／ｘ", "[link]"),
+    # a phone number after a platform's name: the handle took its first block, the rest stayed
+    ("my whatsapp is 07700 900123", "my whatsapp is [phone]"),
+    ("text me on whatsapp 07700 900123", "text me on whatsapp [phone]"),
+    ("whatsapp: 07700 900 123", "whatsapp: [phone]"),
+])
+def test_an_email_or_phone_in_full_width_or_after_a_platform_is_scrubbed_whole(text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+ROSTER_UNSPACED = Scrubber.for_roster(["Ada Okafor", "山田 太郎", "김 민수", "鈴木花子", "Wei Zhang"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Japanese, Chinese and Korean put no space between a name and what follows it
+    ("今日はAdaさんが来た", "今日は[name]さんが来た"),
+    ("今日はＡｄａさんが来た", "今日は[name]さんが来た"),
+    ("山田さんが司会でした", "[name]さんが司会でした"),
+    ("민수씨가 좋았어요", "[name]씨가 좋았어요"),
+    ("鈴木花子さん", "[name]さん"),
+    ("Zhang老师很好", "[name]老师很好"),
+    ("谢谢Wei", "谢谢[name]"),
+    ("今日はみんなで話した", "今日はみんなで話した"),
+])
+def test_a_rostered_name_written_against_unspaced_script_is_scrubbed(text, expected):
+    assert ROSTER_UNSPACED.scrub(text)[0] == expected
