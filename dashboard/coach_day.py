@@ -37,6 +37,10 @@ FLAG_TITLES = {
     "newcomers_not_returning": "Newcomers are not coming back",
     "withdrawal_cluster": "Several members are drifting away",
     "meeting_less_often": "Meeting less often than planned",
+    "belonging_falling": "Belonging has fallen since last quarter",
+    "safety_falling": "Psychological safety has fallen since last quarter",
+    "loneliness_rising": "More members feel lonely than last quarter",
+    "buddy_checkins_stopped": "Buddy check-ins have fallen away",
     "cant_tell_yet": "Too little data to judge",
 }
 

@@ -57,6 +57,9 @@ import pandas as pd
 from hearth.calendar import shift_quarter
 from metrics.change import previous_positions
 from metrics.definitions import (
+    BUDDY_STOPPED_SHARE,
+    BY_KEY,
+    CHANGE_FLAGS,
     FLAG_RULE,
     NEWCOMER_BASELINE_MIN,
     NEWCOMER_BASELINE_QUARTERS,
@@ -380,6 +383,60 @@ def newcomers_below_rest(indicators: pd.DataFrame, since: str | None = None) -> 
     return out[keep]
 
 
+def changed_since_last_quarter(indicators: pd.DataFrame,
+                               since: str | None = None) -> pd.DataFrame:
+    """Group-quarters whose belonging, safety, loneliness or buddy coverage moved the bad way
+    since the group's own last quarter (definitions.CHANGE_FLAGS), by the review's change test.
+
+    A row qualifies when the change test's p for the group (metrics.change.add_changes:
+    Mann-Whitney U for the indices, two proportions for the shares; two-sided, not adjusted
+    across groups) is below the rule's alpha, chosen like the other flags' levels so that chance
+    flags stay near the calibrated rate, and the move is at least its min_gap. The change test only runs when both quarters' figures are released (not
+    suppressed, not pooled), so a flag never tells a hidden group's survey story.
+    Columns: quarter, group_id, flag, indicator, value, previous, delta, n, p_value.
+    """
+    columns = ["quarter", "group_id", "flag", "indicator", "value", "previous", "delta", "n",
+               "p_value"]
+    found = []
+    for flag, key, direction in CHANGE_FLAGS:
+        rule = FLAG_RULE[flag]
+        rows = indicators[(indicators["indicator"] == key) & indicators["group_id"].notna()
+                          & (indicators["status"] == "ok")]
+        if since:
+            rows = rows[rows["quarter"] >= since]
+        move = direction * rows["delta"].astype(float)
+        bad = (rows["p_value"].astype(float) < rule.alpha) \
+            & (move >= rule.min_gap - 1e-9)
+        if flag == "buddy_checkins_stopped":
+            bad &= rows["value"].astype(float) <= BUDDY_STOPPED_SHARE + 1e-9
+        hit = rows[bad.fillna(False).astype(bool)]
+        if len(hit):
+            found.append(pd.DataFrame({
+                "quarter": hit["quarter"], "group_id": hit["group_id"], "flag": flag,
+                "indicator": key, "value": hit["value"].astype(float),
+                "previous": hit["value"].astype(float) - hit["delta"].astype(float),
+                "delta": hit["delta"].astype(float), "n": hit["n"],
+                "p_value": hit["p_value"].astype(float)}))
+    if not found:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(found, ignore_index=True)[columns]
+
+
+def _change_reason(r) -> str:
+    """The plain-language reason of a change flag, naming both quarters' figures."""
+    title = BY_KEY[r.indicator].title
+    p = f"change test p = {r.p_value:.3f}"
+    if r.indicator == "buddy_coverage":
+        return (f"Buddy check-ins have fallen away: {_pct(r.value)} of active members checked "
+                f"in with a buddy in the last 30 days, down from {_pct(r.previous)} last "
+                f"quarter ({p}).")
+    if r.indicator == "loneliness_share":
+        return (f"More members answer as lonely: {_pct(r.value)} of {int(r.n)} responses, up "
+                f"from {_pct(r.previous)} last quarter ({p}).")
+    return (f"{title} fell to {r.value:.0f} ({int(r.n)} responses) from {r.previous:.0f} last "
+            f"quarter, {abs(r.delta):.0f} points down ({p}).")
+
+
 def build_flags(
     con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame,
     kept_flags: pd.DataFrame | None = None, since: str | None = None,
@@ -554,6 +611,13 @@ def build_flags(
                       baseline_first_timers=r.base_n, p_value=r.p_value,
                       level=FLAG_RULE["newcomers_not_returning"].alpha,
                       minimum_gap=FLAG_RULE["newcomers_not_returning"].min_gap))
+
+    for r in changed_since_last_quarter(indicators, since).itertuples():
+        rule = FLAG_RULE[r.flag]
+        add(r.quarter, r.group_id, r.flag, _change_reason(r),
+            _evidence(indicator=r.indicator, value=r.value, previous_quarter=r.previous,
+                      change=r.delta, n=r.n, p_value=r.p_value, level=rule.alpha,
+                      minimum_change=rule.min_gap))
 
     cluster = int(FLAG_RULE["withdrawal_cluster"].min_gap)
     clusters = con.execute(

@@ -479,3 +479,23 @@ def sample_members_by_group() -> dict[str, set[str]]:
         for row in csv.DictReader(handle):
             groups.setdefault(row["group_id"], set()).add(row["name"])
     return groups
+
+
+@pytest.fixture(scope="session")
+def story_community(tmp_path_factory):
+    """``story_community(settings)``: a community of tests/story_sweep.py with its stories
+    planted, loaded once per version of the code and the planters (shared by every module and
+    xdist worker, like synthetic_program), read back as the checker reads it."""
+    from tests import story_sweep
+
+    cache = test_cache(tmp_path_factory)
+    planters = hashlib.sha256(b"".join(
+        (ROOT / "tests" / name).read_bytes() for name in ("planted_stories.py",
+                                                          "story_sweep.py"))).hexdigest()[:12]
+
+    def community(settings):
+        name = f"story-{settings.seed}-{settings.groups}-{_code_fingerprint()}-{planters}"
+        db = built_once(cache / name, lambda db: story_sweep.load(db, settings))
+        return story_sweep.read(db, settings)
+
+    return community
