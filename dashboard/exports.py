@@ -4,8 +4,8 @@ A spreadsheet treats a cell starting with = + - @ (or a tab or carriage return) 
 a comment or a group name like "=HYPERLINK(...)" could run when a lead opens an export. A cell
 holding several lines is as dangerous on every line: a carriage return inside an unquoted cell
 starts a new row, and a line inside a quoted one may still be read as a formula by some
-spreadsheets. So every line of a text cell that starts like a formula (after any leading spaces
-or tabs) gets a leading apostrophe, which spreadsheets show as plain text, and every cell is
+spreadsheets. So every line of a text cell that starts like a formula (after any leading spaces,
+tabs or invisible characters) gets a leading apostrophe, which spreadsheets show as plain text, and every cell is
 quoted. Numbers are left alone: a negative change is a number, not a formula.
 
 Streamlit's own table toolbar ("Download as CSV") would bypass this, so the dashboard turns that
@@ -17,16 +17,31 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 
 import pandas as pd
 
-# What may open a formula: ASCII and full-width = + - @ (spreadsheets fold the latter).
-FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_LINES = re.compile(r"(\r\n|\r|\n)")
+# What may open a formula: ASCII, full-width and small-form = + - @ (spreadsheets fold the
+# latter), and the minus sign.
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20",
+                  "\ufe66", "\ufe62", "\ufe63", "\ufe6b", "\u2212")
+# Line breaks a spreadsheet or a text tool may start a line at: CR, LF, and the vertical tab,
+# form feed, file/group/record separators, next line and the Unicode line and paragraph
+# separators (what str.splitlines breaks at).
+_LINES = re.compile("(\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029])")
+
+
+def _blank(c: str) -> bool:
+    """Whitespace of any kind (a no-break or ideographic space too) or an invisible format
+    character (zero-width space, byte-order mark): a spreadsheet may trim it before a formula."""
+    return c.isspace() or unicodedata.category(c) == "Cf"
 
 
 def _neutralise_line(line: str) -> str:
-    if line.startswith(("\t", "\r")) or line.lstrip(" \t").startswith(FORMULA_STARTS):
+    rest = line
+    while rest and _blank(rest[0]):
+        rest = rest[1:]
+    if line.startswith(("\t", "\r")) or rest.startswith(FORMULA_STARTS):
         return "'" + line
     return line
 

@@ -463,6 +463,7 @@ def pool_quarters(
     n_col: str = "n",
     sum_cols: Sequence[str] = (),
     k: int = DEFAULT_K,
+    each_below_k: bool = True,
 ) -> pd.DataFrame:
     """Pool a small unit's two consecutive quarters so it can be shown, labelled as pooled.
 
@@ -476,6 +477,12 @@ def pool_quarters(
         Column names.
     k : int
         Minimum responses.
+    each_below_k : bool
+        Pool only pairs in which each quarter has fewer than ``k`` responses (the default).
+        With False, any pair of two quarters that each have responses and together hold at
+        least ``k``: the caller restricts it to pairs hidden in both quarters, for whatever
+        reason (``metrics.release``: a pooled figure must not say which hidden group is the
+        small one).
 
     Returns
     -------
@@ -517,10 +524,15 @@ def pool_quarters(
         raise ValueError("pool_quarters: more than one row for a unit and quarter; aggregate first")
     grouped = data.groupby(keys, dropna=False, sort=True)
     summary = grouped.agg(
-        **{n_col: (n_col, "sum"), "_max": (n_col, "max"), "_has_second": ("_second", "any")},
+        **{n_col: (n_col, "sum"), "_max": (n_col, "max"), "_min": (n_col, "min"),
+           "_quarters": (n_col, "size"), "_has_second": ("_second", "any")},
         **{c: (c, "sum") for c in sum_cols},
     )
-    ok = (summary["_max"] < k) & (summary[n_col] >= k) & summary["_has_second"]
+    ok = (summary[n_col] >= k) & summary["_has_second"]
+    if each_below_k:
+        ok &= summary["_max"] < k
+    else:  # both quarters answered: a pair of one quarter would be that quarter's figure
+        ok &= (summary["_quarters"] == 2) & (summary["_min"] > 0)
     summary = summary[ok].reset_index()
     first_q = summary["_half"] * 2 + 1
     summary[quarter_col] = summary["_year"].astype(str) + "Q" + (first_q + 1).astype(str)

@@ -365,7 +365,8 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         # ties two quarters' systems together; left out, later publications could not be
         # settled against it)
         provisional = shown[shown["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
-        records += [(*r, np.inf) for r in _pooled(provisional, units, k, publication)[1]]
+        provisional_pooled = _pooled(provisional, units, k, publication)[1]
+        records += [(*r, np.inf) for r in provisional_pooled]
     records = settle_against_history(con, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"]))
     pooled_hidden = {(q, f.removeprefix("pooled:")) for q, f, r in
                      zip(*(records[c].tolist() for c in ("quarter", "figure", "role")),
@@ -399,7 +400,9 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
     units_table = units_table[units_table["status"] == "ok"]
 
     if config.pool_quarters:  # (their figures are in records already, settled)
-        out, _ = _pooled(out, units, k, publication, skip=pooled_hidden)
+        out, _ = _pooled(out, units, k, publication, skip=pooled_hidden,
+                         allowed={(r[1], r[3].removeprefix("pooled:"), r[2])
+                                  for r in provisional_pooled})
     out["target"] = np.nan
     indicators = out[["quarter", "group_id", "indicator", "value", "n", "ci_low", "ci_high",
                       "status", "pooled", "hits", "target", "note", "sd"]]
@@ -446,9 +449,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     """
     current = current.assign(was=current["role"])
     quarters = sorted(current["quarter"].unique())
+    # (allowed figures of earlier publications take no part: metrics.audit.determined_hidden)
     history = con.execute(
         "SELECT publication, quarter, indicator, figure, role, terms FROM release.figures "
-        "WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+        "WHERE role <> 'allowed' AND quarter IN (SELECT unnest(?::VARCHAR[])) "
         "AND indicator IN (SELECT unnest(?::VARCHAR[]))",
         [quarters, sorted(current["indicator"].unique())],
     ).df()
@@ -459,13 +463,15 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     # entries together (last publication's program total, unchanged): hiding it now protects
     # nothing, so it is neither a hidden figure to protect nor a figure worth hiding.
     # (Plain lists, not itertuples over Arrow columns: this runs over every figure.)
-    public = {(i, frozenset(t)) for i, t, r in zip(history["indicator"].tolist(),
-                                                   history["terms"].tolist(),
-                                                   history["role"].tolist(), strict=True)
+    public = {(i, _entries(t)) for i, t, r in zip(history["indicator"].tolist(),
+                                                  history["terms"].tolist(),
+                                                  history["role"].tolist(), strict=True)
               if r == "shown"}
+    # each current figure's entries, as a set once (the passes below look at them again)
+    current_sums = [_entries(t) for t in current["terms"].tolist()]
     single_public = pd.Series(
-        [(i, frozenset(t)) in public
-         for i, t in zip(current["indicator"].tolist(), current["terms"].tolist(), strict=True)],
+        [(i, t) in public
+         for i, t in zip(current["indicator"].tolist(), current_sums, strict=True)],
         index=current.index, dtype=bool)
     current.loc[single_public & current["role"].eq("hidden"), "role"] = "allowed"
     # Indicators are independent systems (metrics.audit), and a pass changes roles only within
@@ -480,8 +486,12 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
         if not found:
             return current
         unsettled = sorted({f.indicator for f in found})
-        hidden_terms = {(p, q, i, f): set(t) for p, q, i, f, r, t in zip(
-            *(everything[c].tolist() for c in FIGURE_COLUMNS), strict=True) if r == "hidden"}
+        # the entries of the hidden figures found (only theirs: sets of every hidden figure
+        # of every publication cost more than the rest of a pass)
+        wanted = {(f.publication, f.quarter, f.indicator, f.figure) for f in found}
+        hidden_terms = {(p, q, i, f): _entries(t) for p, q, i, f, r, t in zip(
+            *(everything[c].tolist() for c in FIGURE_COLUMNS), strict=True)
+            if r == "hidden" and (p, q, i, f) in wanted}
         picked = set()
         for f in found:
             open_ = (current["indicator"] == f.indicator) & current["role"].eq("shown") \
@@ -491,8 +501,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
             # its entries do not move), then the smallest shown group, then the program; and
             # when the quarter has none left, the same in the other quarters (a pooled pair of
             # quarters ties two quarters together)
-            terms = hidden_terms.get((f.publication, f.quarter, f.indicator, f.figure), set())
-            same = open_ & current["terms"].map(lambda t, terms=terms: bool(terms & set(t)))
+            terms = hidden_terms.get((f.publication, f.quarter, f.indicator, f.figure),
+                                     frozenset())
+            same = open_ & pd.Series([not terms.isdisjoint(t) for t in current_sums],
+                                     index=current.index, dtype=bool)
             groups = current["figure"].str.startswith("group:")
             for candidates in (current[same & groups & here], current[groups & here],
                                current[here], current[same & groups], current[same],
@@ -508,24 +520,59 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     raise RuntimeError("release: could not settle the figures against earlier publications")
 
 
+def _entries(terms) -> frozenset:
+    """A figure's ledger entries as a set (a list, or an array as DuckDB hands them over)."""
+    return frozenset(terms.tolist() if isinstance(terms, np.ndarray) else terms)
+
+
 def _pooled(out: pd.DataFrame, units: pd.DataFrame, k: int, publication: int,
-            skip: set[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, list]:
-    """A small group's fixed pair of quarters shown pooled (anonymity.pool_quarters), except
-    the (second quarter, group) pairs in ``skip`` (hidden by the settling)."""
+            skip: set[tuple[str, str]] = frozenset(),
+            allowed: set[tuple[str, str, str]] | None = None) -> tuple[pd.DataFrame, list]:
+    """Groups' fixed pairs of quarters shown pooled, per (second quarter, indicator) for every
+    group hidden in both quarters or for none.
+
+    A pair pools when both its quarters are hidden in ``out``, for whatever reason, and hold at
+    least k responses together (``anonymity.pool_quarters(each_below_k=False)``); and only when
+    *every* group hidden in both quarters of that pair and indicator can be pooled. Pooling only
+    the groups under k in each quarter (as before) told which hidden group is the small one -
+    hidden for its own count, not to protect another - which the one hidden-figure note
+    (``anonymity.HIDDEN_NOTE``) keeps out of every output; and pooling each eligible group on
+    its own would say the same of one left out (its pair under k). All or none says only that
+    every such group's pair holds k. The (second quarter, group) pairs in ``skip`` were hidden
+    by the settling, and a pair outside ``allowed`` (the pooled figures the settling saw, as
+    (quarter, group, indicator)) is not shown: either takes its whole parent's pooled figures
+    with it (hiding more never determines anything)."""
     groups = units[units["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
-    pooled = pool_quarters(groups, unit_cols=("group_id", "indicator"), n_col="n",
-                           sum_cols=("sum_score", "sum_sq", "hits"), k=k)
+    key = ["quarter", "group_id", "indicator"]
+    hidden_rows = out[out["status"].ne("ok") & out["group_id"].notna()]
+    answered = groups[groups["n"] > 0]  # no answers is public ("allowed"), nothing to pool
+    hidden = set(zip(*(hidden_rows[c].tolist() for c in key), strict=True)) & set(
+        zip(*(answered[c].tolist() for c in key), strict=True))
+    if not hidden:
+        return out, []
+    # only quarters hidden in this release may enter a pair
+    candidates = groups[[(q, g, i) in hidden for q, g, i in
+                         zip(*(groups[c].tolist() for c in key), strict=True)]]
+    pooled = pool_quarters(candidates, unit_cols=("group_id", "indicator"), n_col="n",
+                           sum_cols=("sum_score", "sum_sq", "hits"), k=k, each_below_k=False)
+    if pooled.empty:
+        return out, []
+    # every group hidden in both quarters of a pair (with answers in each) must pool
+    first_of = {q: f for f, q in (p.split("+") for p in pooled["pooled_quarters"])}
+    needed: dict[tuple[str, str], set[str]] = {}
+    for q, g, i in hidden:
+        first = first_of.get(q)
+        if first is not None and (first, g, i) in hidden:
+            needed.setdefault((q, i), set()).add(g)
+    can = {(q, i, g) for q, g, i in zip(*(pooled[c].tolist() for c in key), strict=True)
+           if (q, g) not in skip and (allowed is None or (q, g, i) in allowed)}
+    whole = {parent for parent, members in needed.items()
+             if all((*parent, g) in can for g in members)}
+    pooled = pooled[[(q, i) in whole for q, i in
+                     zip(pooled["quarter"].tolist(), pooled["indicator"].tolist(), strict=True)]]
     if pooled.empty:
         return out, []
     pooled = figures_from_stats(pooled)
-    key = ["quarter", "group_id", "indicator"]
-    primary = out[out["suppression"].eq("primary") & out["group_id"].notna()]
-    pooled = pooled.merge(primary[key], on=key)
-    if skip:
-        pooled = pooled[[(q, g) not in skip for q, g in
-                         pooled[["quarter", "group_id"]].itertuples(index=False)]]
-    if pooled.empty:
-        return out, []
     replace = out.merge(pooled[key], on=key, how="left", indicator="_p")["_p"].eq("both") \
         .to_numpy()
     merged = pooled.assign(status="ok", suppression=None, pooled=True,
@@ -715,9 +762,11 @@ def selection_release(
     chosen = list(dict.fromkeys(selected))
     program_n = {
         (q, i): int(n) for q, i, n in con.execute(
+            # (list_contains, not IN (SELECT unnest(...)): a filter DuckDB pushes into the
+            # scan, which then skips the row groups holding no program row)
             "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
-            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
-            "AND quarter IN (SELECT unnest(?::VARCHAR[]))", [list(SURVEY_KEYS), wanted],
+            "AND n IS NOT NULL AND list_contains(?::VARCHAR[], indicator) "
+            "AND list_contains(?::VARCHAR[], quarter)", [list(SURVEY_KEYS), wanted],
         ).fetchall()
     }
     found = {

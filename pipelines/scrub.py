@@ -8,7 +8,11 @@ Two jobs, both pure (text in, text out):
   "jsmith42 @ gmail . com", "jsmith42 at gmail"), phone numbers by ``[phone]`` (the phone
   library's, long digit runs, and digits spelled out: "five five five, one two three four"),
   links, @handles and handles named by their platform ("ig: ada.ok") by ``[link]``, and the
-  names of the program's rostered members by ``[name]`` (also in the plural: "the Okafors'"). It returns the
+  names of the program's rostered members by ``[name]`` (also in the plural: "the Okafors'";
+  without their letters' marks: "Lukasz" for Łukasz, "Juergen" for Jürgen; and by a first
+  name's usual short form: "Bill" for William; and against Japanese, Chinese or Korean text,
+  which puts no space after a name: "今日はAdaさんが"). Full-width signs read as ASCII
+  ("jsmith42＠example．com"). It returns the
   scrubbed text and how many of each kind it replaced: a load summary reports the counts, never
   what was replaced.
 - `identifying_question(text)` says whether a column id or a question text asks for something
@@ -37,10 +41,31 @@ PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "link": "[link]", "name"
 # --- folding: case and accents, one character for one character -------------------------------
 
 
+# Letters whose base letter Unicode does not decompose to ("Łukasz", "Søren", "Đorđe", "Yıldız"):
+# written without the mark ("Lukasz", "Soren") they are the same name.
+_BASE_LETTER = {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "ŧ": "t", "ŀ": "l",
+                "ƀ": "b", "ɨ": "i", "ʉ": "u", "ǥ": "g"}
+# ... and the letters written as two in plain ASCII ("Jürgen" -> "Juergen", "Strauß" ->
+# "Strauss", "Kjær" -> "Kjaer", "Ødegaard" -> "Oedegaard", "Đorđe" -> "Djordje"): a rostered
+# name is matched in these spellings too (Scrubber.for_roster)
+_TWO_LETTERS = {"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe", "å": "aa", "æ": "ae", "œ": "oe",
+                "ß": "ss", "đ": "dj", "þ": "th", "ĳ": "ij"}
+
+
 @lru_cache(maxsize=4096)  # texts repeat few distinct characters; folding each is the cost
 def _fold_char(c: str) -> str:
+    lower = c.lower()
+    if len(lower) == 1 and lower in _BASE_LETTER:
+        return _BASE_LETTER[lower]
     f = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x)).lower()
-    return f if len(f) == 1 else (c.lower() if len(c.lower()) == 1 else c)
+    return f if len(f) == 1 else (lower if len(lower) == 1 else c)
+
+
+def _spelled_plain(name: str) -> str:
+    """A name with its letters that ASCII writes as two spelled out: 'Jürgen Müller' ->
+    'juergen mueller', 'Ægir Strauß' -> 'aegir strauss' (lower case; other accents are left
+    for `fold`)."""
+    return "".join(_TWO_LETTERS.get(c, c) for c in unicodedata.normalize("NFC", name.lower()))
 
 
 def fold(text: str) -> str:
@@ -274,6 +299,31 @@ taylor terry victory violet walker ward warren wells west white win winter wood 
 """))
 
 
+# Usual short forms of first names: a member rostered as "William Hartley" is "Bill" or "Will" in
+# a comment. Short forms that are also common words ("bill", "will", "frank") are replaced only
+# where written capitalised, like the COMMON_WORDS names above.
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    name: tuple(short.split()) for name, short in (line.split(":") for line in """
+abigail: abby gail|alexander: alex alec sasha sandy xander|alexandra: alex lexi sasha sandra
+alfred: alf alfie fred|andrew: andy drew|anthony: tony|antonio: tony toni|barbara: barb babs
+benjamin: ben benny benji|catherine: cathy kate katie cat|charles: charlie chuck chaz
+christina: chris tina chrissy|christine: chris tina chrissy|christopher: chris kit topher
+daniel: dan danny|daniela: dani|david: dave davy|deborah: deb debbie|dorothy: dot dottie
+edward: ed eddie ted ned|eleanor: ellie nell nora|elizabeth: liz lizzie beth betty eliza libby
+francis: frank fran frankie|frances: fran frankie|francisco: paco pancho frank
+frederick: fred freddie|gabriel: gabe|gabriela: gabby gabi|gabriella: gabby ella
+gregory: greg|guadalupe: lupe|henry: harry hank|isabel: izzy bel|isabella: izzy bella
+jacob: jake|james: jim jimmy jamie|jennifer: jen jenny|jessica: jess jessie|john: jack johnny
+jonathan: jon jonny|jose: pepe|joseph: joe joey|josephine: jo josie|joshua: josh
+katherine: kate katie kathy kat|kathryn: kate katie kathy kat|kimberly: kim|leonard: leo len lenny
+margaret: maggie meg peggy marge greta|matthew: matt|michael: mike mikey mick|nicholas: nick nicky
+patricia: pat patty trish|patrick: pat paddy|peter: pete|rebecca: becky becca|richard: rick ricky rich dick
+robert: bob bobby rob robbie bert|samantha: sam sammy|samuel: sam sammy|stephen: steve
+steven: steve|susan: sue susie|theodore: theo ted teddy|thomas: tom tommy|timothy: tim timmy
+victoria: vicky tori|william: bill billy will willy liam|zachary: zach zack
+""".replace("\n", "|").strip("|").split("|"))}
+
+
 @dataclass(frozen=True)
 class Scrubber:
     """Replaces identifying text by placeholders. Build one per load with `for_roster`."""
@@ -291,10 +341,15 @@ class Scrubber:
         phrases: set[tuple[str, ...]] = set()
         words: set[str] = set()
         common: set[str] = set()
+        spellings: list[str] = []
         for name in names:
             if not name or not str(name).strip():
                 continue
             text = str(name).strip()
+            spellings.append(text)
+            if (plain := _spelled_plain(text)) != text.lower():
+                spellings.append(plain)
+        for text in spellings:
             if text.count(",") == 1:  # "Last, First"
                 last, first = (p.strip() for p in text.split(","))
                 text = f"{first} {last}" if first and last else text
@@ -317,6 +372,9 @@ class Scrubber:
                 if len(part) < 2 or part.isdigit() or part in FUNCTION_WORDS:
                     continue
                 (common if part in COMMON_WORDS else words).add(part)
+            # a first name's usual short forms ("Bill" for William, "Maggie" for Margaret)
+            for nickname in NICKNAMES.get(parts[0], ()) if len(parts) > 1 else ():
+                (common if nickname in COMMON_WORDS else words).add(nickname)
         longest = max((len(p) for p in phrases), default=1)
         return cls(frozenset(phrases), frozenset(words), frozenset(common),
                    region.upper() if region else None, longest,
@@ -327,11 +385,13 @@ class Scrubber:
         looks like a handle, a link and a name; a link may hold digits like a phone."""
         counts: Counter[str] = Counter()
         pieces: list[str | tuple[str]] = [unicodedata.normalize("NFC", text)]
+        # A phone number before a platform's handle: in "my whatsapp is 07700 900123" the
+        # handle would take "07700" and leave the rest of the number.
         for kind, finder in (("email", _regex_spans(EMAIL)), ("link", _link_spans),
-                             ("link", _regex_spans(HANDLE)), ("link", self._platform_handle_spans),
-                             ("phone", self._phone_spans), ("phone", _spelled_phone_spans),
-                             ("name", self._name_spans)):
-            pieces = _replace(pieces, kind, finder, counts)
+                             ("link", _regex_spans(HANDLE)), ("phone", self._phone_spans),
+                             ("phone", _spelled_phone_spans),
+                             ("link", self._platform_handle_spans), ("name", self._name_spans)):
+            pieces = _replace(pieces, kind, _as_ascii(finder), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
 
     def _platform_handle_spans(self, text: str) -> list[tuple[int, int]]:
@@ -370,7 +430,7 @@ class Scrubber:
         if not (self.phrases or self.words or self.common):
             return []
         folded = fold(text)
-        tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\w+", folded)]
+        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
         spans: list[tuple[int, int]] = []
         i = 0
         while i < len(tokens):
@@ -395,6 +455,12 @@ class Scrubber:
                 i += matched
             else:
                 i += 1
+        # Chinese, Japanese and Korean write no space between a name and what follows it
+        # ("山田さんが", "민수씨가"): a rostered name in these scripts is found anywhere.
+        for word in self.words:
+            if _UNSPACED.match(word):
+                spans += [(m.start(), m.end()) for m in re.finditer(re.escape(word), folded)]
+        spans = _merge(spans)
         # "Ana Lopez" from two name words is one name, not two; "O'" or "D'" before a name word
         # is part of it ("the O'Neils").
         merged: list[tuple[int, int]] = []
@@ -422,6 +488,11 @@ def _name_forms(word: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
+# Scripts written without spaces between words (kana, CJK ideographs, Hangul): a word of them
+# is a token of its own, so "今日はAdaさんが" holds the token "ada".
+_UNSPACED_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_UNSPACED = re.compile(f"[{_UNSPACED_CHARS}]")
+_TOKEN = re.compile(f"[^\\W{_UNSPACED_CHARS}]+|[{_UNSPACED_CHARS}]+")
 _NAME_GAP = re.compile(r"[\s'’-]{1,3}")  # between the words of one name: "Mary-Jane", "Ana  Lopez"
 _NAME_PREFIX = re.compile(r"(?<!\w)[^\W\d_]['’]$")  # "O'", "D'" ending where a name starts
 
@@ -502,6 +573,17 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((s, e))
     return out
+
+
+# Full-width letters, digits and signs ("jsmith42＠example．com"), the ideographic full stop
+# ("example。com") and space read as their ASCII selves, one character for one, so what is
+# found in the read text is replaced at the same places in the text as written.
+_ASCII_TWINS = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
+                              "\u3000": " ", "\u3002": ".", "\uff61": ".", "\ufe6b": "@"})
+
+
+def _as_ascii(finder):
+    return lambda text: finder(text.translate(_ASCII_TWINS))
 
 
 def _replace(pieces, kind, finder, counts):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from dashboard.exports import csv_bytes, neutralise_cell, neutralise_frame
 from dashboard.launch import streamlit_command
@@ -62,6 +63,22 @@ def test_full_width_formula_signs_are_neutralised_too():
     assert neutralise_cell("\uff1dSUM(A1)") == "'\uff1dSUM(A1)"
     assert neutralise_cell(" \t@A1") == "' \t@A1"
     assert neutralise_cell(3) == 3
+
+
+@pytest.mark.parametrize("cell", [
+    # red team, session 19: invisible or unusual blanks before the sign, odd line breaks, and
+    # small-form signs were written raw
+    "\u00a0=HYPERLINK(\"http://x\")", "\u200b@A1", "\ufeff+SUM(A1)", "\u3000-2+3",
+    "fine\u2028=HYPERLINK(\"http://x\")", "fine\x0b@A1", "fine\x0c+1", "fine\x85=1",
+    "fine\u2029 =1", "\ufe66SUM(A1)", "\ufe62SUM(A1)", "\u2212SUM(A1)",
+])
+def test_a_formula_behind_unusual_blanks_or_line_breaks_is_neutralised(cell):
+    out = neutralise_cell(cell)
+    for line in re.split("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", out):
+        assert line == "" or line.startswith("'") or not line.strip(
+            "\u00a0\u200b\ufeff\u3000 \t").startswith(
+            ("=", "+", "-", "@", "\ufe66", "\ufe62", "\u2212")), (cell, out)
+    assert out != cell
 
 
 def test_the_table_toolbar_download_is_off_however_the_dashboard_starts(tmp_path):

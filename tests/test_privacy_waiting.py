@@ -168,6 +168,29 @@ def test_a_pooled_pair_of_quarters_settles_against_later_publications(con):
     assert pooled.fetchone()[0] >= 1  # the story did pool A's quarters
 
 
+def test_a_pooled_figure_does_not_tell_which_hidden_group_is_the_small_one(con):
+    # A = 2 then 4 responses (hidden for its own count), B = 6 and 6 (hidden in both quarters
+    # to protect A), C = D = 10. Pooling only A's pair (each quarter under k) shows A pooled
+    # and leaves B hidden: A is the small one, B holds at least k, and with the program total
+    # (A + B = 10 in Q2) that narrows both - the distinction the one hidden-figure note keeps
+    # out of every output. Every group hidden in both quarters pools, or none does.
+    config = Config(pool_quarters=True)
+    w = two_quarters(con, ("A", "B", "C", "D"))
+    for group, (first, second) in {"A": (2, 4), "B": (6, 6), "C": (10, 10),
+                                   "D": (10, 10)}.items():
+        for day, count in zip(("2025-03-20", "2025-06-20"), (first, second), strict=True):
+            for i in range(count):
+                w.response("s", day, group, **{f"bel_{j}": 1 + (i + j) % 5 for j in range(1, 5)})
+    w.refresh(config)
+    hidden_q1 = {g for g in "ABCD" if w.indicator(Q1, g, "belonging")["status"] != "ok"}
+    assert hidden_q1 == {"A", "B"}  # the story: B hidden to protect A
+    seen = {g: {k: w.indicator(Q2, g, "belonging")[k] for k in ("status", "pooled", "note")}
+            for g in ("A", "B")}
+    assert seen["A"] == seen["B"], f"a pooled figure tells the hidden groups apart: {seen}"
+    assert seen["A"]["pooled"]  # both pooled (each pair holds k), not both left hidden
+    assert determined_hidden(read_figures(con)) == []
+
+
 # ------------------------------------------------------------------ random two-quarter programs
 
 counts = st.sampled_from([0, 0, 1, 2, 3, 4, 6])

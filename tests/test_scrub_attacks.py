@@ -233,3 +233,74 @@ def test_random_ways_of_writing_secrets_never_survive(digits, spelled, gap, surn
     for word in ("zero", "three", "seven", "eight", "nine"):
         assert kept.count(word) <= 1, scrubbed
     assert counts["email"] == 1 and counts["phone"] >= 1 and counts["name"] >= 1
+
+
+# --- red team, session 19: names written without their letters' marks, and short forms --------
+
+ROSTER_ABROAD = Scrubber.for_roster(["Łukasz Nowak", "Søren Kjær", "Jürgen Müller", "Hans Strauß",
+                                     "Đorđe Petrović", "Ingrid Ødegaard", "Yıldız Aydın",
+                                     "Ægir Hansen", "William Hartley", "Margaret Okonkwo"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # letters Unicode does not decompose (ł, ø, đ, ı) used to keep a name typed without them
+    ("Lukasz helped me", "[name] helped me"),
+    ("soren was kind, so was Yildiz", "[name] was kind, so was [name]"),
+    ("ask Dorde or aydin", "ask [name] or [name]"),
+    ("lukasz.nowak", "[name].[name]"),
+    ("ØDEGAARD", "[name]"),
+    # ... and the letters ASCII writes as two (ü -> ue, ß -> ss, æ -> ae, ø -> oe, đ -> dj)
+    ("Juergen Mueller runs it", "[name] runs it"),
+    ("thanks to Strauss", "thanks to [name]"),
+    ("Kjaer and Oedegaard", "[name] and [name]"),
+    ("Djordje said hi", "[name] said hi"),
+    ("Aegir", "[name]"),
+])
+def test_a_rostered_name_written_without_its_marks_is_scrubbed(text, expected):
+    assert ROSTER_ABROAD.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a member rostered as William or Margaret is Bill or Maggie to the group
+    ("Bill was great this week", "[name] was great this week"),
+    ("Maggie and Peggy", "[name] and [name]"),
+    ("Will Hartley hosted", "[name] hosted"),
+    ("thanks billy", "thanks [name]"),
+    # a short form that is a common word is replaced only where written as a name
+    ("I will pay the bill", "I will pay the bill"),
+])
+def test_a_rostered_first_name_s_usual_short_form_is_scrubbed(text, expected):
+    assert ROSTER_ABROAD.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # full-width signs and the ideographic full stop read as @ and . by every reader
+    ("jsmith42＠example．com", "[email]"),
+    ("jsmith42＠ｇｍａｉｌ．ｃｏｍ", "[email]"),
+    ("write jsmith42@example。com", "write [email]"),
+    ("ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ／ｘ", "[link]"),
+    # a phone number after a platform's name: the handle took its first block, the rest stayed
+    ("my whatsapp is 07700 900123", "my whatsapp is [phone]"),
+    ("text me on whatsapp 07700 900123", "text me on whatsapp [phone]"),
+    ("whatsapp: 07700 900 123", "whatsapp: [phone]"),
+])
+def test_an_email_or_phone_in_full_width_or_after_a_platform_is_scrubbed_whole(text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+ROSTER_UNSPACED = Scrubber.for_roster(["Ada Okafor", "山田 太郎", "김 민수", "鈴木花子", "Wei Zhang"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Japanese, Chinese and Korean put no space between a name and what follows it
+    ("今日はAdaさんが来た", "今日は[name]さんが来た"),
+    ("今日はＡｄａさんが来た", "今日は[name]さんが来た"),
+    ("山田さんが司会でした", "[name]さんが司会でした"),
+    ("민수씨가 좋았어요", "[name]씨가 좋았어요"),
+    ("鈴木花子さん", "[name]さん"),
+    ("Zhang老师很好", "[name]老师很好"),
+    ("谢谢Wei", "谢谢[name]"),
+    ("今日はみんなで話した", "今日はみんなで話した"),
+])
+def test_a_rostered_name_written_against_unspaced_script_is_scrubbed(text, expected):
+    assert ROSTER_UNSPACED.scrub(text)[0] == expected
