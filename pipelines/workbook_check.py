@@ -70,6 +70,51 @@ def check_workbook(path: Path) -> None:
         for member in members:
             if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
                 _check_sheet(archive, member, fix)
+            elif member.filename == "content.xml":  # an OpenDocument spreadsheet (.ods)
+                _check_ods(archive, member, fix)
+
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_VALUE_TYPE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value-type"
+
+
+def _check_ods(archive: zipfile.ZipFile, member: zipfile.ZipInfo, fix: str) -> None:
+    """An .ods sheet writes repeats instead of cells (`number-rows-repeated="1000000"`,
+    `number-columns-repeated="16384"`): a row of a few bytes can stand for millions of cells,
+    and the reader allocates every one up to the last that holds something. The span a reader
+    would allocate is worked out from the repeats, streaming, before it opens the file.
+    (LibreOffice's own trailing empty repeats hold nothing and count for nothing.)"""
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    row = height = width = 0
+    sheet = ""
+    try:
+        with archive.open(member) as stream:
+            for event, element in iterparse(stream, events=("start", "end")):
+                if element.tag == _ODS_TABLE + "table":
+                    if event == "start":
+                        row = height = width = 0
+                        sheet = element.get(_ODS_TABLE + "name", "")
+                    else:
+                        _refuse_if_huge(sheet, "repeats cells over", "its rows and columns",
+                                        height, width, fix)
+                        element.clear()
+                elif event == "end" and element.tag == _ODS_TABLE + "table-row":
+                    repeats = int(element.get(_ODS_TABLE + "number-rows-repeated", "1"))
+                    column = last = 0
+                    for cell in element:
+                        column += int(cell.get(_ODS_TABLE + "number-columns-repeated", "1"))
+                        if len(cell) or cell.get(_ODS_VALUE_TYPE):
+                            last = column
+                    if last:
+                        height, width = row + repeats, max(width, last)
+                    row += repeats
+                    _refuse_if_huge(sheet, "repeats cells over", "its rows and columns", height,
+                                    width, fix)
+                    element.clear()
+    except (ParseError, ValueError):
+        raise WorkbookError("is not a readable spreadsheet (its content does not parse); "
+                            "export or save it again") from None
 
 
 def _check_sheet(archive: zipfile.ZipFile, member: zipfile.ZipInfo, fix: str) -> None:

@@ -21,7 +21,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipelines.adapters.common import decide_month_first, parse_datetime
@@ -253,6 +253,19 @@ def dates_german(text: str, delimiter: str) -> bytes | None:
                           + (" " + _clock24(dt)[:5] + f":{dt.second:02d}" if t else ""))
 
 
+def dates_month_names_numbers(text: str, delimiter: str) -> bytes | None:
+    """Numbers (and LibreOffice with a long date format) after a re-save: `1 Apr 2025 at
+    18:28:10`."""
+    return _rewrite_times(text, delimiter, lambda dt, t: f"{dt.day} {dt.strftime('%b %Y')}"
+                          + (" at " + _clock24(dt) if t else ""))
+
+
+def dates_month_names_us(text: str, delimiter: str) -> bytes | None:
+    """A US long date: `Apr 1, 2025 6:28:10 PM`."""
+    return _rewrite_times(text, delimiter, lambda dt, t: f"{dt.strftime('%b')} {dt.day}, "
+                          f"{dt.year}" + (" " + _clock12(dt) if t else ""))
+
+
 def dates_two_digit_year(text: str, delimiter: str) -> bytes | None:
     """Teams' habit (15/11/22, 09:30:17), day-first."""
     return _rewrite_times(text, delimiter, lambda dt, t: dt.strftime("%d/%m/%y")
@@ -356,10 +369,123 @@ def variants_for(roster_names: list[str]) -> dict[str, Variant]:
         "en-US dates (Excel)": dates_en_us,
         "German dates": dates_german,
         "two-digit years": dates_two_digit_year,
+        "month names (Numbers: 1 Apr 2025 at 18:28:10)": dates_month_names_numbers,
+        "month names (US: Apr 1, 2025 6:28:10 PM)": dates_month_names_us,
         "12-hour clock": times_12h,
         "24-hour clock": times_24h,
         "emails in capitals with spaces": emails_shouted,
         "names Last, First": names_last_first(roster_names),
         "names decomposed (NFD)": names_decomposed,
         "names with other accents": names_accented(roster_names),
+        "durations as h:mm:ss": durations_clock,
+        "durations in words (1 hr 5 min)": durations_in_words,
+        "durations as 1h 5m 30s": durations_teams,
     }
+
+
+# --- two exports in one file (must get one line, not one long meeting) --------------------------
+
+
+def another_week_pasted_below(text: str, delimiter: str) -> bytes | None:
+    """The table's rows again below it, every date a week later: next week's export of the same
+    meeting (Zoom keeps the id of a recurring meeting) pasted into this one. None when the table
+    holds no date (a time of day only, or an event list)."""
+    week_later = _rewrite_times(text, delimiter, lambda dt, t: (dt + timedelta(days=7)).strftime(
+        "%Y-%m-%d") + (" " + _clock24(dt) if t else ""))
+    if week_later is None:
+        return None
+    rows = rows_of(text, delimiter)
+    later = rows_of(week_later.decode("utf-8"), delimiter)
+    a, b = table_span(rows)
+    return write_rows(rows[:b] + later[a + 1:b] + rows[b:], delimiter).encode("utf-8")
+
+
+# --- saved as OpenDocument (.ods: LibreOffice Calc, or Numbers / Google Sheets' download) ------
+
+_ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest xmlns:manifest='
+    '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+    '"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+    'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+_ODS_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+           'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+           'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+
+
+def ods_bytes(rows: list[list[str]], sheets_before: int = 0) -> bytes:
+    """A minimal .ods holding `rows` as text cells (as LibreOffice keeps cells it did not
+    recognise as numbers), after `sheets_before` empty sheets."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def table(name: str, body: list[list[str]]) -> str:
+        xml_rows = "".join(
+            "<table:table-row>" + "".join(
+                f'<table:table-cell office:value-type="string"><text:p>{escape(c)}</text:p>'
+                "</table:table-cell>" if c else "<table:table-cell/>" for c in r)
+            + "</table:table-row>" for r in body)
+        return f'<table:table table:name="{name}">{xml_rows}</table:table>'
+
+    sheets = [table(f"Notes{n + 1}", []) for n in range(sheets_before)] + [table("Sheet1", rows)]
+    content = (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {_ODS_NS} '
+               f'office:version="1.2"><office:body><office:spreadsheet>{"".join(sheets)}'
+               "</office:spreadsheet></office:body></office:document-content>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def saved_as_ods(text: str, delimiter: str) -> bytes:
+    return ods_bytes(rows_of(text, delimiter))
+
+
+# --- durations written another way --------------------------------------------------------------
+
+
+def _rewrite_durations(text: str, delimiter: str, render) -> bytes | None:
+    """Every cell under a table header naming a duration, re-rendered by `render(seconds)`."""
+    from pipelines.adapters.common import TimeFormatError, parse_duration_minutes
+
+    rows = rows_of(text, delimiter)
+    a, b = table_span(rows)
+    columns = [i for i, h in enumerate(rows[a]) if re.search(r"duration|durée|durata|durasi", h,
+                                                             re.IGNORECASE)]
+    changed = False
+    for r in rows[a + 1:b]:
+        for i in columns:
+            try:
+                minutes = parse_duration_minutes(r[i]) if i < len(r) else None
+            except TimeFormatError:
+                continue
+            if minutes is not None:
+                new = render(round(minutes * 60))
+                changed = changed or new != r[i]
+                r[i] = new
+    return write_rows(rows, delimiter).encode("utf-8") if changed else None
+
+
+def durations_clock(text: str, delimiter: str) -> bytes | None:
+    """h:mm:ss, as a spreadsheet shows a duration cell."""
+    return _rewrite_durations(text, delimiter,
+                              lambda s: f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}")
+
+
+def durations_in_words(text: str, delimiter: str) -> bytes | None:
+    """`1 hr 5 min 30 sec`, as Google Meet writes them."""
+    def words(s: int) -> str:
+        parts = [(s // 3600, "hr"), (s % 3600 // 60, "min"), (s % 60, "sec")]
+        return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 min"
+    return _rewrite_durations(text, delimiter, words)
+
+
+def durations_teams(text: str, delimiter: str) -> bytes | None:
+    """`1h 5m 30s`, as Teams writes them."""
+    def short(s: int) -> str:
+        parts = [(s // 3600, "h"), (s % 3600 // 60, "m"), (s % 60, "s")]
+        return " ".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+    return _rewrite_durations(text, delimiter, short)
+

@@ -19,13 +19,17 @@ from hearth.instrument import label_key, load_instrument
 from pipelines.adapters import AdapterError, detect_format, parse_export
 from pipelines.adapters.common import decode, sniff_delimiter
 from tests.messy_exports import (
+    another_week_pasted_below,
     dates_en_gb,
+    dates_german,
     emails_shouted,
     empty_columns,
     european_excel,
     header_upper_spaced,
     notes_around,
+    ods_bytes,
     rows_of,
+    saved_as_ods,
     table_span,
     trailing_separators,
     variants_for,
@@ -123,6 +127,117 @@ def test_the_messiest_copy_loads_through_ingest_as_the_original_and_adds_nothing
     db = tmp_path / "original" / "w.duckdb"
     (again,) = ingest_paths([messy], db=db, config=CONFIG)
     assert again.error is None and reconciles(again) and again.rows_loaded == 0, again
+
+
+# --- two meetings in one file -------------------------------------------------------------------
+
+# Exports whose table dates every join (Meet's times of day, and the event lists dated by
+# their file name, cannot show a second meeting).
+JOIN_DATED = [r for r in MESSY_FIXTURES + list(OTHER_LANGUAGES)
+              if r.split("/")[0] in {"zoom_classic", "zoom_meeting_data", "zoom_new",
+                                     "teams_legacy", "teams_2021", "teams_current"}]
+
+
+@pytest.mark.parametrize("relative", JOIN_DATED)
+def test_next_weeks_export_pasted_below_gets_one_line_not_a_week_long_meeting(relative, tmp_path):
+    # Read as one session it made a 10,000-minute meeting and summed both weeks' minutes.
+    data = another_week_pasted_below(*export_text(relative))
+    path = write(tmp_path, Path(relative).name, data)
+    with pytest.raises(AdapterError) as caught:
+        parse(path, SWEEP_CONFIG)
+    one_line_about(path, str(caught.value))
+    assert "more than one meeting" in str(caught.value) and " and " in str(caught.value)
+
+
+def test_two_meetings_in_one_file_load_nothing_through_ingest(roster_warehouse, tmp_path):  # noqa: F811
+    relative = "zoom_classic/participants_84512345678.csv"
+    path = write(tmp_path / "in", Path(relative).name,
+                 another_week_pasted_below(*export_text(relative)))
+    summary, held = load_copy(roster_warehouse, path, tmp_path / "load")
+    assert held == [] and reconciles(summary)
+    one_line_about(path, f"{path}: {summary.error}")
+    assert "joined on 2025-04-01 and 2025-04-08" in summary.error
+
+
+# --- Google Meet's report downloaded from its Sheet --------------------------------------------
+
+MEET = "google_meet/2025-04-22 18:30 Tuesday Evening Circle - Attendance Report.csv"
+
+
+@pytest.mark.parametrize("name", [
+    "2025-04-22 18:30 Tuesday Evening Circle - Attendance Report - Sheet1.csv",
+    "2025-04-22 18_30 Tuesday Evening Circle - Attendance Report - Sheet1 (1).csv",
+    "2025-04-22 18:30 Tuesday Evening Circle - Attendance Report (2).csv",
+])
+def test_a_meet_report_named_by_a_sheets_download_or_a_browser_reads_as_the_original(
+        name, tmp_path):
+    _, original = parse(EXPORTS / MEET)
+    _, parsed = parse(write(tmp_path, name, (EXPORTS / MEET).read_bytes()))
+    assert loaded(parsed) == loaded(original)
+
+
+# --- saved as OpenDocument (.ods) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("relative", MESSY_FIXTURES)
+def test_an_export_saved_as_ods_reads_as_the_original(relative, tmp_path):
+    fmt, original = parse(EXPORTS / relative)
+    path = write(tmp_path, Path(relative).stem + ".ods", saved_as_ods(*export_text(relative)))
+    found, parsed = parse(path)
+    assert found == fmt and parsed.reconciles()
+    assert loaded(parsed) == loaded(original)
+
+
+def test_an_ods_in_a_folder_loads_and_a_repeat_bomb_gets_one_line(roster_warehouse, tmp_path):  # noqa: F811
+    import zipfile
+
+    relative = "zoom_classic/participants_84512345678.csv"
+    _, expected = load_copy(roster_warehouse, EXPORTS / relative, tmp_path / "original")
+    write(tmp_path / "in", "participants_84512345678.ods", ods_bytes(
+        rows_of(*export_text(relative)), sheets_before=1))
+    summary, held = load_copy(roster_warehouse, tmp_path / "in", tmp_path / "ods")
+    assert summary.error is None and reconciles(summary) and held == expected
+    # A few bytes standing for 6,000 x 16,000 cells: refused before any reader opens it.
+    data = ods_bytes([["Name (Original Name)", "Join Time", "Leave Time"]])
+    with zipfile.ZipFile(__import__("io").BytesIO(data)) as archive:
+        content = archive.read("content.xml").decode()
+    bomb = ('<table:table-row table:number-rows-repeated="6000"><table:table-cell '
+            'table:number-columns-repeated="16000" office:value-type="string"><text:p>x</text:p>'
+            "</table:table-cell></table:table-row></table:table>")
+    path = tmp_path / "bomb" / "participants_84512345678.ods"
+    path.parent.mkdir()
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content.replace("</table:table>", bomb))
+    summary, held = load_copy(roster_warehouse, path, tmp_path / "bomb-load")
+    assert held == [] and "6,001 rows x 16,000 columns" in summary.error
+    one_line_about(path, f"{path}: {summary.error}")
+
+
+# --- the same tool's other report ---------------------------------------------------------------
+
+OTHER_REPORTS = {
+    "Zoom's list of meetings": (
+        "Meeting ID,Topic,Start Time,End Time,User Email,Duration (Minutes),Participants\n"
+        "84512345678,Tuesday Evening Circle,04/01/2025 06:28 PM,04/01/2025 07:35 PM,"
+        "host@example.org,67,6\n", "Participants number"),
+    "an Eventbrite orders report": (
+        "Order #,Order Date,First Name,Last Name,Email,Quantity,Ticket Type,Total Paid\n"
+        "1234567890,2025-05-01 10:00,Ann,Lee,ann.lee@example.org,1,General,0\n",
+        "Attendee summary"),
+}
+
+
+@pytest.mark.parametrize("what", list(OTHER_REPORTS))
+def test_the_same_tools_other_report_is_named_with_the_report_to_export(
+        what, roster_warehouse, tmp_path):  # noqa: F811
+    text, fix = OTHER_REPORTS[what]
+    path = write(tmp_path / "in", "export.csv", text.encode())
+    summary, held = load_copy(roster_warehouse, path, tmp_path / "load")
+    assert held == [] and reconciles(summary)
+    one_line_about(path, f"{path}: {summary.error}")
+    assert what in summary.error and fix in summary.error
+    assert not re.search(r"@|Ann|Lee|1234567890", summary.error)
 
 
 # --- a column taken out ----------------------------------------------------------------------
@@ -254,6 +369,28 @@ def test_google_forms_with_or_without_an_email_column_loads_the_same_answers(ema
     assert parsed.reconciles()
     assert loaded(parsed) == loaded(original)
     assert parsed.dropped_columns == ([] if email == "absent" else [email])
+
+
+@pytest.mark.parametrize("timestamp, email, render", [
+    ("Marca temporal", "Dirección de correo electrónico", None),
+    ("Horodateur", "Adresse e-mail", dates_en_gb),
+    ("Zeitstempel", "E-Mail-Adresse", dates_german),
+    ("Carimbo de data/hora", "Endereço de e-mail", None),
+    ("Informazioni cronologiche", "Indirizzo email", dates_en_gb),
+    ("Tijdstempel", "E-mailadres", None),
+])
+def test_google_forms_from_an_owner_in_another_language_loads_the_same_answers(
+        timestamp, email, render, tmp_path):
+    _, original = parse(EXPORTS / GOOGLE_FORMS)
+    text, delimiter = export_text(GOOGLE_FORMS)
+    rows = rows_of(text, delimiter)
+    rows[0][:2] = [timestamp, email]
+    text = write_rows(rows, delimiter, quoting=csv.QUOTE_ALL)
+    data = render(text, delimiter) if render else text.encode()
+    found, parsed = parse(write(tmp_path, "Check-in (Responses).csv", data))
+    assert found == "google_forms" and parsed.reconciles()
+    assert loaded(parsed) == loaded(original)
+    assert parsed.dropped_columns == [email]
 
 
 def test_likert_labels_in_other_languages_and_typed_oddly_map_to_their_numbers(tmp_path):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -205,6 +205,27 @@ def _group_named(keys: list[str], roster: pd.DataFrame) -> str | None:
     return None
 
 
+MEETING_SPAN = timedelta(hours=24)
+
+
+def _one_meeting(path: Path, joins: list[datetime], zone: ZoneInfo) -> None:
+    """Refuse a file whose joins lie more than a day apart: two meetings' exports pasted into
+    one (the same Zoom id every week, or a spreadsheet of several reports). Read as one session
+    they would make a week-long meeting and add one week's minutes to the other's; each
+    meeting's export is its own file. (Joins only: someone staying past midnight is one meeting.)
+    """
+    if not joins or max(joins) - min(joins) <= MEETING_SPAN:
+        return
+    days = sorted({j.astimezone(zone).date().isoformat() for j in joins})
+    shown = (", ".join(days[:-1]) + " and " + days[-1]) if len(days) <= 4 else \
+        f"{', '.join(days[:3])} and {len(days) - 3} more days"
+    raise AdapterError(
+        f"{path}: its participants joined on {shown}: this holds more than one meeting (two "
+        "exports pasted into one file?), so nothing was loaded; ingest each meeting's export as "
+        "its own file"
+    )
+
+
 def build_attendance(
     path: Path, fmt: str, meeting: Meeting, config: Config, roster: pd.DataFrame
 ) -> Parsed:
@@ -226,6 +247,7 @@ def build_attendance(
             "(export the report again after the meeting has ended)"
         )
     start = start.astimezone(zone)
+    _one_meeting(path, joins, zone)
     session_id = f"{group}-{start.date().isoformat()}"
 
     members = roster[roster["group_id"].astype(str) == group] if len(roster) else roster

@@ -172,6 +172,25 @@ FOREIGN_EXPORTS = (
      "ingest the .xlsx workbook Microsoft Forms gives you (Open results in Excel) instead"),
 )
 
+# The same tools' other reports: the list of meetings or orders, not who came. A file that also
+# holds the words of a table Hearth reads (OUR_TABLE_WORDS) is that export with a column taken out,
+# and is told which column (near_miss) instead.
+OTHER_REPORTS = (
+    ("Zoom's list of meetings (Reports > Usage: how many came, not who)",
+     frozenset({"meeting id", "topic", "start time", "end time", "participants"}),
+     "click the meeting's Participants number there and export that list (with or without "
+     "meeting data), which Hearth reads"),
+    ("an Eventbrite orders report (one row per order, not who checked in)",
+     frozenset({"order #", "order date", "ticket type"}),
+     "export Reports > Attendee summary instead: one row per ticket with its Attendee Status, "
+     "which Hearth reads"),
+)
+
+
+# Words of the participant tables and ticket lists Hearth reads.
+OUR_TABLE_WORDS = frozenset({"join time", "leave time", "name (original name)", "attendee #",
+                         "attendee status"})
+
 
 def foreign_export(head: bytes) -> str | None:
     """'<what it is>: <what to do>' for a file that is another tool's export, or None."""
@@ -184,7 +203,8 @@ def foreign_export(head: bytes) -> str | None:
     except csv.Error:
         return None
     headers, _ = header_sets(rows) if rows else ([], [])
-    for what, words, advice in FOREIGN_EXPORTS:
+    ours = any(OUR_TABLE_WORDS & h for h in headers)
+    for what, words, advice in FOREIGN_EXPORTS + (() if ours else OTHER_REPORTS):
         if any(words <= h for h in headers):
             return f"{what}, which Hearth does not read: {advice}"
     return None

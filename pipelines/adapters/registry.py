@@ -163,11 +163,12 @@ def format_list() -> str:
 
 # What every format above tolerates (tests/test_messy_exports.py checks each on every fixture).
 EVERY_FORMAT = (
-    "Every format is also read after a trip through a spreadsheet: saved as .xlsx; re-saved as "
+    "Every format is also read after a trip through a spreadsheet: saved as .xlsx or .ods; re-saved as "
     "CSV with ; or tabs, Windows-1252 / Latin-1 or UTF-16 (LE or BE, with or without a BOM), "
     "CRLF or CR line ends, quotes dropped or added; notes and blank lines above or below the "
     "table, empty columns, trailing separators, header case and spacing changed, columns "
     "reordered; dates ISO, en-GB, en-US, German or as Excel serial numbers, 12- or 24-hour "
     "clocks, zones as EST, GMT+5:30 or America/New_York (day or month first is read from the "
-    "file's own dates, and said when guessed). A missing column is named (docs/formats.md)."
+    "file's own dates, and said when guessed); durations as 1:05:30, 1 hr 5 min or 1h 5m. A "
+    "missing column is named; two meetings pasted into one file are refused (docs/formats.md)."
 )

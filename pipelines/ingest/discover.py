@@ -20,7 +20,7 @@ from pipelines.schemas import (
 )
 from pipelines.workbook_check import WorkbookError, check_workbook
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
+SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".ods")
 
 
 

@@ -26,7 +26,8 @@ from pipelines.adapters.common import (
 
 MEET_FILE_NAME = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[ _T](?P<h>\d{1,2})[:.\-_h]?(?P<m>\d{2})\s+(?P<name>.+?)"
-    r"\s+-\s+Attendance Report(?:\s*\(\d+\))?$",
+    # Downloaded from the Sheet, the name gains the tab's (' - Sheet1'); twice, a browser's ' (1)'.
+    r"\s+-\s+Attendance Report(?:\s+-\s+[^-]+?)?(?:\s*\(\d+\))?$",
     re.IGNORECASE,
 )
 
