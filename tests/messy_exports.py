@@ -489,3 +489,33 @@ def durations_teams(text: str, delimiter: str) -> bytes | None:
         return " ".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
     return _rewrite_durations(text, delimiter, short)
 
+
+# --- what Excel really writes back --------------------------------------------------------------
+
+
+def excel_minutes_resave(text: str, delimiter: str) -> bytes | None:
+    """A CSV opened in Excel (en-GB) and saved again as CSV: every date and time it recognised
+    written as it shows it, `02/10/2025 18:01`, seconds gone; a number of twelve digits or more
+    (SurveyMonkey's respondent ids) as `1.14227E+11`; leading zeros gone. A time that carries a
+    zone is text to Excel and stays as it was. Information is lost: this copy cannot load
+    exactly what the original does, but loaded after it, it must add nothing."""
+    rows = rows_of(text, delimiter)
+    cells = [c for r in rows for c in r if _DATE_CELL.match(c)]
+    month_first, _ = decide_month_first(cells, "Europe/London")
+    changed = False
+    for r in rows:
+        for i, c in enumerate(r):
+            m = _DATE_CELL.match(c)
+            if m and not m["zone"] and ":" in c:
+                dt, _ = parse_datetime(c, UTC, month_first)
+                new = f"{dt.day:02d}/{dt.month:02d}/{dt.year} {dt.hour:02d}:{dt.minute:02d}"
+            elif re.fullmatch(r"\d{12,}", c.strip()):
+                mantissa, exponent = f"{float(c):.5E}".split("E")
+                new = f"{mantissa.rstrip('0').rstrip('.')}E+{int(exponent):02d}"
+            elif re.fullmatch(r"0\d+", c.strip()):
+                new = str(int(c))
+            else:
+                continue
+            changed = changed or new != c
+            r[i] = new
+    return write_rows(rows, delimiter).encode("utf-8") if changed else None

@@ -25,6 +25,7 @@ from tests.messy_exports import (
     emails_shouted,
     empty_columns,
     european_excel,
+    excel_minutes_resave,
     header_upper_spaced,
     notes_around,
     ods_bytes,
@@ -127,6 +128,26 @@ def test_the_messiest_copy_loads_through_ingest_as_the_original_and_adds_nothing
     db = tmp_path / "original" / "w.duckdb"
     (again,) = ingest_paths([messy], db=db, config=CONFIG)
     assert again.error is None and reconciles(again) and again.rows_loaded == 0, again
+
+
+# --- an Excel re-save after the original -------------------------------------------------------
+
+
+@pytest.mark.parametrize("relative", MESSY_FIXTURES)
+def test_an_excel_resave_that_lost_seconds_and_ids_adds_nothing_after_the_original(
+        relative, roster_warehouse, tmp_path):  # noqa: F811
+    # Before: the survey copies counted every response twice (Qualtrics, Typeform; SurveyMonkey
+    # and LimeSurvey whose ids or times Excel rewrote), their identity lost with the seconds.
+    data = excel_minutes_resave(*export_text(relative))
+    if data is None:
+        return
+    original, expected = load_copy(roster_warehouse, EXPORTS / relative, tmp_path / "original")
+    copy = write(tmp_path / "in", Path(relative).name, data)
+    from pipelines.ingest import ingest_paths
+
+    (again,) = ingest_paths([copy], db=tmp_path / "original" / "w.duckdb", config=CONFIG)
+    assert again.error is None and reconciles(again), again
+    assert again.rows_loaded == 0, again
 
 
 # --- two meetings in one file -------------------------------------------------------------------

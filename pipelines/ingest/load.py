@@ -439,6 +439,7 @@ def insert_survey(con, summary: LoadSummary, instrument: Instrument, present: se
             QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rid) = 1"""
     )
     try:
+        _drop_minute_copies(con, summary, items)
         con.execute("DELETE FROM responses WHERE response_id IN (SELECT response_id FROM core.survey_responses)")
         summary.rows_loaded = con.execute("SELECT count(*) FROM responses").fetchone()[0]
         # Answers set aside in responses that did not load (loaded before) are not news.
@@ -461,6 +462,62 @@ def insert_survey(con, summary: LoadSummary, instrument: Instrument, present: se
         con.execute("DROP TABLE IF EXISTS responses")
     summary.rows_duplicate = summary.rows_read - summary.rows_loaded - summary.rows_quarantined
 
+
+
+def _drop_minute_copies(con, summary: LoadSummary, items: list[str]) -> None:
+    """Responses already loaded, in a file whose times lost their seconds.
+
+    Excel, opening an export, shows its times as `4/1/2025 18:28` and saves them so; it also
+    writes a long respondent id as `1.14227E+11`. Such a copy of responses already loaded names
+    them by neither the second they were submitted nor their id, so their identity (the tool's
+    id, or the content to the second) is new and they would count twice. When every time in the
+    file is on the minute, a response whose survey, minute, group, answers and (scrubbed)
+    comment match one already loaded is that response: a duplicate. Occurrences are paired,
+    so two people who answered alike in the same minute remain two (the file's second copy
+    matches only a second one loaded)."""
+    on_the_minute, total = con.execute(
+        "SELECT count(*) FILTER (WHERE epoch(submitted_at) % 60 = 0), count(*) FROM responses"
+    ).fetchone()
+    if not total or on_the_minute < total:
+        return
+    ordered = sorted(items)
+    answers = "concat_ws(';', " + ", ".join(
+        f"CASE WHEN {sql_identifier(i)} IS NULL THEN NULL ELSE {sql_literal(i + '=')} || "
+        f"CAST({sql_identifier(i)} AS VARCHAR) END" for i in ordered) + ")" if ordered else "''"
+
+    def fingerprint(alias: str, answer_text: str) -> str:
+        return (f"{alias}.survey_id || '|' || CAST(floor(epoch({alias}.submitted_at) / 60) AS "
+                f"BIGINT) || '|' || coalesce({alias}.group_id, '') || '|' || "
+                f"coalesce({answer_text}, '') || '|' || coalesce({alias}.comment, '')")
+
+    wanted = ", ".join(sql_literal(i) for i in ordered) or "NULL"
+    copies = con.execute(
+        f"""WITH span AS (SELECT min(submitted_at) - INTERVAL 1 MINUTE AS lo,
+                                 max(submitted_at) + INTERVAL 1 MINUTE AS hi FROM responses),
+            loaded AS (SELECT r.* FROM core.survey_responses r, span
+                       WHERE r.survey_id IN (SELECT survey_id FROM responses)
+                         AND r.submitted_at BETWEEN span.lo AND span.hi),
+            given AS (SELECT response_id, string_agg(item_id || '=' || CAST(value AS VARCHAR), ';'
+                                                     ORDER BY item_id) AS answers
+                      FROM core.survey_answers
+                      WHERE response_id IN (SELECT response_id FROM loaded)
+                        AND item_id IN ({wanted})
+                      GROUP BY response_id),
+            old AS (SELECT {fingerprint('l', 'g.answers')} AS fp,
+                           row_number() OVER (PARTITION BY {fingerprint('l', 'g.answers')}
+                                              ORDER BY l.response_id) AS occurrence
+                    FROM loaded l LEFT JOIN given g USING (response_id)),
+            new AS (SELECT n.rid, {fingerprint('n', answers)} AS fp,
+                           row_number() OVER (PARTITION BY {fingerprint('n', answers)}
+                                              ORDER BY n.rid) AS occurrence
+                    FROM responses n)
+            SELECT new.rid FROM new JOIN old USING (fp, occurrence)"""
+    ).fetchall()
+    if copies:
+        con.execute(f"DELETE FROM responses WHERE rid IN ({', '.join(str(r) for (r,) in copies)})")
+        summary.notes.append(
+            f"{len(copies)} response(s) match ones already loaded to the minute (this file's "
+            "times have no seconds, as an Excel re-save writes them): counted as duplicates")
 
 
 def _scrub_comments(con, summary: LoadSummary, scrubber: Scrubber) -> None:
