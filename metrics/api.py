@@ -47,7 +47,7 @@ metrics.release and metrics.statistics when it runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -125,7 +125,8 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) ->
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> pd.DataFrame:
+def _frame(con: duckdb.DuckDBPyConnection, sql: str,
+           params: Sequence | Mapping[str, Any] = ()) -> pd.DataFrame:
     """The query's rows as a frame with the dtypes ``.df()`` gives, read through Arrow: for the
     frames of every group a page reads (10,000 rows at reference scale) DuckDB's own pandas
     conversion cost twice as long. Where Arrow's conversion differs from ``.df()`` the column
@@ -135,9 +136,10 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> p
     # (a relation refuses to run while an execute() result is open, and the table checks
     # before a read fetch their one row and leave theirs open: run it to its end first)
     con.complete()
-    table = con.sql(sql, params=list(params) or None).to_arrow_table()
+    params = dict(params) if isinstance(params, Mapping) else list(params)  # ($name or ?)
+    table = con.sql(sql, params=params or None).to_arrow_table()
     if any(str(field.type).startswith(_NESTED) for field in table.schema):
-        return con.execute(sql, list(params)).df()  # (lists' missing values differ: None, NA)
+        return con.execute(sql, params).df()  # (lists' missing values differ: None, NA)
     frame = table.to_pandas(date_as_object=False)
     wanted: dict[str, Any] = {}
     for field, column in zip(table.schema, table.columns, strict=True):
@@ -418,10 +420,10 @@ def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimensi
         selections = dict(con.execute(
             f"SELECT coalesce(CAST({column} AS VARCHAR), 'not recorded'), "
             "list(group_id ORDER BY group_id) FROM marts.groups GROUP BY ALL").fetchall())
-        frame = con.execute(
-            "SELECT category, groups, indicator, value, n, ci_low, ci_high, status, note "
+        frame = _frame(
+            con, "SELECT category, groups, indicator, value, n, ci_low, ci_high, status, note "
             "FROM pages.rollup WHERE quarter = ? AND dimension = ? ORDER BY position",
-            [quarter, dimension]).df()
+            [quarter, dimension])
         frame.insert(2, "group_ids", [selections.get(c, []) for c in frame["category"].tolist()])
         return frame
     return rollup_computed(con, quarter, config, dimension, group_ids)
@@ -667,7 +669,7 @@ def flags(
 
         return pd.DataFrame(columns=FLAG_COLUMNS)
     sql, params = _flags_query(quarter, group_ids)
-    return con.execute(sql, params).df()
+    return _frame(con, sql, params)
 
 
 FLAG_COLUMNS = ["quarter", "group_id", "flag", "reason", "evidence", "since", "state", "quarters"]
@@ -744,12 +746,12 @@ def attention(con: duckdb.DuckDBPyConnection, quarter: str,
             "SELECT 1 FROM pages.attention WHERE quarter = ? LIMIT 1", [quarter]).fetchone()):
         return attention_computed(con, quarter, group_ids)
     if group_ids is None:  # the whole program's names and order were stored as computed
-        return con.execute(
-            "SELECT " + ", ".join(ATTENTION_COLUMNS) + " FROM pages.attention "
-            "WHERE quarter = ? ORDER BY position", [quarter]).df()
+        return _frame(
+            con, "SELECT " + ", ".join(ATTENTION_COLUMNS) + " FROM pages.attention "
+            "WHERE quarter = ? ORDER BY position", [quarter])
     named: dict[str, Any] = {"quarter": quarter, "groups": [str(g) for g in group_ids]}
     where = " AND group_id IN (SELECT unnest($groups::VARCHAR[]))"
-    return con.execute(f"""
+    return _frame(con, f"""
         WITH chosen AS (
             SELECT a.*, o.name_rank, o.suffixed_rank, o.id_rank,
                    count(*) OVER (PARTITION BY a.name) > 1 AS shared
@@ -761,7 +763,7 @@ def attention(con: duckdb.DuckDBPyConnection, quarter: str,
         FROM chosen
         ORDER BY concern DESC, flags DESC, outside_998 DESC, outside_95 DESC, worst_fall DESC,
                  CASE WHEN shared THEN suffixed_rank ELSE name_rank END, name_rank, id_rank
-    """, named).df()[ATTENTION_COLUMNS]
+    """, named)[ATTENTION_COLUMNS]
 
 
 def attention_computed(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -954,8 +956,8 @@ def indicators(
         sql += " AND verdict IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(verdicts))
     where, extra = _where_groups(group_ids)
-    return con.execute(sql + where + " ORDER BY quarter, group_id NULLS FIRST, indicator",
-                       params + extra).df()
+    return _frame(con, sql + where + " ORDER BY quarter, group_id NULLS FIRST, indicator",
+                  params + extra)
 
 
 def trend(con: duckdb.DuckDBPyConnection, indicator: str,
@@ -1042,10 +1044,9 @@ def comments(con: duckdb.DuckDBPyConnection, quarter: str,
              group_id: str | None = None) -> pd.DataFrame:
     """Comments as plain text (group_id None: the program's), only from units with enough
     responses (marts.comments holds nothing else)."""
-    return con.execute(
-        "SELECT comment FROM marts.comments WHERE quarter = ? AND group_id IS NOT DISTINCT FROM ? "
-        "ORDER BY comment", [quarter, group_id],
-    ).df()
+    return _frame(
+        con, "SELECT comment FROM marts.comments WHERE quarter = ? "
+        "AND group_id IS NOT DISTINCT FROM ? ORDER BY comment", [quarter, group_id])
 
 
 def selection_comments(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -1058,11 +1059,10 @@ def selection_comments(con: duckdb.DuckDBPyConnection, quarter: str,
     selection's comments are never more than what each group's own list already shows; the
     comments of groups left out are never pooled in, however many of them are selected."""
     selected = sorted(dict.fromkeys(str(g) for g in group_ids))
-    rows = con.execute(
-        "SELECT group_id, comment FROM marts.comments WHERE quarter = ? "
+    rows = _frame(
+        con, "SELECT group_id, comment FROM marts.comments WHERE quarter = ? "
         "AND group_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY group_id, comment",
-        [quarter, selected],
-    ).df()
+        [quarter, selected])
     released = set(rows["group_id"].astype(str))
     return rows, [g for g in selected if g not in released]
 
