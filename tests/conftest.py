@@ -37,7 +37,8 @@ def pytest_xdist_make_scheduler(config, log):
     module fixtures are built once, and scenarios that span tests, like test_browser_cycle's,
     keep their order); the browser modules (tests/test_browser*.py) run together on one worker,
     where they share one Chromium and the session's dashboards (`shared_dashboard`), and so do
-    the modules that read the same `sample_page` renders; the longest units start first.
+    the modules that share a session fixture's builds (MODULES_TOGETHER); the longest units
+    start first.
     (`--dist loadgroup` cannot group here: pytest 9.2 ignores the node id xdist 3.8 rewrites.)"""
     if config.getvalue("dist") != "loadfile":
         return None
@@ -66,13 +67,18 @@ def pytest_xdist_make_scheduler(config, log):
             name = Path(path).name
             if name.startswith("test_browser"):
                 return "browser"
-            return "sample pages" if name in SAMPLE_PAGE_MODULES else path
+            return MODULES_TOGETHER.get(name, path)
 
     return BrowserModulesTogether(config, log)
 
 
-#: Modules that read the same `sample_page` renders (a worker's own cache): kept on one worker.
-SAMPLE_PAGE_MODULES = {"test_dashboard_pages.py", "test_privacy_pages.py"}
+#: Modules that share what a session fixture built (a worker's own), kept on one worker: those
+#: that read the same `sample_page` renders, and those that compare with the same export
+#: fixtures loaded once (`loaded_export`).
+MODULES_TOGETHER = {
+    "test_dashboard_pages.py": "sample pages", "test_privacy_pages.py": "sample pages",
+    "test_hostile_input.py": "export loads", "test_messy_exports.py": "export loads",
+}
 #: The work units that take longest under `make test` (pytest --durations, 2026-11-30), handed
 #: out first, longest first; every other module follows in xdist's order (most tests first).
 STARTED_FIRST = ("browser", "sample pages")
@@ -192,6 +198,29 @@ def built_warehouse(tmp_path_factory):
         return folder / source.name
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def loaded_export(built_warehouse, tmp_path_factory):
+    """``loaded_export(relative) -> (summary, held, folder)``: the export fixture
+    tests/fixtures/exports/<relative> loaded on a copy of the export roster (`export-roster`),
+    once per session for every test that compares a changed copy with it (test_hostile_input,
+    test_messy_exports: MODULES_TOGETHER keeps them on one worker); ``held`` is what the
+    warehouse then holds (`test_hostile_input.load_copy`). Only read the folder: to load more
+    into it, copy every file in it first (the warehouse and the response key its load made)."""
+    from tests.test_adapters_ingest import EXPORTS, build_roster_warehouse
+    from tests.test_hostile_input import load_copy
+
+    loaded: dict[str, tuple] = {}
+
+    def load(relative: str):
+        if relative not in loaded:
+            folder = tmp_path_factory.mktemp("export")
+            roster = built_warehouse("export-roster", build_roster_warehouse)
+            loaded[relative] = (*load_copy(roster, EXPORTS / relative, folder), folder)
+        return loaded[relative]
+
+    return load
 
 
 @pytest.fixture(scope="session")

@@ -143,21 +143,11 @@ def roster_warehouse(built_warehouse) -> Path:
 
 
 @pytest.fixture(scope="module")
-def original(roster_warehouse, tmp_path_factory):
+def original(loaded_export):
     """``original(relative)``: (summary, what the warehouse then holds) for the export fixture
-    itself loaded on a copy of the roster warehouse, once per module: both tests below compare
-    their copies with it."""
-    loaded: dict[str, tuple] = {}
-
-    def load(relative: str):
-        from tests.test_adapters_ingest import EXPORTS
-
-        if relative not in loaded:
-            folder = tmp_path_factory.mktemp("original")
-            loaded[relative] = load_copy(roster_warehouse, EXPORTS / relative, folder)
-        return loaded[relative]
-
-    return load
+    itself loaded on a copy of the roster warehouse, once per session (`loaded_export`, shared
+    with test_messy_exports): both tests below compare their copies with it."""
+    return lambda relative: loaded_export(relative)[:2]
 
 
 def load_copy(base: Path, path: Path, folder: Path):

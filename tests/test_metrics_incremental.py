@@ -88,6 +88,24 @@ def _load(folder: Path, db: Path, config: Config) -> list[int]:
     return [s.load_id for s in summaries if s.rows_loaded]
 
 
+def _refreshed_before(built_warehouse, cutoff: date, config: Config, settings: dict) -> Path:
+    """A private copy of the sample before ``cutoff``, loaded and refreshed in full under
+    ``config``: built once per session for each cutoff and settings (`built_warehouse`), as the
+    scenarios and the ingest test start from the same "before" (a load and a refresh of most of
+    the sample, the largest part of each test's work)."""
+    def build(db: Path) -> None:
+        before, _ = _split(db.parent, cutoff)
+        _load(before, db, config)
+        con = connect(db)
+        try:
+            refresh(con, config)
+        finally:
+            con.close()
+
+    tag = "-".join(f"{key}_{value}" for key, value in sorted(settings.items())) or "default"
+    return built_warehouse(f"incremental-{cutoff:%Y%m%d}-{tag}", build)
+
+
 SCENARIOS = {
     # a week in the middle of a quarter: only that quarter is rebuilt
     "mid-quarter": (date(2026, 8, 10), {}, "2026Q2"),
@@ -99,14 +117,13 @@ SCENARIOS = {
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_one_more_week_refreshed_incrementally_equals_a_full_refresh(tmp_path, scenario):
+def test_one_more_week_refreshed_incrementally_equals_a_full_refresh(tmp_path, built_warehouse,
+                                                                    scenario):
     cutoff, settings, kept_before = SCENARIOS[scenario]
     config = replace(sample_config(), **settings)
-    before, week = _split(tmp_path, cutoff)
-    db = tmp_path / "w.duckdb"
-    _load(before, db, config)
+    _, week = _split(tmp_path, cutoff)
+    db = _refreshed_before(built_warehouse, cutoff, config, settings)  # loaded, refreshed
     con = connect(db)
-    refresh(con, config)
     # a mark on a row the incremental refresh must keep as it is (so we can see it was kept)
     con.execute("UPDATE marts.indicators SET note = 'kept' WHERE quarter < ? "
                 "AND group_id IS NULL AND indicator = 'attendance_rate'", [kept_before])
@@ -151,11 +168,14 @@ def test_a_quarter_that_is_not_one_is_refused(tmp_path):
         refresh(con, Config(), since="2025-07")
 
 
-def test_ingest_refreshes_from_the_first_quarter_of_the_rows_it_loaded(tmp_path, monkeypatch):
+def test_ingest_refreshes_from_the_first_quarter_of_the_rows_it_loaded(tmp_path, monkeypatch,
+                                                                       built_warehouse):
     config = sample_config()
-    before, week = _split(tmp_path, date(2026, 8, 10))
-    db = tmp_path / "w.duckdb"
-    ingest([before], db=db, config=config)
+    cutoff, settings, _ = SCENARIOS["mid-quarter"]
+    _, week = _split(tmp_path, cutoff)
+    # the sample before the cut-off, loaded and refreshed (as `ingest` of that folder leaves
+    # it, less the snapshots: the week's ingest publishes), shared with the mid-quarter scenario
+    db = _refreshed_before(built_warehouse, cutoff, config, settings)
     calls = []
     real = orchestrate.refresh
 
