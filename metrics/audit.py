@@ -317,6 +317,39 @@ def tests_of_unreleased(figures: pd.DataFrame, snapshot: duckdb.DuckDBPyConnecti
 EMAIL_PATTERN = r"[^\s@<>(),;:']+@[^\s@<>(),;:']+\.[A-Za-z]{2,}"
 
 
+def _column_problems(snapshot: duckdb.DuckDBPyConnection, schema: str, table: str,
+                     match_members: bool) -> list[str]:
+    """A table's text and list columns holding values that look like emails, and (with
+    ``match_members``) values that are a rostered member's name (_hearth_member_names) or any
+    member id: one scan of the table counts them all."""
+    columns = [c for (c,) in snapshot.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? AND (data_type LIKE 'VARCHAR%' "
+        "OR data_type LIKE '%[]') ORDER BY column_index", [schema, table]).fetchall()]
+    if not columns:
+        return []
+    counts = []
+    for column in columns:
+        text = f'CAST("{column}" AS VARCHAR)'
+        counts.append(f"count(*) FILTER (WHERE regexp_matches({text}, $pattern))")
+        if match_members:
+            counts.append(
+                f'count(*) FILTER (WHERE "{column}" IS NOT NULL AND '
+                + ("true" if column.endswith("member_id") else
+                   f"{text} IN (SELECT name FROM _hearth_member_names)") + ")")
+    found = iter(snapshot.execute(f"SELECT {', '.join(counts)} FROM {schema}.{table}",
+                                  {"pattern": EMAIL_PATTERN}).fetchall()[0])
+    problems = []
+    for column in columns:
+        if hits := next(found):
+            problems.append(f"{schema}.{table}.{column} holds {hits} value(s) that look like "
+                            "emails")
+        if match_members and (named := next(found)):
+            problems.append(f"{schema}.{table}.{column} names {named} member(s): member-level "
+                            "views are for a coach's own groups only")
+    return problems
+
+
 def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str],
                       figures: pd.DataFrame, members: Iterable[str] | None = None) -> list[str]:
     """What an audience's snapshot holds that it must not: tables outside its list, any text
@@ -325,37 +358,26 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
     that reads no member-level view: every one but the coach's), also any value that is a
     member's name, and any member id."""
     allowed = set(allowed)
-    names = sorted({str(m) for m in members or () if m and str(m).strip()})
     problems = []
     tables = snapshot.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database()").fetchall()
-    for schema, table in tables:
-        name = f"{schema}.{table}"
-        if name not in allowed:
-            problems.append(f"table {name} is not for this audience")
-            continue
-        columns = snapshot.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = ? AND table_name = ? AND (data_type LIKE 'VARCHAR%' "
-            "OR data_type LIKE '%[]')", [schema, table]).fetchall()
-        for (column,) in columns:
-            hits = snapshot.execute(
-                f'SELECT count(*) FROM {schema}.{table} '
-                f'WHERE regexp_matches(CAST("{column}" AS VARCHAR), ?)', [EMAIL_PATTERN],
-            ).fetchone()[0]
-            if hits:
-                problems.append(f"{name}.{column} holds {hits} value(s) that look like emails")
-            if members is None:
+    if members is not None:
+        # the names handed over once, as a table every column is matched against (binding the
+        # list of 100,000 names as a parameter of each column's query took most of the check)
+        names = sorted({str(m) for m in members or () if m and str(m).strip()})
+        snapshot.register("_hearth_member_names", pd.DataFrame({"name": pd.Series(
+            names, dtype=object)}))
+    try:
+        for schema, table in tables:
+            name = f"{schema}.{table}"
+            if name not in allowed:
+                problems.append(f"table {name} is not for this audience")
                 continue
-            named = snapshot.execute(
-                f'SELECT count(*) FROM {schema}.{table} WHERE "{column}" IS NOT NULL AND '
-                f'(CAST("{column}" AS VARCHAR) IN (SELECT unnest($names::VARCHAR[])) '
-                f'OR $member_id)', {"names": names, "member_id": column.endswith("member_id")},
-            ).fetchone()[0]
-            if named:
-                problems.append(f"{name}.{column} names {named} member(s): member-level views "
-                                "are for a coach's own groups only")
+            problems += _column_problems(snapshot, schema, table, members is not None)
+    finally:
+        if members is not None:
+            snapshot.unregister("_hearth_member_names")
     names = {f"{s}.{t}" for s, t in tables}
     if "marts.indicators" in names and not figures.empty:
         problems += [f"survey figure not released: {x}"

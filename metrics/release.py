@@ -198,13 +198,18 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
             )
         finally:
             con.unregister("_hearth_moved")
-    freeze_answers(con, since, publication)
+    # entries that left the ledger now (their answers vanished): their frozen answers go too
+    keys = ["quarter", "indicator", "unit"]
+    left = set(zip(*(previous[c].tolist() for c in keys), strict=True)) \
+        - set(zip(*(ledger[c].tolist() for c in keys), strict=True))
+    freeze_answers(con, since, publication, left=bool(left))
     con.execute("INSERT INTO release.publications VALUES (?, ?)",
                 [publication, datetime.now(UTC)])
     return int(publication), ledger
 
 
-def freeze_answers(con: duckdb.DuckDBPyConnection, since: str, publication: int) -> None:
+def freeze_answers(con: duckdb.DuckDBPyConnection, since: str, publication: int,
+                   left: bool = True) -> None:
     """Keep the answers behind each ledger entry as it stands (release.score_ledger, item_ledger).
 
     An entry's scores and item answers are replaced when the entry moved in this publication;
@@ -235,6 +240,13 @@ def freeze_answers(con: duckdb.DuckDBPyConnection, since: str, publication: int)
                 SELECT 1 FROM release.score_ledger s WHERE s.quarter = l.quarter
                   AND s.indicator = l.indicator AND s.unit = l.unit)))
         """, {"since": since, "publication": publication})
+    if not left and not con.execute("SELECT count(*) FROM _hearth_refreeze").fetchone()[0]:
+        # no entry moved, none left the ledger: every frozen answer stands (the frozen tables
+        # hold entries of the ledger only, so there is nothing to delete; a refresh after a
+        # week of attendance alone scanned millions of item answers here for nothing)
+        con.execute("DROP TABLE _hearth_current")
+        con.execute("DROP TABLE _hearth_refreeze")
+        return
     # entries re-frozen now, or no longer in the ledger (their answers vanished), lose theirs
     for frozen in ("score_ledger", "item_ledger"):
         con.execute(
@@ -256,18 +268,22 @@ def freeze_answers(con: duckdb.DuckDBPyConnection, since: str, publication: int)
         SEMI JOIN _hearth_refreeze r USING (quarter, indicator, unit)
         """)
     con.execute(  # the item answers of the responses that count for the construct
+        # (the entries re-frozen kept before counting: a response's answers to one construct
+        # all belong to one entry, so each count sees the same rows, and only those entries'
+        # answers are counted)
         """
         INSERT INTO release.item_ledger
         SELECT quarter, indicator, unit, response_id, construct, item_id, keyed FROM (
-            SELECT r.quarter, coalesce(r.group_id, '') AS unit, s.response_id, s.construct,
-                   CASE s.construct WHEN 'loneliness' THEN 'loneliness_share'
-                        ELSE s.construct END AS indicator,
-                   s.item_id, s.keyed,
-                   count(*) OVER (PARTITION BY s.response_id, s.construct) * 2 >= c.n_items
-                       AS counts
-            FROM stage_item_scores s JOIN stage_responses r USING (response_id)
-            JOIN stage_constructs c USING (construct))
-        SEMI JOIN _hearth_refreeze f USING (quarter, indicator, unit)
+            SELECT quarter, unit, response_id, construct, indicator, item_id, keyed,
+                   count(*) OVER (PARTITION BY response_id, construct) * 2 >= n_items AS counts
+            FROM (
+                SELECT r.quarter, coalesce(r.group_id, '') AS unit, s.response_id,
+                       s.construct, CASE s.construct WHEN 'loneliness' THEN 'loneliness_share'
+                                    ELSE s.construct END AS indicator,
+                       s.item_id, s.keyed, c.n_items
+                FROM stage_item_scores s JOIN stage_responses r USING (response_id)
+                JOIN stage_constructs c USING (construct))
+            SEMI JOIN _hearth_refreeze f USING (quarter, indicator, unit))
         WHERE counts
         """)
     con.execute("DROP TABLE _hearth_current")
@@ -463,9 +479,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     # entries together (last publication's program total, unchanged): hiding it now protects
     # nothing, so it is neither a hidden figure to protect nor a figure worth hiding.
     # (Plain lists, not itertuples over Arrow columns: this runs over every figure.)
-    public = {(i, _entries(t)) for i, t, r in zip(history["indicator"].tolist(),
-                                                  history["terms"].tolist(),
-                                                  history["role"].tolist(), strict=True)
+    # (each distinct terms list made a set once: the publications repeat most figures)
+    history_sums = [_entries(t) for t in history["terms"].tolist()]
+    public = {(i, s) for i, s, r in zip(history["indicator"].tolist(), history_sums,
+                                        history["role"].tolist(), strict=True)
               if r == "shown"}
     # each current figure's entries, as a set once (the passes below look at them again)
     current_sums = [_entries(t) for t in current["terms"].tolist()]
@@ -474,6 +491,28 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
          for i, t in zip(current["indicator"].tolist(), current_sums, strict=True)],
         index=current.index, dtype=bool)
     current.loc[single_public & current["role"].eq("hidden"), "role"] = "allowed"
+    # Every earlier publication was settled against the history before it, so these quarters'
+    # history determines no hidden figure (a part of a settled system is settled: fewer rows
+    # determine less). Where this publication shows only sums shown before and hides only sums
+    # hidden before, the system is that history's and nothing can be found. Entries belong to
+    # one quarter, so without pooled pairs of quarters every quarter x indicator is a system of
+    # its own: only those where this publication adds a sum are solved, and none at all when
+    # it adds nothing (the usual refresh after a week of attendance, no ledger entry moving:
+    # at 10,000 groups most of a refresh's release work).
+    hidden_before = {(i, s) for i, s, r in zip(history["indicator"].tolist(), history_sums,
+                                               history["role"].tolist(), strict=True)
+                     if r == "hidden"}
+    by_quarter = not spans_quarters and not history["figure"].str.startswith("pooled:").any()
+    quarter_list, indicator_list = current["quarter"].tolist(), current["indicator"].tolist()
+
+    def adding() -> set:
+        """(indicator, quarter) of the figures whose sum (with their role now) is new."""
+        return {(i, q if by_quarter else None) for i, q, s, r in zip(
+            indicator_list, quarter_list, current_sums, current["role"].tolist(), strict=True)
+            if r != "allowed" and (i, s) not in (public if r == "shown" else hidden_before)}
+
+    if not adding():
+        return current
     # Indicators are independent systems (metrics.audit), and a pass changes roles only within
     # the indicators it found something in: every other indicator's system is as it was and
     # has nothing to find, so each later pass solves only the indicators the last one found in.
@@ -482,6 +521,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
         everything = pd.concat([history, current[list(FIGURE_COLUMNS)]], ignore_index=True)
         if unsettled is not None:
             everything = everything[everything["indicator"].isin(unsettled)]
+        if by_quarter:  # (the quarter x indicator systems this publication adds to)
+            solving = adding()
+            everything = everything[[(i, q) in solving for i, q in zip(
+                everything["indicator"].tolist(), everything["quarter"].tolist(), strict=True)]]
         found = determined_hidden(everything)
         if not found:
             return current
