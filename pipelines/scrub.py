@@ -334,6 +334,7 @@ class Scrubber:
     region: str | None = None                          # phone region, e.g. "GB"
     longest: int = field(default=1)
     starts: frozenset[str] = frozenset()               # first words of the full names
+    unspaced: re.Pattern[str] | None = None            # name words in kana, CJK or Hangul
 
     @classmethod
     def for_roster(cls, names: Iterable[str | None], region: str | None = None) -> Scrubber:
@@ -376,9 +377,12 @@ class Scrubber:
             for nickname in NICKNAMES.get(parts[0], ()) if len(parts) > 1 else ():
                 (common if nickname in COMMON_WORDS else words).add(nickname)
         longest = max((len(p) for p in phrases), default=1)
+        # found anywhere, longest first (a pattern, not a loop over the roster per comment)
+        unspaced = sorted((w for w in words if _UNSPACED.search(w)), key=lambda w: (-len(w), w))
         return cls(frozenset(phrases), frozenset(words), frozenset(common),
                    region.upper() if region else None, longest,
-                   frozenset(p[0] for p in phrases))
+                   frozenset(p[0] for p in phrases),
+                   re.compile("|".join(map(re.escape, unspaced))) if unspaced else None)
 
     def scrub(self, text: str) -> tuple[str, Counter[str]]:
         """(scrubbed text, count per placeholder kind). Order matters: an email holds what
@@ -386,10 +390,12 @@ class Scrubber:
         counts: Counter[str] = Counter()
         pieces: list[str | tuple[str]] = [unicodedata.normalize("NFC", text)]
         # A phone number before a platform's handle: in "my whatsapp is 07700 900123" the
-        # handle would take "07700" and leave the rest of the number.
+        # handle would take "07700" and leave the rest of the number. Digits and spelled digits
+        # are found in the same text: found one after the other, "0 zero zero 0 0 0 0 0 0 0"
+        # lost its last seven digits to the first finder and kept "0 zero zero", too short for
+        # the second.
         for kind, finder in (("email", _regex_spans(EMAIL)), ("link", _link_spans),
-                             ("link", _regex_spans(HANDLE)), ("phone", self._phone_spans),
-                             ("phone", _spelled_phone_spans),
+                             ("link", _regex_spans(HANDLE)), ("phone", self._all_phone_spans),
                              ("link", self._platform_handle_spans), ("name", self._name_spans)):
             pieces = _replace(pieces, kind, _as_ascii(finder), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
@@ -407,6 +413,9 @@ class Scrubber:
         spans += [m.span("handle") for m in HANDLE_ON_PLATFORM.finditer(text)
                   if re.search(r"[\d._#]", m.group("handle")[1:])]
         return [(a, b) for a, b in _merge(spans) if fold(text[a:b]) not in self.words]
+
+    def _all_phone_spans(self, text: str) -> list[tuple[int, int]]:
+        return _merge(self._phone_spans(text) + _spelled_phone_spans(text))
 
     def _phone_spans(self, text: str) -> list[tuple[int, int]]:
         if not _ENOUGH_DIGITS.search(text):  # most comments hold no phone-length number
@@ -457,9 +466,8 @@ class Scrubber:
                 i += 1
         # Chinese, Japanese and Korean write no space between a name and what follows it
         # ("山田さんが", "민수씨가"): a rostered name in these scripts is found anywhere.
-        for word in self.words:
-            if _UNSPACED.match(word):
-                spans += [(m.start(), m.end()) for m in re.finditer(re.escape(word), folded)]
+        if self.unspaced and _UNSPACED.search(folded):
+            spans += [(m.start(), m.end()) for m in self.unspaced.finditer(folded)]
         spans = _merge(spans)
         # "Ana Lopez" from two name words is one name, not two; "O'" or "D'" before a name word
         # is part of it ("the O'Neils").
@@ -530,7 +538,10 @@ def _spelled_phone_spans(text: str) -> list[tuple[int, int]]:
 
     def close() -> None:
         odd_gaps = any(_ODD_GAP.search(folded[a[1]:b[0]]) for a, b in zip(run, run[1:], strict=False))
-        if digits >= MIN_PHONE_DIGITS and (worded or odd_gaps):
+        # one digit at a time, as a number is read out: "5, 5, 5, 1, 2, 3, 4, 5, 6, 7" (at
+        # least 9, as _DIGIT_RUN: "I gave 5, 4, 3, 5, 4, 3, 5" is seven ratings)
+        one_by_one = digits >= 9 and all(b - a == 1 for a, b in run)
+        if digits >= MIN_PHONE_DIGITS and (worded or odd_gaps or one_by_one):
             spans.append((run[0][0], run[-1][1]))
 
     for m in _NUMBER_TOKEN.finditer(folded):

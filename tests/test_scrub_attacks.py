@@ -304,3 +304,14 @@ ROSTER_UNSPACED = Scrubber.for_roster(["Ada Okafor", "山田 太郎", "김 민�
 ])
 def test_a_rostered_name_written_against_unspaced_script_is_scrubbed(text, expected):
     assert ROSTER_UNSPACED.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", [
+    # found by test_random_ways_of_writing_secrets_never_survive: the digits were taken first
+    # and the three spelled ones before them were too few to read as a phone on their own
+    "call 0 zero zero 0 0 0 0 0 0 0 now", "call five 5 five 5 5 5 1 2 3 4 now",
+    # ... and one digit at a time, split by commas
+    "call 5, 5, 5, 1, 2, 3, 4, 5, 6, 7 now", "call 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 now",
+])
+def test_a_phone_number_mixing_digits_and_spelled_digits_is_scrubbed_whole(text):
+    assert SCRUB.scrub(text)[0] == "call [phone] now"
