@@ -16,7 +16,10 @@ server or the browser held it up, with what the browser was given to do: the Plo
 the page when the rerun finished, the kilobytes of script it downloaded (as sent, compressed)
 and of Streamlit messages (figure JSON, tables) it received. With --profile, the server runs with HEARTH_PROFILE=1 and
 the Python time of each page's script runs (dashboard/profiling.py) is summed up at the end. The first page is timed twice: right after the server
-starts (cold caches), and in new browser sessions on the warm server. Prints figures; asserts
+starts (cold caches), and in new browser sessions on the warm server, each followed by its first
+charts (the review opens with none: Trends picked, Plotly's bundle still to load); each section
+of the review's "Look closer" is timed when picked, and the review's filter change is timed with
+the trends open. Prints figures; asserts
 nothing. With --keep, the synthetic program is built once into that folder and reused.
 """
 
@@ -172,6 +175,22 @@ def heading(page, title: str) -> Callable[[], None]:
         .wait_for(timeout=TIMEOUT)
 
 
+# the quarterly review's "Look closer" sections and the heading each draws
+SECTIONS = {"Trends": "Trends over the quarters",
+            "Participation and retention": "Participation and retention",
+            "Inclusion": "Inclusion"}
+
+
+def pick_section(page, section: str) -> None:
+    page.get_by_role("radio", name=section).or_(
+        page.get_by_role("button", name=section, exact=True)).first.click()
+
+
+def heading_named(page, title: str) -> Callable[[], None]:
+    return lambda: page.get_by_role("heading", name=title, exact=True).first \
+        .wait_for(timeout=TIMEOUT)
+
+
 def report(name: str, runs: list[float], busy: list[float] | None = None) -> None:
     warm = runs[1:] or runs
     browser = f"   browser busy {statistics.median(busy[1:] or busy):5.2f} s" if busy else ""
@@ -216,9 +235,22 @@ def measure(url: str, repeats: int) -> None:
                 busy[title].append(BUSY[id(page)])
         for title, runs in switches.items():
             report(f"switch to {title}", runs, busy[title])
+        # The review draws no chart until a section of "Look closer" is picked: each section,
+        # in turn (a fragment rerun; Plotly's bundle is loaded by now, Compare drew charts).
+        picks: dict[str, list[float]] = {section: [] for section in SECTIONS}
+        picks_busy: dict[str, list[float]] = {section: [] for section in SECTIONS}
+        for _ in range(repeats + 1):
+            for section, title in SECTIONS.items():
+                picks[section].append(timed(page, lambda s=section: pick_section(page, s),
+                                            heading_named(page, title), f"open {section}"))
+                picks_busy[section].append(BUSY[id(page)])
+        for section, runs in picks.items():
+            report(f"open {section} on the review", runs, picks_busy[section])
+        # the trends stay open for the review's filter change below (as the old first page had)
+        timed(page, lambda: pick_section(page, "Trends"), heading_named(page, SECTIONS["Trends"]))
         # A new browser session on the warm server: a fresh context, as a colleague opening
         # the link (its own session, the server's caches already full).
-        sessions, sessions_busy = [], []
+        sessions, sessions_busy, trends, trends_busy = [], [], [], []
         for _ in range(repeats + 1):
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             count_traffic(context)
@@ -226,8 +258,14 @@ def measure(url: str, repeats: int) -> None:
             sessions.append(timed(fresh, lambda f=fresh: f.goto(url),
                                   heading(fresh, "Quarterly review"), "first page, new session"))
             sessions_busy.append(BUSY[id(fresh)])
+            # then its first charts: the trends, with Plotly's bundle still to load
+            trends.append(timed(fresh, lambda f=fresh: pick_section(f, "Trends"),
+                                heading_named(fresh, SECTIONS["Trends"]),
+                                "Trends, new session"))
+            trends_busy.append(BUSY[id(fresh)])
             context.close()
         report("first page of a new session (warm server)", sessions, sessions_busy)
+        report("then open Trends (Plotly not loaded yet)", trends, trends_busy)
         # A filter change on each page: one modality after another, applied with the button.
         for title in ("Quarterly review", "Compare groups"):
             nav.get_by_role("link", name=title).click()
@@ -259,7 +297,9 @@ def measure(url: str, repeats: int) -> None:
                     re.compile(f"Modality: [^·]*{re.escape(v)}")).first.wait_for(
                     timeout=TIMEOUT), f"filter change on {title}"))
                 filter_busy.append(BUSY[id(page)])
-            report(f"filter change on {title} (Modality + Apply)", runs, filter_busy)
+            report(f"filter change on {title} (Modality + Apply"
+                   + (", Trends open)" if title == "Quarterly review" else ")"), runs,
+                   filter_busy)
         # "Find a group": type a name, pick it.
         nav.get_by_role("link", name="Compare groups").click()
         heading(page, "Compare groups")()

@@ -37,6 +37,10 @@ FLAG_TITLES = {
     "newcomers_not_returning": "Newcomers are not coming back",
     "withdrawal_cluster": "Several members are drifting away",
     "meeting_less_often": "Meeting less often than planned",
+    "belonging_falling": "Belonging has fallen since last quarter",
+    "safety_falling": "Psychological safety has fallen since last quarter",
+    "loneliness_rising": "More members feel lonely than last quarter",
+    "buddy_checkins_stopped": "Buddy check-ins have fallen away",
     "cant_tell_yet": "Too little data to judge",
 }
 
@@ -142,7 +146,7 @@ def group_days(groups: pd.DataFrame, flags: pd.DataFrame, indicators: pd.DataFra
     return sort_days(out)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=queries.HASH_FUNCS)
 def days(snap: queries.Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
          within: frozenset[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(group_days, flag rows) for the groups given (None: every group) this quarter, read

@@ -216,7 +216,7 @@ def council_summary(ctx, who: Viewer) -> None:
 
 # --- going well and sign-off -------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=queries.HASH_FUNCS)
 def _going_well(snap: queries.Snapshot, quarter: str, group_ids, config) -> dict:
     with queries.cursor(snap) as con:
         return going_well.going_well(con, quarter, config,

@@ -50,7 +50,7 @@ STATE_DEFAULTS: dict[str, object] = {
     "focus_group": None,  # "Find a group": the group opened and marked in every chart
     "drilldown_group": None,
     "funnel_cohort": "Joined this quarter",
-    "review_section": "trends",  # the review's chart section drawn (one at a time)
+    "review_section": None,  # the review's chart section drawn (one at a time; none at first)
     "last_upload_summary": None,
     "cycle_flash": None,  # dashboard/cycle.py: the message after an action or sign-off is saved
 }

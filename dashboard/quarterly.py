@@ -149,6 +149,9 @@ def _flags_section(report: Report, flags: pd.DataFrame, chance: str | None) -> N
 # The review's chart sections, one drawn at a time (dashboard/app_pages/review.py).
 SECTION_TITLES = {"trends": "Trends", "participation": "Participation and retention",
                   "inclusion": "Inclusion"}
+PICK_A_SECTION = ("Pick a section above to draw its charts: the trends of the key indicators "
+                  "over the quarters, the participation funnel and retention, or the inclusion "
+                  "breakdowns.")
 
 TREND_INDICATORS = ["attendance_rate", "active_members", "belonging", "psychological_safety",
                     "peer_support", "loneliness_share"]

@@ -7,7 +7,8 @@ never sees a half-loaded state: an open connection keeps reading the snapshot it
 
 Every result is a small frame (or dict) cached with ``st.cache_data``. The cache key includes the
 published file's path, modification time and size (a ``Snapshot``), so the first rerun after a
-new publish reads the new data, and old entries simply stop being asked for.
+new publish reads the new data, and old entries simply stop being asked for. A tuple of strings
+(a selection of groups) is hashed as one string (``HASH_FUNCS``, on every cached read).
 
 Each audience has its own snapshot (``published_path(db, audience)``) holding only what that
 audience may read. Indicators, flags, comments and every other figure come from ``metrics.api``,
@@ -71,6 +72,21 @@ GROUP_FILTER_COLUMNS = {
 }
 
 
+def _tuple_key(value: tuple) -> str | list:
+    """A tuple argument's cache key: a selection of groups is a tuple of hundreds or thousands
+    of ids, and Streamlit hashes a tuple item by item (a page passes one to several cached
+    reads), which cost a filtered page more than some of its queries. A tuple of strings is
+    hashed as its repr, one string (repr tells any two such tuples apart); any other tuple item
+    by item as before (as a list: a tuple would come back here)."""
+    if all(type(v) is str for v in value):
+        return repr(value)
+    return list(value)
+
+
+#: hash_funcs of every st.cache_data read (here and in the pages' own cached helpers).
+HASH_FUNCS = {tuple: _tuple_key}
+
+
 def snapshot(db: str | os.PathLike | None = None, audience: str = "lead") -> Snapshot | None:
     """The current published snapshot for this audience, or None when nothing is published."""
     path = published_path(db, audience)
@@ -118,7 +134,7 @@ def _api(snap: Snapshot, name: str, *args, **kwargs):
         return getattr(api, name)(con, *args, **kwargs)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def tables(snap: Snapshot) -> frozenset[str]:
     """Every 'schema.table' present in the snapshot."""
     rows = _frame(snap, "SELECT schema_name || '.' || table_name AS t FROM duckdb_tables() "
@@ -130,7 +146,7 @@ def has(snap: Snapshot | None, table: str) -> bool:
     return snap is not None and table in tables(snap)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def is_empty(snap: Snapshot | None) -> bool:
     """True when there is no published warehouse or it holds no group yet."""
     if snap is None or not has(snap, "marts.groups"):
@@ -140,13 +156,13 @@ def is_empty(snap: Snapshot | None) -> bool:
 
 # --- the frame: quarters and the groups the filters select from ---------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def quarters(snap: Snapshot) -> list[str]:
     """Quarters with sessions or survey responses, oldest first."""
     return [str(q) for q in _api(snap, "quarters")] if has(snap, "marts.indicators") else []
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def default_quarter(snap: Snapshot) -> str | None:
     """The quarter a review opens on: the latest one with at least half the program's typical
     number of sessions, so a quarter that has only just begun is not what a lead lands on."""
@@ -181,17 +197,18 @@ def natural_key(text: object) -> tuple:
                  for part in _DIGITS.split(text) if part)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def groups(snap: Snapshot) -> pd.DataFrame:
     """marts.groups in natural name order (natural_key's, sorted by DuckDB: metrics.api.
     groups_by_name): one row per group with the dimensions the filters use."""
     return _api(snap, "groups_by_name")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def groups_in_name_order(snap: Snapshot) -> list[str]:
     """Every group_id, in natural name order (the options of the group pickers)."""
-    return [str(g) for g in groups(snap)["group_id"]]
+    # (tolist first: iterating a string column boxes each of 10,000 values through pandas)
+    return [str(g) for g in groups(snap)["group_id"].tolist()]
 
 
 def filter_options(snap: Snapshot) -> dict[str, list[str]]:
@@ -199,8 +216,9 @@ def filter_options(snap: Snapshot) -> dict[str, list[str]]:
     frame = groups(snap)
     options = {}
     for field, column in GROUP_FILTER_COLUMNS.items():
-        values = frame[column].dropna().astype(str) if column in frame else pd.Series(dtype=str)
-        options[field] = sorted(v for v in values.unique() if v)
+        # (the distinct values first: a few per column, not 10,000 to convert)
+        values = frame[column].dropna().unique() if column in frame else ()
+        options[field] = sorted({str(v) for v in values} - {""})
     return options
 
 
@@ -219,7 +237,7 @@ def selected_group_ids(snap: Snapshot, filters: Filters) -> tuple[str, ...] | No
     return tuple(frame.loc[keep, "group_id"].astype(str))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def group_names(snap: Snapshot) -> dict[str, str]:
     """group_id -> the name to show (see display_names)."""
     return display_names(groups(snap).rename(columns={"name": "group_name"}))
@@ -230,8 +248,9 @@ def display_names(pairs: pd.DataFrame) -> dict[str, str]:
     gets its id added, so neither hides the other."""
     ids, names = pairs["group_id"].tolist(), pairs["group_name"].tolist()
     # plain lists and a Counter: a Series lookup per group costs a second at 10,000 groups
-    counts = Counter(n for n in names if not _missing(n))
-    return {str(g): (f"{n} ({g})" if counts.get(n, 0) > 1 else str(n))
+    # (and the missing names are left out of the few shared ones, not tested one by one)
+    shared = {n for n, count in Counter(names).items() if count > 1 and not _missing(n)}
+    return {str(g): (f"{n} ({g})" if n in shared else str(n))
             for g, n in zip(ids, names, strict=True)}
 
 
@@ -250,12 +269,6 @@ def _with_names(snap: Snapshot, frame: pd.DataFrame, coach: bool = False) -> pd.
     return frame.merge(info, on="group_id", how="left")
 
 
-def _keep_groups(frame: pd.DataFrame, group_ids: tuple[str, ...] | None) -> pd.DataFrame:
-    if group_ids is None or frame.empty:
-        return frame
-    return frame[frame["group_id"].isin(group_ids)].reset_index(drop=True)
-
-
 def scope_label(snap: Snapshot, group_ids: tuple[str, ...] | None) -> str:
     """Words for what the figures cover: "Whole program: 24 groups" or "Filtered: 3 of 24"."""
     total = len(groups(snap))
@@ -266,7 +279,7 @@ def scope_label(snap: Snapshot, group_ids: tuple[str, ...] | None) -> str:
 
 # --- Quarterly review ----------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def program_indicators(snap: Snapshot) -> pd.DataFrame:
     """The program's indicators (group_id NULL) for every quarter: a few rows per quarter."""
     if not has(snap, "marts.indicators"):
@@ -278,7 +291,7 @@ SLICE_COLUMNS = ["indicator", "value", "n", "ci_low", "ci_high", "status", "delt
                  "note"]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def scope_indicators(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
                      config) -> pd.DataFrame:
     """Indicators for the review's scope this quarter, one row per indicator.
@@ -307,7 +320,7 @@ def _slice_frame(quarter: str, pooled: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SLICE_COLUMNS).assign(quarter=quarter)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def scope_trends(snap: Snapshot, group_ids: tuple[str, ...] | None, config,
                  until: str | None = None) -> pd.DataFrame:
     """Indicators for the scope over every quarter up to ``until`` (for the trend charts).
@@ -321,7 +334,7 @@ def scope_trends(snap: Snapshot, group_ids: tuple[str, ...] | None, config,
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def movement_counts(snap: Snapshot, quarter: str,
                     group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Per indicator and direction: groups that moved since last quarter, and clearly so."""
@@ -330,7 +343,7 @@ def movement_counts(snap: Snapshot, quarter: str,
     return _api(snap, "movements", quarter, group_ids)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def reliability(snap: Snapshot, quarter: str | None = None) -> pd.DataFrame:
     """Cronbach's alpha per construct and quarter (pairwise deletion: every answer counts)."""
     if not has(snap, "marts.reliability"):
@@ -346,7 +359,7 @@ def reliability_warnings(snap: Snapshot, quarter: str) -> pd.DataFrame:
     return rel[rel["warning"].fillna(False).astype(bool)] if not rel.empty else rel
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def participation_funnel(snap: Snapshot, quarter: str | None) -> pd.DataFrame:
     """Members at each stage, for those who first joined in ``quarter`` (None: everyone)."""
     if not has(snap, "marts.participation_funnel"):
@@ -354,21 +367,21 @@ def participation_funnel(snap: Snapshot, quarter: str | None) -> pd.DataFrame:
     return _api(snap, "participation_funnel", quarter)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def retention_curve(snap: Snapshot) -> pd.DataFrame:
     if not has(snap, "marts.retention_curve"):
         return pd.DataFrame()
     return _api(snap, "retention_curve")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def inclusion(snap: Snapshot, quarter: str) -> pd.DataFrame:
     if not has(snap, "marts.inclusion"):
         return pd.DataFrame()
     return _api(snap, "inclusion", quarter)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def review_report(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
                   config) -> str:
     """The quarterly review for this scope as one self-contained HTML file."""
@@ -396,7 +409,7 @@ def review_report(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | Non
 
 # --- Compare groups ------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def group_indicators(snap: Snapshot, quarter: str | None, group_ids: tuple[str, ...],
                      indicators: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Indicators of the given groups (one quarter, or all), with each group's name."""
@@ -406,7 +419,7 @@ def group_indicators(snap: Snapshot, quarter: str | None, group_ids: tuple[str, 
     return _with_names(snap, frame.reset_index(drop=True))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def heatmap_rows(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None,
                  indicators: tuple[str, ...], max_groups: int) -> tuple[pd.DataFrame, int]:
     """Per-group figures for the comparison heatmap: the first ``max_groups`` groups by name
@@ -420,7 +433,7 @@ def heatmap_rows(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None
     return group_indicators(snap, quarter, chosen, indicators), len(frame)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def attention(snap: Snapshot, quarter: str,
               group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The groups in the order they need attention, with why, in words (metrics.api.attention,
@@ -437,7 +450,7 @@ def attention(snap: Snapshot, quarter: str,
     return _api(snap, "attention", quarter, group_ids)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def rollup(snap: Snapshot, quarter: str, config, dimension: str,
            group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Indicators per coach, modality, language, time-zone band or cohort (metrics.api.rollup:
@@ -448,7 +461,7 @@ def rollup(snap: Snapshot, quarter: str, config, dimension: str,
                 list(group_ids) if group_ids is not None else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def group_medians(snap: Snapshot, quarter: str) -> pd.DataFrame:
     """Per indicator, the median group and the interquartile range across every group this
     quarter: the yardstick the heatmap colours against (display scaling, not an indicator)."""
@@ -457,7 +470,7 @@ def group_medians(snap: Snapshot, quarter: str) -> pd.DataFrame:
     return _api(snap, "group_medians", quarter)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def comparable_indicators(snap: Snapshot, quarter: str) -> list[str]:
     """Indicators that have funnel-plot points this quarter."""
     if not has(snap, "marts.funnel_points"):
@@ -465,23 +478,26 @@ def comparable_indicators(snap: Snapshot, quarter: str) -> list[str]:
     return _api(snap, "comparable_indicators", quarter)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def funnel_points(snap: Snapshot, quarter: str, indicator: str,
                   group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     if not has(snap, "marts.funnel_points"):
         return pd.DataFrame()
-    return _keep_groups(_api(snap, "funnel", quarter, indicator), group_ids)
+    # the selection is kept by the query: a frame of every group's points cost more to build
+    return _api(snap, "funnel", quarter, indicator,
+                list(group_ids) if group_ids is not None else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def shrunken(snap: Snapshot, quarter: str, indicator: str,
              group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     if not has(snap, "marts.shrunken"):
         return pd.DataFrame()
-    return _keep_groups(_api(snap, "shrunken", quarter, indicator), group_ids)
+    return _api(snap, "shrunken", quarter, indicator,
+                list(group_ids) if group_ids is not None else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def comments(snap: Snapshot, quarter: str, group_id: str | None = None) -> pd.DataFrame:
     """Anonymous comments of the program (or one group) this quarter; marts.comments holds only
     units that reached the comment threshold. Plain text only."""
@@ -490,7 +506,7 @@ def comments(snap: Snapshot, quarter: str, group_id: str | None = None) -> pd.Da
     return _api(snap, "comments", quarter, group_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def selection_comments(snap: Snapshot, quarter: str,
                        group_ids: tuple[str, ...]) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Comments of the selected groups whose own lists were released this quarter, and the
@@ -527,7 +543,7 @@ def own_groups(group_ids: tuple[str, ...] | None,
 
 # --- Coach -----------------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def flags(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Flags raised for groups this quarter, with the group's name and coach."""
     if not has(snap, "marts.flags"):
@@ -537,7 +553,7 @@ def flags(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | None = None
     return _with_names(snap, frame, coach=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def watchlist(snap: Snapshot, quarter: str, group_id: str, *,
               within: frozenset[str] | None) -> pd.DataFrame:
     """Members of one group showing withdrawal signals (coach audience only); member-level,
@@ -551,7 +567,7 @@ def watchlist(snap: Snapshot, quarter: str, group_id: str, *,
                      ignore_index=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def drifting_members(snap: Snapshot, quarter: str, *,
                      within: frozenset[str] | None = None) -> dict[str, int]:
     """Members with withdrawal signals per group (a count per group, no one named), for the
@@ -565,7 +581,7 @@ def drifting_members(snap: Snapshot, quarter: str, *,
     return counts if within is None else {g: n for g, n in counts.items() if str(g) in within}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_FUNCS)
 def session_attendance(snap: Snapshot, group_id: str, *,
                        within: frozenset[str] | None) -> pd.DataFrame:
     """Each session of one group: expected, attended, and its host (a member's name), so
@@ -598,7 +614,7 @@ def evidence_text(evidence: object) -> str:
 
 # --- Data page (what came in: raw tables, not metrics) --------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def load_manifest(snap: Snapshot) -> pd.DataFrame:
     """One row per file loaded, newest first, with what happened to its rows."""
     if not has(snap, "published.load_manifest"):
@@ -611,7 +627,7 @@ def load_manifest(snap: Snapshot) -> pd.DataFrame:
 QUARANTINE_SHOWN = 2000
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def quarantine_summary(snap: Snapshot) -> pd.DataFrame:
     """Quarantined rows counted by file and reason."""
     if not has(snap, "published.quarantine"):
@@ -619,7 +635,7 @@ def quarantine_summary(snap: Snapshot) -> pd.DataFrame:
     return _api(snap, "quarantine_summary")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def quarantine_rows(snap: Snapshot, limit: int | None = QUARANTINE_SHOWN) -> pd.DataFrame:
     """The quarantined rows themselves (file, line, column, reason, value), newest load first."""
     if not has(snap, "published.quarantine"):
@@ -628,7 +644,7 @@ def quarantine_rows(snap: Snapshot, limit: int | None = QUARANTINE_SHOWN) -> pd.
     return _api(snap, "quarantine_rows", limit)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def freshness(snap: Snapshot) -> pd.DataFrame:
     """Per group, the newest session, attendance and survey dates, and how many days its newest
     session lags the newest session anywhere in the program (a group whose exports stopped

@@ -8,7 +8,6 @@ line and exits non-zero. Nothing a user can cause ends in a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -17,11 +16,7 @@ from pathlib import Path
 
 from hearth.config import CONFIG_TEMPLATE, load_config
 from hearth.errors import HearthError
-
-
-def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
-
+from metrics.presentation import print_json
 
 # --- pipelines: files in, warehouse out ------------------------------------------------------
 
@@ -102,7 +97,7 @@ def cmd_ingest(args) -> int:
         refresh_after=not args.no_refresh, progress=progress,
     )
     if args.json:
-        _print_json([s.as_dict() for s in summaries])
+        print_json([s.as_dict() for s in summaries])
     else:
         print(format_summaries(summaries))
     return 1 if any(s.error for s in summaries) else 0
@@ -113,7 +108,7 @@ def cmd_refresh(args) -> int:
 
     counts = refresh_and_publish(args.db, load_config(args.config))
     if args.json:
-        _print_json(counts)
+        print_json(counts)
     else:
         for table, rows in counts.items():
             print(f"marts.{table}: {rows} rows")
@@ -126,13 +121,13 @@ def cmd_status(args) -> int:
     if args.uploads:
         uploads = upload_log(db=args.db)
         if args.json:
-            _print_json(uploads)
+            print_json(uploads)
         else:
             print(format_upload_log(args.db, uploads))
         return 0
     status = warehouse_status(db=args.db)
     if args.json:
-        _print_json(status)
+        print_json(status)
     else:
         print(format_status(status))
     return 0
@@ -188,7 +183,7 @@ def cmd_access(args) -> int:
         names = {str(g): str(n) for g, n in zip(groups["group_id"], groups["name"], strict=True)}
     summary = access_summary(config.access, coaches, names)
     if args.json:
-        _print_json({"config": str(config.source) if config.source else None, **summary})
+        print_json({"config": str(config.source) if config.source else None, **summary})
     else:
         print(format_access(summary, str(config.source) if config.source else None))
     return 0
@@ -239,7 +234,7 @@ def cmd_actions(args) -> int:
             report = followup.follow_up(con, state_con, viewer, config, args.id)
             report["history"] = store.history(state_con, viewer, args.id)
             if args.json:
-                _print_json(report)
+                print_json(report)
             else:
                 print(_action_line(report["action"]))
                 print("\n".join("  " + line for line in followup.follow_up_lines(report)))
@@ -251,7 +246,7 @@ def cmd_actions(args) -> int:
         con.close()
         state_con.close()
     if args.json:
-        _print_json(out)
+        print_json(out)
     elif not out:
         print("no actions yet; add one with `hearth actions add --group G --what TEXT`")
     else:
@@ -281,7 +276,7 @@ def cmd_signoff(args) -> int:
         con.close()
         state_con.close()
     if args.json:
-        _print_json(result)
+        print_json(result)
     elif args.check:
         print(f"{result['quarter']} signed off by {result['signed_by']} at {result['signed_at']}")
         for load in result["late_loads"]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,25 @@ DEFAULT_INSTRUMENT = Path(__file__).with_name("instrument.toml")
 # Item ids become column names in files and in SQL; a plain lower-case name keeps them safe to
 # quote and unambiguous in every export (no quotes, spaces or capitals to mangle).
 ITEM_ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
+# Curly quotes and apostrophes (Word, Excel and phones type them) read as straight ones; zero-width
+# characters and the quotes a spreadsheet may leave around a cell are not part of a label.
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u02bc": "'", "\u00b4": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+                         "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""})
+
+
+def label_key(text: str) -> str:
+    """An answer label as label maps match it: Unicode-composed (NFKC: 'e' plus a combining
+    accent is 'é', a no-break space a space), quotes straightened, surrounding quotes and a
+    final full stop dropped, case and spacing folded. 'Strongly  AGREE.' and '“Strongly
+    agree”' are 'strongly agree'; `D’accord` is `d'accord`."""
+    t = unicodedata.normalize("NFKC", str(text)).translate(_QUOTES)
+    t = " ".join(t.lower().split())
+    while len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
+        t = t[1:-1].strip()
+    return t[:-1].rstrip() if t.endswith(".") and not t.endswith("..") else t
 
 
 @dataclass(frozen=True)
@@ -36,7 +56,7 @@ class Item:
 class Instrument:
     name: str
     items: tuple[Item, ...]
-    labels: dict[str, dict[str, int]]  # map name -> {lower-cased label: number}, all languages merged
+    labels: dict[str, dict[str, int]]  # map name -> {label_key(label): number}, all languages merged
     titles: dict[str, str]             # construct -> human title
     languages: tuple[str, ...] = ()    # languages the label maps are given in ("en", "es", ...)
 
@@ -60,7 +80,7 @@ class Instrument:
         try:
             number = float(text)
         except ValueError:
-            number = self.labels.get(item.label_map, {}).get(" ".join(text.lower().split()))
+            number = self.labels.get(item.label_map, {}).get(label_key(text))
         # float() also reads "nan", "inf" and "1e309" (= inf): out of range like any other
         # bad answer, never a number (int() of them raises).
         if number is None or not math.isfinite(number) or number != int(number) \
@@ -85,7 +105,7 @@ def load_instrument(config: Config | None = None) -> Instrument:
             merged = labels.setdefault(map_name, {})
             known_languages.update(dict.fromkeys(str(lang).lower() for lang in languages))
             for mapping in languages.values():
-                merged.update({" ".join(str(k).lower().split()): int(v) for k, v in mapping.items()})
+                merged.update({label_key(k): int(v) for k, v in mapping.items()})
     items: list[Item] = []
     titles: dict[str, str] = {}
     for construct, spec in raw.get("constructs", {}).items():

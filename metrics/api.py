@@ -26,8 +26,8 @@ Tables for pages
     trend(con, indicator, group_id=None) -> DataFrame  one indicator over quarters
     program_indicators(con, quarter=None) -> DataFrame   the program's rows (group_id NULL)
     movements(con, quarter, group_ids=None) -> DataFrame  groups moved / clearly changed
-    funnel(con, quarter, indicator) -> DataFrame       funnel-plot points and limits
-    shrunken(con, quarter, indicator) -> DataFrame     empirical-Bayes estimates, ranked
+    funnel(con, quarter, indicator, group_ids=None) -> DataFrame   funnel-plot points, limits
+    shrunken(con, quarter, indicator, group_ids=None) -> DataFrame   empirical-Bayes, ranked
     session_attendance(con, group_id, quarter=None) -> DataFrame
     participation_funnel(con, quarter=None) -> DataFrame
     retention_curve(con) -> DataFrame
@@ -123,6 +123,43 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) ->
     cursor = con.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> pd.DataFrame:
+    """The query's rows as a frame with the dtypes ``.df()`` gives, read through Arrow: for the
+    frames of every group a page reads (10,000 rows at reference scale) DuckDB's own pandas
+    conversion cost twice as long. Where Arrow's conversion differs from ``.df()`` the column
+    is converted as ``.df()`` converts it: a date becomes datetime64[us] (Arrow: object), a
+    decimal a float (Arrow: Decimal objects), and an integer or boolean column holding a NULL
+    pandas' nullable Int32/Int64/boolean (Arrow: float or object)."""
+    # (a relation refuses to run while an execute() result is open, and the table checks
+    # before a read fetch their one row and leave theirs open: run it to its end first)
+    con.complete()
+    table = con.sql(sql, params=list(params) or None).to_arrow_table()
+    if any(str(field.type).startswith(_NESTED) for field in table.schema):
+        return con.execute(sql, list(params)).df()  # (lists' missing values differ: None, NA)
+    frame = table.to_pandas(date_as_object=False)
+    wanted: dict[str, Any] = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = str(field.type)
+        if kind.startswith(("date", "timestamp")):
+            dtype = str(frame[field.name].dtype)
+            wanted[field.name] = dtype.replace("[ms", "[us").replace("[ns", "[us") \
+                .replace("[s", "[us")
+        elif kind.startswith("decimal"):
+            wanted[field.name] = "float64"
+        elif column.null_count and kind in _NULLABLE:
+            wanted[field.name] = _NULLABLE[kind]
+    return frame.astype(wanted) if wanted else frame
+
+
+#: Arrow types read through .df() itself (their cells convert differently).
+_NESTED = ("list", "large_list", "fixed_size_list", "struct", "map", "union")
+
+#: Arrow types whose column .df() gives as pandas' nullable dtype when it holds a NULL.
+_NULLABLE = {"int8": "Int8", "int16": "Int16", "int32": "Int32", "int64": "Int64",
+             "uint8": "UInt8", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+             "bool": "boolean"}
 
 
 def _where_groups(group_ids: Iterable[str] | None, column: str = "group_id") -> tuple[str, list]:
@@ -343,10 +380,12 @@ def slice_indicators_over(
         [selected]).fetchall()}
     chosen = [g for g in selected if g in known]
     released = selection_release(con, wanted, chosen, config.min_responses)
+    estimates = _share_estimates(sums)
     return {
         quarter: _slice_objects(
             {i: found for (q, i), found in sums.items() if q == quarter},
-            {i: found for (q, i), found in released.items() if q == quarter}, config)
+            {i: found for (q, i), found in released.items() if q == quarter}, config,
+            {i: found for (q, i), found in estimates.items() if q == quarter})
         for quarter in wanted
     }
 
@@ -410,7 +449,6 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
     import pandas as pd
 
     from metrics.release import figures_from_stats
-    from metrics.statistics import Estimate, wilson_intervals
 
     if dimension not in ROLLUP_DIMENSIONS:
         raise HearthError(f"no roll-up by {dimension!r}; choose one of "
@@ -460,17 +498,7 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
             .astype({"n": "int64"}))
         figures = {(c, i): (v, n, lo, hi) for c, i, v, n, lo, hi in pooled[
             ["category", "indicator", "value", "n", "ci_low", "ci_high"]].itertuples(index=False)}
-    # every category's shares at once (a Wilson interval per call costs a millisecond)
-    shares = [(c, key) for c in selections for key in REVIEW_KEYS
-              if BY_KEY[key].kind == "proportion" and BY_KEY[key].family != "survey"
-              and (c, key) in sums and sums[(c, key)][3]]
-    estimates: dict[tuple[str, str], Estimate] = {}
-    if shares:
-        hits = [int(sums[pair][0]) for pair in shares]
-        ns = [int(sums[pair][1]) for pair in shares]
-        value, low, high = wilson_intervals(hits, ns)
-        estimates = {pair: Estimate(float(v), n, float(lo), float(hi)) for pair, v, n, lo, hi
-                     in zip(shares, value, ns, low, high, strict=True)}
+    estimates = _share_estimates(sums)
     out = []
     for category, chosen in selections.items():
         base = {"category": category, "groups": len(chosen), "group_ids": chosen}
@@ -501,12 +529,31 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
     return pd.DataFrame(out, columns=columns)
 
 
+def _share_estimates(sums: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], Any]:
+    """The participation shares among ``sums`` ((unit, indicator) -> (hits, n, total, groups
+    with a figure), unit a category or a quarter), each a statistics.Estimate with its Wilson
+    interval, computed at once: one interval per call cost a millisecond, and a selection's
+    trend or a roll-up asks for dozens."""
+    from metrics.statistics import Estimate, wilson_intervals  # scipy: only when pooling
+
+    shares = [(unit, key) for (unit, key), found in sums.items()
+              if key in REVIEW_KEYS and BY_KEY[key].kind == "proportion"
+              and BY_KEY[key].family != "survey" and found[3]]
+    if not shares:
+        return {}
+    hits = [int(sums[pair][0]) for pair in shares]
+    ns = [int(sums[pair][1]) for pair in shares]
+    value, low, high = wilson_intervals(hits, ns)
+    return {pair: Estimate(float(v), n, float(lo), float(hi)) for pair, v, n, lo, hi
+            in zip(shares, value, ns, low, high, strict=True)}
+
+
 def _pooled_object(spec, found: tuple | None, config: Config,
                    estimate: Any = None) -> dict[str, Any]:
     """A non-survey indicator pooled over a selection from its groups' summed counts:
     counts add up, shares add their counts (Wilson interval), the rest are not defined.
     found: (hits, n, total, groups with a figure) or None; estimate: the share's
-    statistics.Estimate when the caller computed many at once (_wilson_estimates)."""
+    statistics.Estimate when the caller computed many at once (_share_estimates)."""
     if found is None or not found[3]:
         missing = _missing_object(spec.key, config)
         return {f: missing.get(f) for f in ("value", "n", "ci_low", "ci_high", "status", "note")}
@@ -529,10 +576,11 @@ def _pooled_object(spec, found: tuple | None, config: Config,
 
 
 def _slice_objects(sums: dict[str, tuple], released: dict[str, tuple[SliceDecision, dict | None]],
-                   config: Config) -> dict[str, dict[str, Any]]:
+                   config: Config, estimates: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """One quarter of a selection: the review's indicator objects, from the groups' summed
-    counts (indicator -> (hits, n, total, groups with a figure)) and, for survey indicators,
-    the release decision and pooled figure (metrics.release.selection_release)."""
+    counts (indicator -> (hits, n, total, groups with a figure)) with the shares' estimates
+    (_share_estimates) and, for survey indicators, the release decision and pooled figure
+    (metrics.release.selection_release)."""
 
     out: dict[str, dict[str, Any]] = {}
     nothing = {"delta": None, "verdict": CANT_TELL, "p_adjusted": None}
@@ -544,7 +592,8 @@ def _slice_objects(sums: dict[str, tuple], released: dict[str, tuple[SliceDecisi
         if found is None or not found[3]:
             out[key] = _missing_object(key, config)
             continue
-        out[key] = {**_pooled_object(spec, found, config), "change": nothing}
+        out[key] = {**_pooled_object(spec, found, config, estimates.get(key)),
+                    "change": nothing}
     for key in SURVEY_KEYS:
         decision, figure = released.get(key, (None, None))
         if decision is None or not decision.allowed or figure is None:
@@ -862,10 +911,10 @@ def groups_by_name(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     carries the order as ranks (pages.group_order, written at publish): sorting by regular
     expressions still cost every cold page tens of milliseconds at 10,000 groups."""
     if page_table(con, "group_order"):
-        return con.execute("SELECT g.* FROM marts.groups g JOIN pages.group_order o "
-                           "USING (group_id) ORDER BY o.name_rank, o.id_rank").df()
-    return con.execute(f"SELECT * FROM marts.groups ORDER BY {_natural_sql('name')}, "
-                       f"{_natural_sql('group_id')}").df()
+        return _frame(con, "SELECT g.* FROM marts.groups g JOIN pages.group_order o "
+                      "USING (group_id) ORDER BY o.name_rank, o.id_rank")
+    return _frame(con, f"SELECT * FROM marts.groups ORDER BY {_natural_sql('name')}, "
+                  f"{_natural_sql('group_id')}")
 
 
 def group_order_computed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -919,18 +968,22 @@ def trend(con: duckdb.DuckDBPyConnection, indicator: str,
     ).df()
 
 
-def funnel(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str) -> pd.DataFrame:
-    return con.execute(
-        "SELECT * FROM marts.funnel_points WHERE quarter = ? AND indicator = ? ORDER BY n",
-        [quarter, indicator],
-    ).df()
+def funnel(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str,
+           group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Funnel-plot points of one indicator (``group_ids``: only those groups' points; the
+    limits are the whole program's either way)."""
+    where, params = _where_groups(group_ids)
+    return _frame(con, "SELECT * FROM marts.funnel_points WHERE quarter = ? AND indicator = ?"
+                  + where + " ORDER BY n", [quarter, indicator, *params])
 
 
-def shrunken(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str) -> pd.DataFrame:
-    return con.execute(
-        "SELECT * FROM marts.shrunken WHERE quarter = ? AND indicator = ? ORDER BY rank",
-        [quarter, indicator],
-    ).df()
+def shrunken(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str,
+             group_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Empirical-Bayes estimates of one indicator, ranked over the whole program (``group_ids``:
+    only those groups' rows, with their program-wide ranks)."""
+    where, params = _where_groups(group_ids)
+    return _frame(con, "SELECT * FROM marts.shrunken WHERE quarter = ? AND indicator = ?"
+                  + where + " ORDER BY rank", [quarter, indicator, *params])
 
 
 def session_attendance(con: duckdb.DuckDBPyConnection, group_id: str,

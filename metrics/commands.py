@@ -9,7 +9,6 @@ These commands open the warehouse read-only.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,10 @@ from metrics.definitions import (
     chance_sentence,
     state_words,
 )
-from metrics.presentation import format_figure
+from metrics.presentation import format_figure, print_json
 
 SIGNAL_WORDS = {"stopped_coming": "stopped coming", "no_contact_30_days": "no contact 30 days"}
 
-
-def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
 
 
 def _open_read_only(db: str | None) -> duckdb.DuckDBPyConnection:
@@ -79,16 +75,33 @@ def format_review(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def add_flag_reasons(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
+                     group_ids: list[str] | None) -> None:
+    """What a reader of `hearth review --json` needs to find each group's story beside its
+    figures: every raised flag with its plain-language reason, evidence and lifecycle, as
+    `flag_reasons` (`flags` keeps the bare names). Read from marts.flags, which only ever
+    holds what the read layer shows (a survey flag needs the group's figure released)."""
+    for record in api.flags_records(con, data["quarter"], group_ids):
+        group = data["groups"].get(record["group_id"])
+        if group is not None and record["state"] != "resolved":
+            group.setdefault("flag_reasons", []).append(
+                {k: record[k] for k in ("flag", "reason", "evidence", "state", "since")})
+    for group in data["groups"].values():
+        group.setdefault("flag_reasons", [])
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     con = _open_read_only(args.db)
+    group_ids = args.group if getattr(args, "group", None) else None
     try:
-        data = api.review(con, args.quarter, config,
-                          group_ids=args.group if getattr(args, "group", None) else None)
+        data = api.review(con, args.quarter, config, group_ids=group_ids)
+        if args.json:
+            add_flag_reasons(con, data, group_ids)
     finally:
         con.close()
     if args.json:
-        _print_json(data)
+        print_json(data)
     else:
         print(format_review(data))
     return 0
@@ -103,7 +116,7 @@ def cmd_flags(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.json:
-        _print_json(records)
+        print_json(records)
         return 0
     if not any(r["state"] != "resolved" for r in records):
         print(f"{quarter}: no group flagged")
@@ -127,7 +140,7 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
         for r in frame.to_dict("records")
     ]
     if args.json:
-        _print_json(records)
+        print_json(records)
         return 0
     if not records:
         print(f"{quarter}: no member shows withdrawal signals")
@@ -184,7 +197,7 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
     failed = bool(findings) or bool(update["problems"]) or any(
         s["problems"] and s["problems"] != ["not published yet"] for s in snapshots.values())
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         print(format_privacy_check(report))
     return 1 if failed else 0

@@ -155,7 +155,30 @@ FLAG_RULES: tuple[FlagRule, ...] = (
     FlagRule("withdrawal_cluster", "Members withdrawing", None, 2, "members with signals"),
     FlagRule("meeting_less_often", "Meeting less often than planned", None, 1 / 3,
              "share of the sessions the cadence expects that were not held"),
+    # Changes against the group's own last quarter, by the review's change test (alpha is the
+    # level of its p for one group in one quarter, like the rules above: adjusting across all
+    # groups, as the review's verdicts do, left a buddy system that stopped dead in a group of
+    # ten unflagged in any program over ~30 groups - tests/story_sweep.py): a group can still
+    # sit above the program's lower limit while its members' answers or habits fall away
+    FlagRule("belonging_falling", "Belonging falling", 0.005, 20.0,
+             "index points fallen since last quarter"),
+    FlagRule("safety_falling", "Psychological safety falling", 0.005, 20.0,
+             "index points fallen since last quarter"),
+    FlagRule("loneliness_rising", "Loneliness rising", 0.005, 0.3,
+             "rise in the share of lonely answers since last quarter"),
+    FlagRule("buddy_checkins_stopped", "Buddy check-ins falling away", 0.005, 0.4,
+             "fall in buddy coverage since last quarter (share of active members)"),
 )
+
+#: `buddy_checkins_stopped` also needs this quarter's coverage at or below this share: the
+#: story is check-ins that have all but stopped, not a busy quarter followed by a calm one
+#: (ordinary groups swing 40 points between quarters now and then - tests/story_sweep.py).
+BUDDY_STOPPED_SHARE = 0.2
+
+#: The change flags: (flag, indicator, direction of the bad move) - see FLAG_RULES.
+CHANGE_FLAGS = (("belonging_falling", "belonging", -1), ("safety_falling", "psychological_safety", -1),
+                ("loneliness_rising", "loneliness_share", +1),
+                ("buddy_checkins_stopped", "buddy_coverage", -1))
 
 FLAG_RULE = {rule.flag: rule for rule in FLAG_RULES}
 

@@ -57,6 +57,9 @@ import pandas as pd
 from hearth.calendar import shift_quarter
 from metrics.change import previous_positions
 from metrics.definitions import (
+    BUDDY_STOPPED_SHARE,
+    BY_KEY,
+    CHANGE_FLAGS,
     FLAG_RULE,
     NEWCOMER_BASELINE_MIN,
     NEWCOMER_BASELINE_QUARTERS,
@@ -94,6 +97,18 @@ MIN_EXPECTED_FOR_CADENCE = 6
 # untied values: |S| >= 16, z >= 1.98), so no window significant at 5% or less is skipped.
 TREND_PREFILTER_Z = -1.9
 STATES = ("new", "continuing", "resolved")
+#: What build_flags reads of the quarters before the first one it judges, per indicator: how
+#: many quarters back (None: every earlier quarter). An incremental refresh hands it these kept
+#: rows only (and every row of the quarters it rebuilds), not every earlier indicator row.
+EARLIER_QUARTERS: dict[str, int | None] = {
+    # newcomers_not_returning: the baseline is this quarter and the ones before it
+    "newcomer_return": NEWCOMER_BASELINE_QUARTERS - 1,
+    # shrinking: against the larger of the two quarters before
+    "active_members": 2,
+    # low_safety / low_belonging: tau^2 is pooled over every quarter of the program
+    "psychological_safety": None,
+    "belonging": None,
+}
 
 
 def _pct(x: float) -> str:
@@ -368,15 +383,71 @@ def newcomers_below_rest(indicators: pd.DataFrame, since: str | None = None) -> 
     return out[keep]
 
 
+def changed_since_last_quarter(indicators: pd.DataFrame,
+                               since: str | None = None) -> pd.DataFrame:
+    """Group-quarters whose belonging, safety, loneliness or buddy coverage moved the bad way
+    since the group's own last quarter (definitions.CHANGE_FLAGS), by the review's change test.
+
+    A row qualifies when the change test's p for the group (metrics.change.add_changes:
+    Mann-Whitney U for the indices, two proportions for the shares; two-sided, not adjusted
+    across groups) is below the rule's alpha, chosen like the other flags' levels so that chance
+    flags stay near the calibrated rate, and the move is at least its min_gap. The change test only runs when both quarters' figures are released (not
+    suppressed, not pooled), so a flag never tells a hidden group's survey story.
+    Columns: quarter, group_id, flag, indicator, value, previous, delta, n, p_value.
+    """
+    columns = ["quarter", "group_id", "flag", "indicator", "value", "previous", "delta", "n",
+               "p_value"]
+    found = []
+    for flag, key, direction in CHANGE_FLAGS:
+        rule = FLAG_RULE[flag]
+        rows = indicators[(indicators["indicator"] == key) & indicators["group_id"].notna()
+                          & (indicators["status"] == "ok")]
+        if since:
+            rows = rows[rows["quarter"] >= since]
+        move = direction * rows["delta"].astype(float)
+        bad = (rows["p_value"].astype(float) < rule.alpha) \
+            & (move >= rule.min_gap - 1e-9)
+        if flag == "buddy_checkins_stopped":
+            bad &= rows["value"].astype(float) <= BUDDY_STOPPED_SHARE + 1e-9
+        hit = rows[bad.fillna(False).astype(bool)]
+        if len(hit):
+            found.append(pd.DataFrame({
+                "quarter": hit["quarter"], "group_id": hit["group_id"], "flag": flag,
+                "indicator": key, "value": hit["value"].astype(float),
+                "previous": hit["value"].astype(float) - hit["delta"].astype(float),
+                "delta": hit["delta"].astype(float), "n": hit["n"],
+                "p_value": hit["p_value"].astype(float)}))
+    if not found:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(found, ignore_index=True)[columns]
+
+
+def _change_reason(r) -> str:
+    """The plain-language reason of a change flag, naming both quarters' figures."""
+    title = BY_KEY[r.indicator].title
+    p = f"change test p = {r.p_value:.3f}"
+    if r.indicator == "buddy_coverage":
+        return (f"Buddy check-ins have fallen away: {_pct(r.value)} of active members checked "
+                f"in with a buddy in the last 30 days, down from {_pct(r.previous)} last "
+                f"quarter ({p}).")
+    if r.indicator == "loneliness_share":
+        return (f"More members answer as lonely: {_pct(r.value)} of {int(r.n)} responses, up "
+                f"from {_pct(r.previous)} last quarter ({p}).")
+    return (f"{title} fell to {r.value:.0f} ({int(r.n)} responses) from {r.previous:.0f} last "
+            f"quarter, {abs(r.delta):.0f} points down ({p}).")
+
+
 def build_flags(
     con: duckdb.DuckDBPyConnection, indicators: pd.DataFrame,
     kept_flags: pd.DataFrame | None = None, since: str | None = None,
 ) -> pd.DataFrame:
     """marts.flags: one row per group x quarter x flag, with its lifecycle.
 
-    `indicators` should hold every quarter (limits and baselines look back). In a partial
+    `indicators` should hold every quarter (limits and baselines look back); with `since`,
+    the rows of quarters before it are needed only as EARLIER_QUARTERS says. In a partial
     refresh, `kept_flags` holds the flags kept from the last refresh for quarters before `since`:
-    they stand as they were, and the lifecycle of the new quarters' flags continues from them.
+    they stand as they were (their "resolved" rows too), and the lifecycle of the new quarters'
+    flags continues from them.
     """
     rows: list[dict] = []
 
@@ -427,9 +498,11 @@ def build_flags(
     # each group-quarter's standard deviation of scores, for every quarter (a partial refresh's
     # kept indicator rows do not carry it)
     # (the scores as last published: a late response the ledger holds back moves no evidence)
+    # (of the two indices flagged only: the other indicators' rows never read it)
     spread = con.execute(
         "SELECT quarter, unit AS group_id, indicator, stddev_samp(score) AS sd "
-        "FROM release.score_ledger WHERE unit <> '' GROUP BY ALL").df()
+        "FROM release.score_ledger WHERE unit <> '' "
+        "AND indicator IN ('psychological_safety', 'belonging') GROUP BY ALL").df()
     surveyed = indicators.drop(columns=["sd"], errors="ignore").merge(
         spread, on=["quarter", "group_id", "indicator"], how="left")
     for key, flag, title in (("psychological_safety", "low_safety", "Psychological safety"),
@@ -539,12 +612,19 @@ def build_flags(
                       level=FLAG_RULE["newcomers_not_returning"].alpha,
                       minimum_gap=FLAG_RULE["newcomers_not_returning"].min_gap))
 
+    for r in changed_since_last_quarter(indicators, since).itertuples():
+        rule = FLAG_RULE[r.flag]
+        add(r.quarter, r.group_id, r.flag, _change_reason(r),
+            _evidence(indicator=r.indicator, value=r.value, previous_quarter=r.previous,
+                      change=r.delta, n=r.n, p_value=r.p_value, level=rule.alpha,
+                      minimum_change=rule.min_gap))
+
     cluster = int(FLAG_RULE["withdrawal_cluster"].min_gap)
     clusters = con.execute(
         "SELECT quarter, group_id, count(DISTINCT member_id) AS members, "
         "list(DISTINCT signal ORDER BY signal) AS signals "
-        f"FROM marts.watchlist GROUP BY ALL HAVING count(DISTINCT member_id) >= {cluster} "
-        "ORDER BY ALL"
+        f"FROM marts.watchlist WHERE quarter >= $since GROUP BY ALL "
+        f"HAVING count(DISTINCT member_id) >= {cluster} ORDER BY ALL", {"since": since or ""}
     ).df()
     for r in clusters.itertuples():
         add(r.quarter, r.group_id, "withdrawal_cluster",
@@ -553,17 +633,22 @@ def build_flags(
 
     columns = ["quarter", "group_id", "flag", "reason", "evidence"]
     out = pd.DataFrame(rows, columns=columns)
-    if since:
-        # earlier quarters stand as the last refresh flagged them (some tests above judged only
-        # the quarters from `since` on)
-        out = out[out["quarter"] >= since]
-        if kept_flags is not None and len(kept_flags):
-            kept = kept_flags[(kept_flags["quarter"] < since)
-                              & (kept_flags["state"] != "resolved")]
-            out = pd.concat([kept[columns], out], ignore_index=True)
-        out = out.reset_index(drop=True)
     present = wide[["quarter", "group_id"]]
-    return with_lifecycle(out, present)
+    if not since:
+        return with_lifecycle(out, present)
+    # earlier quarters stand as the last refresh flagged them (some tests above judged only
+    # the quarters from `since` on); their raised flags carry the runs on, and their "resolved"
+    # rows are kept as they are (resolving needs every earlier quarter's groups, which a partial
+    # refresh does not read)
+    out = out[out["quarter"] >= since]
+    kept = kept_flags if kept_flags is not None else pd.DataFrame(columns=[*columns, "state"])
+    kept = kept[kept["quarter"] < since]
+    raised = kept["state"] != "resolved"
+    out = pd.concat([kept.loc[raised, columns], out], ignore_index=True)
+    rebuilt = with_lifecycle(out, present[present["quarter"] >= since])
+    if not (~raised).any():
+        return rebuilt
+    return _in_order(pd.concat([rebuilt, kept.loc[~raised, rebuilt.columns]], ignore_index=True))
 
 
 def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
@@ -603,9 +688,14 @@ def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
                 "since": first, "quarters": run, "state": "resolved"})
     if resolved:
         out = pd.concat([out, pd.DataFrame(resolved)], ignore_index=True)
+    return _in_order(out)
+
+
+def _in_order(flags: pd.DataFrame) -> pd.DataFrame:
+    """Flags by quarter and group, alarms first, then resolved ones, "can't tell yet" last."""
     order = {"cant_tell_yet": 99}
-    out["_o"] = out["flag"].map(order).fillna(0) + (out["state"] == "resolved") * 50
-    out["quarters"] = out["quarters"].astype("int64")
+    out = flags.assign(_o=flags["flag"].map(order).fillna(0) + (flags["state"] == "resolved") * 50,
+                       quarters=flags["quarters"].astype("int64"))
     return out.sort_values(["quarter", "group_id", "_o", "flag"], ignore_index=True).drop(
         columns="_o")
 

@@ -71,6 +71,10 @@ FLAG_INDICATORS = {
     "newcomers_not_returning": ["newcomer_return"],
     "withdrawal_cluster": ["active_members", "attendance_rate"],
     "meeting_less_often": ["sessions_held"],
+    "belonging_falling": ["belonging"],
+    "safety_falling": ["psychological_safety"],
+    "loneliness_rising": ["loneliness_share"],
+    "buddy_checkins_stopped": ["buddy_coverage"],
 }
 
 #: The flag that only says "too little to judge": no comparison group is made of it.

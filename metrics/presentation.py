@@ -10,13 +10,16 @@ so that `hearth review`, the dashboard and the HTML report say the same thing ab
     format_figure(key, obj, verdict) -> str     a review object as a plain-text cell (the CLI)
     verdict_words(verdict) -> str               a change test's verdict: 'clearly up', ...
     TESTED_AT_NEXT_REFRESH                      a follow-up test the snapshot does not hold yet
+    print_json(obj)                             a command's --json output
 
 Light on purpose (no pandas, no numpy): the CLI's read commands import it and must start fast.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from typing import Any
 
 from metrics.anonymity import INSUFFICIENT_LABEL, POOLED_LABEL, SUPPRESSED_LABEL, is_missing
@@ -124,3 +127,14 @@ def format_figure(key: str, obj: dict[str, Any], verdict: bool = True) -> str:
     if verdict and obj["change"]["verdict"] in ("up", "down"):
         text += f" ({obj['change']['verdict']} since last quarter)"
     return text
+
+
+def print_json(obj: Any) -> None:
+    """A command's --json output: indented for a person at a terminal, compact when piped.
+
+    (json only indents in its pure-Python encoder; the compact form uses the C encoder, about
+    ten times faster - `hearth review --json` spent more time indenting than computing.)"""
+    if sys.stdout.isatty():
+        print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+    else:
+        print(json.dumps(obj, default=str, ensure_ascii=False, separators=(",", ":")))

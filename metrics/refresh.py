@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import duckdb
@@ -43,7 +44,7 @@ from hearth.instrument import load_instrument
 from hearth.quoting import sql_literal
 from metrics.change import add_changes, funnel_points, shrunken_estimates
 from metrics.definitions import LONELY_TOTAL, REGULAR_SHARE, WILLING_SCORE
-from metrics.flags import build_flags
+from metrics.flags import EARLIER_QUARTERS, build_flags
 from metrics.frames import query_frame
 from metrics.graph import (
     SCOPE_TABLE,
@@ -75,14 +76,16 @@ CORE_TABLES = (
 
 #: Stage tables the runner keeps after a refresh, so the next incremental one builds on them
 #: instead of reading the whole history again: {kept table: (stage table, its column types)}.
-#: The membership attendance bits (metrics/sql/03_memberships.sql) read only the sessions from
-#: the quarter new data starts in and take the earlier sessions' bits from here. They hold
-#: member-level rows, so no published snapshot carries the `kept` schema.
+#: The membership attendance bits and the attendance rows per session and loaded file
+#: (metrics/sql/03_memberships.sql) read only the sessions from the quarter new data starts in
+#: and take the earlier sessions' from here. They hold member-level rows, so no published
+#: snapshot carries the `kept` schema.
 KEPT_TABLES = {
     "kept.pair_bits": ("stage_pair_bits", {"group_id": "VARCHAR", "member_id": "VARCHAR",
                                            "a": "BIT", "e": "BIT"}),
-    "kept.session_rows": ("stage_session_rows", {"session_id": "VARCHAR", "attended": "BIGINT",
-                                                 "excused": "BIGINT"}),
+    "kept.session_rows": ("stage_session_rows", {"session_id": "VARCHAR", "load_id": "INTEGER",
+                                                 "attended": "BIGINT", "excused": "BIGINT",
+                                                 "rows": "BIGINT"}),
 }
 
 #: Every table that exists before a refresh runs: the loaded core and the kept stage tables.
@@ -165,6 +168,23 @@ class Context:
             [self.since, first or ""],
         )
 
+    def indicator_rows(self, earlier: Mapping[str, int | None]) -> pd.DataFrame:
+        """marts.indicators as this refresh wrote it, with the kept rows of earlier quarters
+        that `earlier` asks for: {indicator: quarters back from `since` (None: all)}."""
+        new = self.frames["marts.indicators"]
+        if self.full or not earlier:
+            return new
+        waiting = _kept_name("marts.indicators")
+        source = waiting if table_columns(self.con, waiting) is not None else "marts.indicators"
+        wanted = " OR ".join(
+            f"(indicator = {sql_literal(name)}"
+            + ("" if back is None else
+               f" AND quarter >= {sql_literal(shift_quarter(self.since, -back))}") + ")"
+            for name, back in earlier.items())
+        kept = query_frame(self.con, f"SELECT * FROM {source} WHERE quarter < ? AND ({wanted})",
+                           [self.since])
+        return pd.concat([kept, new], ignore_index=True) if len(kept) else new
+
     def rows(self, table: str, lookback: int | None = 0) -> pd.DataFrame:
         """A marts table this refresh wrote (from memory), with the kept rows of the `lookback`
         quarters before `since` in front (None: every earlier quarter)."""
@@ -213,10 +233,11 @@ def _shrunken_step(ctx: Context) -> dict:
 
 
 def _flags_step(ctx: Context) -> dict:
-    # every earlier quarter: survey limits pool the groups' spread over all quarters, newcomers
-    # compare with the trailing quarters, "shrinking" with the two before; and a flag's
-    # lifecycle (since when) continues the runs of the flags kept from the last refresh
-    return {"marts.flags": build_flags(ctx.con, ctx.rows("marts.indicators", lookback=None),
+    # earlier quarters as far back as each flag looks (flags.EARLIER_QUARTERS): survey limits
+    # pool the groups' spread over all quarters, newcomers compare with the trailing quarters,
+    # "shrinking" with the two before; and a flag's lifecycle (since when) continues the runs
+    # of the flags kept from the last refresh
+    return {"marts.flags": build_flags(ctx.con, ctx.indicator_rows(EARLIER_QUARTERS),
                                        kept_flags=ctx.kept("marts.flags"), since=ctx.since)}
 
 
@@ -360,19 +381,24 @@ def _can_refresh_part(con: duckdb.DuckDBPyConnection, steps: list[Step], fingerp
 
 
 def _ensure_kept(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty kept tables where there are none yet (a full refresh reads none of their rows, but
-    the SQL that reads them must find them)."""
+    """Empty kept tables where there are none yet, or where an older Hearth left them with other
+    columns (a full refresh reads none of their rows, but the SQL that reads them must find
+    them with this layout)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS kept")
     for table, (_, types) in KEPT_TABLES.items():
+        if table_columns(con, table) not in (None, tuple(types)):
+            con.execute(f"DROP TABLE {table}")
         columns = ", ".join(f"{col} {typ}" for col, typ in types.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
 
 
 def _save_kept(con: duckdb.DuckDBPyConnection) -> None:
-    """Keep this refresh's stage tables for the next incremental refresh."""
+    """Keep this refresh's stage tables for the next incremental refresh. Each kept table is
+    replaced whole (not emptied and filled: deleted rows would stay in the file until DuckDB
+    vacuums it, and the delete itself scans the table)."""
     for table, (stage, types) in KEPT_TABLES.items():
-        con.execute(f"DELETE FROM {table}")
-        con.execute(f"INSERT INTO {table} SELECT {', '.join(types)} FROM {stage}")
+        columns = ", ".join(f"{col}::{typ} AS {col}" for col, typ in types.items())
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM {stage}")
 
 
 def _set_variable(con: duckdb.DuckDBPyConnection, name: str, literal: str) -> None:

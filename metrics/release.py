@@ -449,9 +449,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     """
     current = current.assign(was=current["role"])
     quarters = sorted(current["quarter"].unique())
+    # (allowed figures of earlier publications take no part: metrics.audit.determined_hidden)
     history = con.execute(
         "SELECT publication, quarter, indicator, figure, role, terms FROM release.figures "
-        "WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+        "WHERE role <> 'allowed' AND quarter IN (SELECT unnest(?::VARCHAR[])) "
         "AND indicator IN (SELECT unnest(?::VARCHAR[]))",
         [quarters, sorted(current["indicator"].unique())],
     ).df()
@@ -462,13 +463,15 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     # entries together (last publication's program total, unchanged): hiding it now protects
     # nothing, so it is neither a hidden figure to protect nor a figure worth hiding.
     # (Plain lists, not itertuples over Arrow columns: this runs over every figure.)
-    public = {(i, frozenset(t)) for i, t, r in zip(history["indicator"].tolist(),
-                                                   history["terms"].tolist(),
-                                                   history["role"].tolist(), strict=True)
+    public = {(i, _entries(t)) for i, t, r in zip(history["indicator"].tolist(),
+                                                  history["terms"].tolist(),
+                                                  history["role"].tolist(), strict=True)
               if r == "shown"}
+    # each current figure's entries, as a set once (the passes below look at them again)
+    current_sums = [_entries(t) for t in current["terms"].tolist()]
     single_public = pd.Series(
-        [(i, frozenset(t)) in public
-         for i, t in zip(current["indicator"].tolist(), current["terms"].tolist(), strict=True)],
+        [(i, t) in public
+         for i, t in zip(current["indicator"].tolist(), current_sums, strict=True)],
         index=current.index, dtype=bool)
     current.loc[single_public & current["role"].eq("hidden"), "role"] = "allowed"
     # Indicators are independent systems (metrics.audit), and a pass changes roles only within
@@ -483,8 +486,12 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
         if not found:
             return current
         unsettled = sorted({f.indicator for f in found})
-        hidden_terms = {(p, q, i, f): set(t) for p, q, i, f, r, t in zip(
-            *(everything[c].tolist() for c in FIGURE_COLUMNS), strict=True) if r == "hidden"}
+        # the entries of the hidden figures found (only theirs: sets of every hidden figure
+        # of every publication cost more than the rest of a pass)
+        wanted = {(f.publication, f.quarter, f.indicator, f.figure) for f in found}
+        hidden_terms = {(p, q, i, f): _entries(t) for p, q, i, f, r, t in zip(
+            *(everything[c].tolist() for c in FIGURE_COLUMNS), strict=True)
+            if r == "hidden" and (p, q, i, f) in wanted}
         picked = set()
         for f in found:
             open_ = (current["indicator"] == f.indicator) & current["role"].eq("shown") \
@@ -494,8 +501,10 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
             # its entries do not move), then the smallest shown group, then the program; and
             # when the quarter has none left, the same in the other quarters (a pooled pair of
             # quarters ties two quarters together)
-            terms = hidden_terms.get((f.publication, f.quarter, f.indicator, f.figure), set())
-            same = open_ & current["terms"].map(lambda t, terms=terms: bool(terms & set(t)))
+            terms = hidden_terms.get((f.publication, f.quarter, f.indicator, f.figure),
+                                     frozenset())
+            same = open_ & pd.Series([not terms.isdisjoint(t) for t in current_sums],
+                                     index=current.index, dtype=bool)
             groups = current["figure"].str.startswith("group:")
             for candidates in (current[same & groups & here], current[groups & here],
                                current[here], current[same & groups], current[same],
@@ -509,6 +518,11 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
                 + ", ".join(f"{f.quarter} {f.indicator} {f.figure}" for f in found))
         current.loc[sorted(picked), "role"] = "hidden"
     raise RuntimeError("release: could not settle the figures against earlier publications")
+
+
+def _entries(terms) -> frozenset:
+    """A figure's ledger entries as a set (a list, or an array as DuckDB hands them over)."""
+    return frozenset(terms.tolist() if isinstance(terms, np.ndarray) else terms)
 
 
 def _pooled(out: pd.DataFrame, units: pd.DataFrame, k: int, publication: int,
@@ -748,9 +762,11 @@ def selection_release(
     chosen = list(dict.fromkeys(selected))
     program_n = {
         (q, i): int(n) for q, i, n in con.execute(
+            # (list_contains, not IN (SELECT unnest(...)): a filter DuckDB pushes into the
+            # scan, which then skips the row groups holding no program row)
             "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
-            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
-            "AND quarter IN (SELECT unnest(?::VARCHAR[]))", [list(SURVEY_KEYS), wanted],
+            "AND n IS NOT NULL AND list_contains(?::VARCHAR[], indicator) "
+            "AND list_contains(?::VARCHAR[], quarter)", [list(SURVEY_KEYS), wanted],
         ).fetchall()
     }
     found = {

@@ -166,12 +166,41 @@ def cache_lock(folder: Path):
 
 
 @pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory):
+    """``built_warehouse(name, build) -> Path``: a private copy of a warehouse that
+    ``build(db)`` builds once per session (per xdist worker) under ``name``, for tests that
+    would otherwise load the same files into a fresh warehouse each. Every call returns a new
+    copy in its own folder (the warehouse and whatever the build left beside it: its audiences'
+    snapshots, state store and key), so the test may write to it; a DuckDB file copies in
+    milliseconds where a load takes a second or more. ``name`` says what the build holds: two
+    modules that build the same thing share it by using the same name and build.
+
+    Leave the key out of the build (load no survey responses in it) when tests compare
+    response ids of two warehouses: copies of one build share its key."""
+    built: dict[str, Path] = {}
+
+    def copy(name: str, build) -> Path:
+        if name not in built:
+            db = tmp_path_factory.mktemp(f"built-{name}") / "hearth.duckdb"
+            build(db)
+            built[name] = db
+        source = built[name]
+        folder = tmp_path_factory.mktemp(f"copy-{name}")
+        for path in source.parent.iterdir():
+            if path.is_file():
+                shutil.copy2(path, folder / path.name)
+        return folder / source.name
+
+    return copy
+
+
+@pytest.fixture(scope="session")
 def sample_page(sample_warehouse):
     """``sample_page(audience, page, **state)``: a page of the sample as Streamlit's AppTest
     renders it for that audience (session state set first, as `test_dashboard_pages.app_for`
     takes it), run once per session and shared by every test that asks for the same one; each
-    render runs the app script twice. Only read what it shows: a test that clicks, selects or
-    reruns builds its own with ``open_page(app_for(monkeypatch, ...), page)``."""
+    render is one run of the app script (`open_page`). Only read what it shows: a test that
+    clicks, selects or reruns builds its own with ``open_page(app_for(monkeypatch, ...), page)``."""
     from tests.test_dashboard_pages import app_for, open_page
 
     rendered: dict[tuple, object] = {}
@@ -450,3 +479,23 @@ def sample_members_by_group() -> dict[str, set[str]]:
         for row in csv.DictReader(handle):
             groups.setdefault(row["group_id"], set()).add(row["name"])
     return groups
+
+
+@pytest.fixture(scope="session")
+def story_community(tmp_path_factory):
+    """``story_community(settings)``: a community of tests/story_sweep.py with its stories
+    planted, loaded once per version of the code and the planters (shared by every module and
+    xdist worker, like synthetic_program), read back as the checker reads it."""
+    from tests import story_sweep
+
+    cache = test_cache(tmp_path_factory)
+    planters = hashlib.sha256(b"".join(
+        (ROOT / "tests" / name).read_bytes() for name in ("planted_stories.py",
+                                                          "story_sweep.py"))).hexdigest()[:12]
+
+    def community(settings):
+        name = f"story-{settings.seed}-{settings.groups}-{_code_fingerprint()}-{planters}"
+        db = built_once(cache / name, lambda db: story_sweep.load(db, settings))
+        return story_sweep.read(db, settings)
+
+    return community

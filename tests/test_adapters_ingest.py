@@ -41,18 +41,23 @@ SURVEYS = {
 }
 
 
-@pytest.fixture()
-def warehouse(tmp_path) -> Path:
-    """A warehouse holding the fixture community's groups and members."""
-    (tmp_path / "groups.csv").write_text(GROUPS, encoding="utf-8")
+def build_roster_warehouse(db: Path) -> None:
+    """The fixture community's groups and members (GROUPS, fixtures/exports/roster.csv) loaded
+    into ``db``; no survey yet, so no response key."""
+    (db.parent / "groups.csv").write_text(GROUPS, encoding="utf-8")
     roster = pd.read_csv(EXPORTS / "roster.csv", dtype=str, keep_default_na=False)
     members = roster.assign(role="member", tier="standard")
-    members.to_csv(tmp_path / "members.csv", index=False)
-    db = tmp_path / "hearth.duckdb"
-    summaries = ingest_paths([tmp_path / "groups.csv", tmp_path / "members.csv"], db=db,
+    members.to_csv(db.parent / "members.csv", index=False)
+    summaries = ingest_paths([db.parent / "groups.csv", db.parent / "members.csv"], db=db,
                              config=CONFIG)
     assert [s.error for s in summaries] == [None, None]
-    return db
+
+
+@pytest.fixture()
+def warehouse(built_warehouse) -> Path:
+    """A warehouse holding the fixture community's groups and members (a private copy of one
+    built once per session)."""
+    return built_warehouse("export-roster", build_roster_warehouse)
 
 
 def ingest(db: Path, *paths: Path):

@@ -92,7 +92,8 @@ def test_todays_zoom_export_is_read_as_the_classic_report_without_waiting_room_t
         "g04-2025-05-06", ("m17", "60", 3), ("m18", "45", 4)))
     assert (p.rows_read, p.rows_excluded, p.rows_merged) == (4, 2, 0)
     assert p.quarantine == [] and p.guests == []
-    assert p.notes == ["times had no zone; read as Europe/London (program.time_zone)"]
+    assert p.notes == ["times had no zone; read as Europe/London (program.time_zone)",
+                       "dates read month-first (12-hour clock, as en-US writes)"]
 
 
 def test_forcing_the_newer_zoom_format_on_it_names_the_fix():

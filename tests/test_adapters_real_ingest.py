@@ -53,8 +53,10 @@ def make_warehouse(folder: Path) -> Path:
 
 
 @pytest.fixture()
-def warehouse(tmp_path) -> Path:
-    return make_warehouse(tmp_path / "w")
+def warehouse(built_warehouse) -> Path:
+    """A private copy of `make_warehouse`'s, built once per session. (A test that needs a
+    warehouse with a key of its own, like `other` below, calls make_warehouse itself.)"""
+    return built_warehouse("export-roster-real", lambda db: make_warehouse(db.parent))
 
 
 def ingest(db: Path, *paths: Path):

@@ -110,6 +110,13 @@ def test_a_group_found_by_search_opens_in_two_actions(page, dashboards):
 def test_no_table_or_chart_is_taller_than_two_screens(page, dashboards, path, title):
     served = dashboards(2000)
     open_and_settle(page, f"{served.url}/{path}", title)
+    if title == "Quarterly review":  # it draws no chart until a section is picked: the trends
+        page.get_by_role("radio", name="Trends").or_(
+            page.get_by_role("button", name="Trends", exact=True)).first.click()
+        check = expect()
+        check(page.get_by_role("heading", name="Trends over the quarters")).to_be_visible()
+        check(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+        check(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
     tall = []
     for kind in ("stDataFrame", "stPlotlyChart", "stText", "stMarkdown"):
         for element in page.get_by_test_id(kind).all():

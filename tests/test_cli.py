@@ -118,3 +118,19 @@ def test_the_command_is_found_after_global_options_abbreviated_or_not(sample_war
     assert capsys.readouterr().out == whole
     assert main([f"--db={sample_warehouse}", "status", "--json"]) == 0
     assert capsys.readouterr().out == whole
+
+
+def test_json_output_is_indented_at_a_terminal_and_compact_when_piped(monkeypatch, capsys):
+    """--json is for programs (compact, the fast C encoder) unless a person reads it at a
+    terminal (indented); both parse to the same value."""
+    from metrics.presentation import print_json
+
+    value = {"quarter": "2026Q3", "groups": [{"id": "g01", "n": 7}], "note": "can't tell yet"}
+    print_json(value)
+    piped = capsys.readouterr().out
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    print_json(value)
+    at_terminal = capsys.readouterr().out
+    assert "\n" not in piped.strip() and '"quarter":"2026Q3"' in piped
+    assert '\n  "quarter": "2026Q3",' in at_terminal
+    assert json.loads(piped) == json.loads(at_terminal) == value

@@ -180,3 +180,62 @@ def test_each_rollup_row_is_the_selection_of_its_groups(sample_warehouse, sample
                 assert row.status == expected["status"], (category, row.indicator)
                 assert (pd.isna(row.value) and expected["value"] is None) or \
                     row.value == pytest.approx(expected["value"]), (category, row.indicator)
+
+
+def test_a_selections_funnel_points_and_ranking_are_the_programs_rows_of_its_groups(
+        sample_warehouse):
+    """funnel_points / shrunken keep the selection in the query: the same rows, dtypes and
+    order as the whole program's frame filtered to the selected groups."""
+    from metrics import api
+
+    snap = queries.snapshot(sample_warehouse)
+    ids = queries.groups_in_name_order(snap)
+    selections = [tuple(ids[::2]), (ids[0],), ()]
+    with queries.cursor(snap) as con:
+        for quarter in queries.quarters(snap):
+            for indicator in queries.comparable_indicators(snap, quarter):
+                for read, order in ((api.funnel, "n"), (api.shrunken, "rank")):
+                    whole = read(con, quarter, indicator)
+                    for chosen in selections:
+                        kept = whole[whole["group_id"].isin(chosen)]
+                        got = read(con, quarter, indicator, list(chosen))
+                        key = [order, "group_id"]  # (ties in n come in any order)
+                        pd.testing.assert_frame_equal(
+                            got.sort_values(key, ignore_index=True),
+                            kept.sort_values(key, ignore_index=True))
+
+
+def test_frames_read_through_arrow_have_the_dtypes_duckdb_gives():
+    from metrics import api
+
+    con = duckdb.connect()
+    sql = ("SELECT * FROM (VALUES ('a', DATE '2025-01-02', TIMESTAMP '2025-01-02 03:04:05', "
+           "TIMESTAMPTZ '2025-01-02 03:04:05+00', 1::INTEGER, 1::INTEGER, 2::BIGINT, 2.5, "
+           "0.25::DOUBLE, true, true, [1, 2]), "
+           "(NULL, NULL, NULL, NULL, 3, NULL, NULL, NULL, NULL, false, NULL, NULL)) "
+           "t(name, started_on, seen_at, seen_tz, size, size_or_null, n, share, rate, kept, "
+           "kept_or_null, items)")
+    con.execute("SELECT 1 UNION ALL SELECT 2").fetchone()  # an open result before the read
+    pd.testing.assert_frame_equal(api._frame(con, sql), con.execute(sql).df())
+
+
+def test_a_selection_of_groups_is_one_cache_key_per_distinct_tuple():
+    """Cached reads hash a tuple of strings as one string (queries.HASH_FUNCS): distinct
+    selections still get distinct entries, and the same selection the same one."""
+    import streamlit as st
+
+    calls = []
+
+    @st.cache_data(show_spinner=False, hash_funcs=queries.HASH_FUNCS)
+    def read(group_ids, filters=None):
+        calls.append(group_ids)
+        return len(calls)
+
+    ids = tuple(f"g{i}" for i in range(2000))
+    assert read(ids) == read(tuple(list(ids))) == 1
+    assert read(ids[:-1]) == 2
+    assert read((*ids[:-1], "x")) == 3
+    assert read(("1", "a")) == 4 and read((1, "a")) == 5  # the same repr items, other types
+    assert read(None, queries.Filters(modality=("video",))) == 6
+    assert read(None, queries.Filters(modality=("audio",))) == 7
+    read.clear()

@@ -135,22 +135,29 @@ MESSY_FIXTURES = [
 
 
 @pytest.fixture(scope="module")
-def roster_warehouse(tmp_path_factory) -> Path:
+def roster_warehouse(built_warehouse) -> Path:
     """The export fixtures' groups and roster, loaded once; each load works on a copy."""
-    from tests.test_adapters_ingest import CONFIG, EXPORTS, GROUPS
+    from tests.test_adapters_ingest import build_roster_warehouse
 
-    folder = tmp_path_factory.mktemp("messy")
-    (folder / "groups.csv").write_text(GROUPS, encoding="utf-8")
-    with (EXPORTS / "roster.csv").open(encoding="utf-8", newline="") as handle:
-        roster = list(csv.DictReader(handle))
-    with (folder / "members.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, [*roster[0], "role", "tier"])
-        writer.writeheader()
-        writer.writerows({**r, "role": "member", "tier": "standard"} for r in roster)
-    db = folder / "base.duckdb"
-    assert [s.error for s in ingest_paths([folder / "groups.csv", folder / "members.csv"],
-                                          db=db, config=CONFIG)] == [None, None]
-    return db
+    return built_warehouse("export-roster", build_roster_warehouse)
+
+
+@pytest.fixture(scope="module")
+def original(roster_warehouse, tmp_path_factory):
+    """``original(relative)``: (summary, what the warehouse then holds) for the export fixture
+    itself loaded on a copy of the roster warehouse, once per module: both tests below compare
+    their copies with it."""
+    loaded: dict[str, tuple] = {}
+
+    def load(relative: str):
+        from tests.test_adapters_ingest import EXPORTS
+
+        if relative not in loaded:
+            folder = tmp_path_factory.mktemp("original")
+            loaded[relative] = load_copy(roster_warehouse, EXPORTS / relative, folder)
+        return loaded[relative]
+
+    return load
 
 
 def load_copy(base: Path, path: Path, folder: Path):
@@ -192,11 +199,9 @@ def reconciles(summary) -> bool:
 
 @pytest.mark.parametrize("relative", MESSY_FIXTURES)
 def test_a_messy_copy_of_an_export_loads_exactly_what_the_original_does(
-        relative, roster_warehouse, tmp_path):
-    from tests.test_adapters_ingest import EXPORTS
-
-    original, expected = load_copy(roster_warehouse, EXPORTS / relative, tmp_path / "original")
-    assert original.error is None and expected, original.error
+        relative, roster_warehouse, original, tmp_path):
+    as_exported, expected = original(relative)
+    assert as_exported.error is None and expected, as_exported.error
     wrong = {}
     for variant, (name, data) in messy_copies(relative).items():
         folder = tmp_path / variant.replace(" ", "_")
@@ -211,12 +216,12 @@ def test_a_messy_copy_of_an_export_loads_exactly_what_the_original_does(
 
 @pytest.mark.parametrize("relative", MESSY_FIXTURES)
 def test_reordered_columns_load_or_get_one_line_saying_how_to_force_the_format(
-        relative, roster_warehouse, tmp_path):
+        relative, roster_warehouse, original, tmp_path):
     from pipelines.adapters.common import decode, sniff_delimiter
     from tests.hostile_files import reversed_columns
     from tests.test_adapters_ingest import EXPORTS
 
-    _, expected = load_copy(roster_warehouse, EXPORTS / relative, tmp_path / "original")
+    _, expected = original(relative)
     text, _ = decode((EXPORTS / relative).read_bytes())
     messy = tmp_path / "in" / Path(relative).name
     messy.parent.mkdir()

@@ -112,6 +112,10 @@ def test_one_more_week_refreshed_incrementally_equals_a_full_refresh(tmp_path, s
                 "AND group_id IS NULL AND indicator = 'attendance_rate'", [kept_before])
     marked = con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'kept'").fetchone()[0]
     assert marked > 0
+    # ... and a resolved flag of a kept quarter: the incremental refresh keeps it as it is
+    # (resolving needs every earlier quarter's groups, which it does not read)
+    resolved = ("2025Q1", "g-kept", "single_host", "kept", "{}", "2024Q4", "resolved", 1)
+    con.execute("INSERT INTO marts.flags VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(resolved))
     con.close()
 
     loads = _load(week, db, config)
@@ -122,6 +126,9 @@ def test_one_more_week_refreshed_incrementally_equals_a_full_refresh(tmp_path, s
     assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'kept'"
                        ).fetchone()[0] == marked
     con.execute("UPDATE marts.indicators SET note = NULL WHERE note = 'kept'")
+    assert con.execute("SELECT * FROM marts.flags WHERE group_id = 'g-kept'").fetchall() \
+        == [resolved]
+    con.execute("DELETE FROM marts.flags WHERE group_id = 'g-kept'")
     incremental = _marts(con)
 
     refresh(con, config)
@@ -261,3 +268,24 @@ def test_marts_without_kept_attendance_bits_are_rebuilt_in_full(sample_warehouse
     assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'old'"
                        ).fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM kept.pair_bits").fetchone()[0] > 0
+
+
+def test_kept_tables_of_an_older_layout_are_replaced_by_a_full_refresh(sample_warehouse, tmp_path):
+    # kept.session_rows once held one row per session (no loaded file, no row count): such a
+    # warehouse cannot be refreshed in part, and its full refresh keeps the new layout
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, db)
+    con = connect(db)
+    full = _marts(con)
+    con.execute("DROP TABLE kept.session_rows")
+    con.execute("CREATE TABLE kept.session_rows (session_id VARCHAR, attended BIGINT, "
+                "excused BIGINT)")
+    con.execute("UPDATE marts.indicators SET note = 'old' WHERE quarter = '2025Q2'")
+    refresh(con, sample_config(), since="2026Q3")
+    assert con.execute("SELECT count(*) FROM marts.indicators WHERE note = 'old'"
+                       ).fetchone()[0] == 0
+    assert [c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'kept' "
+        "AND table_name = 'session_rows' ORDER BY column_index").fetchall()] == \
+        list(KEPT_TABLES["kept.session_rows"][1])
+    assert _marts(con) == full

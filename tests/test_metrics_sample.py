@@ -161,7 +161,7 @@ def test_the_read_commands_never_import_the_statistics_stack(sample_warehouse, t
                           cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
-    assert '"quarter": "2026Q3"' in done.stdout  # the review did run
+    assert '"quarter":"2026Q3"' in done.stdout  # the review did run (compact: piped)
     assert "usage: hearth" in done.stdout  # and so did --help
 
 

@@ -186,6 +186,16 @@ def test_the_auditor_finds_a_figure_determined_only_by_combining_three_overlappi
     assert [f.figure for f in found] == ["group:a"]
 
 
+def test_the_auditor_names_a_determined_sum_in_every_publication_that_repeats_it():
+    # later publications repeat the figures whose entries did not move; the auditor tests each
+    # distinct sum once, and still names every figure that holds it
+    once = figures(("program", "shown", ["a", "b"]), ("group:b", "shown", ["b"]),
+                   ("group:a", "hidden", ["a"]), ("group:c", "hidden", ["c"]))
+    again = once.assign(publication=2)
+    found = determined_hidden(pd.concat([once, again], ignore_index=True))
+    assert [(f.publication, f.figure) for f in found] == [(1, "group:a"), (2, "group:a")]
+
+
 def test_the_auditor_accepts_hidden_groups_that_only_appear_together():
     assert determined_hidden(figures(("program", "shown", ["a", "b", "c"]),
                                      ("group:c", "shown", ["c"]),

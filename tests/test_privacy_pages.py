@@ -21,6 +21,8 @@ import pytest
 from metrics.definitions import SURVEY_KEYS
 from tests.test_dashboard_pages import SAMPLE_CASES, app_for, no_exception, open_page
 
+# the review's chart sections ("Look closer"), none drawn until one is picked
+REVIEW_SECTIONS = ("trends", "participation", "inclusion")
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -124,6 +126,11 @@ def test_no_page_shows_a_hidden_survey_figure(sample_page, hidden, audience, pag
     at = sample_page(audience, page)  # the render test_every_page_renders_on_the_sample reads
     no_exception(at)
     assert leaked(numbers_on(at), hidden) == []
+    # the review draws its charts one section at a time, none at first: read each section too
+    for section in REVIEW_SECTIONS if page == "review" else ():
+        at = sample_page(audience, page, review_section=section)
+        no_exception(at)
+        assert leaked(numbers_on(at), hidden) == [], section
 
 
 @pytest.mark.parametrize("page", ["review", "compare", "coach"])
@@ -141,6 +148,8 @@ def test_no_filtered_page_shows_a_hidden_survey_figure(sample_page, sample_wareh
         # on short scales): such a value is released, so it is not looked for
         allowed = selection_values(sample_warehouse, modality)
         state = {"filter_modality": [modality]}
+        if page == "review":  # the section the filters apply to (the others are the program's)
+            state["review_section"] = "trends"
         if page == "coach" and small:
             state["drilldown_group"] = small[0]
         at = sample_page(audience, page, **state)

@@ -24,12 +24,15 @@ def stored(db, sql):
         con.close()
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    db = tmp_path / "w.duckdb"
-    summaries = ingest_paths([write_community(tmp_path / "in")], db=db, config=Config())
+def build_community(db):
+    summaries = ingest_paths([write_community(db.parent / "in")], db=db, config=Config())
     assert not [s.error for s in summaries if s.error]
-    return db
+
+
+@pytest.fixture
+def warehouse(built_warehouse):
+    """The small community loaded (a private copy of one load per session)."""
+    return built_warehouse("community", build_community)
 
 
 def load_roster(tmp_path, db, text, name="members_update.csv"):

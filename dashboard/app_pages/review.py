@@ -163,20 +163,25 @@ def inclusion() -> None:
                          key=f"inclusion_{dimension}", scope=program_scope)
 
 
-# --- The charts: one section at a time --------------------------------------------------------
-# Drawing is what the reader waits for (Plotly in the browser: its bundle, then each chart), so
-# the page draws only the section picked, six charts at most instead of nine; the picker is a
-# fragment, so another section reruns only itself (the tiles and highlights stay as they are).
+# --- The charts: one section at a time, none until asked --------------------------------------
+# Drawing is what the reader waits for (Plotly in the browser: a 4.7 MB bundle to load and
+# compile, then each chart), so the page opens with no chart at all: the tiles, highlights and
+# the review cycle below need no Plotly, and the bundle loads only when a section is picked.
+# The picker is a fragment, so another section reruns only itself (the tiles and highlights
+# stay as they are); the section picked stays picked for the rest of the browser session.
 SECTIONS = {"trends": trends, "participation": participation, "inclusion": inclusion}
 
 
 @st.fragment
 def closer_look() -> None:
     section = st.segmented_control(
-        "Look closer", list(SECTIONS), key="review_section", required=True,
+        "Look closer", list(SECTIONS), key="review_section",
         format_func=quarterly.SECTION_TITLES.get,
         help="Each section draws its charts when it is picked; the HTML report below holds "
              "them all.")
+    if section is None:
+        st.caption(quarterly.PICK_A_SECTION)
+        return
     SECTIONS[section]()
 
 

@@ -5,9 +5,10 @@
 --     last_seq, span, span_mask)
 -- writes: stage_reread_sessions(session_id, group_id, seq, host_member_id)
 -- writes: stage_kept_seq(group_id, kept_seq)
--- writes: stage_marks(group_id, member_id, session_id, a, e, attended_rows, excused_rows)
+-- writes: stage_marks(group_id, member_id, session_id, load_id, a, e, attended_rows, excused_rows,
+--     all_rows, per_session)
 -- writes: stage_pair_bits(group_id, member_id, a, e)
--- writes: stage_session_rows(session_id, attended, excused)
+-- writes: stage_session_rows(session_id, load_id, attended, excused, rows)
 -- writes: stage_member_bits(mid, group_id, member_id, joined_on, left_on, tier, role, first_seq,
 --     last_seq, span, a, e, span_mask, attended_bits, excused_bits, contact_bits)
 --
@@ -78,27 +79,32 @@ SELECT *, greatest(last_seq - first_seq + 1, 0) AS span,
 FROM spans;
 
 -- Per group x member: which sessions they attended (or hosted) and were excused from, as bits
--- over the group's session numbers. One pass over the attendance of the sessions re-read.
+-- over the group's session numbers; and per session x loaded file, its rows. One pass over the
+-- attendance of the sessions re-read (13_load_quarters counts the files' rows from it too).
 CREATE OR REPLACE TEMP TABLE stage_marks AS
 WITH marks AS (
-    SELECT s.group_id, a.member_id, s.seq, a.session_id,
+    SELECT s.group_id, a.member_id, s.seq, a.session_id, a.load_id,
            -- (IS NOT DISTINCT FROM: a session with no recorded host must still count attendees)
            a.status = 'attended' OR a.member_id IS NOT DISTINCT FROM s.host_member_id AS attended,
            a.status = 'excused' AND a.member_id IS DISTINCT FROM s.host_member_id AS excused,
            a.member_id IS NOT DISTINCT FROM s.host_member_id AS is_host
     FROM core.attendance a JOIN stage_reread_sessions s USING (session_id)
     UNION ALL
-    SELECT group_id, host_member_id, seq, NULL, true, false, true
+    -- (no session_id: these count in the bits only, never in a session's rows)
+    SELECT group_id, host_member_id, seq, NULL, NULL, true, false, true
     FROM stage_reread_sessions WHERE host_member_id IS NOT NULL
 )
--- one pass, two groupings: bits per group x member, and non-host rows per session
-SELECT group_id, member_id, session_id,
+-- one pass, two groupings: bits per group x member, and rows per session x loaded file
+-- (non-host attended and excused rows; every row, for the files' counts)
+SELECT group_id, member_id, session_id, load_id,
        bitstring_agg(seq, 1, getvariable('hearth_max_seq')) FILTER (WHERE attended) AS a,
        bitstring_agg(seq, 1, getvariable('hearth_max_seq')) FILTER (WHERE excused) AS e,
        count(*) FILTER (WHERE attended AND NOT is_host) AS attended_rows,
-       count(*) FILTER (WHERE excused) AS excused_rows
+       count(*) FILTER (WHERE excused) AS excused_rows,
+       count(*) AS all_rows,
+       grouping(session_id, load_id) = 0 AS per_session
 FROM marks
-GROUP BY GROUPING SETS ((group_id, member_id), (session_id));
+GROUP BY GROUPING SETS ((group_id, member_id), (session_id, load_id));
 
 -- The bits just read, and the kept ones of the sessions before them (cut to those sessions and
 -- padded to this refresh's session count): their positions never overlap.
@@ -108,7 +114,7 @@ WITH read_now AS (
            coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS a,
            coalesce(e, repeat('0', getvariable('hearth_max_seq'))::BIT)
                & ~coalesce(a, repeat('0', getvariable('hearth_max_seq'))::BIT) AS e
-    FROM stage_marks WHERE member_id IS NOT NULL
+    FROM stage_marks WHERE NOT per_session AND member_id IS NOT NULL
 ),
 kept AS (
     SELECT k.group_id, k.member_id,
@@ -124,13 +130,14 @@ SELECT group_id, member_id,
        coalesce(k.e | r.e, k.e, r.e) AS e
 FROM read_now r FULL JOIN kept k USING (group_id, member_id);
 
--- Non-host attendance rows per session (all of them; 04 removes those off the roster): those
+-- Attendance rows per session x loaded file: non-host attended and excused ones (all of them;
+-- 04 removes those off the roster) and every row (13 counts the files' rows by quarter). Those
 -- just read, and the kept counts of the sessions not read again.
 CREATE OR REPLACE TEMP TABLE stage_session_rows AS
-SELECT session_id, attended_rows AS attended, excused_rows AS excused
-FROM stage_marks WHERE session_id IS NOT NULL
+SELECT session_id, load_id, attended_rows AS attended, excused_rows AS excused, all_rows AS rows
+FROM stage_marks WHERE per_session AND session_id IS NOT NULL
 UNION ALL
-SELECT k.session_id, k.attended, k.excused
+SELECT k.session_id, k.load_id, k.attended, k.excused, k.rows
 FROM kept.session_rows k
 WHERE getvariable('hearth_requested_since') IS NOT NULL
   AND k.session_id NOT IN (SELECT session_id FROM stage_reread_sessions);

@@ -19,17 +19,29 @@ roster_events AS (
     UNION ALL
     SELECT group_id, last_seq + 1, -1 FROM stage_spans WHERE span > 0
 ),
-roster_steps AS (
-    SELECT group_id, seq, sum(sum(change)) OVER (PARTITION BY group_id ORDER BY seq) AS rostered
-    FROM roster_events GROUP BY group_id, seq
+roster_changes AS (
+    SELECT group_id, seq, sum(change) AS change FROM roster_events GROUP BY group_id, seq
 ),
+-- the roster at a session: the changes at it and every earlier session of its group, summed
+-- along the group's sessions (an equality join and a running sum: an ASOF join of the sessions
+-- to the change points cost several times as much). Every change point is a session (first_seq)
+-- or lies after the group's last one (last_seq + 1).
 rostered AS (
-    SELECT s.session_id, coalesce(r.rostered, 0) AS rostered
-    FROM scoped s
-    ASOF LEFT JOIN roster_steps r ON r.group_id = s.group_id AND s.seq >= r.seq
+    SELECT session_id, rostered FROM (
+        SELECT s.session_id, s.quarter,
+               sum(coalesce(c.change, 0)) OVER (PARTITION BY s.group_id ORDER BY s.seq)
+                   AS rostered
+        FROM stage_sessions s
+        LEFT JOIN roster_changes c ON c.group_id = s.group_id AND c.seq = s.seq
+    )
+    WHERE quarter >= (SELECT since FROM stage_scope)
 ),
--- every attendance row that is not the host's, counted per session (stage_session_rows)
-rows_per_session AS (SELECT * FROM stage_session_rows),
+-- every attendance row that is not the host's, counted per session (stage_session_rows counts
+-- them per session x loaded file)
+rows_per_session AS (
+    SELECT session_id, sum(attended) AS attended, sum(excused) AS excused
+    FROM stage_session_rows SEMI JOIN scoped USING (session_id) GROUP BY session_id
+),
 -- ... minus those of members off the roster that day (rare: found from the bit masks)
 roster_union AS (
     SELECT group_id, member_id, bit_or(span_mask) AS mask FROM stage_spans GROUP BY ALL

@@ -15,10 +15,10 @@ registry (collects them), detect (which format a file is).
 from __future__ import annotations
 
 from pipelines.adapters.base import AdapterError, Format, Parsed
-from pipelines.adapters.detect import detect_format, foreign_export, looks_like
+from pipelines.adapters.detect import detect_format, foreign_export, looks_like, near_miss
 from pipelines.adapters.registry import FORMATS, format_list, parse_export, unknown_format_message
 
 __all__ = [
     "FORMATS", "AdapterError", "Format", "Parsed", "detect_format", "foreign_export",
-    "format_list", "looks_like", "parse_export", "unknown_format_message",
+    "format_list", "looks_like", "near_miss", "parse_export", "unknown_format_message",
 ]

@@ -32,6 +32,7 @@ from pipelines.adapters.common import (
     Row,
     TimeFormatError,
     cell,
+    date_parts,
     decide_month_first,
     excel_serial,
     iso,
@@ -92,8 +93,10 @@ class Clock:
         self.zone_name = config.time_zone
         self.zone = ZoneInfo(config.time_zone)
         self.month_first, self.how = decide_month_first(samples, config.time_zone, language)
-        # An order taken from the interface language is said, so a wrong guess can be seen.
-        self.day_order_note = day_order_note or ("yes" if "exports write" in self.how else "")
+        # An order the dates themselves do not prove (taken from the clock, the interface
+        # language or the program's zone) is said, so a wrong guess can be seen and corrected.
+        guessed = "read from the data" not in self.how and any(date_parts(s) for s in samples)
+        self.day_order_note = day_order_note or ("yes" if guessed else "")
         self.zoneless = False
         self.excel_serials = False
 

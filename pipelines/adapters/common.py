@@ -24,19 +24,28 @@ from pipelines.adapters.base import AdapterError
 
 
 def decode(raw: bytes) -> tuple[str, str]:
-    """(text, encoding name) with any byte-order mark removed.
+    """(text, encoding name) with any byte-order mark removed, accents composed (NFC).
 
     Teams writes UTF-16 with a BOM; Zoom's newer reports and Luma write UTF-8 with a BOM; a file
-    re-saved by Excel on Windows may be cp1252.
+    re-saved by Excel on Windows may be cp1252. A file saved on a Mac may write 'à' as 'a' and a
+    combining accent: composed, it reads like any other ('13/04/2021 à 09:01:31', 'Sí').
     """
+    text, encoding = _decode(raw)
+    return unicodedata.normalize("NFC", text), encoding
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         return raw.decode("utf-16", errors="replace"), "utf-16"
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    # UTF-16 without a BOM: every other byte of ASCII text is zero.
+    # UTF-16 without a BOM: every other byte of ASCII text is zero, the second of each pair in
+    # little-endian order (what Windows writes), the first in big-endian.
     sample = raw[:200]
     if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
         return raw.decode("utf-16-le", errors="replace"), "utf-16-le"
+    if len(sample) >= 4 and sample[0::2].count(0) > len(sample) // 4:
+        return raw.decode("utf-16-be", errors="replace"), "utf-16-be"
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -106,7 +115,7 @@ def workbook_cell(value: object) -> str:
     if isinstance(value, timedelta):
         seconds = round(value.total_seconds())
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    return str(value).strip("\ufeff")
+    return unicodedata.normalize("NFC", str(value).strip("\ufeff"))
 
 
 def workbook_rows(path: Path) -> list[Row]:
@@ -185,8 +194,10 @@ def cut_short_line(text: str) -> int | None:
 
 
 def norm_header(text: str) -> str:
-    """Headers are matched case- and space-insensitively ('First Join' = 'first join')."""
-    return " ".join(str(text).replace("\ufeff", "").strip().lower().split())
+    """Headers are matched case- and space-insensitively ('First Join' = 'first join'), with
+    accents composed (a file saved on a Mac may write 'é' as 'e' and a combining accent)."""
+    text = unicodedata.normalize("NFC", str(text))
+    return " ".join(text.replace("\ufeff", "").strip().lower().split())
 
 
 def translate_headers(
@@ -347,7 +358,7 @@ def _hour(h: int, ampm: str | None) -> int:
 
 def date_parts(text: str) -> tuple[int, int] | None:
     """The first two numbers of a slashed date (to decide day- or month-first from the data)."""
-    m = _DATE_TIME.match(text or "")
+    m = _DATE_TIME.match(split_named_zone(text or "")[0])
     if not m or len(m["a"]) == 4:
         return None
     return int(m["a"]), int(m["b"])
@@ -389,7 +400,7 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
     serial = excel_serial(text)
     if serial is not None:
         return serial.replace(tzinfo=zone), False
-    text = _numeric_month(text or "")
+    text, named = split_named_zone(_numeric_month(text or ""))
     m = _DATE_TIME.match(text)
     if not m:
         raise TimeFormatError(f"not a date and time: {text!r}")
@@ -410,10 +421,31 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
         naive = datetime(year, month, day, hour, int(m["mi"] or 0), int(m["s"] or 0), int(frac))
     except ValueError as exc:
         raise TimeFormatError(f"not a valid date: {text!r} ({exc})") from None
+    if named is not None:
+        return naive.replace(tzinfo=named), True
     offset = _zone_offset(m["zone"] or "")
     if offset is not None:
         return naive.replace(tzinfo=offset), True
     return naive.replace(tzinfo=zone), False
+
+
+_NAMED_ZONE = re.compile(r"\s+\(?([A-Za-z]+(?:/[A-Za-z0-9_+\-]+)+)\)?\s*$")
+_BRACKETED_OFFSET = re.compile(r"\(\s*((?:GMT|UTC)\s*[+\-]\s*\d{1,2}(?::?\d{2})?|GMT|UTC)\s*\)\s*$",
+                               re.IGNORECASE)
+
+
+def split_named_zone(text: str) -> tuple[str, ZoneInfo | None]:
+    """(the date and time, its zone) for a time that names its zone the IANA way
+    (`2025/06/20 18:31:58 America/New_York`); a bracketed offset (`6:31 PM (GMT+05:30)`) loses
+    its brackets so the offset reads as usual. Daylight saving is the zone's own on that date."""
+    text = _BRACKETED_OFFSET.sub(lambda m: m[1].replace(" ", ""), text).rstrip()
+    m = _NAMED_ZONE.search(text)
+    if m:
+        try:
+            return text[: m.start()], ZoneInfo(m[1])
+        except (ValueError, KeyError, OSError):  # not a zone this machine knows: not a date
+            pass
+    return text, None
 
 
 # English month names, as Eventbrite-style reports and spreadsheets write dates:

@@ -55,6 +55,12 @@ def detect_format(path: Path, head: bytes) -> str | None:
     path = Path(path)
     if head.startswith(b"PK"):
         return _detect_xlsx(path)
+    rows = _head_rows(head)
+    return best_match(rows) if rows else None
+
+
+def _head_rows(head: bytes) -> list[Row]:
+    """The non-blank rows among a delimited file's first lines ([] when they cannot be read)."""
     text, _ = decode(head)
     if len(head) >= 65536 and "\n" in text:  # a cut-off head: drop the partial last line
         text = text[: text.rindex("\n")]
@@ -62,12 +68,56 @@ def detect_format(path: Path, head: bytes) -> str | None:
     # file is no export Hearth knows (the canonical reader reports on it instead).
     text = "\n".join(text.splitlines()[: HEAD_ROWS * 4])
     try:
-        rows = [r for r in read_rows(text)[:HEAD_ROWS] if not r.blank()]
+        return [r for r in read_rows(text)[:HEAD_ROWS] if not r.blank()]
     except csv.Error:
+        return []
+
+
+def near_miss(head: bytes) -> str | None:
+    """What to tell someone whose file is an export Hearth knows with a column taken out, or None
+    (without the file's name: the ingest summary puts it in front).
+
+    A format is a near miss when its header words are all there but one (a third of them, for
+    formats recognised by many): someone deleted a column while tidying the file, or the tool
+    was asked for fewer columns. The message names the missing column, the file's format and
+    both fixes (download again, or force the format when the column was left out on purpose).
+    """
+    if head.startswith(b"PK"):
         return None
+    rows = _head_rows(head)
     if not rows:
         return None
-    return best_match(rows)
+    found: dict[str, list[str]] = {}
+    for name, info in FORMATS.items():
+        if info.container != "text":
+            continue
+        translated = translate_headers(rows, info.languages)[0] if info.languages else rows
+        headers, first = header_sets(translated)
+        seen = set().union(*headers)
+        for sig in info.signatures:
+            words = set().union(*sig.rows) | sig.first_row
+            present = {w for w in sig.first_row if w in first} | \
+                {w for s in sig.rows for w in s if w in seen}
+            missing = sorted(words - present)
+            if len(present) >= min(2, len(words) - 1) and \
+                    1 <= len(missing) <= max(1, len(words) // 3) and \
+                    len(missing) < len(found.get(name, words)):
+                found[name] = missing
+    if not found:
+        return None
+    fewest = min(len(missing) for missing in found.values())
+    # Two tools whose tables share words (Zoom's and Teams' Join Time / Leave Time): name both.
+    told = [f"{FORMATS[name].title} (--format {name}) without the {_columns(missing)}"
+            for name, missing in found.items() if len(missing) == fewest]
+    return (f"its header reads like {' or like '.join(told)}, which Hearth reads it by; "
+            "download the export again from the tool with all its columns (`hearth formats` "
+            "says where), or, if a column was left out on purpose, force the format with "
+            "--format")
+
+
+def _columns(missing: list[str]) -> str:
+    return (f"{missing[0]!r} column" if len(missing) == 1
+            else f"{', '.join(map(repr, missing))} columns")
 
 
 def header_sets(rows: list[Row]) -> tuple[list[set[str]], list[str]]:

@@ -10,6 +10,7 @@ numbers, and quarantine what does not fit (naming the column and the reason, nev
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,7 +78,7 @@ _OUT_FIXED = ["survey_id", "submitted_at", "group_id"]
 
 def _question_key(text: str) -> str:
     """Question text for matching: case, spacing and curly quotes folded, end punctuation off."""
-    t = str(text).replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
+    t = unicodedata.normalize("NFC", str(text)).replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     t = t.replace("\u201d", '"')
     return " ".join(t.lower().split()).rstrip(" .?!:")
 
@@ -160,6 +161,9 @@ HEADER_SEARCH = 20  # header rows sit within the first lines of an export
 # --- the common part -----------------------------------------------------------------------------
 
 
+# LimeSurvey's own answer codes for a list of options (A1, A2, ... or A001), exported when
+# 'Answer codes' is chosen instead of 'Full answers'.
+ANSWER_CODE = re.compile(r"A\d{1,3}", re.IGNORECASE)
 _CODED = re.compile(r"^(?P<label>.*\S)\s*\((?P<code>[^()]+)\)$")
 
 
@@ -257,13 +261,13 @@ def build_survey(
             f"{path}: no submission time column (RecordedDate / EndDate / Timestamp); download "
             "the responses again with the tool's standard columns"
         )
-    if t.raw_times is None:
-        month_first, how = decide_month_first(
-            [r.cells[submitted_index] for r in t.records if submitted_index < len(r.cells)],
-            config.time_zone,
-        )
-    else:
-        month_first, how = True, ""
+    # Times written as text (a CSV, or a workbook whose dates Excel kept as text after a
+    # re-save in another locale): their day order is read from all of them together.
+    text_times = [r.cells[submitted_index] for n, r in enumerate(t.records)
+                  if submitted_index < len(r.cells)
+                  and not (t.raw_times is not None and isinstance(t.raw_times[n], datetime))]
+    month_first, how = (decide_month_first(text_times, config.time_zone) if text_times
+                        else (True, ""))
     out_zone = ZoneInfo(config.time_zone)
     item_ids = instrument.item_ids
     id_index = next((c.index for c in t.columns if t.response_id_header
@@ -319,6 +323,13 @@ def build_survey(
                     reason = (f"answer outside the item's scale {item.scale_min}-"
                               f"{item.scale_max}; answer dropped")
                 except ValueError:
+                    if t.answer_codes and ANSWER_CODE.fullmatch(value):
+                        reason = ("an answer code (A1, A2, ...) rather than the answer; export "
+                                  "the responses again with 'Full answers' (or 'Answer codes "
+                                  "and full answers'), or map the codes under "
+                                  f"[labels.{item.label_map}.<lang>] in hearth.toml")
+                        quarantine.append((rec.line, target, reason))
+                        continue
                     reason = (f"answer label not in the instrument's {item.label_map} map; add "
                               f"it under [labels.{item.label_map}.<lang>] in hearth.toml")
                 quarantine.append((rec.line, target, reason))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth.instrument import Instrument
-from pipelines.adapters import FORMATS, detect_format, foreign_export
+from pipelines.adapters import FORMATS, detect_format, foreign_export, near_miss
 from pipelines.ingest.summary import IngestError
 from pipelines.schemas import (
     LOAD_ORDER,
@@ -197,12 +197,19 @@ def plan_file(path: Path, instrument: Instrument, kind: str | None, fmt: str | N
                 raise IngestError(f"--format {fmt!r} is unknown; `hearth formats` lists the supported ones")
             plan.fmt, plan.kind = fmt, FORMATS[fmt].kind
             return plan
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")) and kind is None:
-            _refuse_unknown_utf16(head, path, instrument)
-        if kind is None and (foreign := foreign_export(head)):
-            raise IngestError(f"this looks like {foreign}")
-        plan.columns = header_of(decode_head(head))
-        plan.kind = kind or detect_kind(plan.columns, path, instrument)
+        try:
+            if head.startswith((b"\xff\xfe", b"\xfe\xff")) and kind is None:
+                _refuse_unknown_utf16(head, path, instrument)
+            if kind is None and (foreign := foreign_export(head)):
+                raise IngestError(f"this looks like {foreign}")
+            plan.columns = header_of(decode_head(head))
+            plan.kind = kind or detect_kind(plan.columns, path, instrument)
+        except IngestError:
+            # Neither canonical nor a whole export: an export with a column taken out is told
+            # which column, rather than that nothing matched.
+            if kind is None and fmt is None and (missing := near_miss(head)):
+                raise IngestError(missing) from None
+            raise
     except (IngestError, WorkbookError) as exc:
         plan.error = str(exc)
     return plan

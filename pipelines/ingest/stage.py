@@ -120,8 +120,13 @@ def answer_sql(column: str, instrument: Instrument) -> str:
     if not labels:
         return f"{col} AS {col}"
     cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
-    return (f"CASE lower(trim(regexp_replace({col}, '\\s+', ' ', 'g'))) {cases} "
-            f"ELSE trim({col}) END AS {col}")
+    # hearth.instrument.label_key in SQL: composed accents, straight quotes, case and spacing
+    # folded, no surrounding quotes, no final full stop.
+    folded = (f"lower(trim(regexp_replace(translate(nfc_normalize({col}), "
+              f"'\u2018\u2019\u201c\u201d', '''''\"\"'), '\\s+', ' ', 'g')))")
+    unquoted = f"trim(regexp_replace({folded}, '^[\"'']+|[\"'']+$', '', 'g'))"
+    key = f"regexp_replace({unquoted}, '([^.])\\.$', '\\1')"
+    return f"CASE {key} {cases} ELSE trim({col}) END AS {col}"
 
 
 

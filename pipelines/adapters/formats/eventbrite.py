@@ -36,7 +36,8 @@ def read_eventbrite(path: Path, config: Config) -> Meeting:
     title = event_name or title_from_file_name(path.stem)
     meeting = Meeting(
         keys=[event_id, title],
-        what=f"event {title!r}" + (f" (id {event_id})" if event_id else ""),
+        what=(f"event {title!r}" + (f" (id {event_id})" if event_id else "")) if title
+        else f"event id {event_id}" if event_id else f"event in {path.name!r}",
         in_person=True,
     )
     event_start = next(

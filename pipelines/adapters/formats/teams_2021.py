@@ -49,7 +49,8 @@ def read_teams_2021(path: Path, config: Config) -> Meeting:
     meeting_id = summary.get("meeting id", "")
     meeting = Meeting(
         keys=[meeting_id, title, path.stem],
-        what=f"meeting {title!r}" + (f" (id {meeting_id})" if meeting_id else ""),
+        what=(f"meeting {title!r}" if title else f"meeting titled {path.stem!r} (the file name)")
+        + (f" (id {meeting_id})" if meeting_id else ""),
     )
     if summary.get("meeting start time"):
         meeting.start = clock.read(summary["meeting start time"])
