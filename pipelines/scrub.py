@@ -256,6 +256,9 @@ HANDLE_ON_PLATFORM = re.compile(
 _DIGIT_RUN = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 MIN_PHONE_DIGITS = 7  # shorter digit runs are counts, years and times, not phone numbers
+# A token of digits and the letters O, l or I written for 0 and 1, with at least two digits
+_LETTER_DIGITS = re.compile(r"\b(?=(?:[OolI]*\d){2})[\dOolI]+\b")
+_DIGIT_LETTERS = str.maketrans("OolI", "0011")
 # Digits written as words ("five five five, one two three four", "oh seven seven double oh
 # nine"), in the languages of the label maps. A run of them (with digits, spaces and
 # punctuation between) that spells MIN_PHONE_DIGITS or more digits is a phone number.
@@ -388,7 +391,7 @@ class Scrubber:
         """(scrubbed text, count per placeholder kind). Order matters: an email holds what
         looks like a handle, a link and a name; a link may hold digits like a phone."""
         counts: Counter[str] = Counter()
-        pieces: list[str | tuple[str]] = [unicodedata.normalize("NFC", text)]
+        pieces: list[str | tuple[str]] = [_visible(unicodedata.normalize("NFC", text))]
         # A phone number before a platform's handle: in "my whatsapp is 07700 900123" the
         # handle would take "07700" and leave the rest of the number. Digits and spelled digits
         # are found in the same text: found one after the other, "0 zero zero 0 0 0 0 0 0 0"
@@ -415,6 +418,8 @@ class Scrubber:
         return [(a, b) for a, b in _merge(spans) if fold(text[a:b]) not in self.words]
 
     def _all_phone_spans(self, text: str) -> list[tuple[int, int]]:
+        # "O77OO 9OO461": letters O, l and I among digits read as the digits they stand for
+        text = _LETTER_DIGITS.sub(lambda m: m.group().translate(_DIGIT_LETTERS), text)
         return _merge(self._phone_spans(text) + _spelled_phone_spans(text))
 
     def _phone_spans(self, text: str) -> list[tuple[int, int]]:
@@ -464,6 +469,10 @@ class Scrubber:
                 i += matched
             else:
                 i += 1
+        # A name spelled out one letter at a time: "O K A F O R", "a.d.a", "O-K-A-F-O-R"
+        for m in _LETTER_BY_LETTER.finditer(folded):
+            if any(form in self.words for form in _name_forms(re.sub(r"[\s.·-]", "", m.group()))):
+                spans.append((m.start(), m.end()))
         # Chinese, Japanese and Korean write no space between a name and what follows it
         # ("山田さんが", "민수씨가"): a rostered name in these scripts is found anywhere.
         if self.unspaced and _UNSPACED.search(folded):
@@ -480,6 +489,9 @@ class Scrubber:
             else:
                 merged.append((s, e))
         return merged
+
+
+_LETTER_BY_LETTER = re.compile(r"(?<!\w)[^\W\d_](?:[ .·-][^\W\d_]){2,}(?!\w)")
 
 
 def _name_forms(word: str) -> tuple[str, ...]:
@@ -593,8 +605,41 @@ _ASCII_TWINS = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 
                               "\u3000": " ", "\u3002": ".", "\uff61": ".", "\ufe6b": "@"})
 
 
+# Letters of other scripts drawn like Latin ones (Cyrillic "а", Greek "Ο"): "Аda Okаfor"
+# reads as "Ada Okafor" but matched no rostered name. A word is read in Latin only when every
+# letter of it is Latin or such a twin: a Cyrillic or Greek word of other letters stays as written.
+_LATIN_TWINS = str.maketrans(dict(zip(
+    "аеорсухіјѕԁһАВЕКМНОРСТХУІЈЅ"
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοικνρ",
+    "aeopcyxijsdhABEKMHOPCTXYIJS" "ABEZHIKMNOPTYXoikvp", strict=True)))
+_TWIN_WORD = re.compile(r"[^\W\d_]*[Α-ωЀ-ԯ][^\W\d_]*")
+# Invisible characters (Unicode's format characters: zero-width space, soft hyphen, word
+# joiner, direction marks) split "A​da O​kafor" for every finder and showed as "Ada
+# Okafor". They are dropped from the text; a zero-width joiner or non-joiner after a letter
+# outside ASCII (an emoji sequence, Persian or Indic script) is kept.
+_FORMAT_CHARS = re.compile(r"[­؜᠎​-‏‪-‮⁠-⁤"
+                           r"⁦-⁯﻿￹-￻]")
+
+
+def _visible(text: str) -> str:
+    if text.isascii():
+        return text
+    return _FORMAT_CHARS.sub(
+        lambda m: m.group() if m.group() in "‌‍" and m.start() and not fold(
+            text[m.start() - 1]).isascii() else "", text)
+
+
+def _latin_twins(text: str) -> str:
+    """`text` with every word written in Latin letters and their look-alikes read as Latin
+    (the same length: positions carry over)."""
+    if text.isascii():
+        return text
+    return _TWIN_WORD.sub(lambda m: t if (t := m.group().translate(_LATIN_TWINS)).isascii()
+                          else m.group(), text)
+
+
 def _as_ascii(finder):
-    return lambda text: finder(text.translate(_ASCII_TWINS))
+    return lambda text: finder(_latin_twins(text.translate(_ASCII_TWINS)))
 
 
 def _replace(pieces, kind, finder, counts):

@@ -315,3 +315,41 @@ def test_a_rostered_name_written_against_unspaced_script_is_scrubbed(text, expec
 ])
 def test_a_phone_number_mixing_digits_and_spelled_digits_is_scrubbed_whole(text):
     assert SCRUB.scrub(text)[0] == "call [phone] now"
+
+
+# --- red team, session 20: invisible characters, look-alike letters, spelled-out names ----------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a zero-width space, soft hyphen, word joiner or direction mark inside a name, an email or
+    # a phone number split it for every finder, and the reader still saw it whole
+    ("ask A\u200bda O\u200bkafor", "ask [name]"),
+    ("thanks Okaf\u00ador", "thanks [name]"),
+    ("ask Ada\u2060Okafor", "ask [name]"),
+    ("mail ada\u200b@example.org", "mail [email]"),
+    ("mail ada@exam\u200bple.org", "mail [email]"),
+    ("mail jsmith42@exam\u200eple.org", "mail [email]"),
+    # Cyrillic or Greek letters drawn like Latin ones: "Аda Okаfor" reads as Ada Okafor
+    ("ask \u0410da Ok\u0430for", "ask [name]"),
+    ("ask \u0410\u0501\u0430", "ask [name]"),
+    ("thanks \u039fkafor", "thanks [name]"),
+    # a name spelled one letter at a time
+    ("O K A F O R helped", "[name] helped"),
+    ("ask a.d.a", "ask [name]"),
+    ("O-K-A-F-O-R", "[name]"),
+    # a phone number with the letter O for zero, l or I for one
+    ("ring O77OO 9OO461", "ring [phone]"),
+    ("ring 0770O 9OO4l6I", "ring [phone]"),
+])
+def test_a_secret_behind_invisible_characters_look_alike_letters_or_spelled_out_is_scrubbed(
+        text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", [
+    # what the fixes above must leave alone: emoji sequences and Persian keep their joiners,
+    # Cyrillic and Greek words stay as written, letters and numbers that are no secret stay
+    "family 👨\u200d👩\u200d👧 fun", "می\u200cخواهم", "Спасибо за встречу", "Ολα καλά",
+    "the A B C of it", "U.S.A. trip", "lol 10 out of 10", "room 101 at 10:00, 2024-05-01",
+])
+def test_the_invisible_character_and_look_alike_fixes_leave_ordinary_text_alone(text):
+    assert SCRUB.scrub(text)[0] == text
