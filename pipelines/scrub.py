@@ -109,6 +109,8 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"passport", r"national insurance", r"social security", r"ssn", r"tax id",
         r"(year|place) of birth", r"birth ?year", r"gps", r"coordinates",
         r"which (city|town|country|state|region|neighbou?rhood)", r"mail address",
+        r"tel", r"(your|leave your|leave a|mobile|cell|home|work|contact) number", r"nhs number",
+        r"national id", r"id card", r"identity card", r"driver'?s? licen[cs]e", r"id number",
     ),
     "es": (
         r"correo", r"correo electronico", r"nombre", r"nombres", r"apellidos?", r"telefono",
@@ -116,6 +118,9 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"codigo postal", r"fecha de nacimiento", r"ubicacion", r"usuario",
         r"como te llamas", r"como se llama", r"contactar(te|le)?", r"datos de contacto",
         r"iniciales", r"apodo", r"seudonimo", r"firma",
+        r"direccion", r"(tu|su|numero de|datos de|informacion de) contacto", r"^contacto$",
+        r"dni", r"nie", r"documento de identidad", r"pasaporte",
+        r"numero de (telefono|movil|celular|documento)",
     ),
     "fr": (
         r"courriel", r"adresse", r"mel", r"nom", r"prenom", r"nom de famille", r"telephone",
@@ -123,6 +128,8 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"ville de residence", r"ou habitez-vous",
         r"nom d'utilisateur", r"(vous|te) joindre", r"(vous|te) contacter", r"coordonnees",
         r"initiales", r"pseudo", r"surnom", r"qui etes-vous",
+        r"identifiant", r"passeport", r"carte d'identite", r"securite sociale",
+        r"numero de (telephone|portable|mobile)",
     ),
     "de": (
         r"vorname", r"nachname", r"familienname", r"telefon", r"telefonnummer", r"handy",
@@ -131,6 +138,9 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"standort", r"benutzername", r"handynummer", r"e-?mail-?adresse", r"geburtstag",
         r"(sie|dich|euch) erreichen", r"kontaktdaten", r"wer bist du", r"wer sind sie",
         r"initialen", r"spitzname", r"unterschrift", r"in welcher stadt",
+        r"strasse", r"hausnummer", r"personalausweis", r"ausweis(nummer)?", r"reisepass",
+        r"matrikelnummer", r"kontakt(daten|informationen|nummer)?( angeben)?$",
+        r"wie (konnen|durfen) wir (sie|dich) kontaktieren",
     ),
     "pt": (
         r"nome", r"sobrenome", r"apelido", r"telefone", r"telemovel", r"celular", r"endereco",

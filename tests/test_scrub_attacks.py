@@ -353,3 +353,24 @@ def test_a_secret_behind_invisible_characters_look_alike_letters_or_spelled_out_
 ])
 def test_the_invisible_character_and_look_alike_fixes_leave_ordinary_text_alone(text):
     assert SCRUB.scrub(text)[0] == text
+
+
+@pytest.mark.parametrize("question", [
+    # red team, session 20: how to reach someone or an official id, as surveys ask for them
+    "Tel.", "Leave your number", "Your number", "NHS number", "ID number", "Driver's license",
+    "Dirección", "Contacto", "Tu contacto", "DNI", "NIE", "Pasaporte", "Número de teléfono",
+    "Identifiant", "Numéro de portable", "Carte d'identité",
+    "Straße und Hausnummer", "Kontakt", "Kontaktdaten angeben", "Personalausweis",
+    "Matrikelnummer", "Wie können wir Sie kontaktieren?",
+])
+def test_questions_asking_for_a_number_an_address_or_an_id_are_identifying(question):
+    assert identifying_question(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viel Kontakt hattest du mit deiner Gruppe?",
+    "¿Con qué frecuencia tienes contacto con tu grupo?", "What number of members felt right?",
+    "Hotel group", "How many sessions did you attend?",
+])
+def test_questions_about_contact_or_numbers_within_the_group_are_not_identifying(question):
+    assert not identifying_question(question)
