@@ -74,6 +74,10 @@ QUARANTINE_VALUE_COLUMNS = (
     "left_on", "role", "tier", "starts_at", "duration_minutes", "captioned", "status",
     "minutes", "checked_in_at", "channel", "submitted_at",
 )
+#: ... of which ids, shown only when written as an id (a shifted column put a name there:
+#: "member Ada Okafor is not in the warehouse")
+QUARANTINE_ID_COLUMNS = ("group_id", "member_id", "session_id", "buddy_id", "host_member_id",
+                         "survey_id")
 
 #: How the tables that are not marts are published: what came in, never who or what was in it.
 #: Guests are counted, not named; a quarantined value is shown only from a column of codes, ids,
@@ -94,20 +98,29 @@ PUBLISHED_QUERIES = {
                     ELSE notes END AS notes
         FROM raw.load_manifest""",
     # A quarantined value is shown only from a column that holds codes, ids, dates or numbers
-    # (QUARANTINE_VALUE_COLUMNS): a members.csv line with one field too many was shown whole
-    # ("m9999,Wren Calloway,,g01,...,07700 900461"), a bad email as typed ("nova at example dot
-    # org"). A guest's reason names no one: "participant 'Zephyrine Quillfeather' matched no
+    # (QUARANTINE_VALUE_COLUMNS), an id only when written as one, never two words or an email;
+    # a reason quoting a value not shown says "this value" instead. A members.csv line with one
+    # field too many was shown whole ("m9999,Wren Calloway,,g01,...,07700 900461"), a bad email
+    # as typed ("nova at example dot org"), a name shifted into the group column in its reason
+    # ("group Zephyrine Quillfeather is not in the warehouse"). A guest's reason names no one: "participant 'Zephyrine Quillfeather' matched no
     # member ... (closest roster entry: m0205 (Emily Reid); ..." named the guest and a member.
     "published.quarantine": r"""
+        WITH q AS (
+            SELECT *, column_name IN (""" + ", ".join(f"'{c}'" for c in QUARANTINE_VALUE_COLUMNS) + r""")
+                      AND CASE WHEN column_name IN (""" + ", ".join(f"'{c}'" for c in QUARANTINE_ID_COLUMNS) + r""")
+                               THEN regexp_full_match(value, '[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}')
+                               ELSE NOT regexp_matches(value, '\pL{2,}\s+\pL{2,}|[@＠]')
+                          END AS shown
+            FROM raw.quarantine)
         SELECT load_id, file_name, line, column_name,
-               regexp_replace(regexp_replace(reason,
+               regexp_replace(regexp_replace(
+                   CASE WHEN shown IS NOT TRUE AND value IS NOT NULL AND value <> ''
+                        THEN replace(reason, value, 'this value') ELSE reason END,
                    'participant [''"].*?[''"] matched no member', 'a participant matched no member'),
                    'closest roster entry: .*?; if that is them', 'a roster entry is close; if that is them')
                AS reason,
-               CASE WHEN column_name IN (""" + ", ".join(f"'{c}'" for c in QUARANTINE_VALUE_COLUMNS) + r""")
-                    THEN regexp_replace(value, '[^\s@<>(),;:"]+[@＠][^\s@<>(),;:"]+\.[A-Za-z]{2,}',
-                                        '[email]', 'g') END AS value
-        FROM raw.quarantine""",
+               CASE WHEN shown THEN value END AS value
+        FROM q""",
 }
 
 

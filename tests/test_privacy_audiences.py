@@ -181,7 +181,10 @@ def test_the_lead_quarantine_names_no_one(tmp_path):
                + "m05,Wren Calloway,,g01,2025-04-01,,member,standard,07700 900461\n"
                + "m06,Nova Marshwick,nova at example dot org,g01,2025-04-01,,member,standard\n"
                + "m07,Odile Fenwick,odile＠example.org,g01,2025-04-01,,member,standard\n"
-               + "m08,Piet Brandt,,g01,1 April,,member,standard\n")
+               + "m08,Piet Brandt,,g01,1 April,,member,standard\n"
+               # a column shifted: the name lands in group_id, quoted by the reason
+               + "m09,g01,,Xanthe Oduya,2025-04-01,,member,standard\n"
+               + "m10,g01,,Zoë Lefèvre,2025-04-01,,member,standard\n")
     folder = write_community(tmp_path / "in", members=members)
     (folder / "zoom_participants_g01.csv").write_text(ZOOM_WITH_GUESTS, encoding="utf-8")
     db = tmp_path / "w.duckdb"
@@ -193,7 +196,7 @@ def test_the_lead_quarantine_names_no_one(tmp_path):
     finally:
         con.close()
     secrets = ["Wren", "Calloway", "07700", "Nova", "nova at example", "odile", "Zephyrine",
-               "Quillfeather", "Ben Ruis", "Ben Ruiz", "m02", "Piet"]
+               "Quillfeather", "Ben Ruis", "Ben Ruiz", "m02", "Piet", "Xanthe", "Lefèvre"]
     assert [s for s in secrets if s in raw]  # the steward's own warehouse keeps the detail
     with duckdb.connect(str(published_path(db, "lead")), read_only=True) as snap:
         rows = snap.execute("SELECT column_name, reason, value FROM published.quarantine "
@@ -201,3 +204,5 @@ def test_the_lead_quarantine_names_no_one(tmp_path):
     assert [s for s in secrets if s in repr(rows)] == []
     assert ("joined_on", "must be a date written YYYY-MM-DD", "1 April") in rows  # a date: shown
     assert any("a roster entry is close" in reason for _, reason, _ in rows)
+    assert ("group_id", "group this value is not in the warehouse; load its groups file first "
+            "(or in the same run)", None) in rows
