@@ -102,7 +102,8 @@ PUBLISHED_QUERIES = {
     # a reason quoting a value not shown says "this value" instead. A members.csv line with one
     # field too many was shown whole ("m9999,Wren Calloway,,g01,...,07700 900461"), a bad email
     # as typed ("nova at example dot org"), a name shifted into the group column in its reason
-    # ("group Zephyrine Quillfeather is not in the warehouse"). A guest's reason names no one: "participant 'Zephyrine Quillfeather' matched no
+    # ("group Zephyrine Quillfeather is not in the warehouse"), and a quoted value in any reason
+    # ("Join time: not a date and time: 'Quentin Marsh'", a column shifted in a meeting export). A guest's reason names no one: "participant 'Zephyrine Quillfeather' matched no
     # member ... (closest roster entry: m0205 (Emily Reid); ..." named the guest and a member.
     "published.quarantine": r"""
         WITH q AS (
@@ -113,11 +114,12 @@ PUBLISHED_QUERIES = {
                           END AS shown
             FROM raw.quarantine)
         SELECT load_id, file_name, line, column_name,
-               regexp_replace(regexp_replace(
+               regexp_replace(regexp_replace(regexp_replace(
                    CASE WHEN shown IS NOT TRUE AND value IS NOT NULL AND value <> ''
                         THEN replace(reason, value, 'this value') ELSE reason END,
                    'participant [''"].*?[''"] matched no member', 'a participant matched no member'),
-                   'closest roster entry: .*?; if that is them', 'a roster entry is close; if that is them')
+                   'closest roster entry: .*?; if that is them', 'a roster entry is close; if that is them'),
+                   '''[^'']*''|"[^"]*"', '(a value)', 'g')
                AS reason,
                CASE WHEN shown THEN value END AS value
         FROM q""",
