@@ -66,9 +66,23 @@ PUBLISH_ORDER = {
     "marts.survey_units": "quarter, indicator, group_id",
 }
 
+#: Columns whose quarantined value the lead may read (to fix the file): codes, ids, dates and
+#: numbers. Never a name, an email, a coach, a comment, or a whole unreadable line.
+QUARANTINE_VALUE_COLUMNS = (
+    "group_id", "member_id", "session_id", "buddy_id", "host_member_id", "survey_id",
+    "modality", "language", "time_zone", "cadence_days", "started_on", "cohort", "joined_on",
+    "left_on", "role", "tier", "starts_at", "duration_minutes", "captioned", "status",
+    "minutes", "checked_in_at", "channel", "submitted_at",
+)
+#: ... of which ids, shown only when written as an id (a shifted column put a name there:
+#: "member Ada Okafor is not in the warehouse")
+QUARANTINE_ID_COLUMNS = ("group_id", "member_id", "session_id", "buddy_id", "host_member_id",
+                         "survey_id")
+
 #: How the tables that are not marts are published: what came in, never who or what was in it.
-#: Guests are counted, not named; quarantined values that look like an email are masked (survey
-#: files never keep quarantined values at all).
+#: Guests are counted, not named; a quarantined value is shown only from a column of codes, ids,
+#: dates or numbers, with what looks like an email masked (survey files never keep quarantined
+#: values at all).
 PUBLISHED_QUERIES = {
     # A survey file's notes say what was scrubbed and that responses named no known group, but
     # not how many: one late file's "1 responses named a group the warehouse does not have"
@@ -83,12 +97,34 @@ PUBLISHED_QUERIES = {
                         'some responses named'))
                     ELSE notes END AS notes
         FROM raw.load_manifest""",
+    # A quarantined value is shown only from a column that holds codes, ids, dates or numbers
+    # (QUARANTINE_VALUE_COLUMNS), an id only when written as one, never two words or an email;
+    # a reason quoting a value not shown says "this value" instead. A members.csv line with one
+    # field too many was shown whole ("m9999,Wren Calloway,,g01,...,07700 900461"), a bad email
+    # as typed ("nova at example dot org"), a name shifted into the group column in its reason
+    # ("group Zephyrine Quillfeather is not in the warehouse"), and a quoted value in any reason
+    # ("Join time: not a date and time: 'Quentin Marsh'", a column shifted in a meeting export). A guest's reason names no one: "participant 'Zephyrine Quillfeather' matched no
+    # member ... (closest roster entry: m0205 (Emily Reid); ..." named the guest and a member.
     "published.quarantine": r"""
-        SELECT load_id, file_name, line, column_name, reason,
-               regexp_replace(value, '[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[A-Za-z]{2,}',
-                              '[email]', 'g') AS value
-        FROM raw.quarantine""",
+        WITH q AS (
+            SELECT *, column_name IN (""" + ", ".join(f"'{c}'" for c in QUARANTINE_VALUE_COLUMNS) + r""")
+                      AND CASE WHEN column_name IN (""" + ", ".join(f"'{c}'" for c in QUARANTINE_ID_COLUMNS) + r""")
+                               THEN regexp_full_match(value, '[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}')
+                               ELSE NOT regexp_matches(value, '\pL{2,}\s+\pL{2,}|[@＠]')
+                          END AS shown
+            FROM raw.quarantine)
+        SELECT load_id, file_name, line, column_name,
+               regexp_replace(regexp_replace(regexp_replace(
+                   CASE WHEN shown IS NOT TRUE AND value IS NOT NULL AND value <> ''
+                        THEN replace(reason, value, 'this value') ELSE reason END,
+                   'participant [''"].*?[''"] matched no member', 'a participant matched no member'),
+                   'closest roster entry: .*?; if that is them', 'a roster entry is close; if that is them'),
+                   '''[^'']*''|"[^"]*"', '(a value)', 'g')
+               AS reason,
+               CASE WHEN shown THEN value END AS value
+        FROM q""",
 }
+
 
 #: Tables an audience reads in a narrower form than the warehouse (and a coach) holds them.
 #: Member-level views exist only for a coach's own groups: the lead, who reads any coach's day,

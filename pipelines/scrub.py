@@ -109,6 +109,8 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"passport", r"national insurance", r"social security", r"ssn", r"tax id",
         r"(year|place) of birth", r"birth ?year", r"gps", r"coordinates",
         r"which (city|town|country|state|region|neighbou?rhood)", r"mail address",
+        r"tel", r"(your|leave your|leave a|mobile|cell|home|work|contact) number", r"nhs number",
+        r"national id", r"id card", r"identity card", r"driver'?s? licen[cs]e", r"id number",
     ),
     "es": (
         r"correo", r"correo electronico", r"nombre", r"nombres", r"apellidos?", r"telefono",
@@ -116,6 +118,9 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"codigo postal", r"fecha de nacimiento", r"ubicacion", r"usuario",
         r"como te llamas", r"como se llama", r"contactar(te|le)?", r"datos de contacto",
         r"iniciales", r"apodo", r"seudonimo", r"firma",
+        r"direccion", r"(tu|su|numero de|datos de|informacion de) contacto", r"^contacto$",
+        r"dni", r"nie", r"documento de identidad", r"pasaporte",
+        r"numero de (telefono|movil|celular|documento)",
     ),
     "fr": (
         r"courriel", r"adresse", r"mel", r"nom", r"prenom", r"nom de famille", r"telephone",
@@ -123,6 +128,8 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"ville de residence", r"ou habitez-vous",
         r"nom d'utilisateur", r"(vous|te) joindre", r"(vous|te) contacter", r"coordonnees",
         r"initiales", r"pseudo", r"surnom", r"qui etes-vous",
+        r"identifiant", r"passeport", r"carte d'identite", r"securite sociale",
+        r"numero de (telephone|portable|mobile)",
     ),
     "de": (
         r"vorname", r"nachname", r"familienname", r"telefon", r"telefonnummer", r"handy",
@@ -131,6 +138,9 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
         r"standort", r"benutzername", r"handynummer", r"e-?mail-?adresse", r"geburtstag",
         r"(sie|dich|euch) erreichen", r"kontaktdaten", r"wer bist du", r"wer sind sie",
         r"initialen", r"spitzname", r"unterschrift", r"in welcher stadt",
+        r"strasse", r"hausnummer", r"personalausweis", r"ausweis(nummer)?", r"reisepass",
+        r"matrikelnummer", r"kontakt(daten|informationen|nummer)?( angeben)?$",
+        r"wie (konnen|durfen) wir (sie|dich) kontaktieren",
     ),
     "pt": (
         r"nome", r"sobrenome", r"apelido", r"telefone", r"telemovel", r"celular", r"endereco",
@@ -256,6 +266,9 @@ HANDLE_ON_PLATFORM = re.compile(
 _DIGIT_RUN = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 MIN_PHONE_DIGITS = 7  # shorter digit runs are counts, years and times, not phone numbers
+# A token of digits and the letters O, l or I written for 0 and 1, with at least two digits
+_LETTER_DIGITS = re.compile(r"\b(?=(?:[OolI]*\d){2})[\dOolI]+\b")
+_DIGIT_LETTERS = str.maketrans("OolI", "0011")
 # Digits written as words ("five five five, one two three four", "oh seven seven double oh
 # nine"), in the languages of the label maps. A run of them (with digits, spaces and
 # punctuation between) that spells MIN_PHONE_DIGITS or more digits is a phone number.
@@ -334,6 +347,7 @@ class Scrubber:
     region: str | None = None                          # phone region, e.g. "GB"
     longest: int = field(default=1)
     starts: frozenset[str] = frozenset()               # first words of the full names
+    unspaced: re.Pattern[str] | None = None            # name words in kana, CJK or Hangul
 
     @classmethod
     def for_roster(cls, names: Iterable[str | None], region: str | None = None) -> Scrubber:
@@ -376,20 +390,25 @@ class Scrubber:
             for nickname in NICKNAMES.get(parts[0], ()) if len(parts) > 1 else ():
                 (common if nickname in COMMON_WORDS else words).add(nickname)
         longest = max((len(p) for p in phrases), default=1)
+        # found anywhere, longest first (a pattern, not a loop over the roster per comment)
+        unspaced = sorted((w for w in words if _UNSPACED.search(w)), key=lambda w: (-len(w), w))
         return cls(frozenset(phrases), frozenset(words), frozenset(common),
                    region.upper() if region else None, longest,
-                   frozenset(p[0] for p in phrases))
+                   frozenset(p[0] for p in phrases),
+                   re.compile("|".join(map(re.escape, unspaced))) if unspaced else None)
 
     def scrub(self, text: str) -> tuple[str, Counter[str]]:
         """(scrubbed text, count per placeholder kind). Order matters: an email holds what
         looks like a handle, a link and a name; a link may hold digits like a phone."""
         counts: Counter[str] = Counter()
-        pieces: list[str | tuple[str]] = [unicodedata.normalize("NFC", text)]
+        pieces: list[str | tuple[str]] = [_visible(unicodedata.normalize("NFC", text))]
         # A phone number before a platform's handle: in "my whatsapp is 07700 900123" the
-        # handle would take "07700" and leave the rest of the number.
+        # handle would take "07700" and leave the rest of the number. Digits and spelled digits
+        # are found in the same text: found one after the other, "0 zero zero 0 0 0 0 0 0 0"
+        # lost its last seven digits to the first finder and kept "0 zero zero", too short for
+        # the second.
         for kind, finder in (("email", _regex_spans(EMAIL)), ("link", _link_spans),
-                             ("link", _regex_spans(HANDLE)), ("phone", self._phone_spans),
-                             ("phone", _spelled_phone_spans),
+                             ("link", _regex_spans(HANDLE)), ("phone", self._all_phone_spans),
                              ("link", self._platform_handle_spans), ("name", self._name_spans)):
             pieces = _replace(pieces, kind, _as_ascii(finder), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
@@ -407,6 +426,11 @@ class Scrubber:
         spans += [m.span("handle") for m in HANDLE_ON_PLATFORM.finditer(text)
                   if re.search(r"[\d._#]", m.group("handle")[1:])]
         return [(a, b) for a, b in _merge(spans) if fold(text[a:b]) not in self.words]
+
+    def _all_phone_spans(self, text: str) -> list[tuple[int, int]]:
+        # "O77OO 9OO461": letters O, l and I among digits read as the digits they stand for
+        text = _LETTER_DIGITS.sub(lambda m: m.group().translate(_DIGIT_LETTERS), text)
+        return _merge(self._phone_spans(text) + _spelled_phone_spans(text))
 
     def _phone_spans(self, text: str) -> list[tuple[int, int]]:
         if not _ENOUGH_DIGITS.search(text):  # most comments hold no phone-length number
@@ -455,11 +479,14 @@ class Scrubber:
                 i += matched
             else:
                 i += 1
+        # A name spelled out one letter at a time: "O K A F O R", "a.d.a", "O-K-A-F-O-R"
+        for m in _LETTER_BY_LETTER.finditer(folded):
+            if any(form in self.words for form in _name_forms(re.sub(r"[\s.·-]", "", m.group()))):
+                spans.append((m.start(), m.end()))
         # Chinese, Japanese and Korean write no space between a name and what follows it
         # ("山田さんが", "민수씨가"): a rostered name in these scripts is found anywhere.
-        for word in self.words:
-            if _UNSPACED.match(word):
-                spans += [(m.start(), m.end()) for m in re.finditer(re.escape(word), folded)]
+        if self.unspaced and _UNSPACED.search(folded):
+            spans += [(m.start(), m.end()) for m in self.unspaced.finditer(folded)]
         spans = _merge(spans)
         # "Ana Lopez" from two name words is one name, not two; "O'" or "D'" before a name word
         # is part of it ("the O'Neils").
@@ -472,6 +499,9 @@ class Scrubber:
             else:
                 merged.append((s, e))
         return merged
+
+
+_LETTER_BY_LETTER = re.compile(r"(?<!\w)[^\W\d_](?:[ .·-][^\W\d_]){2,}(?!\w)")
 
 
 def _name_forms(word: str) -> tuple[str, ...]:
@@ -530,7 +560,10 @@ def _spelled_phone_spans(text: str) -> list[tuple[int, int]]:
 
     def close() -> None:
         odd_gaps = any(_ODD_GAP.search(folded[a[1]:b[0]]) for a, b in zip(run, run[1:], strict=False))
-        if digits >= MIN_PHONE_DIGITS and (worded or odd_gaps):
+        # one digit at a time, as a number is read out: "5, 5, 5, 1, 2, 3, 4, 5, 6, 7" (at
+        # least 9, as _DIGIT_RUN: "I gave 5, 4, 3, 5, 4, 3, 5" is seven ratings)
+        one_by_one = digits >= 9 and all(b - a == 1 for a, b in run)
+        if digits >= MIN_PHONE_DIGITS and (worded or odd_gaps or one_by_one):
             spans.append((run[0][0], run[-1][1]))
 
     for m in _NUMBER_TOKEN.finditer(folded):
@@ -582,8 +615,41 @@ _ASCII_TWINS = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 
                               "\u3000": " ", "\u3002": ".", "\uff61": ".", "\ufe6b": "@"})
 
 
+# Letters of other scripts drawn like Latin ones (Cyrillic "а", Greek "Ο"): "Аda Okаfor"
+# reads as "Ada Okafor" but matched no rostered name. A word is read in Latin only when every
+# letter of it is Latin or such a twin: a Cyrillic or Greek word of other letters stays as written.
+_LATIN_TWINS = str.maketrans(dict(zip(
+    "аеорсухіјѕԁһАВЕКМНОРСТХУІЈЅ"
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοικνρ",
+    "aeopcyxijsdhABEKMHOPCTXYIJS" "ABEZHIKMNOPTYXoikvp", strict=True)))
+_TWIN_WORD = re.compile(r"[^\W\d_]*[Α-ωЀ-ԯ][^\W\d_]*")
+# Invisible characters (Unicode's format characters: zero-width space, soft hyphen, word
+# joiner, direction marks) split "A​da O​kafor" for every finder and showed as "Ada
+# Okafor". They are dropped from the text; a zero-width joiner or non-joiner after a letter
+# outside ASCII (an emoji sequence, Persian or Indic script) is kept.
+_FORMAT_CHARS = re.compile(r"[­؜᠎​-‏‪-‮⁠-⁤"
+                           r"⁦-⁯﻿￹-￻]")
+
+
+def _visible(text: str) -> str:
+    if text.isascii():
+        return text
+    return _FORMAT_CHARS.sub(
+        lambda m: m.group() if m.group() in "‌‍" and m.start() and not fold(
+            text[m.start() - 1]).isascii() else "", text)
+
+
+def _latin_twins(text: str) -> str:
+    """`text` with every word written in Latin letters and their look-alikes read as Latin
+    (the same length: positions carry over)."""
+    if text.isascii():
+        return text
+    return _TWIN_WORD.sub(lambda m: t if (t := m.group().translate(_LATIN_TWINS)).isascii()
+                          else m.group(), text)
+
+
 def _as_ascii(finder):
-    return lambda text: finder(text.translate(_ASCII_TWINS))
+    return lambda text: finder(_latin_twins(text.translate(_ASCII_TWINS)))
 
 
 def _replace(pieces, kind, finder, counts):

@@ -153,3 +153,58 @@ def test_privacy_check_finds_member_names_outside_the_coach_snapshot(sample_ware
             "for a coach's own groups only",
             "marts.session_attendance.host_name names 1 member(s): member-level views are for "
             "a coach's own groups only"]
+
+
+# --- red team, session 20: what the lead's quarantine said about people ---------------------------
+
+ZOOM_WITH_GUESTS = (
+    "Topic,ID,Host,Duration (minutes),Start time,End time,Participants,\n"
+    "Tuesday Evening Circle,812 3456 7890,Ada Okafor (),60,04/15/2025 06:30:00 PM,"
+    "04/15/2025 07:30:00 PM,3,\n\n"
+    "Name (original name),Email,Join time,Leave time,Duration (minutes),Guest,In waiting room,\n"
+    "Ada Okafor,ada@example.org,04/15/2025 06:30:00 PM,04/15/2025 07:30:00 PM,60,No,No,\n"
+    "Zephyrine Quillfeather,,04/15/2025 06:31:00 PM,04/15/2025 07:30:00 PM,59,Yes,No,\n"
+    "Ben Ruis,ben.personal@example.net,04/15/2025 06:32:00 PM,04/15/2025 07:30:00 PM,58,Yes,No,\n"
+    # a column shifted: the name lands in the join time, quoted by the reason
+    "Chen Wei,,Quentin Marsh,04/15/2025 07:30:00 PM,58,No,No,\n"
+)
+
+
+def test_the_lead_quarantine_names_no_one(tmp_path):
+    """Attack: the lead's snapshot (the Data page's quarantine) held a members.csv line with one
+    field too many whole - a name and a phone number -, a bad email as typed ("nova at example
+    dot org", "wren＠example.org"), and each guest's name with the rostered member closest to it
+    ("participant 'Ben Ruis' ... closest roster entry: m02 (Ben Ruiz)"). `hearth privacy-check`
+    passed it: its name check compares whole values. The lead reads no member's name (hosts are
+    numbered); the quarantine now says why and where, never who."""
+    from tests.community import MEMBERS
+
+    members = (MEMBERS
+               + "m05,Wren Calloway,,g01,2025-04-01,,member,standard,07700 900461\n"
+               + "m06,Nova Marshwick,nova at example dot org,g01,2025-04-01,,member,standard\n"
+               + "m07,Odile Fenwick,odile＠example.org,g01,2025-04-01,,member,standard\n"
+               + "m08,Piet Brandt,,g01,1 April,,member,standard\n"
+               # a column shifted: the name lands in group_id, quoted by the reason
+               + "m09,g01,,Xanthe Oduya,2025-04-01,,member,standard\n"
+               + "m10,g01,,Zoë Lefèvre,2025-04-01,,member,standard\n")
+    folder = write_community(tmp_path / "in", members=members)
+    (folder / "zoom_participants_g01.csv").write_text(ZOOM_WITH_GUESTS, encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    ingest_paths([folder], db=db, config=Config(meetings={"Tuesday Evening Circle": "g01"}))
+    con = connect(db)
+    try:
+        publish(con, db)
+        raw = repr(con.execute("SELECT * FROM raw.quarantine").fetchall())
+    finally:
+        con.close()
+    secrets = ["Wren", "Calloway", "07700", "Nova", "nova at example", "odile", "Zephyrine",
+               "Quillfeather", "Ben Ruis", "Ben Ruiz", "m02", "Piet", "Xanthe", "Lefèvre", "Quentin"]
+    assert [s for s in secrets if s in raw]  # the steward's own warehouse keeps the detail
+    with duckdb.connect(str(published_path(db, "lead")), read_only=True) as snap:
+        rows = snap.execute("SELECT column_name, reason, value FROM published.quarantine "
+                            "ORDER BY line, column_name").fetchall()
+    assert [s for s in secrets if s in repr(rows)] == []
+    assert ("joined_on", "must be a date written YYYY-MM-DD", "1 April") in rows  # a date: shown
+    assert any("a roster entry is close" in reason for _, reason, _ in rows)
+    assert ("group_id", "group this value is not in the warehouse; load its groups file first "
+            "(or in the same run)", None) in rows

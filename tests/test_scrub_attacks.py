@@ -304,3 +304,73 @@ ROSTER_UNSPACED = Scrubber.for_roster(["Ada Okafor", "山田 太郎", "김 민�
 ])
 def test_a_rostered_name_written_against_unspaced_script_is_scrubbed(text, expected):
     assert ROSTER_UNSPACED.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", [
+    # found by test_random_ways_of_writing_secrets_never_survive: the digits were taken first
+    # and the three spelled ones before them were too few to read as a phone on their own
+    "call 0 zero zero 0 0 0 0 0 0 0 now", "call five 5 five 5 5 5 1 2 3 4 now",
+    # ... and one digit at a time, split by commas
+    "call 5, 5, 5, 1, 2, 3, 4, 5, 6, 7 now", "call 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 now",
+])
+def test_a_phone_number_mixing_digits_and_spelled_digits_is_scrubbed_whole(text):
+    assert SCRUB.scrub(text)[0] == "call [phone] now"
+
+
+# --- red team, session 20: invisible characters, look-alike letters, spelled-out names ----------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a zero-width space, soft hyphen, word joiner or direction mark inside a name, an email or
+    # a phone number split it for every finder, and the reader still saw it whole
+    ("ask A\u200bda O\u200bkafor", "ask [name]"),
+    ("thanks Okaf\u00ador", "thanks [name]"),
+    ("ask Ada\u2060Okafor", "ask [name]"),
+    ("mail ada\u200b@example.org", "mail [email]"),
+    ("mail ada@exam\u200bple.org", "mail [email]"),
+    ("mail jsmith42@exam\u200eple.org", "mail [email]"),
+    # Cyrillic or Greek letters drawn like Latin ones: "Аda Okаfor" reads as Ada Okafor
+    ("ask \u0410da Ok\u0430for", "ask [name]"),
+    ("ask \u0410\u0501\u0430", "ask [name]"),
+    ("thanks \u039fkafor", "thanks [name]"),
+    # a name spelled one letter at a time
+    ("O K A F O R helped", "[name] helped"),
+    ("ask a.d.a", "ask [name]"),
+    ("O-K-A-F-O-R", "[name]"),
+    # a phone number with the letter O for zero, l or I for one
+    ("ring O77OO 9OO461", "ring [phone]"),
+    ("ring 0770O 9OO4l6I", "ring [phone]"),
+])
+def test_a_secret_behind_invisible_characters_look_alike_letters_or_spelled_out_is_scrubbed(
+        text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", [
+    # what the fixes above must leave alone: emoji sequences and Persian keep their joiners,
+    # Cyrillic and Greek words stay as written, letters and numbers that are no secret stay
+    "family 👨\u200d👩\u200d👧 fun", "می\u200cخواهم", "Спасибо за встречу", "Ολα καλά",
+    "the A B C of it", "U.S.A. trip", "lol 10 out of 10", "room 101 at 10:00, 2024-05-01",
+])
+def test_the_invisible_character_and_look_alike_fixes_leave_ordinary_text_alone(text):
+    assert SCRUB.scrub(text)[0] == text
+
+
+@pytest.mark.parametrize("question", [
+    # red team, session 20: how to reach someone or an official id, as surveys ask for them
+    "Tel.", "Leave your number", "Your number", "NHS number", "ID number", "Driver's license",
+    "Dirección", "Contacto", "Tu contacto", "DNI", "NIE", "Pasaporte", "Número de teléfono",
+    "Identifiant", "Numéro de portable", "Carte d'identité",
+    "Straße und Hausnummer", "Kontakt", "Kontaktdaten angeben", "Personalausweis",
+    "Matrikelnummer", "Wie können wir Sie kontaktieren?",
+])
+def test_questions_asking_for_a_number_an_address_or_an_id_are_identifying(question):
+    assert identifying_question(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viel Kontakt hattest du mit deiner Gruppe?",
+    "¿Con qué frecuencia tienes contacto con tu grupo?", "What number of members felt right?",
+    "Hotel group", "How many sessions did you attend?",
+])
+def test_questions_about_contact_or_numbers_within_the_group_are_not_identifying(question):
+    assert not identifying_question(question)

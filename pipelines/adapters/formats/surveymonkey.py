@@ -15,6 +15,7 @@ from pipelines.adapters.surveys import (
     is_response,
     program_zone,
 )
+from pipelines.scrub import identifying_question
 
 
 def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
@@ -27,7 +28,14 @@ def read_surveymonkey(path: Path, config: Config) -> SurveyTable:
     # The second header row (Response / option labels) is recognised by content: a respondent's
     # row in its place (the row deleted by hand) is data, and never read as column names.
     following = rows[first + 1] if first + 1 < len(rows) else None
-    has_sub = following is not None and not is_response(following.cells, times, ids)
+    # ... and the tool leaves it blank under its own columns (ids, dates, IP, email, names,
+    # custom data): a respondent's row with its ids and dates blank still holds their name or
+    # email there, and read as the second header row it printed "First Name [<their name>]"
+    # and their answers as option labels.
+    own = [i for i, (h, k) in enumerate(zip(top, keys, strict=True))
+           if k in METADATA or identifying_question(h)]
+    has_sub = following is not None and not is_response(following.cells, times, ids) and not any(
+        i < len(following.cells) and following.cells[i].strip() for i in own)
     sub = following.cells if has_sub else []
     notes = [] if has_sub else [
         "the second header row (Response / option labels) is missing, so the columns of a "
