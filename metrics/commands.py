@@ -68,6 +68,10 @@ def format_review(data: dict[str, Any]) -> str:
         flags = ", ".join(f for f in group["flags"]) or "no flags"
         lines.append(f"  {gid} {group['name'] or ''} (size {group['size']}, "
                      f"{group['size_band']}): {flags}")
+        # each flag's reason, with its figures: the review tells the group's story, not only
+        # its flags' names (the same reasons as `hearth flags` and review --json's flag_reasons)
+        for record in group.get("flag_reasons", []):
+            lines.append(f"      ! {record['reason']}")
         for key in ("attendance_rate", "active_members", "sessions_held", "belonging",
                     "psychological_safety", "hosting_breadth"):
             lines.append(f"      {BY_KEY[key].title:<{width}}  "
@@ -96,8 +100,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     group_ids = args.group if getattr(args, "group", None) else None
     try:
         data = api.review(con, args.quarter, config, group_ids=group_ids)
-        if args.json:
-            add_flag_reasons(con, data, group_ids)
+        add_flag_reasons(con, data, group_ids)
     finally:
         con.close()
     if args.json:

@@ -33,6 +33,7 @@ import contextlib
 import io
 import json
 import re
+import shutil
 import sys
 import time
 from collections import Counter
@@ -180,6 +181,7 @@ class Story:
     effect: float
     description: str
     hidden: bool = False          # a survey story whose figure is under k in the last quarter
+    members: list[str] = field(default_factory=list)  # drifting: who must be on the watchlist
 
 
 @dataclass
@@ -245,8 +247,15 @@ def plant(program, settings: Settings, rng) -> tuple[list[Story], set[str]]:
             if kind == "drifting" and not _regulars_ok(program, gid):
                 continue
             effect = float(rng.choice([0.5, 1.0]))
-            stories.append(Story(str(kind), gid, effect,
-                                 PLANTERS[kind](program, gid, rng, effect)))
+            story = Story(str(kind), gid, effect, PLANTERS[kind](program, gid, rng, effect))
+            if kind == "drifting":
+                # a drifter the generator has leave the group before the quarter ends has left
+                # (churn), not drifted: the watchlist rightly lists only current members
+                named = story.description.split("members ")[1].split(" drift")[0].split(", ")
+                staying = {m["member_id"] for m in program.members
+                           if m["group_id"] == gid and not m["left_on"]}
+                story.members = [m for m in named if m in staying]
+            stories.append(story)
             taken.add(gid)
             break
     return stories, set(ordinary) - taken
@@ -263,8 +272,15 @@ def _cli_json(db: Path, *args: str) -> Any:
 
 def load(db: Path, settings: Settings) -> None:
     """Write and plant one community beside `db`, load and refresh it into `db`; the stories
-    planted go to stories.json beside it (so a built community can be read again)."""
+    planted go to stories.json beside it (so a built community can be read again), and the
+    loaded warehouse before its refresh to ingested.duckdb (so it can be refreshed again by
+    changed rules: `--workdir`)."""
     folder = db.parent
+    ingested = folder / "ingested.duckdb"
+    if ingested.exists() and (folder / "stories.json").exists():
+        shutil.copyfile(ingested, db)
+        _refresh(db)
+        return
     data = folder / "files"
     synthesize(data, members=settings.members_per_group * settings.groups,
                groups=settings.groups, quarters=settings.quarters, seed=settings.seed,
@@ -278,13 +294,18 @@ def load(db: Path, settings: Settings) -> None:
     for summary in ingest_paths(sorted(data.glob("*.csv")), db=db, config=config):
         if summary.error or summary.rows_quarantined:
             raise AssertionError(f"{summary}: {summary.error or summary.quarantine_reasons}")
-    con = connect(db)
-    try:
-        refresh(con, config)
-    finally:
-        con.close()
+    shutil.copyfile(db, ingested)
+    _refresh(db)
     (folder / "stories.json").write_text(json.dumps(
         {"stories": [vars(s) for s in stories], "clean": sorted(clean)}), encoding="utf-8")
+
+
+def _refresh(db: Path) -> None:
+    con = connect(db)
+    try:
+        refresh(con, Config())
+    finally:
+        con.close()
 
 
 def read(db: Path, settings: Settings) -> Community:
@@ -364,8 +385,7 @@ def judge(c: Community, present: dict[str, set[str]], memberships: set[tuple[str
                 outcome.cites_figures = bool(_FIGURE.search(outcome.reason))
             outcome.detail = ", ".join(raised) or "no flag"
             if story.kind == "drifting":
-                drifters = set(story.description.split("members ")[1].split(" drift")[0]
-                               .split(", "))
+                drifters = set(story.members)
                 named = {r["member_id"] for r in c.watchlist
                          if r["group_id"] == gid and r["signal"] == "stopped_coming"}
                 outcome.found = outcome.found and drifters <= named
@@ -448,7 +468,7 @@ def sweep(seeds, workdir: Path, max_groups: int = SIZES[1], min_groups: int = SI
     table = Table()
     for seed in seeds:
         settings = draw_settings(seed, max_groups, min_groups)
-        community = build(workdir / f"community-{seed}", settings)
+        community = build(workdir / f"community-{seed}-{settings.groups}", settings)
         table.add(community)
         if log:
             print(f"{settings.words()}: {len(community.stories)} stories, "
@@ -464,9 +484,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-groups", type=int, default=SIZES[1])
     parser.add_argument("--min-groups", type=int, default=SIZES[0])
     parser.add_argument("--misses", action="store_true", help="list every missed story")
+    parser.add_argument("--workdir", type=Path,
+                        help="keep the communities here; a community already loaded there is "
+                             "refreshed again (by the rules as they are now), not rebuilt")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="hearth-stories-") as tmp:
-        table = sweep(args.seeds, Path(tmp), args.max_groups, args.min_groups, log=sys.stderr)
+        table = sweep(args.seeds, args.workdir or Path(tmp), args.max_groups, args.min_groups,
+                      log=sys.stderr)
     print("\n".join(f"- {c}" for c in table.communities))
     print()
     print(table.markdown())

@@ -133,6 +133,8 @@ def test_review_text_reads_as_a_report(sample_warehouse, capsys):
     out = capsys.readouterr().out
     assert "quarterly review 2026Q3 (change against 2026Q2)" in out
     assert "g04" in out and "declining_attendance" in out
+    # ... and why, with its figures, under the group (as review --json's flag_reasons)
+    assert "! Attendance has been falling over the last 8 sessions" in out
 
 
 def test_the_read_commands_never_import_the_statistics_stack(sample_warehouse, tmp_path):
