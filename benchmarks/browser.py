@@ -15,7 +15,9 @@ busy (Chrome's TaskDuration: rendering, Plotly, React), so a slow action says wh
 server or the browser held it up, with what the browser was given to do: the Plotly charts on
 the page when the rerun finished, the kilobytes of script it downloaded (as sent, compressed)
 and of Streamlit messages (figure JSON, tables) it received. With --profile, the server runs with HEARTH_PROFILE=1 and
-the Python time of each page's script runs (dashboard/profiling.py) is summed up at the end. The first page is timed twice: right after the server
+the Python time of each page's script runs (dashboard/profiling.py) is summed up at the end;
+with --js-profile, the browser's JavaScript time in each action, by script file (Plotly's
+chunk, React's, the data grid's...). The first page is timed twice: right after the server
 starts (cold caches), and in new browser sessions on the warm server, each followed by its first
 charts (the review opens with none: Trends picked, Plotly's bundle still to load); each section
 of the review's "Look closer" is timed when picked, and the review's filter change is timed with
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -147,6 +150,30 @@ def _busy(page) -> float:
 
 
 GIVEN: dict[str, list[float]] = {}  # action -> [charts, script kB, message kB] of each run
+# With --js-profile: action -> the browser's JavaScript time (µs) by script file, all its runs
+# summed (Chrome's sampling profiler), so a slow action says whose code held it up: Plotly's,
+# React's, the data grid's. None without --js-profile (profiling slows the browser a little).
+JS_PROFILES: dict[str, Counter] | None = None
+
+
+def _script_time(profile: dict) -> Counter:
+    """Microseconds of a CPU profile by the script file of the function running (self time);
+    work outside JavaScript as "(program)", "(garbage collector)"."""
+    files = {node["id"]: node["callFrame"]["url"].rsplit("/", 1)[-1]
+             or node["callFrame"]["functionName"] for node in profile["nodes"]}
+    spent: Counter = Counter()
+    for sample, delta in zip(profile["samples"], profile["timeDeltas"], strict=False):
+        spent[files[sample]] += delta
+    spent.pop("(idle)", None)
+    return spent
+
+
+def report_js_profiles() -> None:
+    print("\nbrowser JavaScript time by script (--js-profile; all runs of each action), ms")
+    for name, spent in JS_PROFILES.items():
+        total = sum(spent.values())
+        top = ", ".join(f"{file} {us / 1000:.0f}" for file, us in spent.most_common(6))
+        print(f"  {name:<42} {total / 1000:8.0f}   {top}", flush=True)
 
 
 def timed(page, action: Callable[[], None], ready: Callable[[], None],
@@ -156,6 +183,9 @@ def timed(page, action: Callable[[], None], ready: Callable[[], None],
     do goes to GIVEN)."""
     before = _busy(page)
     received = dict(RECEIVED)
+    if JS_PROFILES is not None and name is not None:
+        _SESSIONS[id(page)].send("Profiler.enable")
+        _SESSIONS[id(page)].send("Profiler.start")
     start = time.perf_counter()
     action()
     ready()
@@ -163,6 +193,9 @@ def timed(page, action: Callable[[], None], ready: Callable[[], None],
     page.wait_for_function(DRAWN, timeout=TIMEOUT)
     took = time.perf_counter() - start
     BUSY[id(page)] = _busy(page) - before
+    if JS_PROFILES is not None and name is not None:
+        profile = _SESSIONS[id(page)].send("Profiler.stop")["profile"]
+        JS_PROFILES.setdefault(name, Counter()).update(_script_time(profile))
     if name is not None:
         GIVEN.setdefault(name, []).append([
             page.evaluate(CHARTS), (RECEIVED["script"] - received["script"]) / 1000,
@@ -333,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", type=Path,
                         help="serve with HEARTH_PROFILE=1, log to this file, sum it up at the end")
+    parser.add_argument("--js-profile", action="store_true",
+                        help="profile the browser's JavaScript in each action, by script file")
     args = parser.parse_args(argv)
+    global JS_PROFILES
+    JS_PROFILES = {} if args.js_profile else None
     with tempfile.TemporaryDirectory() as tmp:
         if args.db:
             db, config = args.db, args.config
@@ -350,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             measure(url, args.repeats)
         if args.profile:
             report_profile(args.profile)
+        if JS_PROFILES:
+            report_js_profiles()
     return 0
 
 
