@@ -14,16 +14,31 @@
 -- its one pass over the attendance (stage_session_rows, kept between refreshes), and the
 -- sessions of the refreshed quarters pick theirs. Buddy check-ins from more than two days before
 -- the first refreshed quarter (time zones aside) are skipped before their local date is worked
--- out.
+-- out: the bound is a constant, so the scan compares the stored timestamp and skips whole row
+-- groups (as a join to stage_scope it worked out every check-in's local date first).
+
+SET VARIABLE hearth_checkins_from = (
+    SELECT CASE WHEN since <> '' THEN (quarter_start(since) - 2)::TIMESTAMPTZ END FROM stage_scope
+);
 
 CREATE TABLE marts.load_quarters AS
 WITH scoped_sessions AS (
     SELECT session_id, quarter FROM stage_sessions
     WHERE quarter >= (SELECT since FROM stage_scope)
 ),
-checkins_from AS (
-    SELECT CASE WHEN since <> '' THEN (quarter_start(since) - 2)::TIMESTAMPTZ END AS earliest
-    FROM stage_scope
+-- the quarter of each response and check-in, worked out once per row. MATERIALIZED: otherwise
+-- the filter on quarter below is pushed into the scans and every local date is worked out
+-- twice, which made this step about 4 times slower (measured on 165,000 check-ins).
+dated AS MATERIALIZED (
+    SELECT load_id, CASE WHEN regexp_full_match(upper(trim(survey_id)), '\d{4}Q[1-4]')
+                         THEN upper(trim(survey_id))
+                         ELSE quarter_of(local_date(submitted_at)) END AS quarter, 1 AS n
+    FROM core.survey_responses
+    UNION ALL
+    SELECT load_id, quarter_of(local_date(checked_in_at)), 1
+    FROM core.buddy_checkins
+    WHERE getvariable('hearth_checkins_from') IS NULL
+       OR checked_in_at >= getvariable('hearth_checkins_from')
 ),
 quartered AS (
     SELECT c.load_id, s.quarter, 1 AS n
@@ -32,14 +47,7 @@ quartered AS (
     SELECT r.load_id, s.quarter, r.rows
     FROM stage_session_rows r JOIN scoped_sessions s USING (session_id)
     UNION ALL
-    SELECT load_id, CASE WHEN regexp_full_match(upper(trim(survey_id)), '\d{4}Q[1-4]')
-                         THEN upper(trim(survey_id))
-                         ELSE quarter_of(local_date(submitted_at)) END, 1
-    FROM core.survey_responses
-    UNION ALL
-    SELECT load_id, quarter_of(local_date(checked_in_at)), 1
-    FROM core.buddy_checkins, checkins_from f
-    WHERE f.earliest IS NULL OR checked_in_at >= f.earliest
+    SELECT load_id, quarter, n FROM dated
 )
 SELECT load_id, quarter, sum(n)::BIGINT AS rows
 FROM quartered
