@@ -641,14 +641,14 @@ def build_flags(
     # rows are kept as they are (resolving needs every earlier quarter's groups, which a partial
     # refresh does not read)
     out = out[out["quarter"] >= since]
-    kept = kept_flags if kept_flags is not None else pd.DataFrame(columns=[*columns, "state"])
-    kept = kept[kept["quarter"] < since]
-    raised = kept["state"] != "resolved"
-    out = pd.concat([kept.loc[raised, columns], out], ignore_index=True)
+    earlier = kept_flags if kept_flags is not None else pd.DataFrame(columns=[*columns, "state"])
+    earlier = earlier[earlier["quarter"] < since]
+    raised = earlier["state"] != "resolved"
+    out = pd.concat([earlier.loc[raised, columns], out], ignore_index=True)
     rebuilt = with_lifecycle(out, present[present["quarter"] >= since])
     if not (~raised).any():
         return rebuilt
-    return _in_order(pd.concat([rebuilt, kept.loc[~raised, rebuilt.columns]], ignore_index=True))
+    return _in_order(pd.concat([rebuilt, earlier.loc[~raised, rebuilt.columns]], ignore_index=True))
 
 
 def with_lifecycle(flags: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
