@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipelines.adapters.common import decide_month_first, parse_datetime
+from tests.hostile_files import table_span
 
 Variant = Callable[[str, str], "bytes | None"]
 
@@ -38,20 +39,6 @@ def write_rows(rows: list[list[str]], delimiter: str, newline: str = "\n",
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator=newline, quoting=quoting).writerows(rows)
     return out.getvalue()
-
-
-def table_span(rows: list[list[str]]) -> tuple[int, int]:
-    """(header index, end) of the export's main table: the longest run of rows with the same
-    number of cells (at least 3). Meeting blocks and summaries lie outside it."""
-    best, i = (0, 0), 0
-    while i < len(rows):
-        j = i
-        while j + 1 < len(rows) and len(rows[j + 1]) == len(rows[i]):
-            j += 1
-        if len(rows[i]) >= 3 and j + 1 - i > best[1] - best[0]:
-            best = (i, j + 1)
-        i = j + 1
-    return best
 
 
 def _in_table(text: str, delimiter: str, change) -> bytes:
