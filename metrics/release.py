@@ -371,7 +371,9 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         role = "shown" if status == "ok" and kind == "group" else (
             "allowed" if status == "ok" or n == 0 else "hidden")
         records.append((publication, q, i, f"{kind}:{u}", role, [term], n))
-    all_terms = terms.groupby(["quarter", "indicator"])["term"].apply(list)
+    # sorted: in the units' order, which changes between publications, an unchanged program
+    # figure never matched its earlier row, and the history kept a copy per publication
+    all_terms = terms.groupby(["quarter", "indicator"])["term"].apply(sorted)
     for row in program.itertuples(index=False):
         role = "shown" if row.status == "ok" else "hidden"
         records.append((publication, row.quarter, row.indicator, "program", role,
