@@ -82,12 +82,14 @@ class TerminalProgress:
 def cmd_ingest(args) -> int:
     from hearth.orchestrate import ingest
     from pipelines.ingest import expand
+    from pipelines.ingest.discover import SUFFIXES
     from pipelines.report import format_summaries
 
     config = load_config(args.config)
     if not expand(args.paths):
         raise HearthError(
-            f"{', '.join(args.paths)}: no data files here; Hearth reads .csv, .tsv, .txt and .xlsx files"
+            f"{', '.join(args.paths)}: no data files here; Hearth reads "
+            f"{', '.join(SUFFIXES[:-1])} and {SUFFIXES[-1]} files"
         )
     # Progress only for a person at a terminal, never inside machine-read (--json) output.
     progress = (TerminalProgress(sys.stderr, PROGRESS_DELAY)

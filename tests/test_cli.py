@@ -87,7 +87,7 @@ def test_a_folder_without_data_files_is_named_with_what_hearth_reads(tmp_path, c
     (tmp_path / "notes.md").write_text("nothing to load", encoding="utf-8")
     assert main(["--db", str(tmp_path / "w.duckdb"), "ingest", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
-        f"hearth: {tmp_path}: no data files here; Hearth reads .csv, .tsv, .txt and .xlsx files\n")
+        f"hearth: {tmp_path}: no data files here; Hearth reads .csv, .tsv, .txt, .xlsx and .ods files\n")
 
 
 def test_the_global_options_may_follow_the_command(sample_warehouse, capsys):

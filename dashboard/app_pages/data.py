@@ -27,7 +27,8 @@ st.subheader("Load files")
 with st.form("upload_form", clear_on_submit=True, border=True):
     uploads = st.file_uploader(
         "Canonical CSVs or exports from meeting and survey tools",
-        type=["csv", "xlsx", "txt", "tsv"], accept_multiple_files=True, key="upload_files",
+        # pipelines.ingest.discover.SUFFIXES (not imported: the page stays light)
+        type=["csv", "xlsx", "ods", "txt", "tsv"], accept_multiple_files=True, key="upload_files",
         help=f"Up to {ctx.config.upload_max_mb} MB per file. Files go through the same "
              "checks as `hearth ingest`: the same file twice adds nothing, and rows that "
              "fail a check are quarantined with the reason. Every upload is recorded.",
