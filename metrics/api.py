@@ -74,7 +74,9 @@ if TYPE_CHECKING:
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether this snapshot holds the table (each audience's snapshot holds only its own)."""
     # (duckdb_tables(), not information_schema: a page asks this for every read, and the
-    # information schema's view cost ~10 ms a time under load, the table function under 1)
+    # information schema's view cost ~10 ms a time under load, the table function under 1;
+    # nor con.table(): a missing table falls back to Python's replacement scans, which find
+    # this module's function of the same name)
     return bool(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
         [schema, table],
@@ -193,6 +195,23 @@ def quarters_computed(con: duckdb.DuckDBPyConnection) -> list[str]:
         "SELECT DISTINCT quarter FROM marts.indicators ORDER BY quarter"
     ).fetchall()
     return [q for (q,) in rows]
+
+
+def review_quarter(con: duckdb.DuckDBPyConnection, listed: Sequence[str]) -> str | None:
+    """The quarter a review opens on, among ``listed``: the latest with at least half the
+    program's typical (median) number of sessions, so a quarter that has only just begun is
+    not what a lead lands on; the latest listed when no quarter has sessions. One row from
+    DuckDB: the program's frame cost a cold page 15 ms to read for this one answer."""
+    if not listed:
+        return None
+    table = "pages.program" if page_table(con, "program") else "marts.indicators"
+    found = con.execute(
+        f"WITH held AS (SELECT quarter, value FROM {table} WHERE group_id IS NULL "
+        "AND indicator = 'sessions_held' AND value IS NOT NULL "
+        "AND quarter IN (SELECT unnest(?::VARCHAR[]))) "
+        "SELECT max(quarter) FILTER (WHERE value >= (SELECT median(value) FROM held) / 2) "
+        "FROM held", [list(listed)]).fetchone()
+    return str(found[0]) if found and found[0] is not None else listed[-1]
 
 
 def latest_quarter(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -371,8 +390,9 @@ def slice_indicators_over(
             "SELECT quarter, indicator, sum(hits)::DOUBLE, sum(n)::DOUBLE, "
             "sum(value)::DOUBLE, count(*) FILTER (WHERE status = 'ok') "
             "FROM marts.indicators WHERE quarter IN (SELECT unnest(?::VARCHAR[])) "
+            "AND indicator IN (SELECT unnest(?::VARCHAR[])) "
             "AND group_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY quarter, indicator",
-            [wanted, selected],
+            [wanted, list(_POOLED_KEYS), selected],
         ).fetchall()
     }
     # Survey figures: per quarter x indicator, the groups released *for that indicator*
@@ -397,6 +417,9 @@ ROLLUP_DIMENSIONS = {
     "cohort": "cohort",
 }
 
+
+#: The review's indicators a selection pools from its groups' summed counts (not the survey's).
+_POOLED_KEYS = tuple(k for k in REVIEW_KEYS if BY_KEY[k].family != "survey")
 
 ROLLUP_COLUMNS = ["category", "groups", "group_ids", "indicator", "value", "n", "ci_low",
                   "ci_high", "status", "note"]
@@ -467,13 +490,15 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
         "GROUP BY category ORDER BY category", params).fetchall()}
     if not selections:
         return pd.DataFrame(columns=columns)
-    # pandas' sums skipped missing values (0 when none): coalesce to the same
+    # pandas' sums skipped missing values (0 when none): coalesce to the same. Only the
+    # indicators pooled from sums are read (the survey ones pool released statistics below).
     sums = {(c, i): (h, n, t, ok) for c, i, h, n, t, ok in con.execute(
         members + "SELECT m.category, i.indicator, coalesce(sum(i.hits), 0)::DOUBLE, "
         "coalesce(sum(i.n), 0)::DOUBLE, coalesce(sum(i.value), 0)::DOUBLE, "
         "count(*) FILTER (WHERE i.status = 'ok') FROM marts.indicators i "
         "JOIN m USING (group_id) WHERE i.quarter = ? "
-        "GROUP BY m.category, i.indicator", [*params, quarter]).fetchall()}
+        "AND i.indicator IN (SELECT unnest(?::VARCHAR[])) "
+        "GROUP BY m.category, i.indicator", [*params, quarter, list(_POOLED_KEYS)]).fetchall()}
     # the released groups of each category, per indicator (fsum: the same figure whatever
     # order DuckDB's threads add in)
     released = {(c, i): (dict(zip(ids, ns, strict=True)), stats)
@@ -482,9 +507,10 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
         "sum(u.n)::DOUBLE, fsum(u.sum_score), fsum(u.sum_sq), fsum(u.hits) "
         "FROM marts.survey_units u JOIN m USING (group_id) WHERE u.quarter = ? "
         "GROUP BY m.category, u.indicator", [*params, quarter]).fetchall()}
+    program = "pages.program" if page_table(con, "program") else "marts.indicators"
     program_n = {
         i: int(n) for i, n in con.execute(
-            "SELECT indicator, n FROM marts.indicators WHERE group_id IS NULL "
+            f"SELECT indicator, n FROM {program} WHERE group_id IS NULL "
             "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) AND quarter = ?",
             [list(SURVEY_KEYS), quarter]).fetchall()
     }
