@@ -192,10 +192,15 @@ def natural_key(text: object) -> tuple:
                  for part in _DIGITS.split(text) if part)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def groups(snap: Snapshot) -> pd.DataFrame:
     """marts.groups in natural name order (natural_key's, sorted by DuckDB: metrics.api.
-    groups_by_name): one row per group with the dimensions the filters use."""
+    groups_by_name): one row per group with the dimensions the filters use.
+
+    Kept as one shared frame per snapshot (a resource), not copied per read: every page and
+    most reads of a rerun ask for it, and st.cache_data pickled the 10,000 rows (1.9 MB) when
+    it stored them and unpickled them on every hit, ~15 ms of a cold filtered page. Callers
+    only select from it, never change it in place."""
     return _api(snap, "groups_by_name")
 
 
