@@ -401,7 +401,9 @@ def slice_indicators_over(
         "SELECT group_id FROM marts.groups WHERE group_id IN (SELECT unnest(?::VARCHAR[]))",
         [selected]).fetchall()}
     chosen = [g for g in selected if g in known]
-    released = selection_release(con, wanted, chosen, config.min_responses)
+    released = selection_release(con, wanted, chosen, config.min_responses,
+                                 "pages.program" if page_table(con, "program") else
+                                 "marts.indicators")
     estimates = _share_estimates(sums)
     return {
         quarter: _slice_objects(

@@ -791,7 +791,7 @@ def pooled_selection(units: pd.DataFrame, decisions: Mapping[tuple[str, str], Sl
 
 def selection_release(
     con: duckdb.DuckDBPyConnection, quarters: Sequence[str], selected: Sequence[Hashable],
-    k: int,
+    k: int, program: str = "marts.indicators",
 ) -> dict[tuple[str, str], tuple[SliceDecision, dict[str, float] | None]]:
     """selection_decisions and pooled_selection for one selection, read set-based from a
     snapshot: per quarter x survey indicator, the decision and (when allowed) the pooled
@@ -802,6 +802,8 @@ def selection_release(
     groups to the selected ones and sums their statistics in one query, so a page never loads
     every group's released statistics into a frame (250,000 rows at 10,000 groups) to pool a
     few hundred. ``selected`` names groups of marts.groups (others are not counted).
+    ``program`` is the table the program's n are read from: a snapshot's pages.program holds
+    marts.indicators' program rows (finding them among a million rows cost a page ~15 ms).
     """
     wanted = list(dict.fromkeys(quarters))
     chosen = list(dict.fromkeys(selected))
@@ -809,7 +811,7 @@ def selection_release(
         (q, i): int(n) for q, i, n in con.execute(
             # (list_contains, not IN (SELECT unnest(...)): a filter DuckDB pushes into the
             # scan, which then skips the row groups holding no program row)
-            "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+            f"SELECT quarter, indicator, n FROM {program} WHERE group_id IS NULL "
             "AND n IS NOT NULL AND list_contains(?::VARCHAR[], indicator) "
             "AND list_contains(?::VARCHAR[], quarter)", [list(SURVEY_KEYS), wanted],
         ).fetchall()
