@@ -130,11 +130,16 @@ def _frame(snap: Snapshot, sql: str, params: Sequence[object] = ()) -> pd.DataFr
 
 
 def _api(snap: Snapshot, name: str, *args, **kwargs):
-    """Call metrics.api.<name> with a cursor on the snapshot."""
+    """Call metrics.api.<name> with a cursor on the snapshot, telling it the snapshot's tables
+    (cached here per snapshot) so it need not ask the catalog before each read."""
     from metrics import api
 
-    with cursor(snap) as con:
-        return getattr(api, name)(con, *args, **kwargs)
+    known = api.KNOWN_TABLES.set(tables(snap))
+    try:
+        with cursor(snap) as con:
+            return getattr(api, name)(con, *args, **kwargs)
+    finally:
+        api.KNOWN_TABLES.reset(known)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
