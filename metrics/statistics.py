@@ -53,6 +53,8 @@ __all__ = [
     "poisson_count_pvalues",
     "shrink_means",
     "shrink_proportions",
+    "shrunken_means",
+    "shrunken_proportions",
     "survival_intervals",
     "theil_sen_trend",
     "theil_sen_trends",
@@ -1265,8 +1267,17 @@ def shrink_proportions(
     .. [2] Kleinman, J. C. (1973). Proportions with extraneous variance: single and independent
            samples. JASA 68(341), 46-54 (moment estimator).
     """
-    _check_confidence(confidence)
     index = _index_of(successes, n)
+    estimate, low, high = shrunken_proportions(successes, n, confidence)
+    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high}, index=index)
+
+
+def shrunken_proportions(
+    successes: ArrayLike, n: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`shrink_proportions` as three arrays (estimate, ci_low, ci_high), without building
+    a frame: the refresh calls it once per quarter and indicator."""
+    _check_confidence(confidence)
     x = _counts(successes, "successes")
     m = _counts(n, "n")
     x, m = np.broadcast_arrays(np.ravel(x), np.ravel(m))
@@ -1274,8 +1285,7 @@ def shrink_proportions(
         raise ValueError("successes cannot exceed n for any unit")
     use = np.isfinite(x) & np.isfinite(m) & (m > 0)
     if not use.any():
-        empty = np.full(x.shape, np.nan)
-        return pd.DataFrame({"estimate": empty, "ci_low": empty, "ci_high": empty}, index=index)
+        return (np.full(x.shape, np.nan), np.full(x.shape, np.nan), np.full(x.shape, np.nan))
     xs, ms = x[use], m[use]
     total = ms.sum()
     mean = xs.sum() / total
@@ -1298,17 +1308,13 @@ def shrink_proportions(
     inverse = inverse.ravel()
     distinct_a = a + distinct[:, 0]
     distinct_b = b + distinct[:, 1] - distinct[:, 0]
-    out = pd.DataFrame(
-        {
-            "estimate": post_a / (post_a + post_b),
-            "ci_low": scipy.stats.beta.ppf(tail, distinct_a, distinct_b)[inverse],
-            "ci_high": scipy.stats.beta.isf(tail, distinct_a, distinct_b)[inverse],
-        },
-        index=index,
-    )
+    estimate = post_a / (post_a + post_b)
+    low = scipy.stats.beta.ppf(tail, distinct_a, distinct_b)[inverse]
+    high = scipy.stats.beta.isf(tail, distinct_a, distinct_b)[inverse]
     missing = ~(np.isfinite(x) & np.isfinite(m))
-    out.loc[missing, :] = np.nan
-    return out
+    if missing.any():
+        estimate[missing] = low[missing] = high[missing] = np.nan
+    return estimate, low, high
 
 
 def shrink_means(
@@ -1355,8 +1361,16 @@ def shrink_means(
     .. [2] Morris, C. N. (1983). Parametric empirical Bayes inference: theory and
            applications. JASA 78(381), 47-55.
     """
-    z = _z(confidence)
     index = _index_of(means, standard_errors)
+    estimate, low, high = shrunken_means(means, standard_errors, confidence)
+    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high}, index=index)
+
+
+def shrunken_means(
+    means: ArrayLike, standard_errors: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`shrink_means` as three arrays (estimate, ci_low, ci_high), without a frame."""
+    z = _z(confidence)
     y = np.ravel(_floats(means))
     se = np.ravel(_floats(standard_errors))
     y, se = np.broadcast_arrays(y, se)
@@ -1382,7 +1396,7 @@ def shrink_means(
         estimate[use] = est
         low[use] = est - z * np.sqrt(var)
         high[use] = est + z * np.sqrt(var)
-    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high}, index=index)
+    return estimate, low, high
 
 
 # --------------------------------------------------------------------------------------------
