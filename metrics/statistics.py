@@ -38,6 +38,7 @@ __all__ = [
     "change_verdict",
     "change_verdicts",
     "cronbach_alpha",
+    "cronbach_alpha_matrix",
     "funnel_limits_mean",
     "funnel_limits_proportion",
     "kaplan_meier",
@@ -250,24 +251,50 @@ def cronbach_alpha(
         raise ValueError(
             "items must hold numeric item scores (map answer labels to numbers first)"
         ) from None
-    data = data.dropna(how="all")
+    return cronbach_alpha_matrix(data.to_numpy(dtype=float, na_value=np.nan), policy,
+                                 confidence)
+
+
+def cronbach_alpha_matrix(
+    answers: np.ndarray,
+    policy: Literal["pairwise", "listwise"] = "pairwise",
+    confidence: float = 0.95,
+) -> Reliability:
+    """:func:`cronbach_alpha` of a float matrix (one row per respondent, one column per item,
+    NaN for a missing answer), without the frame checks: the refresh calls it for every
+    construct, quarter and policy. The covariance matrix is the one ``DataFrame.cov`` gives:
+    ``numpy.cov`` of the complete rows when no answer is missing, pandas' pairwise-complete
+    covariance otherwise."""
+    if policy not in ("pairwise", "listwise"):
+        raise ValueError(f"policy must be 'pairwise' or 'listwise', not {policy!r}")
+    _check_confidence(confidence)
+    missing = np.isnan(answers)
+    data = answers[~missing.all(axis=1)]  # rows with no answer at all are not respondents
     n, k = data.shape
     if k < 2:
         raise ValueError(f"Cronbach's alpha needs at least two items; got {k}")
     if n < 2:
         return Reliability(math.nan, math.nan, math.nan, int(n), int(k))
     if policy == "listwise":
-        data = data.dropna(how="any")
-    cov = data.cov().to_numpy()
+        data = data[~np.isnan(data).any(axis=1)]
+    if data.shape[0] < 2:
+        return Reliability(math.nan, math.nan, math.nan, int(n), int(k))
+    if np.isnan(data).any():
+        cov = pd.DataFrame(data).cov().to_numpy()
+    else:
+        # what DataFrame.cov runs here, on the same (items x respondents, C-ordered) layout
+        cov = np.cov(np.ascontiguousarray(data.T), ddof=1)
     total_variance = cov.sum()
-    if data.shape[0] < 2 or np.isnan(cov).any() or total_variance <= 0:
+    if np.isnan(cov).any() or total_variance <= 0:
         return Reliability(math.nan, math.nan, math.nan, int(n), int(k))
     alpha = (k / (k - 1)) * (1.0 - np.trace(cov) / total_variance)
     gamma = 1.0 - confidence
     df1 = n - 1
     df2 = df1 * (k - 1)
-    low = 1.0 - (1.0 - alpha) * scipy.stats.f.isf(gamma / 2.0, df1, df2)
-    high = 1.0 - (1.0 - alpha) * scipy.stats.f.isf(1.0 - gamma / 2.0, df1, df2)
+    # both quantiles in one call (each the same as on its own)
+    upper, lower = scipy.stats.f.isf(np.array([gamma / 2.0, 1.0 - gamma / 2.0]), df1, df2)
+    low = 1.0 - (1.0 - alpha) * upper
+    high = 1.0 - (1.0 - alpha) * lower
     return Reliability(float(alpha), float(low), float(high), int(n), int(k))
 
 
