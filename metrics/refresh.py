@@ -56,6 +56,7 @@ from metrics.graph import (
     python_step,
     sql_steps,
     table_columns,
+    tables_columns,
 )
 from metrics.participation import attendance_inclusion, attendance_indicators
 from metrics.release import (
@@ -374,10 +375,12 @@ def _can_refresh_part(con: duckdb.DuckDBPyConnection, steps: list[Step], fingerp
     (else a full refresh is needed)."""
     stamp = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' "
                         "AND table_name = 'indicators'").fetchone()
-    return stamp == (_stamp(fingerprint),) and all(
-        table_columns(con, t) == columns
-        for s in steps for t, columns in s.writes.items() if t.startswith("marts.")) and all(
-        table_columns(con, t) == tuple(types) for t, (_, types) in KEPT_TABLES.items())
+    if stamp != (_stamp(fingerprint),):
+        return False
+    declared = {t: columns for s in steps for t, columns in s.writes.items()
+                if t.startswith("marts.")}
+    declared.update({t: tuple(types) for t, (_, types) in KEPT_TABLES.items()})
+    return tables_columns(con, declared) == declared
 
 
 def _ensure_kept(con: duckdb.DuckDBPyConnection) -> None:
