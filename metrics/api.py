@@ -448,6 +448,16 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
     each category); Python only applies the rule per category and builds the rows. At 358
     coaches a frame per category cost minutes, and frames of every group's rows seconds.
     """
+    return rollups_computed(con, [quarter], config, dimension, group_ids)[quarter]
+
+
+def rollups_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[str], config: Config,
+                     dimension: str, group_ids: Sequence[str] | None = None
+                     ) -> dict[str, pd.DataFrame]:
+    """rollup_computed of several quarters: {quarter: its frame}, each the same as
+    rollup_computed gives for it alone, from one query of each kind for all the quarters
+    (metrics.pagedata writes every quarter's at publish: a query costs milliseconds even on a
+    tiny snapshot, and there were four per quarter and dimension)."""
     import pandas as pd
 
     from metrics.release import figures_from_stats
@@ -455,6 +465,7 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
     if dimension not in ROLLUP_DIMENSIONS:
         raise HearthError(f"no roll-up by {dimension!r}; choose one of "
                           f"{', '.join(ROLLUP_DIMENSIONS)}")
+    quarters = list(quarters)
     column = ROLLUP_DIMENSIONS[dimension]
     where, params = _where_groups(group_ids)
     columns = ROLLUP_COLUMNS
@@ -466,69 +477,83 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
         members + "SELECT category, list(group_id ORDER BY group_id) FROM m "
         "GROUP BY category ORDER BY category", params).fetchall()}
     if not selections:
-        return pd.DataFrame(columns=columns)
+        return {quarter: pd.DataFrame(columns=columns) for quarter in quarters}
+    wanted = " IN (SELECT unnest(?::VARCHAR[]))"
     # pandas' sums skipped missing values (0 when none): coalesce to the same
-    sums = {(c, i): (h, n, t, ok) for c, i, h, n, t, ok in con.execute(
-        members + "SELECT m.category, i.indicator, coalesce(sum(i.hits), 0)::DOUBLE, "
+    sums: dict[str, dict] = {quarter: {} for quarter in quarters}
+    for q, c, i, h, n, t, ok in con.execute(
+        members + "SELECT i.quarter, m.category, i.indicator, coalesce(sum(i.hits), 0)::DOUBLE, "
         "coalesce(sum(i.n), 0)::DOUBLE, coalesce(sum(i.value), 0)::DOUBLE, "
         "count(*) FILTER (WHERE i.status = 'ok') FROM marts.indicators i "
-        "JOIN m USING (group_id) WHERE i.quarter = ? "
-        "GROUP BY m.category, i.indicator", [*params, quarter]).fetchall()}
+        f"JOIN m USING (group_id) WHERE i.quarter{wanted} "
+        "GROUP BY i.quarter, m.category, i.indicator", [*params, quarters]).fetchall():
+        sums[q][(c, i)] = (h, n, t, ok)
     # the released groups of each category, per indicator (fsum: the same figure whatever
     # order DuckDB's threads add in)
-    released = {(c, i): (dict(zip(ids, ns, strict=True)), stats)
-                for c, i, ids, ns, *stats in con.execute(
-        members + "SELECT m.category, u.indicator, list(u.group_id), list(u.n), "
+    released: dict[str, dict] = {quarter: {} for quarter in quarters}
+    for q, c, i, ids, ns, *stats in con.execute(
+        members + "SELECT u.quarter, m.category, u.indicator, list(u.group_id), list(u.n), "
         "sum(u.n)::DOUBLE, fsum(u.sum_score), fsum(u.sum_sq), fsum(u.hits) "
-        "FROM marts.survey_units u JOIN m USING (group_id) WHERE u.quarter = ? "
-        "GROUP BY m.category, u.indicator", [*params, quarter]).fetchall()}
-    program_n = {
-        i: int(n) for i, n in con.execute(
-            "SELECT indicator, n FROM marts.indicators WHERE group_id IS NULL "
-            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) AND quarter = ?",
-            [list(SURVEY_KEYS), quarter]).fetchall()
-    }
+        f"FROM marts.survey_units u JOIN m USING (group_id) WHERE u.quarter{wanted} "
+        "GROUP BY u.quarter, m.category, u.indicator", [*params, quarters]).fetchall():
+        released[q][(c, i)] = (dict(zip(ids, ns, strict=True)), stats)
+    program_n: dict[str, dict] = {quarter: {} for quarter in quarters}
+    for q, i, n in con.execute(
+        "SELECT quarter, indicator, n FROM marts.indicators WHERE group_id IS NULL "
+        "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
+        f"AND quarter{wanted}", [list(SURVEY_KEYS), quarters]).fetchall():
+        program_n[q][i] = int(n)
     k = config.min_responses
-    decided = {(c, i): slice_of_shown_groups(released.get((c, i), ({}, None))[0], chosen,
-                                             total_n=total, k=k)
-               for c, chosen in selections.items() for i, total in program_n.items()}
-    allowed = [(c, i, *released[(c, i)][1]) for (c, i), d in decided.items() if d.allowed]
-    figures: dict[tuple[str, str], tuple] = {}
+    decided = {quarter: {
+        (c, i): slice_of_shown_groups(released[quarter].get((c, i), ({}, None))[0], chosen,
+                                      total_n=total, k=k)
+        for c, chosen in selections.items() for i, total in program_n[quarter].items()}
+        for quarter in quarters}
+    allowed = [(quarter, c, i, *released[quarter][(c, i)][1])
+               for quarter in quarters for (c, i), d in decided[quarter].items() if d.allowed]
+    figures: dict[tuple[str, str, str], tuple] = {}
     if allowed:
+        # (each row's figure is its own: pooling every quarter's rows at once changes none)
         pooled = figures_from_stats(pd.DataFrame(
-            allowed, columns=["category", "indicator", "n", "sum_score", "sum_sq", "hits"])
-            .astype({"n": "int64"}))
-        figures = {(c, i): (v, n, lo, hi) for c, i, v, n, lo, hi in pooled[
-            ["category", "indicator", "value", "n", "ci_low", "ci_high"]].itertuples(index=False)}
-    estimates = _share_estimates(sums)
-    out = []
-    for category, chosen in selections.items():
-        base = {"category": category, "groups": len(chosen), "group_ids": chosen}
-        for key in REVIEW_KEYS:
-            spec = BY_KEY[key]
-            if spec.family == "survey":
-                continue
-            obj = _pooled_object(spec, sums.get((category, key)), config,
-                                 estimates.get((category, key)))
-            out.append({**base, "indicator": key, **obj})
-        for key in SURVEY_KEYS:
-            decision = decided.get((category, key))
-            figure = figures.get((category, key))
-            if decision is None or not decision.allowed or figure is None:
-                out.append({**base, "indicator": key, "value": None, "n": None, "ci_low": None,
-                            "ci_high": None, "status": "suppressed",
-                            "note": decision.reason if decision is not None and decision.reason
-                            else SUPPRESSED_LABEL(k) + " in this selection"})
-                continue
-            shown = public_indicator(figure[0], int(figure[1]), figure[2], figure[3], k)
-            note = shown["label"]
-            if decision.left_out:
-                note = (f"{decision.left_out} selected group(s) left out: their own figures "
-                        "are hidden")
-            out.append({**base, "indicator": key, "value": shown["value"], "n": shown["n"],
-                        "ci_low": shown["ci_low"], "ci_high": shown["ci_high"],
-                        "status": shown["status"], "note": note})
-    return pd.DataFrame(out, columns=columns)
+            allowed, columns=["quarter", "category", "indicator", "n", "sum_score", "sum_sq",
+                              "hits"]).astype({"n": "int64"}))
+        figures = {(q, c, i): (v, n, lo, hi) for q, c, i, v, n, lo, hi in pooled[
+            ["quarter", "category", "indicator", "value", "n", "ci_low", "ci_high"]
+        ].itertuples(index=False)}
+    frames = {}
+    for quarter in quarters:
+        estimates = _share_estimates(sums[quarter])
+        out = []
+        for category, chosen in selections.items():
+            base = {"category": category, "groups": len(chosen), "group_ids": chosen}
+            for key in REVIEW_KEYS:
+                spec = BY_KEY[key]
+                if spec.family == "survey":
+                    continue
+                obj = _pooled_object(spec, sums[quarter].get((category, key)), config,
+                                     estimates.get((category, key)))
+                out.append({**base, "indicator": key, **obj})
+            for key in SURVEY_KEYS:
+                decision = decided[quarter].get((category, key))
+                figure = figures.get((quarter, category, key))
+                if decision is None or not decision.allowed or figure is None:
+                    out.append({**base, "indicator": key, "value": None, "n": None,
+                                "ci_low": None, "ci_high": None, "status": "suppressed",
+                                "note": decision.reason if decision is not None
+                                and decision.reason
+                                else SUPPRESSED_LABEL(k) + " in this selection"})
+                    continue
+                shown = public_indicator(figure[0], int(figure[1]), figure[2], figure[3], k)
+                note = shown["label"]
+                if decision.left_out:
+                    note = (f"{decision.left_out} selected group(s) left out: their own "
+                            "figures are hidden")
+                out.append({**base, "indicator": key, "value": shown["value"],
+                            "n": shown["n"], "ci_low": shown["ci_low"],
+                            "ci_high": shown["ci_high"], "status": shown["status"],
+                            "note": note})
+        frames[quarter] = pd.DataFrame(out, columns=columns)
+    return frames
 
 
 def _share_estimates(sums: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], Any]:
