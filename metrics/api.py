@@ -809,64 +809,82 @@ def attention_computed(con: duckdb.DuckDBPyConnection, quarter: str,
     + outside 95% + a clear fall. Set-based: at 10,000 groups a loop over each indicator's
     funnel points and every group's rows cost the compare page seconds.
     """
+    return attentions_computed(con, [quarter], group_ids)[quarter]
+
+
+def attentions_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[str],
+                        group_ids: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """attention_computed of several quarters, {quarter: its frame}, each the same as
+    attention_computed gives for it alone, from one query (metrics.pagedata writes every
+    quarter's at publish: planning this query costs tens of milliseconds even on a tiny
+    snapshot)."""
+    quarters = list(quarters)
     where = "" if group_ids is None else " AND group_id IN (SELECT unnest($groups::VARCHAR[]))"
     lower = [k for k, spec in BY_KEY.items() if spec.higher_is_better is False]
     titles = {k: spec.title.lower() for k, spec in BY_KEY.items()}
-    raised = ("SELECT group_id, flag FROM marts.flags WHERE quarter = $quarter "
+    raised = ("SELECT quarter, group_id, flag FROM marts.flags "
+              "WHERE quarter IN (SELECT quarter FROM quarters) "
               "AND flag <> 'cant_tell_yet' AND state <> 'resolved'"
               if _has_table(con, "marts", "flags")
-              else "SELECT NULL::VARCHAR AS group_id, NULL::VARCHAR AS flag WHERE false")
+              else "SELECT NULL::VARCHAR AS quarter, NULL::VARCHAR AS group_id, "
+                   "NULL::VARCHAR AS flag WHERE false")
     sql = f"""
-        WITH chosen AS (SELECT group_id, name FROM marts.groups WHERE true {where}),
+        WITH quarters AS (SELECT DISTINCT unnest($quarters::VARCHAR[]) AS quarter),
+        chosen AS (SELECT group_id, name FROM marts.groups WHERE true {where}),
         titles AS (SELECT unnest($keys::VARCHAR[]) AS indicator,
                           unnest($titles::VARCHAR[]) AS title),
         raised AS (SELECT * FROM ({raised}) r SEMI JOIN chosen USING (group_id)),
         outside AS (
-            SELECT f.group_id, f.indicator, f.outside FROM marts.funnel_points f
+            SELECT f.quarter, f.group_id, f.indicator, f.outside FROM marts.funnel_points f
             SEMI JOIN chosen USING (group_id)
-            WHERE f.quarter = $quarter AND starts_with(coalesce(f.outside, 'within'),
+            WHERE f.quarter IN (SELECT quarter FROM quarters)
+              AND starts_with(coalesce(f.outside, 'within'),
                 CASE WHEN f.indicator IN (SELECT unnest($lower::VARCHAR[])) THEN 'above'
                      ELSE 'below' END)),
         spread AS (
-            SELECT indicator,
+            SELECT quarter, indicator,
                    quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
             FROM marts.indicators
-            WHERE quarter = $quarter AND group_id IS NOT NULL AND value IS NOT NULL
-              AND status = 'ok'
-            GROUP BY indicator),
+            WHERE quarter IN (SELECT quarter FROM quarters) AND group_id IS NOT NULL
+              AND value IS NOT NULL AND status = 'ok'
+            GROUP BY quarter, indicator),
         falls AS (
-            SELECT i.group_id, i.indicator,
+            SELECT i.quarter, i.group_id, i.indicator,
                    coalesce(abs(i.delta) / CASE WHEN s.spread > 0 THEN s.spread END,
                             abs(i.delta)) AS size
             FROM marts.indicators i SEMI JOIN chosen USING (group_id)
-            LEFT JOIN spread s USING (indicator)
-            WHERE i.quarter = $quarter AND i.verdict =
+            LEFT JOIN spread s USING (quarter, indicator)
+            WHERE i.quarter IN (SELECT quarter FROM quarters) AND i.verdict =
                 CASE WHEN i.indicator IN (SELECT unnest($lower::VARCHAR[])) THEN 'up'
                      ELSE 'down' END),
         parts AS (
-            SELECT group_id, 1 AS section, flag AS part_key,
+            SELECT quarter, group_id, 1 AS section, flag AS part_key,
                    'flagged: ' || replace(flag, '_', ' ') AS text FROM raised
             UNION ALL
-            SELECT o.group_id, 2, o.indicator,
+            SELECT o.quarter, o.group_id, 2, o.indicator,
                    split_part(o.outside, ' ', 1) || ' the ' || split_part(o.outside, ' ', 2)
                    || ' limit: ' || coalesce(t.title, lower(replace(o.indicator, '_', ' ')))
             FROM outside o LEFT JOIN titles t USING (indicator)
             UNION ALL
-            SELECT f.group_id, 3, f.indicator,
+            SELECT f.quarter, f.group_id, 3, f.indicator,
                    'clear fall: ' || coalesce(t.title, lower(replace(f.indicator, '_', ' ')))
             FROM falls f LEFT JOIN titles t USING (indicator)),
-        why AS (SELECT group_id, string_agg(text, '; ' ORDER BY section, part_key, text) AS why
-                FROM parts GROUP BY group_id),
-        flag_counts AS (SELECT group_id, count(*) AS flags FROM raised GROUP BY group_id),
+        why AS (SELECT quarter, group_id,
+                       string_agg(text, '; ' ORDER BY section, part_key, text) AS why
+                FROM parts GROUP BY quarter, group_id),
+        flag_counts AS (SELECT quarter, group_id, count(*) AS flags FROM raised
+                        GROUP BY quarter, group_id),
         outside_counts AS (
-            SELECT group_id, count(*) FILTER (WHERE ends_with(outside, '99.8%')) AS outside_998,
+            SELECT quarter, group_id,
+                   count(*) FILTER (WHERE ends_with(outside, '99.8%')) AS outside_998,
                    count(*) FILTER (WHERE NOT ends_with(outside, '99.8%')) AS outside_95
-            FROM outside GROUP BY group_id),
-        fall_counts AS (SELECT group_id, count(*) AS clear_falls, max(size) AS worst_fall
-                        FROM falls GROUP BY group_id),
+            FROM outside GROUP BY quarter, group_id),
+        fall_counts AS (SELECT quarter, group_id, count(*) AS clear_falls,
+                               max(size) AS worst_fall
+                        FROM falls GROUP BY quarter, group_id),
         counted AS (
-            SELECT c.group_id, c.name,
-                   CASE WHEN count(*) OVER (PARTITION BY c.name) > 1
+            SELECT q.quarter, c.group_id, c.name,
+                   CASE WHEN count(*) OVER (PARTITION BY q.quarter, c.name) > 1
                         THEN c.name || ' (' || c.group_id || ')' ELSE c.name END AS group_name,
                    coalesce(fl.flags, 0) AS flags,
                    coalesce(o.outside_998, 0) AS outside_998,
@@ -874,23 +892,29 @@ def attention_computed(con: duckdb.DuckDBPyConnection, quarter: str,
                    coalesce(fa.clear_falls, 0) AS clear_falls,
                    coalesce(fa.worst_fall, 0.0) AS worst_fall,
                    coalesce(w.why, '') AS why
-            FROM chosen c LEFT JOIN why w USING (group_id)
-            LEFT JOIN flag_counts fl USING (group_id)
-            LEFT JOIN outside_counts o USING (group_id)
-            LEFT JOIN fall_counts fa USING (group_id))
-        SELECT group_id, group_name, flags, outside_998, outside_95, clear_falls, worst_fall, why,
+            FROM quarters q CROSS JOIN chosen c
+            LEFT JOIN why w ON w.quarter = q.quarter AND w.group_id = c.group_id
+            LEFT JOIN flag_counts fl ON fl.quarter = q.quarter AND fl.group_id = c.group_id
+            LEFT JOIN outside_counts o ON o.quarter = q.quarter AND o.group_id = c.group_id
+            LEFT JOIN fall_counts fa ON fa.quarter = q.quarter AND fa.group_id = c.group_id)
+        SELECT quarter, group_id, group_name, flags, outside_998, outside_95, clear_falls,
+               worst_fall, why,
                (4 * (flags > 0)::BIGINT + 2 * (outside_998 > 0)::BIGINT
                 + (outside_95 > 0)::BIGINT + (clear_falls > 0)::BIGINT) AS concern
         FROM counted
-        ORDER BY concern DESC, flags DESC, outside_998 DESC, outside_95 DESC, worst_fall DESC,
-                 {_natural_sql('group_name')}, {_natural_sql('name')},
+        ORDER BY quarter, concern DESC, flags DESC, outside_998 DESC, outside_95 DESC,
+                 worst_fall DESC, {_natural_sql('group_name')}, {_natural_sql('name')},
                  {_natural_sql('group_id')}
     """
-    named = {"quarter": quarter, "keys": list(titles), "titles": list(titles.values()),
+    named = {"quarters": quarters, "keys": list(titles), "titles": list(titles.values()),
              "lower": lower}
     if group_ids is not None:
         named["groups"] = [str(g) for g in group_ids]
-    return con.execute(sql, named).df()[ATTENTION_COLUMNS]
+    found = con.execute(sql, named).df()
+    at = found.groupby("quarter", sort=False).indices if len(found) else {}
+    empty = found.iloc[:0][ATTENTION_COLUMNS]
+    return {quarter: found.iloc[at[quarter]].reset_index(drop=True)[ATTENTION_COLUMNS]
+            if quarter in at else empty.copy() for quarter in quarters}
 
 
 def drifting_members(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, int]:

@@ -60,11 +60,12 @@ def frames(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, pd.DataF
     }
     names = api.groups(con)[["group_id", "name"]]
     attention, rollup, well, medians = [], [], [], []
-    # every quarter's roll-ups by one dimension from one query of each kind
+    # every quarter's order and roll-ups by one dimension from one query of each kind
     rollups = {dimension: api.rollups_computed(con, quarters, config, dimension)
                for dimension in DIMENSIONS}
+    attentions = api.attentions_computed(con, quarters)
     for quarter in quarters:
-        frame = api.attention_computed(con, quarter)
+        frame = attentions[quarter]
         attention.append(frame.merge(names, on="group_id", how="left").assign(
             quarter=quarter, position=range(len(frame))))
         found_medians = api.group_medians_computed(con, quarter)
