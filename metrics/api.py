@@ -485,6 +485,16 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
     each category); Python only applies the rule per category and builds the rows. At 358
     coaches a frame per category cost minutes, and frames of every group's rows seconds.
     """
+    return rollups_computed(con, [quarter], config, dimension, group_ids)[quarter]
+
+
+def rollups_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[str], config: Config,
+                     dimension: str, group_ids: Sequence[str] | None = None
+                     ) -> dict[str, pd.DataFrame]:
+    """rollup_computed of several quarters: {quarter: its frame}, each the same as
+    rollup_computed gives for it alone, from one query of each kind for all the quarters
+    (metrics.pagedata writes every quarter's at publish: a query costs milliseconds even on a
+    tiny snapshot, and there were four per quarter and dimension)."""
     import pandas as pd
 
     from metrics.release import figures_from_stats
@@ -492,6 +502,7 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
     if dimension not in ROLLUP_DIMENSIONS:
         raise HearthError(f"no roll-up by {dimension!r}; choose one of "
                           f"{', '.join(ROLLUP_DIMENSIONS)}")
+    quarters = list(quarters)
     column = ROLLUP_DIMENSIONS[dimension]
     where, params = _where_groups(group_ids)
     columns = ROLLUP_COLUMNS
@@ -503,72 +514,86 @@ def rollup_computed(con: duckdb.DuckDBPyConnection, quarter: str, config: Config
         members + "SELECT category, list(group_id ORDER BY group_id) FROM m "
         "GROUP BY category ORDER BY category", params).fetchall()}
     if not selections:
-        return pd.DataFrame(columns=columns)
+        return {quarter: pd.DataFrame(columns=columns) for quarter in quarters}
+    wanted = " IN (SELECT unnest(?::VARCHAR[]))"
     # pandas' sums skipped missing values (0 when none): coalesce to the same. Only the
     # indicators pooled from sums are read (the survey ones pool released statistics below).
-    sums = {(c, i): (h, n, t, ok) for c, i, h, n, t, ok in con.execute(
-        members + "SELECT m.category, i.indicator, coalesce(sum(i.hits), 0)::DOUBLE, "
+    sums: dict[str, dict] = {quarter: {} for quarter in quarters}
+    for q, c, i, h, n, t, ok in con.execute(
+        members + "SELECT i.quarter, m.category, i.indicator, coalesce(sum(i.hits), 0)::DOUBLE, "
         "coalesce(sum(i.n), 0)::DOUBLE, coalesce(sum(i.value), 0)::DOUBLE, "
         "count(*) FILTER (WHERE i.status = 'ok') FROM marts.indicators i "
-        "JOIN m USING (group_id) WHERE i.quarter = ? "
-        "AND i.indicator IN (SELECT unnest(?::VARCHAR[])) "
-        "GROUP BY m.category, i.indicator", [*params, quarter, list(_POOLED_KEYS)]).fetchall()}
+        f"JOIN m USING (group_id) WHERE i.quarter{wanted} AND i.indicator{wanted} "
+        "GROUP BY i.quarter, m.category, i.indicator",
+        [*params, quarters, list(_POOLED_KEYS)]).fetchall():
+        sums[q][(c, i)] = (h, n, t, ok)
     # the released groups of each category, per indicator (fsum: the same figure whatever
     # order DuckDB's threads add in)
-    released = {(c, i): (dict(zip(ids, ns, strict=True)), stats)
-                for c, i, ids, ns, *stats in con.execute(
-        members + "SELECT m.category, u.indicator, list(u.group_id), list(u.n), "
+    released: dict[str, dict] = {quarter: {} for quarter in quarters}
+    for q, c, i, ids, ns, *stats in con.execute(
+        members + "SELECT u.quarter, m.category, u.indicator, list(u.group_id), list(u.n), "
         "sum(u.n)::DOUBLE, fsum(u.sum_score), fsum(u.sum_sq), fsum(u.hits) "
-        "FROM marts.survey_units u JOIN m USING (group_id) WHERE u.quarter = ? "
-        "GROUP BY m.category, u.indicator", [*params, quarter]).fetchall()}
+        f"FROM marts.survey_units u JOIN m USING (group_id) WHERE u.quarter{wanted} "
+        "GROUP BY u.quarter, m.category, u.indicator", [*params, quarters]).fetchall():
+        released[q][(c, i)] = (dict(zip(ids, ns, strict=True)), stats)
     program = "pages.program" if page_table(con, "program") else "marts.indicators"
-    program_n = {
-        i: int(n) for i, n in con.execute(
-            f"SELECT indicator, n FROM {program} WHERE group_id IS NULL "
-            "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) AND quarter = ?",
-            [list(SURVEY_KEYS), quarter]).fetchall()
-    }
+    program_n: dict[str, dict] = {quarter: {} for quarter in quarters}
+    for q, i, n in con.execute(
+        f"SELECT quarter, indicator, n FROM {program} WHERE group_id IS NULL "
+        "AND n IS NOT NULL AND indicator IN (SELECT unnest(?::VARCHAR[])) "
+        f"AND quarter{wanted}", [list(SURVEY_KEYS), quarters]).fetchall():
+        program_n[q][i] = int(n)
     k = config.min_responses
-    decided = {(c, i): slice_of_shown_groups(released.get((c, i), ({}, None))[0], chosen,
-                                             total_n=total, k=k)
-               for c, chosen in selections.items() for i, total in program_n.items()}
-    allowed = [(c, i, *released[(c, i)][1]) for (c, i), d in decided.items() if d.allowed]
-    figures: dict[tuple[str, str], tuple] = {}
+    decided = {quarter: {
+        (c, i): slice_of_shown_groups(released[quarter].get((c, i), ({}, None))[0], chosen,
+                                      total_n=total, k=k)
+        for c, chosen in selections.items() for i, total in program_n[quarter].items()}
+        for quarter in quarters}
+    allowed = [(quarter, c, i, *released[quarter][(c, i)][1])
+               for quarter in quarters for (c, i), d in decided[quarter].items() if d.allowed]
+    figures: dict[tuple[str, str, str], tuple] = {}
     if allowed:
+        # (each row's figure is its own: pooling every quarter's rows at once changes none)
         pooled = figures_from_stats(pd.DataFrame(
-            allowed, columns=["category", "indicator", "n", "sum_score", "sum_sq", "hits"])
-            .astype({"n": "int64"}))
-        figures = {(c, i): (v, n, lo, hi) for c, i, v, n, lo, hi in pooled[
-            ["category", "indicator", "value", "n", "ci_low", "ci_high"]].itertuples(index=False)}
-    estimates = _share_estimates(sums)
-    out = []
-    for category, chosen in selections.items():
-        base = {"category": category, "groups": len(chosen), "group_ids": chosen}
-        for key in REVIEW_KEYS:
-            spec = BY_KEY[key]
-            if spec.family == "survey":
-                continue
-            obj = _pooled_object(spec, sums.get((category, key)), config,
-                                 estimates.get((category, key)))
-            out.append({**base, "indicator": key, **obj})
-        for key in SURVEY_KEYS:
-            decision = decided.get((category, key))
-            figure = figures.get((category, key))
-            if decision is None or not decision.allowed or figure is None:
-                out.append({**base, "indicator": key, "value": None, "n": None, "ci_low": None,
-                            "ci_high": None, "status": "suppressed",
-                            "note": decision.reason if decision is not None and decision.reason
-                            else SUPPRESSED_LABEL(k) + " in this selection"})
-                continue
-            shown = public_indicator(figure[0], int(figure[1]), figure[2], figure[3], k)
-            note = shown["label"]
-            if decision.left_out:
-                note = (f"{decision.left_out} selected group(s) left out: their own figures "
-                        "are hidden")
-            out.append({**base, "indicator": key, "value": shown["value"], "n": shown["n"],
-                        "ci_low": shown["ci_low"], "ci_high": shown["ci_high"],
-                        "status": shown["status"], "note": note})
-    return pd.DataFrame(out, columns=columns)
+            allowed, columns=["quarter", "category", "indicator", "n", "sum_score", "sum_sq",
+                              "hits"]).astype({"n": "int64"}))
+        figures = {(q, c, i): (v, n, lo, hi) for q, c, i, v, n, lo, hi in pooled[
+            ["quarter", "category", "indicator", "value", "n", "ci_low", "ci_high"]
+        ].itertuples(index=False)}
+    frames = {}
+    for quarter in quarters:
+        estimates = _share_estimates(sums[quarter])
+        out = []
+        for category, chosen in selections.items():
+            base = {"category": category, "groups": len(chosen), "group_ids": chosen}
+            for key in REVIEW_KEYS:
+                spec = BY_KEY[key]
+                if spec.family == "survey":
+                    continue
+                obj = _pooled_object(spec, sums[quarter].get((category, key)), config,
+                                     estimates.get((category, key)))
+                out.append({**base, "indicator": key, **obj})
+            for key in SURVEY_KEYS:
+                decision = decided[quarter].get((category, key))
+                figure = figures.get((quarter, category, key))
+                if decision is None or not decision.allowed or figure is None:
+                    out.append({**base, "indicator": key, "value": None, "n": None,
+                                "ci_low": None, "ci_high": None, "status": "suppressed",
+                                "note": decision.reason if decision is not None
+                                and decision.reason
+                                else SUPPRESSED_LABEL(k) + " in this selection"})
+                    continue
+                shown = public_indicator(figure[0], int(figure[1]), figure[2], figure[3], k)
+                note = shown["label"]
+                if decision.left_out:
+                    note = (f"{decision.left_out} selected group(s) left out: their own "
+                            "figures are hidden")
+                out.append({**base, "indicator": key, "value": shown["value"],
+                            "n": shown["n"], "ci_low": shown["ci_low"],
+                            "ci_high": shown["ci_high"], "status": shown["status"],
+                            "note": note})
+        frames[quarter] = pd.DataFrame(out, columns=columns)
+    return frames
 
 
 def _share_estimates(sums: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], Any]:
@@ -824,64 +849,82 @@ def attention_computed(con: duckdb.DuckDBPyConnection, quarter: str,
     + outside 95% + a clear fall. Set-based: at 10,000 groups a loop over each indicator's
     funnel points and every group's rows cost the compare page seconds.
     """
+    return attentions_computed(con, [quarter], group_ids)[quarter]
+
+
+def attentions_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[str],
+                        group_ids: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """attention_computed of several quarters, {quarter: its frame}, each the same as
+    attention_computed gives for it alone, from one query (metrics.pagedata writes every
+    quarter's at publish: planning this query costs tens of milliseconds even on a tiny
+    snapshot)."""
+    quarters = list(quarters)
     where = "" if group_ids is None else " AND group_id IN (SELECT unnest($groups::VARCHAR[]))"
     lower = [k for k, spec in BY_KEY.items() if spec.higher_is_better is False]
     titles = {k: spec.title.lower() for k, spec in BY_KEY.items()}
-    raised = ("SELECT group_id, flag FROM marts.flags WHERE quarter = $quarter "
+    raised = ("SELECT quarter, group_id, flag FROM marts.flags "
+              "WHERE quarter IN (SELECT quarter FROM quarters) "
               "AND flag <> 'cant_tell_yet' AND state <> 'resolved'"
               if _has_table(con, "marts", "flags")
-              else "SELECT NULL::VARCHAR AS group_id, NULL::VARCHAR AS flag WHERE false")
+              else "SELECT NULL::VARCHAR AS quarter, NULL::VARCHAR AS group_id, "
+                   "NULL::VARCHAR AS flag WHERE false")
     sql = f"""
-        WITH chosen AS (SELECT group_id, name FROM marts.groups WHERE true {where}),
+        WITH quarters AS (SELECT DISTINCT unnest($quarters::VARCHAR[]) AS quarter),
+        chosen AS (SELECT group_id, name FROM marts.groups WHERE true {where}),
         titles AS (SELECT unnest($keys::VARCHAR[]) AS indicator,
                           unnest($titles::VARCHAR[]) AS title),
         raised AS (SELECT * FROM ({raised}) r SEMI JOIN chosen USING (group_id)),
         outside AS (
-            SELECT f.group_id, f.indicator, f.outside FROM marts.funnel_points f
+            SELECT f.quarter, f.group_id, f.indicator, f.outside FROM marts.funnel_points f
             SEMI JOIN chosen USING (group_id)
-            WHERE f.quarter = $quarter AND starts_with(coalesce(f.outside, 'within'),
+            WHERE f.quarter IN (SELECT quarter FROM quarters)
+              AND starts_with(coalesce(f.outside, 'within'),
                 CASE WHEN f.indicator IN (SELECT unnest($lower::VARCHAR[])) THEN 'above'
                      ELSE 'below' END)),
         spread AS (
-            SELECT indicator,
+            SELECT quarter, indicator,
                    quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
             FROM marts.indicators
-            WHERE quarter = $quarter AND group_id IS NOT NULL AND value IS NOT NULL
-              AND status = 'ok'
-            GROUP BY indicator),
+            WHERE quarter IN (SELECT quarter FROM quarters) AND group_id IS NOT NULL
+              AND value IS NOT NULL AND status = 'ok'
+            GROUP BY quarter, indicator),
         falls AS (
-            SELECT i.group_id, i.indicator,
+            SELECT i.quarter, i.group_id, i.indicator,
                    coalesce(abs(i.delta) / CASE WHEN s.spread > 0 THEN s.spread END,
                             abs(i.delta)) AS size
             FROM marts.indicators i SEMI JOIN chosen USING (group_id)
-            LEFT JOIN spread s USING (indicator)
-            WHERE i.quarter = $quarter AND i.verdict =
+            LEFT JOIN spread s USING (quarter, indicator)
+            WHERE i.quarter IN (SELECT quarter FROM quarters) AND i.verdict =
                 CASE WHEN i.indicator IN (SELECT unnest($lower::VARCHAR[])) THEN 'up'
                      ELSE 'down' END),
         parts AS (
-            SELECT group_id, 1 AS section, flag AS part_key,
+            SELECT quarter, group_id, 1 AS section, flag AS part_key,
                    'flagged: ' || replace(flag, '_', ' ') AS text FROM raised
             UNION ALL
-            SELECT o.group_id, 2, o.indicator,
+            SELECT o.quarter, o.group_id, 2, o.indicator,
                    split_part(o.outside, ' ', 1) || ' the ' || split_part(o.outside, ' ', 2)
                    || ' limit: ' || coalesce(t.title, lower(replace(o.indicator, '_', ' ')))
             FROM outside o LEFT JOIN titles t USING (indicator)
             UNION ALL
-            SELECT f.group_id, 3, f.indicator,
+            SELECT f.quarter, f.group_id, 3, f.indicator,
                    'clear fall: ' || coalesce(t.title, lower(replace(f.indicator, '_', ' ')))
             FROM falls f LEFT JOIN titles t USING (indicator)),
-        why AS (SELECT group_id, string_agg(text, '; ' ORDER BY section, part_key, text) AS why
-                FROM parts GROUP BY group_id),
-        flag_counts AS (SELECT group_id, count(*) AS flags FROM raised GROUP BY group_id),
+        why AS (SELECT quarter, group_id,
+                       string_agg(text, '; ' ORDER BY section, part_key, text) AS why
+                FROM parts GROUP BY quarter, group_id),
+        flag_counts AS (SELECT quarter, group_id, count(*) AS flags FROM raised
+                        GROUP BY quarter, group_id),
         outside_counts AS (
-            SELECT group_id, count(*) FILTER (WHERE ends_with(outside, '99.8%')) AS outside_998,
+            SELECT quarter, group_id,
+                   count(*) FILTER (WHERE ends_with(outside, '99.8%')) AS outside_998,
                    count(*) FILTER (WHERE NOT ends_with(outside, '99.8%')) AS outside_95
-            FROM outside GROUP BY group_id),
-        fall_counts AS (SELECT group_id, count(*) AS clear_falls, max(size) AS worst_fall
-                        FROM falls GROUP BY group_id),
+            FROM outside GROUP BY quarter, group_id),
+        fall_counts AS (SELECT quarter, group_id, count(*) AS clear_falls,
+                               max(size) AS worst_fall
+                        FROM falls GROUP BY quarter, group_id),
         counted AS (
-            SELECT c.group_id, c.name,
-                   CASE WHEN count(*) OVER (PARTITION BY c.name) > 1
+            SELECT q.quarter, c.group_id, c.name,
+                   CASE WHEN count(*) OVER (PARTITION BY q.quarter, c.name) > 1
                         THEN c.name || ' (' || c.group_id || ')' ELSE c.name END AS group_name,
                    coalesce(fl.flags, 0) AS flags,
                    coalesce(o.outside_998, 0) AS outside_998,
@@ -889,23 +932,29 @@ def attention_computed(con: duckdb.DuckDBPyConnection, quarter: str,
                    coalesce(fa.clear_falls, 0) AS clear_falls,
                    coalesce(fa.worst_fall, 0.0) AS worst_fall,
                    coalesce(w.why, '') AS why
-            FROM chosen c LEFT JOIN why w USING (group_id)
-            LEFT JOIN flag_counts fl USING (group_id)
-            LEFT JOIN outside_counts o USING (group_id)
-            LEFT JOIN fall_counts fa USING (group_id))
-        SELECT group_id, group_name, flags, outside_998, outside_95, clear_falls, worst_fall, why,
+            FROM quarters q CROSS JOIN chosen c
+            LEFT JOIN why w ON w.quarter = q.quarter AND w.group_id = c.group_id
+            LEFT JOIN flag_counts fl ON fl.quarter = q.quarter AND fl.group_id = c.group_id
+            LEFT JOIN outside_counts o ON o.quarter = q.quarter AND o.group_id = c.group_id
+            LEFT JOIN fall_counts fa ON fa.quarter = q.quarter AND fa.group_id = c.group_id)
+        SELECT quarter, group_id, group_name, flags, outside_998, outside_95, clear_falls,
+               worst_fall, why,
                (4 * (flags > 0)::BIGINT + 2 * (outside_998 > 0)::BIGINT
                 + (outside_95 > 0)::BIGINT + (clear_falls > 0)::BIGINT) AS concern
         FROM counted
-        ORDER BY concern DESC, flags DESC, outside_998 DESC, outside_95 DESC, worst_fall DESC,
-                 {_natural_sql('group_name')}, {_natural_sql('name')},
+        ORDER BY quarter, concern DESC, flags DESC, outside_998 DESC, outside_95 DESC,
+                 worst_fall DESC, {_natural_sql('group_name')}, {_natural_sql('name')},
                  {_natural_sql('group_id')}
     """
-    named = {"quarter": quarter, "keys": list(titles), "titles": list(titles.values()),
+    named = {"quarters": quarters, "keys": list(titles), "titles": list(titles.values()),
              "lower": lower}
     if group_ids is not None:
         named["groups"] = [str(g) for g in group_ids]
-    return con.execute(sql, named).df()[ATTENTION_COLUMNS]
+    found = con.execute(sql, named).df()
+    at = found.groupby("quarter", sort=False).indices if len(found) else {}
+    empty = found.iloc[:0][ATTENTION_COLUMNS]
+    return {quarter: found.iloc[at[quarter]].reset_index(drop=True)[ATTENTION_COLUMNS]
+            if quarter in at else empty.copy() for quarter in quarters}
 
 
 def drifting_members(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, int]:

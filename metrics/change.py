@@ -45,8 +45,8 @@ from metrics.statistics import (
     mann_whitney_pvalues,
     overdispersion_phi,
     poisson_count_pvalues,
-    shrink_means,
-    shrink_proportions,
+    shrunken_means,
+    shrunken_proportions,
     two_proportion_pvalues,
 )
 
@@ -268,17 +268,51 @@ def _outside(value, lo95, hi95, lo998, hi998) -> np.ndarray:
     )
 
 
-def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
-    """One point per group x quarter x comparable indicator, with its funnel limits."""
+def _comparable_units(indicators: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+    """The group rows funnel points and shrunken estimates compare (shown, not pooled, of a
+    comparable indicator), and each (quarter, indicator) unit among them as (quarter,
+    indicator, positions in those rows), in the order ``groupby(sort=True)`` gives: the
+    columns are read once and cut by position, instead of a frame per unit."""
     rows = indicators[
         indicators["group_id"].notna() & (indicators["status"] == "ok")
         & indicators["indicator"].isin(FUNNEL_INDICATORS) & ~indicators["pooled"].astype(bool)
     ]
-    parts = []
-    for (quarter, key), unit in rows.groupby(["quarter", "indicator"], sort=True):
-        n = unit["n"].to_numpy(float)
+    if rows.empty:
+        return rows, []
+    found = rows.groupby(["quarter", "indicator"], sort=True).indices
+    return rows, [(quarter, key, found[quarter, key]) for quarter, key in sorted(found)]
+
+
+def _unit_frame(columns: dict[str, list]) -> pd.DataFrame:
+    """One frame from each column's per-unit pieces (arrays, or scalars repeated over the
+    unit's rows: see _repeat)."""
+    return pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+
+
+def _repeat(value, size: int) -> np.ndarray:
+    return np.full(size, value, dtype=object if isinstance(value, str) else float)
+
+
+FUNNEL_COLUMNS = ["quarter", "indicator", "group_id", "value", "n", "target", "lo95", "hi95",
+                  "lo998", "hi998", "outside", "phi"]
+
+
+def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
+    """One point per group x quarter x comparable indicator, with its funnel limits."""
+    rows, units = _comparable_units(indicators)
+    if not units:
+        return pd.DataFrame(columns=FUNNEL_COLUMNS)
+    all_n = rows["n"].to_numpy()
+    all_nf = rows["n"].to_numpy(float)
+    all_value = rows["value"].to_numpy(float)
+    all_hits = rows["hits"].to_numpy(float)
+    all_sd = rows["sd"].to_numpy(float) if "sd" in rows.columns else None
+    all_group = rows["group_id"].to_numpy()
+    columns: dict[str, list] = {name: [] for name in FUNNEL_COLUMNS}
+    for quarter, key, at in units:
+        n = all_nf[at]
         if BY_KEY[key].kind == "proportion":
-            hits = unit["hits"].to_numpy(float)
+            hits = all_hits[at]
             target = hits.sum() / n.sum() if n.sum() else np.nan
             if not 0 < target < 1:
                 continue  # every group at 0% or 100%: nothing to compare
@@ -286,8 +320,8 @@ def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
             lo95, hi95 = funnel_limits_proportion(target, n, Z95, phi)
             lo998, hi998 = funnel_limits_proportion(target, n, Z998, phi)
         else:
-            sd = unit["sd"].to_numpy(float)
-            target = float((unit["value"].to_numpy(float) * n).sum() / n.sum())
+            sd = all_sd[at]
+            target = float((all_value[at] * n).sum() / n.sum())
             dof = np.clip(n - 1, 0, None)
             pooled_var = np.nansum(dof * sd**2) / dof.sum() if dof.sum() else np.nan
             if not np.isfinite(pooled_var):
@@ -295,44 +329,69 @@ def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
             phi = np.nan
             lo95, hi95 = funnel_limits_mean(target, float(np.sqrt(pooled_var)), n, Z95)
             lo998, hi998 = funnel_limits_mean(target, float(np.sqrt(pooled_var)), n, Z998)
-        value = unit["value"].to_numpy(float)
-        parts.append(pd.DataFrame({
-            "quarter": quarter, "indicator": key, "group_id": unit["group_id"].to_numpy(),
-            "value": value, "n": unit["n"].to_numpy(), "target": target,
-            "lo95": lo95, "hi95": hi95, "lo998": lo998, "hi998": hi998,
-            "outside": _outside(value, lo95, hi95, lo998, hi998), "phi": phi,
-        }))
-    if not parts:
-        return pd.DataFrame(columns=["quarter", "indicator", "group_id", "value", "n", "target",
-                                     "lo95", "hi95", "lo998", "hi998", "outside", "phi"])
-    return pd.concat(parts, ignore_index=True)
+        value = all_value[at]
+        size = len(at)
+        for name, part in (
+            ("quarter", _repeat(quarter, size)), ("indicator", _repeat(key, size)),
+            ("group_id", all_group[at]), ("value", value), ("n", all_n[at]),
+            ("target", _repeat(target, size)), ("lo95", lo95), ("hi95", hi95),
+            ("lo998", lo998), ("hi998", hi998),
+            ("outside", _outside(value, lo95, hi95, lo998, hi998).astype(object)),
+            ("phi", _repeat(phi, size)),
+        ):
+            columns[name].append(part)
+    if not columns["quarter"]:
+        return pd.DataFrame(columns=FUNNEL_COLUMNS)
+    return _unit_frame(columns)
+
+
+SHRUNKEN_COLUMNS = ["quarter", "indicator", "group_id", "raw_value", "n", "estimate", "ci_low",
+                    "ci_high", "rank"]
+
+
+def _rank_min(values: np.ndarray, ascending: bool) -> np.ndarray:
+    """``Series.rank(method="min", ascending=ascending)`` of a float array: ties (equal
+    values) share the lowest rank, NaN stays NaN."""
+    ranks = np.full(values.shape, np.nan)
+    known = np.flatnonzero(~np.isnan(values))
+    if known.size:
+        ordered = values[known] if ascending else -values[known]
+        order = np.argsort(ordered, kind="stable")
+        ranked = ordered[order]
+        # the position (from 1) of each value's first equal in sorted order
+        starts = np.r_[True, ranked[1:] != ranked[:-1]]
+        ranks[known[order]] = np.maximum.accumulate(
+            np.where(starts, np.arange(1, known.size + 1), 0))
+    return ranks
 
 
 def shrunken_estimates(indicators: pd.DataFrame) -> pd.DataFrame:
     """Empirical-Bayes estimates per group x quarter x comparable indicator, ranked (1 = best)."""
-    rows = indicators[
-        indicators["group_id"].notna() & (indicators["status"] == "ok")
-        & indicators["indicator"].isin(FUNNEL_INDICATORS) & ~indicators["pooled"].astype(bool)
-    ]
-    parts = []
-    for (quarter, key), unit in rows.groupby(["quarter", "indicator"], sort=True):
+    rows, units = _comparable_units(indicators)
+    if not units:
+        return pd.DataFrame(columns=SHRUNKEN_COLUMNS)
+    all_n = rows["n"].to_numpy()
+    all_nf = rows["n"].to_numpy(float)
+    all_value = rows["value"].to_numpy(float)
+    all_hits = rows["hits"].to_numpy(float)
+    all_sd = rows["sd"].to_numpy(float) if "sd" in rows.columns else None
+    all_group = rows["group_id"].to_numpy()
+    columns: dict[str, list] = {name: [] for name in SHRUNKEN_COLUMNS}
+    for quarter, key, at in units:
         if BY_KEY[key].kind == "proportion":
-            est = shrink_proportions(unit["hits"].to_numpy(float), unit["n"].to_numpy(float))
+            estimate, low, high = shrunken_proportions(all_hits[at], all_nf[at])
         else:
-            se = unit["sd"].to_numpy(float) / np.sqrt(unit["n"].to_numpy(float))
-            est = shrink_means(unit["value"].to_numpy(float), se)
-        ascending = not BY_KEY[key].higher_is_better
-        rank = est["estimate"].rank(ascending=ascending, method="min")
-        parts.append(pd.DataFrame({
-            "quarter": quarter, "indicator": key, "group_id": unit["group_id"].to_numpy(),
-            "raw_value": unit["value"].to_numpy(float), "n": unit["n"].to_numpy(),
-            "estimate": est["estimate"].to_numpy(), "ci_low": est["ci_low"].to_numpy(),
-            "ci_high": est["ci_high"].to_numpy(), "rank": rank.to_numpy(),
-        }))
-    if not parts:
-        return pd.DataFrame(columns=["quarter", "indicator", "group_id", "raw_value", "n",
-                                     "estimate", "ci_low", "ci_high", "rank"])
-    out = pd.concat(parts, ignore_index=True)
+            se = all_sd[at] / np.sqrt(all_nf[at])
+            estimate, low, high = shrunken_means(all_value[at], se)
+        size = len(at)
+        for name, part in (
+            ("quarter", _repeat(quarter, size)), ("indicator", _repeat(key, size)),
+            ("group_id", all_group[at]), ("raw_value", all_value[at]), ("n", all_n[at]),
+            ("estimate", estimate), ("ci_low", low), ("ci_high", high),
+            ("rank", _rank_min(estimate, ascending=not BY_KEY[key].higher_is_better)),
+        ):
+            columns[name].append(part)
+    out = _unit_frame(columns)
     out["rank"] = out["rank"].astype("Int64")
     return out
 

@@ -525,7 +525,9 @@ def build_flags(
     rebuilt = wide["quarter"] >= since if since else pd.Series(True, index=wide.index)
 
     def rows_where(mask):
-        return wide[mask.fillna(False).astype(bool) & rebuilt].to_dict("records")
+        chosen = mask.fillna(False).astype(bool) & rebuilt
+        # (most rules raise nothing: skip cutting every column of the wide frame for them)
+        return wide[chosen].to_dict("records") if chosen.any() else []
 
     held = col("value", "sessions_held").fillna(0)
     expected = col("target", "sessions_held").fillna(0)

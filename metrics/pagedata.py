@@ -60,15 +60,19 @@ def frames(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, pd.DataF
     }
     names = api.groups(con)[["group_id", "name"]]
     attention, rollup, well, medians = [], [], [], []
+    # every quarter's order and roll-ups by one dimension from one query of each kind
+    rollups = {dimension: api.rollups_computed(con, quarters, config, dimension)
+               for dimension in DIMENSIONS}
+    attentions = api.attentions_computed(con, quarters)
     for quarter in quarters:
-        frame = api.attention_computed(con, quarter)
+        frame = attentions[quarter]
         attention.append(frame.merge(names, on="group_id", how="left").assign(
             quarter=quarter, position=range(len(frame))))
         found_medians = api.group_medians_computed(con, quarter)
         medians.append(found_medians.assign(quarter=quarter,
                                             position=range(len(found_medians))))
         for dimension in DIMENSIONS:
-            rolled = api.rollup_computed(con, quarter, config, dimension)
+            rolled = rollups[dimension][quarter]
             rollup.append(rolled.drop(columns=["group_ids"]).assign(
                 quarter=quarter, dimension=dimension, position=range(len(rolled))))
         found = going_well.going_well_computed(con, quarter, config)

@@ -11,7 +11,7 @@ every survey figure through the one anonymity rule (metrics.anonymity):
 - which figures are shown (the anonymity rule, per unit, indicator and quarter, and over
   publications) is metrics.release's decision;
 - reliability: Cronbach's alpha with Feldt interval per construct per quarter, pairwise and
-  listwise (statistics.cronbach_alpha); warning below 0.7.
+  listwise (statistics.cronbach_alpha_matrix); warning below 0.7.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ import pandas as pd
 
 from hearth.quoting import sql_literal
 from metrics.definitions import ALPHA_WARNING, SURVEY_MEANS
-from metrics.statistics import cronbach_alpha, kaplan_meier, mean_intervals, wilson_intervals
+from metrics.statistics import (
+    cronbach_alpha_matrix,
+    kaplan_meier,
+    mean_intervals,
+    wilson_intervals,
+)
 
 
 def figures_of(units: pd.DataFrame) -> pd.DataFrame:
@@ -77,13 +82,17 @@ def reliability_table(con: duckdb.DuckDBPyConnection, k: int) -> pd.DataFrame:
         # responses in a fixed order: the sums behind alpha then do not depend on how DuckDB's
         # threads happened to pivot (or on which quarters this refresh rebuilds)
         wide = wide.sort_values(["quarter", "response_id"], ignore_index=True)
-        for quarter, answers in wide.groupby("quarter", sort=True):
-            matrix = answers[[c for c in items if c in answers.columns]]
+        # the answers as one float matrix, cut by quarter (not a frame per quarter)
+        answers = wide[[c for c in items if c in wide.columns]].to_numpy(dtype=float,
+                                                                          na_value=np.nan)
+        in_quarter = wide.groupby("quarter", sort=True).indices
+        for quarter in sorted(in_quarter):
+            matrix = answers[in_quarter[quarter]]
             for policy in ("pairwise", "listwise"):
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     # too few answers give NaN alpha, which is reported as such
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    result = cronbach_alpha(matrix, policy=policy)
+                    result = cronbach_alpha_matrix(matrix, policy=policy)
                 if result.n < k or (quarter, construct) not in shown:
                     rows.append({"quarter": quarter, "construct": construct, "policy": policy,
                                  "alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan,

@@ -38,6 +38,7 @@ __all__ = [
     "change_verdict",
     "change_verdicts",
     "cronbach_alpha",
+    "cronbach_alpha_matrix",
     "funnel_limits_mean",
     "funnel_limits_proportion",
     "kaplan_meier",
@@ -53,6 +54,8 @@ __all__ = [
     "poisson_count_pvalues",
     "shrink_means",
     "shrink_proportions",
+    "shrunken_means",
+    "shrunken_proportions",
     "survival_intervals",
     "theil_sen_trend",
     "theil_sen_trends",
@@ -248,24 +251,50 @@ def cronbach_alpha(
         raise ValueError(
             "items must hold numeric item scores (map answer labels to numbers first)"
         ) from None
-    data = data.dropna(how="all")
+    return cronbach_alpha_matrix(data.to_numpy(dtype=float, na_value=np.nan), policy,
+                                 confidence)
+
+
+def cronbach_alpha_matrix(
+    answers: np.ndarray,
+    policy: Literal["pairwise", "listwise"] = "pairwise",
+    confidence: float = 0.95,
+) -> Reliability:
+    """:func:`cronbach_alpha` of a float matrix (one row per respondent, one column per item,
+    NaN for a missing answer), without the frame checks: the refresh calls it for every
+    construct, quarter and policy. The covariance matrix is the one ``DataFrame.cov`` gives:
+    ``numpy.cov`` of the complete rows when no answer is missing, pandas' pairwise-complete
+    covariance otherwise."""
+    if policy not in ("pairwise", "listwise"):
+        raise ValueError(f"policy must be 'pairwise' or 'listwise', not {policy!r}")
+    _check_confidence(confidence)
+    missing = np.isnan(answers)
+    data = answers[~missing.all(axis=1)]  # rows with no answer at all are not respondents
     n, k = data.shape
     if k < 2:
         raise ValueError(f"Cronbach's alpha needs at least two items; got {k}")
     if n < 2:
         return Reliability(math.nan, math.nan, math.nan, int(n), int(k))
     if policy == "listwise":
-        data = data.dropna(how="any")
-    cov = data.cov().to_numpy()
+        data = data[~np.isnan(data).any(axis=1)]
+    if data.shape[0] < 2:
+        return Reliability(math.nan, math.nan, math.nan, int(n), int(k))
+    if np.isnan(data).any():
+        cov = pd.DataFrame(data).cov().to_numpy()
+    else:
+        # what DataFrame.cov runs here, on the same (items x respondents, C-ordered) layout
+        cov = np.cov(np.ascontiguousarray(data.T), ddof=1)
     total_variance = cov.sum()
-    if data.shape[0] < 2 or np.isnan(cov).any() or total_variance <= 0:
+    if np.isnan(cov).any() or total_variance <= 0:
         return Reliability(math.nan, math.nan, math.nan, int(n), int(k))
     alpha = (k / (k - 1)) * (1.0 - np.trace(cov) / total_variance)
     gamma = 1.0 - confidence
     df1 = n - 1
     df2 = df1 * (k - 1)
-    low = 1.0 - (1.0 - alpha) * scipy.stats.f.isf(gamma / 2.0, df1, df2)
-    high = 1.0 - (1.0 - alpha) * scipy.stats.f.isf(1.0 - gamma / 2.0, df1, df2)
+    # both quantiles in one call (each the same as on its own)
+    upper, lower = scipy.stats.f.isf(np.array([gamma / 2.0, 1.0 - gamma / 2.0]), df1, df2)
+    low = 1.0 - (1.0 - alpha) * upper
+    high = 1.0 - (1.0 - alpha) * lower
     return Reliability(float(alpha), float(low), float(high), int(n), int(k))
 
 
@@ -816,7 +845,9 @@ def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
     .. math:: \\tilde p_{(i)} = \\min_{j \\ge i} \\min(1, m\\,p_{(j)}/j)
 
     Controls the expected share of false discoveries among the changes called "up"/"down"
-    at the chosen level (wraps ``scipy.stats.false_discovery_control(method="bh")``).
+    at the chosen level. The computation is ``scipy.stats.false_discovery_control(method="bh")``
+    step for step, in numpy (the refresh adjusts one family per quarter and indicator, and
+    scipy's input checks cost more than the adjustment; tests compare the two exactly).
 
     References
     ----------
@@ -829,8 +860,23 @@ def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
     if np.any((p[ok] < 0) | (p[ok] > 1)):
         raise ValueError("p-values must lie between 0 and 1 (use NaN where no test was run)")
     if ok.any():
-        out[ok] = scipy.stats.false_discovery_control(p[ok], method="bh")
+        out[ok] = _bh_adjusted(p[ok])
     return out
+
+
+def _bh_adjusted(p: np.ndarray) -> np.ndarray:
+    """scipy.stats.false_discovery_control(p, method="bh") of a 1-d float array of p-values
+    in [0, 1], with the same operations in the same order."""
+    if p.size <= 1:
+        return p
+    m = p.shape[-1]
+    order = np.argsort(p, axis=-1)
+    ps = np.take_along_axis(p, order, axis=-1)
+    ps = ps * (m / np.arange(1, m + 1, dtype=ps.dtype))
+    # from the largest p down, each adjusted p is at most the next larger one's
+    np.minimum.accumulate(ps[..., ::-1], out=ps[..., ::-1], axis=-1)
+    np.put_along_axis(ps, order, values=ps.copy(), axis=-1)
+    return np.clip(ps, 0.0, 1.0)
 
 
 def change_verdict(
@@ -1265,8 +1311,17 @@ def shrink_proportions(
     .. [2] Kleinman, J. C. (1973). Proportions with extraneous variance: single and independent
            samples. JASA 68(341), 46-54 (moment estimator).
     """
-    _check_confidence(confidence)
     index = _index_of(successes, n)
+    estimate, low, high = shrunken_proportions(successes, n, confidence)
+    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high}, index=index)
+
+
+def shrunken_proportions(
+    successes: ArrayLike, n: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`shrink_proportions` as three arrays (estimate, ci_low, ci_high), without building
+    a frame: the refresh calls it once per quarter and indicator."""
+    _check_confidence(confidence)
     x = _counts(successes, "successes")
     m = _counts(n, "n")
     x, m = np.broadcast_arrays(np.ravel(x), np.ravel(m))
@@ -1274,8 +1329,7 @@ def shrink_proportions(
         raise ValueError("successes cannot exceed n for any unit")
     use = np.isfinite(x) & np.isfinite(m) & (m > 0)
     if not use.any():
-        empty = np.full(x.shape, np.nan)
-        return pd.DataFrame({"estimate": empty, "ci_low": empty, "ci_high": empty}, index=index)
+        return (np.full(x.shape, np.nan), np.full(x.shape, np.nan), np.full(x.shape, np.nan))
     xs, ms = x[use], m[use]
     total = ms.sum()
     mean = xs.sum() / total
@@ -1298,17 +1352,13 @@ def shrink_proportions(
     inverse = inverse.ravel()
     distinct_a = a + distinct[:, 0]
     distinct_b = b + distinct[:, 1] - distinct[:, 0]
-    out = pd.DataFrame(
-        {
-            "estimate": post_a / (post_a + post_b),
-            "ci_low": scipy.stats.beta.ppf(tail, distinct_a, distinct_b)[inverse],
-            "ci_high": scipy.stats.beta.isf(tail, distinct_a, distinct_b)[inverse],
-        },
-        index=index,
-    )
+    estimate = post_a / (post_a + post_b)
+    low = scipy.stats.beta.ppf(tail, distinct_a, distinct_b)[inverse]
+    high = scipy.stats.beta.isf(tail, distinct_a, distinct_b)[inverse]
     missing = ~(np.isfinite(x) & np.isfinite(m))
-    out.loc[missing, :] = np.nan
-    return out
+    if missing.any():
+        estimate[missing] = low[missing] = high[missing] = np.nan
+    return estimate, low, high
 
 
 def shrink_means(
@@ -1355,8 +1405,16 @@ def shrink_means(
     .. [2] Morris, C. N. (1983). Parametric empirical Bayes inference: theory and
            applications. JASA 78(381), 47-55.
     """
-    z = _z(confidence)
     index = _index_of(means, standard_errors)
+    estimate, low, high = shrunken_means(means, standard_errors, confidence)
+    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high}, index=index)
+
+
+def shrunken_means(
+    means: ArrayLike, standard_errors: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`shrink_means` as three arrays (estimate, ci_low, ci_high), without a frame."""
+    z = _z(confidence)
     y = np.ravel(_floats(means))
     se = np.ravel(_floats(standard_errors))
     y, se = np.broadcast_arrays(y, se)
@@ -1382,7 +1440,7 @@ def shrink_means(
         estimate[use] = est
         low[use] = est - z * np.sqrt(var)
         high[use] = est + z * np.sqrt(var)
-    return pd.DataFrame({"estimate": estimate, "ci_low": low, "ci_high": high}, index=index)
+    return estimate, low, high
 
 
 # --------------------------------------------------------------------------------------------
