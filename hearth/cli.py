@@ -8,6 +8,7 @@ line and exits non-zero. Nothing a user can cause ends in a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -372,12 +373,22 @@ class _Forgotten:
         return lambda *args, **kwargs: self
 
 
+class _Unbuilt:
+    """The parser of a command that is not running, as the subcommands hold it. It is asked
+    to parse only when the command word was misread; it then takes every argument and sets no
+    `func`, and main builds every command and parses again."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        return argparse.Namespace(), []
+
+
 class _Subcommands(argparse._SubParsersAction):
-    """The subcommands, of which only `running` gets its arguments built.
+    """The subcommands, of which only `running` gets a parser.
 
     Every command is still registered with its name and help, so `hearth --help` and an unknown
     command's error list them all; building all 19 parsers in full on every start (argparse
-    looks up translations for each) cost a tenth of `hearth review`'s start-up under load
+    looks up translations for each) cost a tenth of `hearth review`'s start-up under load, and
+    the 18 empty parsers of the commands not running still cost 3-4 ms of `hearth status`'s
     (docs/benchmarks.md, CLI start-up). `running=None` builds every one (tests, docs)."""
 
     running: str | None = None
@@ -388,8 +399,12 @@ class _Subcommands(argparse._SubParsersAction):
             parser = super().add_parser(name, **kwargs)
             self.built.append(parser)
             return parser
-        listed = {k: kwargs[k] for k in ("help", "aliases") if k in kwargs}  # what --help shows
-        super().add_parser(name, **listed, add_help=False)
+        # what argparse's add_parser records for --help and the choices, without the parser
+        aliases = kwargs.get("aliases", ())
+        if "help" in kwargs:
+            self._choices_actions.append(self._ChoicesPseudoAction(name, aliases, kwargs["help"]))
+        for word in (name, *aliases):
+            self._name_parser_map[word] = _Unbuilt()
         return _Forgotten()
 
 
@@ -489,8 +504,28 @@ def build_parser(running: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that only read and print: a `hearth` process running one ends once it has answered.
+_ENDS_AT_ONCE = frozenset({"status", "formats", "review", "flags", "watchlist", "access"})
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    if argv is not None:  # called from Python (tests, scripts): back to the caller
+        return _run(argv)
+    code = _run(sys.argv[1:])
+    if _command_in(sys.argv[1:]) in _ENDS_AT_ONCE:
+        # The `hearth` process itself, after a command that only reads: it has closed its
+        # read-only connection and has nothing left to write, and Python's own exit (freeing
+        # every module's objects, DuckDB's included, through the cycle collector) cost a
+        # sixth of `hearth review`'s time after its answer was out (docs/benchmarks.md, CLI
+        # start-up). The answer is flushed and the process ends.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BrokenPipeError):  # `hearth review | head`: reader gone
+                stream.flush()
+        os._exit(code)
+    return code
+
+
+def _run(argv: list[str]) -> int:
     # Only the command that runs is built; an unknown word builds none, and argparse names
     # the real ones in its error.
     args = build_parser(running=_command_in(argv) or "").parse_args(argv)

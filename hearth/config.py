@@ -7,10 +7,8 @@ Without a file, the defaults below describe a calendar-quarter program in UTC.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hearth.access import AccessRules, parse_access
 from hearth.errors import ConfigError
@@ -58,6 +56,12 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         if explicit:
             raise ConfigError(f"{candidate}: configuration file not found; run `hearth init` to write one")
         return Config()
+    # Imported here, where a file is read: every `hearth` command imports this module, and
+    # `status`, `flags` and `--help` read no configuration (the two cost them 5-9 ms of their
+    # start-up, docs/benchmarks.md, CLI start-up).
+    import tomllib
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         raw = tomllib.loads(candidate.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

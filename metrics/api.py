@@ -9,6 +9,8 @@ Quarters
     resolve_quarter(con, quarter=None) -> str          None -> latest; unknown -> HearthError
 The quarterly review
     review(con, quarter, config, group_ids=None) -> dict   the `hearth review --json` structure
+    review_and_flags(con, quarter, config, group_ids=None) -> (dict, [dict])   the same and
+                                                       the quarter's flags_records, read once
     indicator_object(row, config) -> dict              {value, n, ci_low, ci_high, status, change, note}
     slice_indicators(con, quarter, config, group_ids) -> dict   figures for a filtered set of
                                                        groups, survey ones via anonymity.slice_of_shown_groups
@@ -122,8 +124,10 @@ def _require_marts(con: duckdb.DuckDBPyConnection) -> None:
 def _clean(value: Any) -> Any:
     """JSON-safe scalars: NaN/NA -> None, numpy -> Python (a numpy scalar comes from a frame,
     so numpy is loaded already; plain rows hold Python values)."""
-    if isinstance(value, str | int):  # most cells (bool is an int): nothing to clean
+    if value is None or isinstance(value, str | int):  # most cells (bool is an int): as they are
         return value
+    if type(value) is float:  # the others, in plain rows: only NaN to clean (checked first, as
+        return None if value != value else value  # is_missing costs the review ~3 ms)
     if is_missing(value):
         return None
     if type(value).__module__ == "numpy":
@@ -297,6 +301,11 @@ def _missing_object(key: str, config: Config) -> dict[str, Any]:
             "note": "no data this quarter"}
 
 
+def _copies(objects: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Fresh copies of indicator objects, their `change` included (the rest is scalars)."""
+    return {key: {**obj, "change": dict(obj["change"])} for key, obj in objects.items()}
+
+
 def review(
     con: duckdb.DuckDBPyConnection, quarter: str | None, config: Config,
     group_ids: Sequence[str] | None = None,
@@ -309,17 +318,31 @@ def review(
     8-12 band), flags: [...], indicators: {key: object}}}, reliability: [...],
     selection (only with group_ids): slice_indicators(...)}.
     """
+    return review_and_flags(con, quarter, config, group_ids)[0]
+
+
+def review_and_flags(
+    con: duckdb.DuckDBPyConnection, quarter: str | None, config: Config,
+    group_ids: Sequence[str] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """review() and the quarter's flags_records(), which the review reads for its flag names:
+    `hearth review` shows each flag's reason too, and reading them again cost it a table check
+    and a query."""
     q = resolve_quarter(con, quarter)
     rows = _records(con, "SELECT * FROM marts.indicators WHERE quarter = ? "
                          "ORDER BY group_id NULLS FIRST, indicator", [q])
     if group_ids is not None:
         wanted = set(group_ids)
         rows = [r for r in rows if r["group_id"] is None or r["group_id"] in wanted]
-    program = {key: _missing_object(key, config) for key in REVIEW_KEYS}
+    # Every group starts from the same "no data" objects: built once (each through the
+    # anonymity check, ~10 us), then copied per group (the groups' objects stay their own).
+    blank = {key: _missing_object(key, config) for key in REVIEW_KEYS}
+    program = _copies(blank)
     groups_out: dict[str, dict] = {}
     info = {r["group_id"]: r for r in _records(con, "SELECT * FROM marts.groups")}
     flags_by_group: dict[str, list[str]] = {}
-    for flag in flags_records(con, q, group_ids):
+    flag_records = flags_records(con, q, group_ids)
+    for flag in flag_records:
         if flag["state"] != "resolved":  # (raised flags only)
             flags_by_group.setdefault(flag["group_id"], []).append(flag["flag"])
     for record in rows:
@@ -341,7 +364,7 @@ def review(
                 "sessions_expected": None,
                 "active_band": None,
                 "flags": flags_by_group.get(gid, []),
-                "indicators": {key: _missing_object(key, config) for key in REVIEW_KEYS},
+                "indicators": _copies(blank),
             }
         groups_out[gid]["indicators"][record["indicator"]] = obj
         if record["indicator"] == "sessions_held":
@@ -364,7 +387,7 @@ def review(
     }
     if group_ids is not None:
         out["selection"] = slice_indicators(con, q, config, group_ids)
-    return out
+    return out, flag_records
 
 
 def slice_indicators(

@@ -79,13 +79,13 @@ def format_review(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def add_flag_reasons(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
-                     group_ids: list[str] | None) -> None:
+def add_flag_reasons(data: dict[str, Any], records: list[dict[str, Any]]) -> None:
     """What a reader of `hearth review --json` needs to find each group's story beside its
     figures: every raised flag with its plain-language reason, evidence and lifecycle, as
-    `flag_reasons` (`flags` keeps the bare names). Read from marts.flags, which only ever
-    holds what the read layer shows (a survey flag needs the group's figure released)."""
-    for record in api.flags_records(con, data["quarter"], group_ids):
+    `flag_reasons` (`flags` keeps the bare names). `records` are the review quarter's
+    api.flags_records, read from marts.flags, which only ever holds what the read layer shows
+    (a survey flag needs the group's figure released)."""
+    for record in records:
         group = data["groups"].get(record["group_id"])
         if group is not None and record["state"] != "resolved":
             group.setdefault("flag_reasons", []).append(
@@ -99,8 +99,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     con = _open_read_only(args.db)
     group_ids = args.group if getattr(args, "group", None) else None
     try:
-        data = api.review(con, args.quarter, config, group_ids=group_ids)
-        add_flag_reasons(con, data, group_ids)
+        data, flags = api.review_and_flags(con, args.quarter, config, group_ids=group_ids)
+        add_flag_reasons(data, flags)
     finally:
         con.close()
     if args.json:

@@ -31,7 +31,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -160,20 +160,33 @@ IDENTIFYING_TERMS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_IDS = re.compile(_IDENTIFYING_IDS)
-_TERMS = re.compile(
-    r"(?<![\w])(?:" + "|".join(t for terms in IDENTIFYING_TERMS.values() for t in terms) + r")(?![\w])"
-)
+# The larger patterns of this module are compiled when first used (@cache): compiled at import
+# they cost 35 ms, paid by every command that imports the adapters, `hearth formats` too,
+# which only lists them (docs/benchmarks.md, CLI start-up).
+
+@cache
+def _ids() -> re.Pattern[str]:
+    return re.compile(_IDENTIFYING_IDS)
+
+
+@cache
+def _terms() -> re.Pattern[str]:
+    return re.compile(r"(?<![\w])(?:" + "|".join(
+        t for terms in IDENTIFYING_TERMS.values() for t in terms) + r")(?![\w])")
+
+
 # "Group name" asks for the group, not the person: the one phrase a name term may appear in.
-_GROUP_NAME = re.compile(
-    r"(?<![\w])(?:group ?names?|names? of (?:your|the|my) group|nombre del? (?:tu |su )?grupo|"
-    r"nom d[eu] (?:votre |ton )?groupe|nome d[oe]l? (?:tuo |seu |teu )?grupp?o|gruppenname|"
-    r"groepsnaam)(?![\w])"
-)
+@cache
+def _group_name() -> re.Pattern[str]:
+    return re.compile(
+        r"(?<![\w])(?:group ?names?|names? of (?:your|the|my) group|nombre del? (?:tu |su )?grupo|"
+        r"nom d[eu] (?:votre |ton )?groupe|nome d[oe]l? (?:tuo |seu |teu )?grupp?o|gruppenname|"
+        r"groepsnaam)(?![\w])"
+    )
 
 
 def _asks_identifying(folded: str) -> bool:
-    return bool(_IDS.search(folded.strip()) or _TERMS.search(folded))
+    return bool(_ids().search(folded.strip()) or _terms().search(folded))
 
 
 def identifying_question(text: str) -> bool:
@@ -189,7 +202,7 @@ def identifying_question(text: str) -> bool:
     folded = " ".join(fold(str(text).replace("\ufeff", "")).replace("_", " ").split())
     if not _asks_identifying(folded):
         return False
-    return _asks_identifying(_GROUP_NAME.sub(" ", folded))
+    return _asks_identifying(_group_name().sub(" ", folded))
 
 
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
@@ -201,9 +214,10 @@ def looks_like_a_value(text: str) -> bool:
     IP address): a malformed export whose data row was read as a header. Such a label is never
     echoed in a message; the column is named by its position instead."""
     t = str(text)
-    if EMAIL.search(t) or LINK.search(t) or HANDLE.search(t) or _IPV4.search(t) or _IPV6.search(t):
+    if email().search(t) or link().search(t) or HANDLE.search(t) or _IPV4.search(t) \
+            or _IPV6.search(t):
         return True
-    if PLATFORM_HANDLE.search(t) or _spelled_phone_spans(t):
+    if platform_handle().search(t) or _spelled_phone_spans(t):
         return True
     return sum(c.isdigit() for c in t) >= MIN_PHONE_DIGITS
 
@@ -225,20 +239,31 @@ _TLDS = (
     "uk|ie|de|fr|es|it|nl|be|ch|at|pt|se|no|dk|fi|pl|eu|ca|us|au|nz|in|za|br|mx|ar|jp|cn|ru|"
     "social|club|blog|ai|tech|space|world|life|fun|chat|email|mail|im|to|cc"
 )
-EMAIL = re.compile(
-    rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b"
-    # spelled out without brackets, "jo.smith at example dot org": only with both words, so
-    # "meet at the park" stays
-    r"|[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+[a-z]{2,}\b"
-    rf"|[\w.+-]+{_AT_APART}[\w-]+(?:{_DOT_APART}[\w-]+)*{_DOT_APART}(?:{_TLDS})\b"
-    rf"|[\w.+-]+{_AT_APART}(?:{_PROVIDERS})\b(?:{_DOT_APART}[a-z]{{2,}}\b)*",
-    re.IGNORECASE,
-)
-LINK = re.compile(
-    r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"']+"
-    rf"|\b[a-z0-9](?:[\w-]*[a-z0-9])?(?:\.[a-z0-9](?:[\w-]*[a-z0-9])?)*\.(?:{_TLDS})\b(?:/[^\s<>\"']*)?",
-    re.IGNORECASE,
-)
+
+
+@cache
+def email() -> re.Pattern[str]:
+    return re.compile(
+        rf"[\w.!#$%&'*+/=?^`{{|}}~-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[a-z]{{2,}}\b"
+        # spelled out without brackets, "jo.smith at example dot org": only with both words, so
+        # "meet at the park" stays
+        r"|[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+[a-z]{2,}\b"
+        rf"|[\w.+-]+{_AT_APART}[\w-]+(?:{_DOT_APART}[\w-]+)*{_DOT_APART}(?:{_TLDS})\b"
+        rf"|[\w.+-]+{_AT_APART}(?:{_PROVIDERS})\b(?:{_DOT_APART}[a-z]{{2,}}\b)*",
+        re.IGNORECASE,
+    )
+
+
+@cache
+def link() -> re.Pattern[str]:
+    return re.compile(
+        r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"']+"
+        rf"|\b[a-z0-9](?:[\w-]*[a-z0-9])?(?:\.[a-z0-9](?:[\w-]*[a-z0-9])?)*\.(?:{_TLDS})\b"
+        r"(?:/[^\s<>\"']*)?",
+        re.IGNORECASE,
+    )
+
+
 HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[\w.]*\w)?")
 # A handle without its "@", after the platform's name: "ig: ada.okafor", "insta ada_ok",
 # "my tiktok handle is sunnyday", "snap - sunny.day". After a colon, "=", "@" or "(handle|
@@ -251,17 +276,27 @@ _PLATFORMS = (
     r"youtube|yt|twitch|kik|wechat|weixin|skype|tumblr|pinterest|github|steam|xbox|psn|vk|line"
 )
 _HANDLE_WORDS = r"(?:handle|name|user ?name|account|id|user|tag|@)"
-PLATFORM_HANDLE = re.compile(
-    rf"\b(?:{_PLATFORMS})\b(?:(?P<named>\s*{_HANDLE_WORDS}\s+is\b)|\s*{_HANDLE_WORDS})?"
-    r"(?:(?P<said>\s*(?:[:=@]|-|–|—)\s*(?:@\s*)?)|\s+(?:is\s+)?)"
-    r"(?P<handle>[\w][\w.#-]*[\w]|[\w])",
-    re.IGNORECASE,
-)
+
+
+@cache
+def platform_handle() -> re.Pattern[str]:
+    return re.compile(
+        rf"\b(?:{_PLATFORMS})\b(?:(?P<named>\s*{_HANDLE_WORDS}\s+is\b)|\s*{_HANDLE_WORDS})?"
+        r"(?:(?P<said>\s*(?:[:=@]|-|–|—)\s*(?:@\s*)?)|\s+(?:is\s+)?)"
+        r"(?P<handle>[\w][\w.#-]*[\w]|[\w])",
+        re.IGNORECASE,
+    )
+
+
 # ... or before it: "add me: sunnyday99 on discord" (looking like a handle, as above).
-HANDLE_ON_PLATFORM = re.compile(
-    rf"(?P<handle>(?<![\w.#-])[\w][\w.#-]*[\w])\s+(?:on|at|in|via|@)\s+(?:{_PLATFORMS})\b",
-    re.IGNORECASE,
-)
+@cache
+def handle_on_platform() -> re.Pattern[str]:
+    return re.compile(
+        rf"(?P<handle>(?<![\w.#-])[\w][\w.#-]*[\w])\s+(?:on|at|in|via|@)\s+(?:{_PLATFORMS})\b",
+        re.IGNORECASE,
+    )
+
+
 # Numbers of a region the phone library cannot know (no region configured): long digit runs.
 _DIGIT_RUN = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,}\d(?!\w)")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
@@ -391,7 +426,7 @@ class Scrubber:
                 (common if nickname in COMMON_WORDS else words).add(nickname)
         longest = max((len(p) for p in phrases), default=1)
         # found anywhere, longest first (a pattern, not a loop over the roster per comment)
-        unspaced = sorted((w for w in words if _UNSPACED.search(w)), key=lambda w: (-len(w), w))
+        unspaced = sorted((w for w in words if _unspaced().search(w)), key=lambda w: (-len(w), w))
         return cls(frozenset(phrases), frozenset(words), frozenset(common),
                    region.upper() if region else None, longest,
                    frozenset(p[0] for p in phrases),
@@ -407,23 +442,23 @@ class Scrubber:
         # are found in the same text: found one after the other, "0 zero zero 0 0 0 0 0 0 0"
         # lost its last seven digits to the first finder and kept "0 zero zero", too short for
         # the second.
-        for kind, finder in (("email", _regex_spans(EMAIL)), ("link", _link_spans),
+        for kind, finder in (("email", _regex_spans(email())), ("link", _link_spans),
                              ("link", _regex_spans(HANDLE)), ("phone", self._all_phone_spans),
                              ("link", self._platform_handle_spans), ("name", self._name_spans)):
             pieces = _replace(pieces, kind, _as_ascii(finder), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
 
     def _platform_handle_spans(self, text: str) -> list[tuple[int, int]]:
-        """Handles named by their platform (PLATFORM_HANDLE, HANDLE_ON_PLATFORM). A handle that
+        """Handles named by their platform (platform_handle, handle_on_platform). A handle that
         is a rostered member's name written as one word is left to the names ("[name]")."""
         spans = []
-        for m in PLATFORM_HANDLE.finditer(text):
+        for m in platform_handle().finditer(text):
             handle = m.group("handle")
             if fold(handle) in FUNCTION_WORDS:
                 continue
             if m.group("said") or m.group("named") or re.search(r"[\d._#]", handle[1:]):
                 spans.append(m.span("handle"))
-        spans += [m.span("handle") for m in HANDLE_ON_PLATFORM.finditer(text)
+        spans += [m.span("handle") for m in handle_on_platform().finditer(text)
                   if re.search(r"[\d._#]", m.group("handle")[1:])]
         return [(a, b) for a, b in _merge(spans) if fold(text[a:b]) not in self.words]
 
@@ -454,7 +489,7 @@ class Scrubber:
         if not (self.phrases or self.words or self.common):
             return []
         folded = fold(text)
-        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
+        tokens = [(m.start(), m.end(), m.group()) for m in _token().finditer(folded)]
         spans: list[tuple[int, int]] = []
         i = 0
         while i < len(tokens):
@@ -485,7 +520,7 @@ class Scrubber:
                 spans.append((m.start(), m.end()))
         # Chinese, Japanese and Korean write no space between a name and what follows it
         # ("山田さんが", "민수씨가"): a rostered name in these scripts is found anywhere.
-        if self.unspaced and _UNSPACED.search(folded):
+        if self.unspaced and _unspaced().search(folded):
             spans += [(m.start(), m.end()) for m in self.unspaced.finditer(folded)]
         spans = _merge(spans)
         # "Ana Lopez" from two name words is one name, not two; "O'" or "D'" before a name word
@@ -521,8 +556,18 @@ def _name_forms(word: str) -> tuple[str, ...]:
 # Scripts written without spaces between words (kana, CJK ideographs, Hangul): a word of them
 # is a token of its own, so "今日はAdaさんが" holds the token "ada".
 _UNSPACED_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_UNSPACED = re.compile(f"[{_UNSPACED_CHARS}]")
-_TOKEN = re.compile(f"[^\\W{_UNSPACED_CHARS}]+|[{_UNSPACED_CHARS}]+")
+
+
+@cache
+def _unspaced() -> re.Pattern[str]:
+    return re.compile(f"[{_UNSPACED_CHARS}]")
+
+
+@cache
+def _token() -> re.Pattern[str]:
+    return re.compile(f"[^\\W{_UNSPACED_CHARS}]+|[{_UNSPACED_CHARS}]+")
+
+
 _NAME_GAP = re.compile(r"[\s'’-]{1,3}")  # between the words of one name: "Mary-Jane", "Ana  Lopez"
 _NAME_PREFIX = re.compile(r"(?<!\w)[^\W\d_]['’]$")  # "O'", "D'" ending where a name starts
 
@@ -539,7 +584,7 @@ def _regex_spans(pattern: re.Pattern[str]):
 
 def _link_spans(text: str) -> list[tuple[int, int]]:
     spans = []
-    for m in LINK.finditer(text):
+    for m in link().finditer(text):
         end = m.end()
         while end > m.start() and text[end - 1] in ".,;:!?)]}'\"":  # sentence punctuation
             end -= 1

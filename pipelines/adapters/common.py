@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -297,12 +298,20 @@ def key_values(rows: list[Row]) -> dict[str, str]:
 
 # --- times ----------------------------------------------------------------------------------------
 
-_DATE_TIME = re.compile(
-    r"^\s*(?P<a>\d{1,4})[/.\-](?P<b>\d{1,2})[/.\-](?P<c>\d{1,4})"
-    r"(?:(?:[,T ]|\s+à)\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?"
-    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
-    r"\s*(?P<zone>Z|[A-Za-z]{2,5}(?:[+\-]\d{1,2}(?::?\d{2})?)?|[+\-]\d{2}:?\d{2})?\s*$"
-)
+# The larger patterns of this module are compiled when first used (@cache): compiled at import
+# they cost 10 ms, paid by every command that imports the adapters, `hearth formats` too,
+# which only lists them (docs/benchmarks.md, CLI start-up).
+
+@cache
+def _date_time() -> re.Pattern[str]:
+    return re.compile(
+        r"^\s*(?P<a>\d{1,4})[/.\-](?P<b>\d{1,2})[/.\-](?P<c>\d{1,4})"
+        r"(?:(?:[,T ]|\s+à)\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?"
+        r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+        r"\s*(?P<zone>Z|[A-Za-z]{2,5}(?:[+\-]\d{1,2}(?::?\d{2})?)?|[+\-]\d{2}:?\d{2})?\s*$"
+    )
+
+
 _TIME_ONLY = re.compile(
     r"^\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?\s*$"
 )
@@ -358,7 +367,7 @@ def _hour(h: int, ampm: str | None) -> int:
 
 def date_parts(text: str) -> tuple[int, int] | None:
     """The first two numbers of a slashed date (to decide day- or month-first from the data)."""
-    m = _DATE_TIME.match(split_named_zone(text or "")[0])
+    m = _date_time().match(split_named_zone(text or "")[0])
     if not m or len(m["a"]) == 4:
         return None
     return int(m["a"]), int(m["b"])
@@ -401,7 +410,7 @@ def parse_datetime(text: str, zone: ZoneInfo, month_first: bool = True) -> tuple
     if serial is not None:
         return serial.replace(tzinfo=zone), False
     text, named = split_named_zone(_numeric_month(text or ""))
-    m = _DATE_TIME.match(text)
+    m = _date_time().match(text)
     if not m:
         raise TimeFormatError(f"not a date and time: {text!r}")
     a, b, c = m["a"], m["b"], m["c"]
@@ -454,17 +463,25 @@ _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?")
-_MONTH_FIRST_NAMED = re.compile(
-    rf"^\s*(?:[a-z]{{3,9}},?\s+)?{_MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})"
-    r"(?:\s*,?\s*(?:at\s+)?(?P<rest>\d.*))?$", re.IGNORECASE)
-_DAY_FIRST_NAMED = re.compile(
-    rf"^\s*(?:[a-z]{{3,9}},?\s+)?(?P<d>\d{{1,2}})\s+{_MONTH},?\s+(?P<y>\d{{4}})"
-    r"(?:\s*,?\s*(?:at\s+)?(?P<rest>\d.*))?$", re.IGNORECASE)
+
+
+@cache
+def _named_month() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The month first (`April 1, 2025`) and the day first (`1 Apr 2025`)."""
+    return (
+        re.compile(
+            rf"^\s*(?:[a-z]{{3,9}},?\s+)?{_MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})"
+            r"(?:\s*,?\s*(?:at\s+)?(?P<rest>\d.*))?$", re.IGNORECASE),
+        re.compile(
+            rf"^\s*(?:[a-z]{{3,9}},?\s+)?(?P<d>\d{{1,2}})\s+{_MONTH},?\s+(?P<y>\d{{4}})"
+            r"(?:\s*,?\s*(?:at\s+)?(?P<rest>\d.*))?$", re.IGNORECASE),
+    )
 
 
 def _numeric_month(text: str) -> str:
     """`April 1, 2025 6:30 PM` -> `2025-04-01 6:30 PM`; anything else unchanged."""
-    m = _MONTH_FIRST_NAMED.match(text) or _DAY_FIRST_NAMED.match(text)
+    month_first, day_first = _named_month()
+    m = month_first.match(text) or day_first.match(text)
     if not m:
         return text
     date_part = f"{m['y']}-{_MONTHS[m['mon'][:3].lower()]:02d}-{int(m['d']):02d}"
@@ -507,10 +524,12 @@ def iso(dt: datetime) -> str:
 
 # --- durations ------------------------------------------------------------------------------------
 
-_DURATION_PART = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*(hours?|hrs?|h|std\.?|min\.|minutes?|mins?|m|sek\.|seconds?|secs?|s)"
-    r"(?![a-z])", re.IGNORECASE
-)
+@cache
+def _duration_part() -> re.Pattern[str]:
+    return re.compile(
+        r"(\d+(?:[.,]\d+)?)\s*(hours?|hrs?|h|std\.?|min\.|minutes?|mins?|m|sek\.|seconds?|secs?|s)"
+        r"(?![a-z])", re.IGNORECASE
+    )
 
 
 def parse_duration_minutes(text: str) -> float | None:
@@ -529,7 +548,7 @@ def parse_duration_minutes(text: str) -> float | None:
         return int(m[1]) * 60 + int(m[2])
     total = 0.0
     matched = ""
-    for part in _DURATION_PART.finditer(t):
+    for part in _duration_part().finditer(t):
         value, unit = float(part[1].replace(",", ".")), part[2].lower()
         total += value * 60 if unit.startswith("h") else value / 60 if unit.startswith("s") else value
         matched += part[0]
@@ -568,14 +587,23 @@ _DEVICE = (
     r"iphone|ipad|ipod|android|galaxy(?:\s+\w+)?|pixel(?:\s+\w+)?|samsung(?:\s+\w+)?|"
     r"macbook(?:\s+(?:pro|air))?|imac|ipad\s+pro|surface(?:\s+\w+)?|laptop|phone|tablet|pc"
 )
-_DEVICE_OF = re.compile(rf"^(?:{_DEVICE})\s+(?:de|di|von|van|of|da|do)\s+(.+)$", re.IGNORECASE)
-_POSSESSIVE_DEVICE = re.compile(rf"^(.+?)['’]s\s+(?:{_DEVICE})$", re.IGNORECASE)
-_DEVICE_SUFFIX = re.compile(rf"^(.+?)\s*[-–:|]\s*(?:{_DEVICE})$", re.IGNORECASE)
-_TAGS = re.compile(
-    r"\s*[\(\[](?:guest|external|ext|extern|invit[ée]|unverified|organi[sz]er|host|co-?host|"
-    r"he/him|she/her|they/them|he/they|she/they)[\)\]]\s*",
-    re.IGNORECASE,
-)
+
+
+@cache
+def _devices() -> tuple[re.Pattern[str], ...]:
+    """A device before the name ("iPhone de Ana"), after it ("Ana's iPad", "Ana - Galaxy S21")."""
+    return (re.compile(rf"^(?:{_DEVICE})\s+(?:de|di|von|van|of|da|do)\s+(.+)$", re.IGNORECASE),
+            re.compile(rf"^(.+?)['’]s\s+(?:{_DEVICE})$", re.IGNORECASE),
+            re.compile(rf"^(.+?)\s*[-–:|]\s*(?:{_DEVICE})$", re.IGNORECASE))
+
+
+@cache
+def _tags() -> re.Pattern[str]:
+    return re.compile(
+        r"\s*[\(\[](?:guest|external|ext|extern|invit[ée]|unverified|organi[sz]er|host|co-?host|"
+        r"he/him|she/her|they/them|he/they|she/they)[\)\]]\s*",
+        re.IGNORECASE,
+    )
 
 
 def strip_accents(text: str) -> str:
@@ -611,14 +639,14 @@ def name_candidates(display: str) -> list[str]:
     "Ana's iPad", "Ana - Galaxy S21") and, for Zoom's "Name (Original Name)", also offers the
     name inside the brackets.
     """
-    t = _TAGS.sub(" ", display or "").strip()
+    t = _tags().sub(" ", display or "").strip()
     t = _NUMBERED.sub("", t)  # Zoom breakout renames: "019_Mockingbird"
     found: list[str] = []
     inner = re.fullmatch(r"(.+?)\s*\(([^()]+)\)\s*", t)
     bases = [inner[1], inner[2]] if inner else [t]
     for base in bases:
         base = base.strip()
-        for pattern in (_DEVICE_OF, _POSSESSIVE_DEVICE, _DEVICE_SUFFIX):
+        for pattern in _devices():
             m = pattern.match(base)
             if m:
                 base = m[1].strip()
