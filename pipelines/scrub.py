@@ -472,6 +472,15 @@ class Scrubber:
             pieces = _replace(pieces, kind, _as_ascii(finder), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
 
+    def scrub_names(self, text: str) -> tuple[str, Counter[str]]:
+        """`scrub` for the roster's names only: a comment stored before the roster listed
+        someone is scrubbed again for their name (pipelines.ingest.load.rescrub_comments),
+        the rest of it was scrubbed when it was stored."""
+        counts: Counter[str] = Counter()
+        pieces = _replace([_visible(unicodedata.normalize("NFC", text))], "name",
+                          _as_ascii(self._name_spans), counts)
+        return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
+
     def _platform_handle_spans(self, text: str) -> list[tuple[int, int]]:
         """Handles named by their platform (PLATFORM_HANDLE, HANDLE_ON_PLATFORM). A handle that
         is a rostered member's name written as one word is left to the names ("[name]")."""
