@@ -256,8 +256,10 @@ _PLATFORMS = (
 )
 _HANDLE_WORDS = r"(?:handle|name|user ?name|account|id|user|tag|@)"
 PLATFORM_HANDLE = re.compile(
-    rf"\b(?:{_PLATFORMS})\b(?:(?P<named>\s*{_HANDLE_WORDS}\s+is\b)|\s*{_HANDLE_WORDS})?"
-    r"(?:(?P<said>\s*(?:[:=@/|>→]|->|=>|-|–|—)\s*(?:@\s*)?|\s+is\s+@\s*)|\s+(?:is\s+)?)"
+    rf"\b(?:{_PLATFORMS})\b(?:\s*/\s*(?:{_PLATFORMS}|x)\b)?"
+    rf"(?:(?P<named>\s*{_HANDLE_WORDS}\s+is\b)|\s*{_HANDLE_WORDS})?"
+    r"(?:(?P<said>\s*(?:[:=@/|>→~»]|->|=>|-|–|—){1,3}\s*[(\[{<]?\s*(?:@\s*)?|\s+is\s+@\s*)"
+    r"|\s*[(\[{<]\s*|\s+(?:is\s+)?)"
     r"(?P<handle>[\w][\w.#-]*[\w]|[\w])",
     re.IGNORECASE,
 )
@@ -275,7 +277,8 @@ HANDLE_ON_PLATFORM = re.compile(
 # ("DC 20500") or before a capitalised place name ("10115 Berlin").
 _STREET_WORDS = (
     r"street|st|road|rd|avenue|ave|av|lane|ln|drive|dr|close|way|boulevard|blvd|place|pl|"
-    r"court|ct|terrace|crescent|cres|square|sq|gardens|grove|mews|row|walk|parade|highway|hwy"
+    r"court|ct|terrace|crescent|cres|square|sq|gardens|grove|mews|row|walk|parade|highway|hwy|"
+    r"hill|park|green|rise|vale|heights"
 )
 _STREET_FIRST = (
     r"calle|avenida|avda|plaza|paseo|carrer|rua|travessa|via|viale|piazza|corso|rue|avenue|"
@@ -297,7 +300,7 @@ ADDRESS = re.compile(
     r"|\b(?i:flat|apt\.?|apartment|unit|suite|piso|appartement|wohnung)\s+#?\d{1,4}[A-Za-z]?\b",
 )
 POSTCODE = re.compile(
-    r"\b(?i:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\b"
+    r"\b(?i:[A-Z]{1,2}\d[A-Z\d]?[\s-]*\d[A-Z]{2})\b"
     r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
     r"|\b(?i:zip|zip code|zipcode|postcode|post code|postal code|plz|cp|c\.p\.|"
     r"code postal|código postal|codigo postal|cap)(?i:\s+is)?:?\s+(?P<v>\d{4,5}(?:-\d{4})?)\b"

@@ -389,6 +389,8 @@ def test_questions_about_contact_or_numbers_within_the_group_are_not_identifying
     ("Hauptstraße 5, 10115 Berlin", "[address], [address] Berlin"),
     ("12 rue de Rivoli, 75001 Paris", "[address], [address] Paris"),
     ("Toronto M5V 3L9", "Toronto [address]"),
+    ("SW1A-1AA", "[address]"),
+    ("flat 3b, 22 Rose Hill", "[address], [address]"),
 ])
 def test_a_street_address_or_postcode_is_scrubbed(text, expected):
     assert SCRUB.scrub(text)[0] == expected
@@ -416,6 +418,11 @@ def test_a_national_id_or_bank_account_is_scrubbed_whole(text, expected):
     ("insta | sunnyday", "insta | [link]"),
     ("my ig is @ sunnyday99", "my ig is @ [link]"),
     ("tiktok → sunnyday", "tiktok → [link]"),
+    ("my insta >> sunny.day", "my insta >> [link]"),
+    ("snap ~ sunnyday99", "snap ~ [link]"),
+    ("insta (sunnyday99)", "insta ([link])"),
+    ("insta [sunnyday99]", "insta [[link]]"),
+    ("twitter/x: sunnyday99", "twitter/x: [link]"),
     # ... and a rostered name broken over two lines by a hyphen
     ("thanks to Ok-\nafor for hosting", "thanks to [name] for hosting"),
     ("Mary-Jane Wat-\r\nson", "[name]"),
@@ -431,6 +438,8 @@ def test_a_handle_with_an_odd_separator_or_a_name_hyphenated_over_lines_is_scrub
     "session 3 of 10 on 2024-05-01", "room 101 at 10:00", "12 people came, 3 new",
     "the 5 ways to say hi", "Route 66 playlist", "we read chapter 12 road trips",
     "the A1 road was closed", "in 2025 Berlin was lovely",
+    "met 3 Sunday Evening Circle members", "I saw it on insta (great) and loved it",
+    "snap judgements ~ never good",
 ])
 def test_the_address_and_id_finders_leave_ordinary_text_alone(text):
     assert SCRUB.scrub(text)[0] == text
