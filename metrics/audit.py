@@ -18,6 +18,8 @@ remaining hidden rows against the null space of what is left, per connected bloc
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -350,13 +352,42 @@ def _column_problems(snapshot: duckdb.DuckDBPyConnection, schema: str, table: st
     return problems
 
 
+def _name_words(text: str) -> list[str]:
+    """Words of `text` in lower case without accents ('José Núñez' -> ['jose', 'nunez'])."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", plain.lower())
+
+
+def comments_naming(snapshot: duckdb.DuckDBPyConnection, roster: Iterable[str]) -> int:
+    """How many distinct comments of the snapshot's marts.comments hold a rostered person's
+    first and last name together (case and accents ignored). Comments are scrubbed at
+    ingestion, and again when the roster grows (pipelines.ingest.load.rescrub_comments): a full
+    name left in one is a leak, whoever reads it. A name inside a longer text escapes a check
+    of whole values, as a newcomer named before the roster listed them did."""
+    pairs = {(w[0], w[-1]) for name in roster if name and len(w := _name_words(str(name))) >= 2}
+    if not pairs or not snapshot.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'marts' AND table_name = 'comments'").fetchone()[0]:
+        return 0
+    texts = [t for (t,) in snapshot.execute(
+        "SELECT DISTINCT comment FROM marts.comments WHERE comment IS NOT NULL").fetchall()]
+
+    def names_someone(text: str) -> bool:
+        words = _name_words(text)
+        return any(pair in pairs for pair in zip(words, words[1:], strict=False))
+
+    return sum(1 for t in texts if names_someone(t))
+
+
 def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str],
-                      figures: pd.DataFrame, members: Iterable[str] | None = None) -> list[str]:
+                      figures: pd.DataFrame, members: Iterable[str] | None = None,
+                      roster: Iterable[str] = ()) -> list[str]:
     """What an audience's snapshot holds that it must not: tables outside its list, any text
     that looks like an email, survey figures the release layer did not release, and actions'
     change tests of such figures. With ``members`` (rostered members' names, for an audience
     that reads no member-level view: every one but the coach's), also any value that is a
-    member's name, and any member id."""
+    member's name, and any member id. With ``roster`` (every rostered member's and coach's
+    name), also any comment that names one of them (comments_naming)."""
     allowed = set(allowed)
     problems = []
     tables = snapshot.execute(
@@ -378,6 +409,9 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
     finally:
         if members is not None:
             snapshot.unregister("_hearth_member_names")
+    if named := comments_naming(snapshot, roster):
+        problems.append(f"marts.comments holds {named} comment(s) naming a rostered member or "
+                        "coach")
     names = {f"{s}.{t}" for s, t in tables}
     if "marts.indicators" in names and not figures.empty:
         problems += [f"survey figure not released: {x}"
@@ -392,5 +426,5 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
 
 
 __all__ = ["Finding", "determined_hidden", "read_figures", "shown_is_released",
-           "snapshot_problems", "tests_of_unreleased", "unreleased_citations",
+           "comments_naming", "snapshot_problems", "tests_of_unreleased", "unreleased_citations",
            "unreleased_reliability"]

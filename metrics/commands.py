@@ -170,6 +170,10 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
             "SELECT DISTINCT name FROM core.members WHERE name NOT IN "
             "(SELECT coach FROM marts.groups WHERE coach IS NOT NULL)").fetchall()] \
             if _has_tables(con, "core.members", "marts.groups") else []
+        # ... and everyone rostered, coaches too: no comment may name anyone
+        roster = [n for (n,) in con.execute(
+            "SELECT name FROM core.members UNION SELECT coach FROM core.groups").fetchall()] \
+            if _has_tables(con, "core.members", "core.groups") else []
     finally:
         con.close()
     findings = audit.determined_hidden(figures)
@@ -184,7 +188,8 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
             continue
         with duckdb.connect(str(path), read_only=True) as snap:
             problems = audit.snapshot_problems(snap, AUDIENCE_TABLES[audience], figures,
-                                               None if audience == "coach" else members)
+                                               None if audience == "coach" else members,
+                                               roster=roster)
             # the page tables hold only what the read layer computes from the snapshot itself
             problems += pagedata.differences(snap, config)
         snapshots[audience] = {"snapshot": str(path), "problems": problems}

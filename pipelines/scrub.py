@@ -11,7 +11,10 @@ Two jobs, both pure (text in, text out):
   names of the program's rostered members by ``[name]`` (also in the plural: "the Okafors'";
   without their letters' marks: "Lukasz" for Łukasz, "Juergen" for Jürgen; and by a first
   name's usual short form: "Bill" for William; and against Japanese, Chinese or Korean text,
-  which puts no space after a name: "今日はAdaさんが"). Full-width signs read as ASCII
+  which puts no space after a name: "今日はAdaさんが"; and broken over two lines by a hyphen),
+  street addresses and postcodes by ``[address]`` ("12 Acacia Avenue", "Calle Mayor 23",
+  "SW1A 1AA", "zip 90210"), and national ids and bank accounts by ``[id]`` ("QQ 12 34 56 C",
+  "DNI 12345678Z", an IBAN). Full-width signs read as ASCII
   ("jsmith42＠example．com"). It returns the
   scrubbed text and how many of each kind it replaced: a load summary reports the counts, never
   what was replaced.
@@ -35,7 +38,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
-PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "link": "[link]", "name": "[name]"}
+PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "link": "[link]", "name": "[name]",
+                "address": "[address]", "id": "[id]"}
 
 
 # --- folding: case and accents, one character for one character -------------------------------
@@ -281,8 +285,10 @@ _HANDLE_WORDS = r"(?:handle|name|user ?name|account|id|user|tag|@)"
 @cache
 def platform_handle() -> re.Pattern[str]:
     return re.compile(
-        rf"\b(?:{_PLATFORMS})\b(?:(?P<named>\s*{_HANDLE_WORDS}\s+is\b)|\s*{_HANDLE_WORDS})?"
-        r"(?:(?P<said>\s*(?:[:=@]|-|–|—)\s*(?:@\s*)?)|\s+(?:is\s+)?)"
+        rf"\b(?:{_PLATFORMS})\b(?:\s*/\s*(?:{_PLATFORMS}|x)\b)?"
+        rf"(?:(?P<named>\s*{_HANDLE_WORDS}\s+is\b)|\s*{_HANDLE_WORDS})?"
+        r"(?:(?P<said>\s*(?:[:=@/|>→~»]|->|=>|-|–|—){1,3}\s*[(\[{<]?\s*(?:@\s*)?|\s+is\s+@\s*)"
+        r"|\s*[(\[{<]\s*|\s+(?:is\s+)?)"
         r"(?P<handle>[\w][\w.#-]*[\w]|[\w])",
         re.IGNORECASE,
     )
@@ -294,6 +300,77 @@ def handle_on_platform() -> re.Pattern[str]:
     return re.compile(
         rf"(?P<handle>(?<![\w.#-])[\w][\w.#-]*[\w])\s+(?:on|at|in|via|@)\s+(?:{_PLATFORMS})\b",
         re.IGNORECASE,
+    )
+
+
+# Where someone lives (red team, session 21: stored as typed and shown to the council). A
+# street address: a house number, then up to four words and a street word ("12 Acacia
+# Avenue", "221B Baker Street", "1600 Pennsylvania Ave NW", "12 rue de Rivoli"), or the street
+# word first, then a number ("Calle Mayor 23", "Via Roma 10"), or a German street word ending
+# one word ("Hauptstraße 5"). A flat or apartment number. A postcode: British ("SW1A 1AA"),
+# Canadian ("M5V 3L9"), or four or five digits after a postcode word, a US state's code
+# ("DC 20500") or before a capitalised place name ("10115 Berlin").
+_STREET_WORDS = (
+    r"street|st|road|rd|avenue|ave|av|lane|ln|drive|dr|close|way|boulevard|blvd|place|pl|"
+    r"court|ct|terrace|crescent|cres|square|sq|gardens|grove|mews|row|walk|parade|highway|hwy|"
+    r"hill|park|green|rise|vale|heights"
+)
+_STREET_FIRST = (
+    r"calle|avenida|avda|plaza|paseo|carrer|rua|travessa|via|viale|piazza|corso|rue|avenue|"
+    r"boulevard|bd|chemin|allée|allee|impasse|place|quai|route"
+)
+_GERMAN_STREET = r"stra(?:ß|ss)e|str\.?|weg|gasse|platz|allee|ring|damm|ufer"
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
+    "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
+
+
+@cache
+def address() -> re.Pattern[str]:
+    return re.compile(
+        rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'’.-]*\s+){{1,4}}(?i:{_STREET_WORDS})\b\.?"
+        r"(?:\s+(?:NE|NW|SE|SW|N|S|E|W)\b)?"
+        rf"|\b\d{{1,5}}[A-Za-z]?,?\s+(?:{_STREET_FIRST})\s+(?:(?:de|del|de la|des|du|di|da|do|dos|das)\s+)?"
+        r"[A-Z][\w'’-]*"
+        rf"|\b(?i:{_STREET_FIRST})\s+(?:(?:de|del|de la|des|du|di|da|do|dos|das)\s+)?"
+        r"(?:[A-Z][\w'’-]*\s+){1,3}\d{1,5}[A-Za-z]?\b"
+        rf"|\b[A-Z][\w'’-]*(?i:{_GERMAN_STREET})\s+\d{{1,5}}[A-Za-z]?\b"
+        r"|\b(?i:flat|apt\.?|apartment|unit|suite|piso|appartement|wohnung)\s+#?\d{1,4}[A-Za-z]?\b",
+    )
+
+
+@cache
+def postcode() -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?i:[A-Z]{1,2}\d[A-Z\d]?[\s-]*\d[A-Z]{2})\b"
+        r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
+        r"|\b(?i:zip|zip code|zipcode|postcode|post code|postal code|plz|cp|c\.p\.|"
+        r"code postal|código postal|codigo postal|cap)(?i:\s+is)?:?\s+(?P<v>\d{4,5}(?:-\d{4})?)\b"
+        rf"|\b(?:{_US_STATES})\s(?P<w>\d{{5}}(?:-\d{{4}})?)\b"
+        r"|\b\d{5}(?=\s+[A-Z][a-zà-ÿ]{2,})",
+    )
+
+
+# An official id or a bank account with letters in it, which kept it from reading as a phone
+# number ("QQ 12 34 56 C" as typed, "DNI 12345678Z" as "[phone]Z"): a British National
+# Insurance number, a Spanish DNI or NIE, an IBAN, and letters-and-digits after an id word
+# ("passport AB1234567").
+_ID_WORDS = (
+    r"passport|pasaporte|passeport|reisepass|ni|nino|national insurance|ssn|social security|"
+    r"dni|nie|nif|id|id number|id no|licen[cs]e|ausweis|personalausweis|carte d'identité|"
+    r"steuer-?id|tax id|nhs|nhs number|matrikelnummer"
+)
+
+
+@cache
+def national_id() -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?i:[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D])\b"
+        r"|\b(?i:[XYZ]?\d{7,8}-?[A-Z])\b"
+        r"|\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"
+        rf"|\b(?i:{_ID_WORDS})(?i:\s*(?:no\.?|number|is|:))*\s+"
+        r"(?P<v>(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{4,})\b",
     )
 
 
@@ -443,9 +520,19 @@ class Scrubber:
         # lost its last seven digits to the first finder and kept "0 zero zero", too short for
         # the second.
         for kind, finder in (("email", _regex_spans(email())), ("link", _link_spans),
-                             ("link", _regex_spans(HANDLE)), ("phone", self._all_phone_spans),
+                             ("link", _regex_spans(HANDLE)), ("id", _value_spans(national_id())),
+                             ("phone", self._all_phone_spans), ("address", _address_spans),
                              ("link", self._platform_handle_spans), ("name", self._name_spans)):
             pieces = _replace(pieces, kind, _as_ascii(finder), counts)
+        return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
+
+    def scrub_names(self, text: str) -> tuple[str, Counter[str]]:
+        """`scrub` for the roster's names only: a comment stored before the roster listed
+        someone is scrubbed again for their name (pipelines.ingest.load.rescrub_comments),
+        the rest of it was scrubbed when it was stored."""
+        counts: Counter[str] = Counter()
+        pieces = _replace([_visible(unicodedata.normalize("NFC", text))], "name",
+                          _as_ascii(self._name_spans), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
 
     def _platform_handle_spans(self, text: str) -> list[tuple[int, int]]:
@@ -518,6 +605,10 @@ class Scrubber:
         for m in _LETTER_BY_LETTER.finditer(folded):
             if any(form in self.words for form in _name_forms(re.sub(r"[\s.·-]", "", m.group()))):
                 spans.append((m.start(), m.end()))
+        # A name broken over two lines by a hyphen, as a word is wrapped: "Ok-\nafor"
+        for m in _HYPHENATED.finditer(folded):
+            if any(form in self.words for form in _name_forms(m.group(1) + m.group(2))):
+                spans.append(m.span())
         # Chinese, Japanese and Korean write no space between a name and what follows it
         # ("山田さんが", "민수씨가"): a rostered name in these scripts is found anywhere.
         if self.unspaced and _unspaced().search(folded):
@@ -537,6 +628,7 @@ class Scrubber:
 
 
 _LETTER_BY_LETTER = re.compile(r"(?<!\w)[^\W\d_](?:[ .·-][^\W\d_]){2,}(?!\w)")
+_HYPHENATED = re.compile(r"([^\W\d_]+)-[ \t]*\r?\n[ \t]*([^\W\d_]+)")
 
 
 def _name_forms(word: str) -> tuple[str, ...]:
@@ -580,6 +672,22 @@ def _written_as_name(text: str, start: int) -> bool:
 
 def _regex_spans(pattern: re.Pattern[str]):
     return lambda text: [m.span() for m in pattern.finditer(text)]
+
+
+def _value_spans(pattern: re.Pattern[str]):
+    """Spans of `pattern`'s matches, or of their value (group v or w) where the match is a
+    word that says what follows ("zip 90210": "90210")."""
+    def spans(text: str) -> list[tuple[int, int]]:
+        out = []
+        for m in pattern.finditer(text):
+            value = next((g for g in ("v", "w") if g in pattern.groupindex and m.group(g)), None)
+            out.append(m.span(value) if value else m.span())
+        return out
+    return spans
+
+
+def _address_spans(text: str) -> list[tuple[int, int]]:
+    return _merge([m.span() for m in address().finditer(text)] + _value_spans(postcode())(text))
 
 
 def _link_spans(text: str) -> list[tuple[int, int]]:

@@ -155,6 +155,27 @@ def test_privacy_check_finds_member_names_outside_the_coach_snapshot(sample_ware
             "a coach's own groups only"]
 
 
+
+def test_privacy_check_finds_a_comment_naming_a_rostered_member(sample_warehouse):
+    """Red team, session 21: the auditor's name check compared whole values, so a full name
+    inside a comment passed it (a newcomer named before the roster listed them stayed named
+    in every audience's comments). It now reads every snapshot's comments for a rostered
+    member's or coach's first and last name together."""
+    names = member_names(sample_warehouse)
+    for audience in AUDIENCES:
+        with duckdb.connect(str(published_path(sample_warehouse, audience)),
+                            read_only=True) as snap:
+            assert audit.comments_naming(snap, names) == 0
+    person = sorted(names)[0]
+    with duckdb.connect() as fake:
+        fake.execute("CREATE SCHEMA marts")
+        fake.execute("CREATE TABLE marts.comments AS SELECT '2025Q3' AS quarter, "
+                     "NULL::VARCHAR AS group_id, ? AS comment",
+                     [f"honestly {person.upper()} keeps interrupting"])
+        found = audit.snapshot_problems(fake, AUDIENCE_TABLES["coach"],
+                                        audit.read_figures_empty(), None, roster=names)
+    assert found == ["marts.comments holds 1 comment(s) naming a rostered member or coach"]
+
 # --- red team, session 20: what the lead's quarantine said about people ---------------------------
 
 ZOOM_WITH_GUESTS = (

@@ -374,3 +374,72 @@ def test_questions_asking_for_a_number_an_address_or_an_id_are_identifying(quest
 ])
 def test_questions_about_contact_or_numbers_within_the_group_are_not_identifying(question):
     assert not identifying_question(question)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # red team, session 21: a street address or a postcode typed into a comment was stored as
+    # typed and shown to the council (where someone lives identifies them as a phone does)
+    ("I live at 12 Acacia Avenue, London SW1A 1AA, come by",
+     "I live at [address], London [address], come by"),
+    ("my postcode is sw1a 1aa", "my postcode is [address]"),
+    ("Find me at 221B Baker Street", "Find me at [address]"),
+    ("1600 Pennsylvania Ave NW, Washington DC 20500", "[address], Washington DC [address]"),
+    ("zip 90210, apt 4B", "zip [address], [address]"),
+    ("Calle Mayor 23, 28013 Madrid", "[address], [address] Madrid"),
+    ("Hauptstraße 5, 10115 Berlin", "[address], [address] Berlin"),
+    ("12 rue de Rivoli, 75001 Paris", "[address], [address] Paris"),
+    ("Toronto M5V 3L9", "Toronto [address]"),
+    ("SW1A-1AA", "[address]"),
+    ("flat 3b, 22 Rose Hill", "[address], [address]"),
+])
+def test_a_street_address_or_postcode_is_scrubbed(text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+    assert SCRUB.scrub(text)[1]["address"] >= 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # ... a national id or a bank account with letters in it: the letters kept it from
+    # reading as a phone number ("QQ 12 34 56 C" as typed, "DNI 12345678Z" as "[phone]Z")
+    ("NI number QQ 12 34 56 C", "NI number [id]"),
+    ("my NI is qq123456c", "my NI is [id]"),
+    ("DNI 12345678Z", "DNI [id]"),
+    ("NIE X1234567L", "NIE [id]"),
+    ("IBAN GB82 WEST 1234 5698 7654 32", "IBAN [id]"),
+    ("passport AB1234567", "passport [id]"),
+])
+def test_a_national_id_or_bank_account_is_scrubbed_whole(text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # ... a handle after its platform's name with an arrow, a slash, a bar or a spaced "@"
+    ("twitter -> sunnyday99", "twitter -> [link]"),
+    ("follow me on insta / sunny.day_99", "follow me on insta / [link]"),
+    ("insta | sunnyday", "insta | [link]"),
+    ("my ig is @ sunnyday99", "my ig is @ [link]"),
+    ("tiktok → sunnyday", "tiktok → [link]"),
+    ("my insta >> sunny.day", "my insta >> [link]"),
+    ("snap ~ sunnyday99", "snap ~ [link]"),
+    ("insta (sunnyday99)", "insta ([link])"),
+    ("insta [sunnyday99]", "insta [[link]]"),
+    ("twitter/x: sunnyday99", "twitter/x: [link]"),
+    # ... and a rostered name broken over two lines by a hyphen
+    ("thanks to Ok-\nafor for hosting", "thanks to [name] for hosting"),
+    ("Mary-Jane Wat-\r\nson", "[name]"),
+])
+def test_a_handle_with_an_odd_separator_or_a_name_hyphenated_over_lines_is_scrubbed(
+        text, expected):
+    assert SCRUB.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", [
+    # what the address and id finders must leave alone: counts, times, years, room numbers
+    "we were 12 in the room", "see you at 7, on Street Food Friday", "since 2019 we meet",
+    "session 3 of 10 on 2024-05-01", "room 101 at 10:00", "12 people came, 3 new",
+    "the 5 ways to say hi", "Route 66 playlist", "we read chapter 12 road trips",
+    "the A1 road was closed", "in 2025 Berlin was lovely",
+    "met 3 Sunday Evening Circle members", "I saw it on insta (great) and loved it",
+    "snap judgements ~ never good",
+])
+def test_the_address_and_id_finders_leave_ordinary_text_alone(text):
+    assert SCRUB.scrub(text)[0] == text

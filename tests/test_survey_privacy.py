@@ -268,3 +268,36 @@ def test_a_label_language_without_identifying_terms_is_named_in_the_notes(tmp_pa
     p = parse_export(path, "google_forms", config, pd.DataFrame(), load_instrument(config))
     assert any(n.startswith("answer labels are configured in sw, a language whose identifying")
                for n in p.notes)
+
+
+def test_a_name_rostered_after_its_comment_was_stored_is_scrubbed_everywhere(tmp_path):
+    # Red team, session 21: comments were scrubbed once, against the roster at the time the
+    # survey was loaded. A newcomer named in a comment before the roster listed them ("Zara
+    # Quill keeps interrupting") stayed named after members.csv added her: in the warehouse,
+    # in the comment ledger and in the program's list every audience reads, and `hearth
+    # privacy-check` passed (its name check compares whole values).
+    source = tmp_path / "in"
+    header = SURVEY.splitlines()[0]
+    rows = [f"2025Q2,2025-06-2{i % 9}T19:0{i}:00+01:00,g01,,4,4,4,4,4,4,4,4,4,4,4,1,1,1,3,"
+            + ("Zara Quill keeps interrupting everyone" if i == 0 else "fine")
+            for i in range(10)]
+    write_community(source, survey_responses="\n".join([header, *rows]) + "\n")
+    db = tmp_path / "out" / "hearth.duckdb"
+    db.parent.mkdir()
+    assert main(["--db", str(db), "ingest", str(source)]) == 0
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "members.csv").write_text(
+        "member_id,name,email,group_id,joined_on,left_on,role,tier\n"
+        "m09,Zara Quill,,g01,2025-06-01,,member,standard\n", encoding="utf-8")
+    assert main(["--db", str(db), "ingest", str(later / "members.csv")]) == 0
+    stored = everything_stored(tmp_path / "out")
+    council = duckdb.connect(str(db.parent / "hearth.council.published.duckdb"), read_only=True)
+    try:
+        listed = [c for (c,) in council.execute("SELECT comment FROM marts.comments").fetchall()]
+    finally:
+        council.close()
+    assert "[name] keeps interrupting everyone" in listed
+    # (her roster entry names her, as every member's does)
+    assert not [where for where, text in stored.items() if "Quill keeps" in text]
+    assert main(["--db", str(db), "privacy-check"]) == 0

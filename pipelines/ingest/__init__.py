@@ -27,9 +27,11 @@ from hearth.warehouse import connect
 from pipelines.ingest.discover import Plan, expand, file_digest, file_hash, plan_file
 from pipelines.ingest.load import (
     ONE_PASS_KINDS,
+    ROSTER_KINDS,
     load_canonical,
     load_export,
     load_in_one_pass,
+    rescrub_comments,
     scrubber_for,
 )
 from pipelines.ingest.manifest import write_instrument, write_manifest
@@ -90,8 +92,9 @@ def _load(con, plan: Plan, config: Config, instrument: Instrument) -> LoadSummar
         summary.already_loaded = f"load #{seen[0]} on {seen[1]:%Y-%m-%d %H:%M}"
         return summary
     if plan.fmt == "canonical" and plan.kind in ONE_PASS_KINDS:
-        if _in_transaction(con, plan, summary, digest.content_hash, lambda: load_in_one_pass(
-                con, plan, summary, instrument, digest.data_lines)):
+        if _in_transaction(con, plan, summary, digest.content_hash, _rescrubbing(
+                con, config, plan, summary, lambda: load_in_one_pass(
+                    con, plan, summary, instrument, digest.data_lines))):
             return summary
         summary = LoadSummary(file=str(plan.path), kind=plan.kind, format=plan.fmt)
 
@@ -103,8 +106,21 @@ def _load(con, plan: Plan, config: Config, instrument: Instrument) -> LoadSummar
             load_export(con, plan, summary, config, instrument, scrubber)
         return True
 
-    _in_transaction(con, plan, summary, digest.content_hash, judged)
+    _in_transaction(con, plan, summary, digest.content_hash,
+                    _rescrubbing(con, config, plan, summary, judged))
     return summary
+
+
+def _rescrubbing(con, config: Config, plan: Plan, summary: LoadSummary, load):
+    """`load`, then (for a roster load that loaded rows) the stored comments scrubbed again for
+    the names it added, in the same transaction (load.rescrub_comments)."""
+    def run() -> bool:
+        if not load():
+            return False
+        if plan.kind in ROSTER_KINDS and summary.rows_loaded and summary.load_id is not None:
+            rescrub_comments(con, config, summary.load_id)
+        return True
+    return run
 
 
 def _in_transaction(con, plan: Plan, summary: LoadSummary, digest: str, load) -> bool:

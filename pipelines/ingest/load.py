@@ -36,6 +36,7 @@ from pipelines.schemas import (
 from pipelines.scrub import (
     PLACEHOLDERS,
     Scrubber,
+    fold,
     identifying_question,
     looks_like_a_value,
     phone_region,
@@ -546,6 +547,57 @@ def _scrub_comments(con, summary: LoadSummary, scrubber: Scrubber) -> None:
             con.unregister("scrubbed_comments")
     summary.scrubbed = {kind: n for kind, n in totals.items() if n}
 
+
+
+#: Loads that add names to the roster (members, and coaches with their groups).
+ROSTER_KINDS = ("members", "groups")
+#: Every table holding a survey comment: as stored, as last published (the release's frozen
+#: lists) and as the marts hold them.
+COMMENT_TABLES = ("core.survey_responses", "release.comment_ledger", "marts.comments")
+
+
+def rescrub_comments(con, config: Config, load_id: int) -> int:
+    """Scrub the stored comments again for the names a roster load just added; rows changed.
+
+    Comments are scrubbed against the roster as it is when the survey loads. A newcomer named
+    in a comment before members.csv listed them ("Zara Quill keeps interrupting") stayed named
+    in the warehouse and in the program's list every audience reads; so a load that adds a
+    member or coach (or renames one) scrubs every stored copy of the comments again for the new
+    names, in the load's own transaction. Only comments that hold a new name's letters (in
+    order, whatever separates them: "Z A R A", "Qu-\\nill") are scrubbed again, and only their
+    names can change: the rest was scrubbed when the comment was stored."""
+    names = [n for (n,) in con.execute(
+        """SELECT name FROM core.members WHERE load_id = $l
+           UNION SELECT new_value FROM core.member_history WHERE load_id = $l AND field = 'name'
+           UNION SELECT coach FROM core.groups WHERE load_id = $l""", {"l": load_id}
+    ).fetchall() if n and str(n).strip()]
+    if not names:
+        return 0
+    scrubber = Scrubber.for_roster(names, phone_region(config.phone_region, config.time_zone))
+    forms = sorted(scrubber.words | scrubber.common | {"".join(p) for p in scrubber.phrases})
+
+    def may_name(text: str) -> bool:
+        letters = "".join(ch for ch in fold(text) if ch.isalnum())
+        return any(form in letters for form in forms) or scrubber.unspaced is not None
+
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()}
+    changed_rows = 0
+    for table in (t for t in COMMENT_TABLES if t in present):
+        texts = [t for (t,) in con.execute(
+            f"SELECT DISTINCT comment FROM {table} WHERE comment IS NOT NULL").fetchall()]
+        changed = [(t, new) for t in texts if may_name(t) and (new := scrubber.scrub_names(t)[0]) != t]
+        if not changed:
+            continue
+        con.register("_rescrubbed", pd.DataFrame(changed, columns=["old", "new"]))
+        try:
+            changed_rows += con.execute(
+                f"UPDATE {table} SET comment = c.new FROM _rescrubbed c "
+                f"WHERE {table}.comment = c.old").fetchone()[0]
+        finally:
+            con.unregister("_rescrubbed")
+    return changed_rows
 
 
 def _resolve_groups(con, summary: LoadSummary) -> None:
