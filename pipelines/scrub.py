@@ -535,6 +535,30 @@ class Scrubber:
                           _as_ascii(self._name_spans), counts)
         return "".join(p if isinstance(p, str) else PLACEHOLDERS[p[0]] for p in pieces), counts
 
+    def may_name(self, text: str) -> bool:
+        """Could `text` hold one of the roster's names? Never False when `scrub_names` would
+        replace one: its words (read as `scrub` reads them), each two neighbours joined (a name
+        hyphenated over two lines) and each run of single letters joined ("O K A F O R"),
+        looked up among the roster's name words. A set lookup per word, however long the
+        roster: rescrub_comments asks it of every stored comment."""
+        if self.unspaced is not None:
+            return True
+        plain = fold(_latin_twins(_visible(unicodedata.normalize("NFC", text))
+                                  .translate(_ASCII_TWINS)))
+        words = re.findall(r"[^\W\d_]+", plain)
+        seen = {*words, *(a + b for a, b in zip(words, words[1:], strict=False))}
+        run: list[str] = []
+        for word in [*words, ""]:
+            if len(word) == 1:
+                run.append(word)
+                continue
+            if len(run) > 2:
+                seen.add("".join(run))
+            run = []
+        # (the plurals' singular forms only for words ending in "s": set operations otherwise)
+        seen |= {form for word in seen if word.endswith("s") for form in _name_forms(word)}
+        return not (seen.isdisjoint(self.words) and seen.isdisjoint(self.common))
+
     def _platform_handle_spans(self, text: str) -> list[tuple[int, int]]:
         """Handles named by their platform (platform_handle, handle_on_platform). A handle that
         is a rostered member's name written as one word is left to the names ("[name]")."""

@@ -443,3 +443,20 @@ def test_a_handle_with_an_odd_separator_or_a_name_hyphenated_over_lines_is_scrub
 ])
 def test_the_address_and_id_finders_leave_ordinary_text_alone(text):
     assert SCRUB.scrub(text)[0] == text
+
+
+@pytest.mark.parametrize("text", [
+    # every way of writing a rostered name the scrubber finds: a comment stored before the
+    # roster listed someone is scrubbed again only when may_name says it could name them
+    "ask Ada", "the Okafors' house", "the O'Neils", "thanks john oneil", "adaokafor",
+    "ada_okafor", "MaryJaneWatson", "O K A F O R helped", "a.d.a", "O-K-A-F-O-R",
+    "thanks to Ok-\nafor", "Mary-Jane Wat-\r\nson", "ask A\u200bda O\u200bkafor",
+    "ask \u0410da Ok\u0430for", "thanks \u039fkafor", "ＡＤＡ ＯＫＡＦＯＲ", "JOHNNY came",
+])
+def test_may_name_is_true_wherever_a_name_is_scrubbed(text):
+    assert SCRUB.scrub_names(text)[0] != text
+    assert SCRUB.may_name(text)
+
+
+def test_may_name_is_false_for_a_comment_naming_no_one():
+    assert not SCRUB.may_name("a quiet evening, good tea, [name] was kind")

@@ -36,7 +36,6 @@ from pipelines.schemas import (
 from pipelines.scrub import (
     PLACEHOLDERS,
     Scrubber,
-    fold,
     identifying_question,
     looks_like_a_value,
     phone_region,
@@ -563,9 +562,10 @@ def rescrub_comments(con, config: Config, load_id: int) -> int:
     in a comment before members.csv listed them ("Zara Quill keeps interrupting") stayed named
     in the warehouse and in the program's list every audience reads; so a load that adds a
     member or coach (or renames one) scrubs every stored copy of the comments again for the new
-    names, in the load's own transaction. Only comments that hold a new name's letters (in
-    order, whatever separates them: "Z A R A", "Qu-\\nill") are scrubbed again, and only their
-    names can change: the rest was scrubbed when the comment was stored."""
+    names, in the load's own transaction. Only comments holding a new name's letters (as a
+    word, two neighbouring words joined, or a run of single letters: "Qu-" and "ill" over two
+    lines, "Z A R A") are scrubbed again, and only their names can change: the rest was
+    scrubbed when the comment was stored."""
     names = [n for (n,) in con.execute(
         """SELECT name FROM core.members WHERE load_id = $l
            UNION SELECT new_value FROM core.member_history WHERE load_id = $l AND field = 'name'
@@ -574,12 +574,6 @@ def rescrub_comments(con, config: Config, load_id: int) -> int:
     if not names:
         return 0
     scrubber = Scrubber.for_roster(names, phone_region(config.phone_region, config.time_zone))
-    forms = sorted(scrubber.words | scrubber.common | {"".join(p) for p in scrubber.phrases})
-
-    def may_name(text: str) -> bool:
-        letters = "".join(ch for ch in fold(text) if ch.isalnum())
-        return any(form in letters for form in forms) or scrubber.unspaced is not None
-
     present = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database()").fetchall()}
@@ -587,7 +581,8 @@ def rescrub_comments(con, config: Config, load_id: int) -> int:
     for table in (t for t in COMMENT_TABLES if t in present):
         texts = [t for (t,) in con.execute(
             f"SELECT DISTINCT comment FROM {table} WHERE comment IS NOT NULL").fetchall()]
-        changed = [(t, new) for t in texts if may_name(t) and (new := scrubber.scrub_names(t)[0]) != t]
+        changed = [(t, new) for t in texts
+                   if scrubber.may_name(t) and (new := scrubber.scrub_names(t)[0]) != t]
         if not changed:
             continue
         con.register("_rescrubbed", pd.DataFrame(changed, columns=["old", "new"]))
