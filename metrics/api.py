@@ -49,7 +49,8 @@ metrics.release and metrics.statistics when it runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,21 @@ if TYPE_CHECKING:
 #: page 1.6 ms per question, ten questions a page. None (the CLI): ask the catalog.
 KNOWN_TABLES: ContextVar[frozenset[str] | None] = ContextVar("hearth_known_tables",
                                                              default=None)
+
+
+@contextmanager
+def tables_known(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Reads inside this block take the connection's tables from one question to the catalog
+    (KNOWN_TABLES) instead of one per check: `hearth review` checks three or four tables, and
+    each check cost ~2% of the command's start-up budget. For a connection nothing writes to
+    while the block runs."""
+    rows = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                       "WHERE database_name = current_database()").fetchall()
+    token = KNOWN_TABLES.set(frozenset(f"{s}.{t}" for s, t in rows))
+    try:
+        yield
+    finally:
+        KNOWN_TABLES.reset(token)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

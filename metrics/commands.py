@@ -99,7 +99,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     con = _open_read_only(args.db)
     group_ids = args.group if getattr(args, "group", None) else None
     try:
-        data, flags = api.review_and_flags(con, args.quarter, config, group_ids=group_ids)
+        with api.tables_known(con):
+            data, flags = api.review_and_flags(con, args.quarter, config, group_ids=group_ids)
         add_flag_reasons(data, flags)
     finally:
         con.close()
@@ -113,9 +114,10 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_flags(args: argparse.Namespace) -> int:
     con = _open_read_only(args.db)
     try:
-        quarter = api.resolve_quarter(con, args.quarter)
-        records = api.flags_records(con, quarter)
-        groups = api.groups_in_quarter(con, quarter)
+        with api.tables_known(con):
+            quarter = api.resolve_quarter(con, args.quarter)
+            records = api.flags_records(con, quarter)
+            groups = api.groups_in_quarter(con, quarter)
     finally:
         con.close()
     if args.json:
