@@ -1030,14 +1030,18 @@ def group_order_computed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def indicators(
     con: duckdb.DuckDBPyConnection, quarter: str | None = None,
     group_ids: Sequence[str] | None = None, indicator: str | None = None,
-    verdicts: Sequence[str] | None = None,
+    verdicts: Sequence[str] | None = None, quarters: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """marts.indicators rows; ``verdicts`` keeps rows whose change verdict is one of them."""
+    """marts.indicators rows; ``verdicts`` keeps rows whose change verdict is one of them,
+    ``quarters`` those of the quarters listed."""
     sql = "SELECT * FROM marts.indicators WHERE true"
     params: list = []
     if quarter is not None:
         sql += " AND quarter = ?"
         params.append(quarter)
+    if quarters is not None:
+        sql += " AND quarter IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(quarters))
     if indicator is not None:
         sql += " AND indicator = ?"
         params.append(indicator)

@@ -65,6 +65,7 @@ def frames(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, pd.DataF
                for dimension in DIMENSIONS}
     attentions = api.attentions_computed(con, quarters)
     medians_by_quarter = api.groups_medians_computed(con, quarters)
+    wells = going_well.going_wells_computed(con, quarters, config)
     for quarter in quarters:
         frame = attentions[quarter]
         attention.append(frame.merge(names, on="group_id", how="left").assign(
@@ -76,7 +77,7 @@ def frames(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, pd.DataF
             rolled = rollups[dimension][quarter]
             rollup.append(rolled.drop(columns=["group_ids"]).assign(
                 quarter=quarter, dimension=dimension, position=range(len(rolled))))
-        found = going_well.going_well_computed(con, quarter, config)
+        found = wells[quarter]
         items = [("groups", g) for g in found["groups"]] + \
                 [("program", p) for p in found["program"]]
         well += [{"quarter": quarter, "section": section, "position": position,
