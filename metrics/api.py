@@ -1069,14 +1069,18 @@ def group_order_computed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def indicators(
     con: duckdb.DuckDBPyConnection, quarter: str | None = None,
     group_ids: Sequence[str] | None = None, indicator: str | None = None,
-    verdicts: Sequence[str] | None = None,
+    verdicts: Sequence[str] | None = None, quarters: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """marts.indicators rows; ``verdicts`` keeps rows whose change verdict is one of them."""
+    """marts.indicators rows; ``verdicts`` keeps rows whose change verdict is one of them,
+    ``quarters`` those of the quarters listed."""
     sql = "SELECT * FROM marts.indicators WHERE true"
     params: list = []
     if quarter is not None:
         sql += " AND quarter = ?"
         params.append(quarter)
+    if quarters is not None:
+        sql += " AND quarter IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(quarters))
     if indicator is not None:
         sql += " AND indicator = ?"
         params.append(indicator)
@@ -1223,13 +1227,26 @@ def group_medians(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
 
 def group_medians_computed(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
     """group_medians from marts.indicators."""
-    return con.execute("""
-        SELECT indicator, median(value) AS median,
+    return groups_medians_computed(con, [quarter])[quarter]
+
+
+def groups_medians_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[str]
+                            ) -> dict[str, pd.DataFrame]:
+    """group_medians_computed of several quarters, {quarter: its frame}, from one query
+    (metrics.pagedata writes every quarter's at publish)."""
+    quarters = list(quarters)
+    found = con.execute("""
+        SELECT quarter, indicator, median(value) AS median,
                quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
         FROM marts.indicators
-        WHERE quarter = ? AND group_id IS NOT NULL AND value IS NOT NULL AND status = 'ok'
-        GROUP BY indicator ORDER BY indicator
-    """, [quarter]).df()
+        WHERE quarter IN (SELECT unnest(?::VARCHAR[])) AND group_id IS NOT NULL
+          AND value IS NOT NULL AND status = 'ok'
+        GROUP BY quarter, indicator ORDER BY quarter, indicator
+    """, [quarters]).df()
+    at = found.groupby("quarter", sort=False).indices if len(found) else {}
+    columns = ["indicator", "median", "spread"]
+    return {quarter: found.iloc[at[quarter]].reset_index(drop=True)[columns]
+            if quarter in at else found.iloc[:0][columns].copy() for quarter in quarters}
 
 
 def comparable_indicators(con: duckdb.DuckDBPyConnection, quarter: str) -> list[str]:

@@ -64,18 +64,20 @@ def frames(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, pd.DataF
     rollups = {dimension: api.rollups_computed(con, quarters, config, dimension)
                for dimension in DIMENSIONS}
     attentions = api.attentions_computed(con, quarters)
+    medians_by_quarter = api.groups_medians_computed(con, quarters)
+    wells = going_well.going_wells_computed(con, quarters, config)
     for quarter in quarters:
         frame = attentions[quarter]
         attention.append(frame.merge(names, on="group_id", how="left").assign(
             quarter=quarter, position=range(len(frame))))
-        found_medians = api.group_medians_computed(con, quarter)
+        found_medians = medians_by_quarter[quarter]
         medians.append(found_medians.assign(quarter=quarter,
                                             position=range(len(found_medians))))
         for dimension in DIMENSIONS:
             rolled = rollups[dimension][quarter]
             rollup.append(rolled.drop(columns=["group_ids"]).assign(
                 quarter=quarter, dimension=dimension, position=range(len(rolled))))
-        found = going_well.going_well_computed(con, quarter, config)
+        found = wells[quarter]
         items = [("groups", g) for g in found["groups"]] + \
                 [("program", p) for p in found["program"]]
         well += [{"quarter": quarter, "section": section, "position": position,
