@@ -5,9 +5,11 @@ never the file the pipelines write to. An ingest from the command line therefore
 lock held by the dashboard, and since each publish swaps in a complete file atomically, a page
 never sees a half-loaded state: an open connection keeps reading the snapshot it opened.
 
-Every result is a small frame (or dict) cached with ``st.cache_data``. The cache key includes the
-published file's path, modification time and size (a ``Snapshot``), so the first rerun after a
-new publish reads the new data, and old entries simply stop being asked for. A tuple of strings
+Every result is a small frame (or dict) cached with ``st.cache_data``; the group list, which
+nearly every read of a rerun asks for, is one shared frame per snapshot (``groups``). The cache
+key includes the published file's path, modification time and size (a ``Snapshot``), so the
+first rerun after a new publish reads the new data, and old entries simply stop being asked
+for. A tuple of strings
 (a selection of groups) is hashed as one string (``HASH_FUNCS``, on every cached read).
 
 Each audience has its own snapshot (``published_path(db, audience)``) holding only what that
