@@ -192,32 +192,27 @@ def _named(found: dict[str, Any], names: dict[str, Any]) -> dict[str, Any]:
 
 def _strong(con: duckdb.DuckDBPyConnection, quarters: Sequence[str]) -> set[tuple[str, str]]:
     """(group, indicator) whose shrunken interval lies wholly on the good side of the program's
-    figure in every one of `quarters` (one query for every indicator and quarter: the review
-    page draws this). DuckDB keeps only those rows: at 10,000 groups a quarter has ~150,000
-    shrunken estimates."""
-    wanted = sorted(set(quarters))
-    higher = [k for k, spec in BY_KEY.items() if spec.higher_is_better is True]
-    lower = [k for k, spec in BY_KEY.items() if spec.higher_is_better is False]
-    rows = con.execute(
-        "SELECT s.group_id, s.indicator "
-        "FROM marts.shrunken s JOIN marts.indicators p ON p.quarter = s.quarter "
-        "AND p.indicator = s.indicator AND p.group_id IS NULL AND p.status = 'ok' "
-        "WHERE s.quarter IN (SELECT unnest(?::VARCHAR[])) AND p.value IS NOT NULL "
-        "AND ((s.indicator IN (SELECT unnest(?::VARCHAR[])) AND s.ci_low > p.value "
-        "      AND s.ci_high IS NOT NULL) "
-        "  OR (s.indicator IN (SELECT unnest(?::VARCHAR[])) AND s.ci_high < p.value "
-        "      AND s.ci_low IS NOT NULL)) "
-        "GROUP BY s.group_id, s.indicator HAVING count(DISTINCT s.quarter) = ?",
-        [wanted, higher, lower, len(wanted)],
-    ).fetchall()
-    return {(gid, key) for gid, key in rows}
+    figure in every one of `quarters` (_strong_in_each's, kept where they meet)."""
+    each = _strong_in_each(con, quarters)
+    found = [each.get(q, set()) for q in set(quarters)]
+    return set.intersection(*found) if found else set()
 
 
 def _strong_by_quarter(con: duckdb.DuckDBPyConnection, quarters: Sequence[str]
                        ) -> dict[str, set[tuple[str, str]]]:
     """_strong(con, (q, previous_quarter(q))) of each quarter q, from one query: a pair is
     strong in both quarters exactly when it is strong in each."""
-    wanted = sorted({x for q in quarters for x in (q, previous_quarter(q))})
+    each = _strong_in_each(con, [x for q in quarters for x in (q, previous_quarter(q))])
+    return {q: each.get(q, set()) & each.get(previous_quarter(q), set()) for q in quarters}
+
+
+def _strong_in_each(con: duckdb.DuckDBPyConnection, quarters: Sequence[str]
+                    ) -> dict[str, set[tuple[str, str]]]:
+    """Per quarter, the (group, indicator) whose shrunken interval lies wholly on the good side
+    of the program's figure, for every indicator and quarter in one query (the review page
+    draws this). DuckDB keeps only those rows: at 10,000 groups a quarter has ~150,000
+    shrunken estimates."""
+    wanted = sorted(set(quarters))
     higher = [k for k, spec in BY_KEY.items() if spec.higher_is_better is True]
     lower = [k for k, spec in BY_KEY.items() if spec.higher_is_better is False]
     each: dict[str, set[tuple[str, str]]] = {}
@@ -233,7 +228,7 @@ def _strong_by_quarter(con: duckdb.DuckDBPyConnection, quarters: Sequence[str]
         [wanted, higher, lower],
     ).fetchall():
         each.setdefault(quarter, set()).add((gid, key))
-    return {q: each.get(q, set()) & each.get(previous_quarter(q), set()) for q in quarters}
+    return each
 
 
 def _moved(key: str, figure: dict[str, Any]) -> str:
