@@ -385,7 +385,8 @@ def pages(db: Path, bare_s: float, config: Config) -> list[tuple[float, str]]:
     for audience, names in AUDIENCE_PAGES.items():
         started = time.perf_counter()
         snap = queries.snapshot(db, audience)
-        queries.cursor(snap).close()
+        with queries.cursor(snap):
+            pass
         opened = (time.perf_counter() - started) * 1000
         options = queries.filter_options(snap)
         sliced = Filters(modality=(options["modality"][0],), language=(options["language"][0],))

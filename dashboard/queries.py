@@ -25,7 +25,8 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,6 +37,7 @@ import streamlit as st
 from hearth.config import Config
 from hearth.errors import HearthError
 from hearth.warehouse import published_path
+from metrics import api
 from metrics.api import ATTENTION_COLUMNS
 
 
@@ -119,37 +121,39 @@ def _connection(path: str, mtime_ns: int, size: int) -> duckdb.DuckDBPyConnectio
 CATALOG = "hearth"
 
 
-def cursor(snap: Snapshot) -> duckdb.DuckDBPyConnection:
-    """A read-only cursor on the snapshot; close it when done (``with cursor(snap) as con``)."""
+def _cursor(snap: Snapshot) -> duckdb.DuckDBPyConnection:
     con = _connection(*snap).cursor()
     con.execute(f"USE {CATALOG}")
     return con
 
 
-def _frame(snap: Snapshot, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-    with cursor(snap) as con:
-        return con.execute(sql, list(params)).df()
+@contextmanager
+def cursor(snap: Snapshot) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only cursor on the snapshot, closed after the block (``with cursor(snap) as
+    con``). Inside it the read layer knows the snapshot's tables (cached here per snapshot,
+    metrics.api.KNOWN_TABLES), so it need not ask the catalog before each read: about ten
+    table checks a page, each a catalog query."""
+    known = api.KNOWN_TABLES.set(tables(snap))
+    try:
+        with _cursor(snap) as con:
+            yield con
+    finally:
+        api.KNOWN_TABLES.reset(known)
 
 
 def _api(snap: Snapshot, name: str, *args, **kwargs):
-    """Call metrics.api.<name> with a cursor on the snapshot, telling it the snapshot's tables
-    (cached here per snapshot) so it need not ask the catalog before each read."""
-    from metrics import api
-
-    known = api.KNOWN_TABLES.set(tables(snap))
-    try:
-        with cursor(snap) as con:
-            return getattr(api, name)(con, *args, **kwargs)
-    finally:
-        api.KNOWN_TABLES.reset(known)
+    """Call metrics.api.<name> with a cursor on the snapshot."""
+    with cursor(snap) as con:
+        return getattr(api, name)(con, *args, **kwargs)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
 def tables(snap: Snapshot) -> frozenset[str]:
     """Every 'schema.table' present in the snapshot."""
-    rows = _frame(snap, "SELECT schema_name || '.' || table_name AS t FROM duckdb_tables() "
-                        f"WHERE database_name = '{CATALOG}'")
-    return frozenset(rows["t"])
+    with _cursor(snap) as con:
+        return frozenset(t for (t,) in con.execute(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+            f"WHERE database_name = '{CATALOG}'").fetchall())
 
 
 def has(snap: Snapshot | None, table: str) -> bool:

@@ -41,8 +41,8 @@ Tables for pages
     freshness(con) -> DataFrame
 
 The review and flags commands read finished figures, so this module imports neither pandas nor
-scipy: the review is built from plain rows, and frames come from DuckDB (`.df()`) only for the
-functions that return one. Pooling a selection computes intervals, so it imports
+scipy: the review is built from plain rows, and frames come from DuckDB (through Arrow: `_frame`) only
+for the functions that return one. Pooling a selection computes intervals, so it imports
 metrics.release and metrics.statistics when it runs.
 """
 
@@ -735,7 +735,7 @@ def program_indicators(con: duckdb.DuckDBPyConnection,
     if quarter is not None:
         sql += " AND quarter = ?"
         params.append(quarter)
-    return con.execute(sql + " ORDER BY indicator, quarter", params).df()
+    return _frame(con, sql + " ORDER BY indicator, quarter", params)
 
 
 def movements(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -748,14 +748,14 @@ def movements(con: duckdb.DuckDBPyConnection, quarter: str,
     (Added by the dashboard.)
     """
     where, params = _where_groups(group_ids)
-    return con.execute(
+    return _frame(con,
         "SELECT indicator, CASE WHEN delta > 0 THEN 'up' ELSE 'down' END AS direction, "
         "count(*) AS moved, "
         "count(*) FILTER (WHERE verdict = CASE WHEN delta > 0 THEN 'up' ELSE 'down' END) AS clear "
         "FROM marts.indicators WHERE quarter = ? AND group_id IS NOT NULL "
         "AND delta IS NOT NULL AND delta <> 0" + where +
         " GROUP BY ALL ORDER BY indicator, direction", [quarter, *params],
-    ).df()
+    )
 
 
 # --- coaching ---------------------------------------------------------------------------------
@@ -827,11 +827,11 @@ def watchlist(
 ) -> pd.DataFrame:
     """Members with withdrawal signals (coach view only: names members)."""
     where, params = ("", []) if group_id is None else (" AND group_id = ?", [group_id])
-    return con.execute(
+    return _frame(con,
         "SELECT quarter, group_id, member_id, member_name, signal, reason, last_attended, "
         "consecutive_missed FROM marts.watchlist WHERE quarter = ?" + where +
         " ORDER BY group_id, member_name, signal", [quarter, *params],
-    ).df()
+    )
 
 
 ATTENTION_COLUMNS = ["group_id", "group_name", "flags", "outside_998", "outside_95",
@@ -989,7 +989,7 @@ def attentions_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[str],
              "lower": lower}
     if group_ids is not None:
         named["groups"] = [str(g) for g in group_ids]
-    found = con.execute(sql, named).df()
+    found = _frame(con, sql, named)
     at = found.groupby("quarter", sort=False).indices if len(found) else {}
     empty = found.iloc[:0][ATTENTION_COLUMNS]
     return {quarter: found.iloc[at[quarter]].reset_index(drop=True)[ATTENTION_COLUMNS]
@@ -1007,7 +1007,7 @@ def drifting_members(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, 
 # --- tables for pages -------------------------------------------------------------------------
 
 def groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("SELECT * FROM marts.groups ORDER BY group_id").df()
+    return _frame(con, "SELECT * FROM marts.groups ORDER BY group_id")
 
 
 def group_names_of(con: duckdb.DuckDBPyConnection, group_ids: Sequence[str]) -> dict[str, Any]:
@@ -1052,7 +1052,7 @@ def group_order_computed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     name, "name (group_id)" and group_id, of its name, of "name (group_id)" (the name a group
     shows when another selected group shares it) and of its group_id. Equal natural keys get
     equal ranks, so sorting by ranks is sorting by _natural_sql's keys."""
-    return con.execute(f"""
+    return _frame(con, f"""
         WITH g AS (SELECT group_id, coalesce(CAST(name AS VARCHAR), '') AS name_text,
                           coalesce(name || ' (' || group_id || ')', '') AS suffixed_text,
                           coalesce(CAST(group_id AS VARCHAR), '') AS id_text
@@ -1063,7 +1063,7 @@ def group_order_computed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         SELECT g.group_id, n.r AS name_rank, s.r AS suffixed_rank, i.r AS id_rank
         FROM g JOIN ranked n ON n.t = g.name_text JOIN ranked s ON s.t = g.suffixed_text
         JOIN ranked i ON i.t = g.id_text
-        ORDER BY name_rank, id_rank""").df()
+        ORDER BY name_rank, id_rank""")
 
 
 def indicators(
@@ -1095,11 +1095,11 @@ def indicators(
 def trend(con: duckdb.DuckDBPyConnection, indicator: str,
           group_id: str | None = None) -> pd.DataFrame:
     """One indicator over quarters for a group (or the program when group_id is None)."""
-    return con.execute(
+    return _frame(con,
         "SELECT quarter, value, n, ci_low, ci_high, status, delta, verdict, p_adjusted, pooled, "
         "note FROM marts.indicators WHERE indicator = ? AND group_id IS NOT DISTINCT FROM ? "
         "ORDER BY quarter", [indicator, group_id],
-    ).df()
+    )
 
 
 def funnel(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str,
@@ -1127,26 +1127,26 @@ def session_attendance(con: duckdb.DuckDBPyConnection, group_id: str,
     if quarter is not None:
         sql += " AND quarter = ?"
         params.append(quarter)
-    return con.execute(sql + " ORDER BY session_date, session_id", params).df()
+    return _frame(con, sql + " ORDER BY session_date, session_id", params)
 
 
 def participation_funnel(con: duckdb.DuckDBPyConnection,
                          quarter: str | None = None) -> pd.DataFrame:
     if quarter is None:
-        return con.execute(
+        return _frame(con,
             "SELECT stage, sum(members) AS members FROM marts.participation_funnel "
             "GROUP BY stage ORDER BY list_position(['joined', 'first_session', 'regular', "
             "'host'], stage)"
-        ).df()
-    return con.execute(
+        )
+    return _frame(con,
         "SELECT stage, members FROM marts.participation_funnel WHERE quarter = ? "
         "ORDER BY list_position(['joined', 'first_session', 'regular', 'host'], stage)",
         [quarter],
-    ).df()
+    )
 
 
 def retention_curve(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("SELECT * FROM marts.retention_curve ORDER BY days").df()
+    return _frame(con, "SELECT * FROM marts.retention_curve ORDER BY days")
 
 
 def inclusion(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -1156,7 +1156,7 @@ def inclusion(con: duckdb.DuckDBPyConnection, quarter: str,
     if dimension is not None:
         sql += " AND dimension = ?"
         params.append(dimension)
-    return con.execute(sql + " ORDER BY dimension, indicator, category", params).df()
+    return _frame(con, sql + " ORDER BY dimension, indicator, category", params)
 
 
 RELIABILITY_SQL = "SELECT * FROM marts.reliability"
@@ -1169,7 +1169,7 @@ def reliability(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> p
     if quarter is not None:
         sql += " WHERE quarter = ?"
         params.append(quarter)
-    return con.execute(sql + RELIABILITY_ORDER, params).df()
+    return _frame(con, sql + RELIABILITY_ORDER, params)
 
 
 def comments(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -1202,7 +1202,7 @@ def selection_comments(con: duckdb.DuckDBPyConnection, quarter: str,
 def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per group: newest session and attendance dates, and the latest quarter with a released
     survey figure (never a survey date: that would date a hidden group's responses)."""
-    return con.execute(
+    return _frame(con,
         """
         SELECT f.*, s.latest_survey_quarter FROM marts.freshness f
         LEFT JOIN (SELECT group_id, max(quarter) AS latest_survey_quarter FROM marts.indicators
@@ -1211,7 +1211,7 @@ def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                    GROUP BY group_id) s USING (group_id)
         ORDER BY group_id
         """, [list(SURVEY_KEYS)],
-    ).df()
+    )
 
 
 def group_medians(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
@@ -1220,8 +1220,8 @@ def group_medians(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
     the snapshot's pages.group_medians when it holds the quarter (metrics.pagedata)."""
     if page_table(con, "group_medians") and con.execute(
             "SELECT 1 FROM pages.built WHERE list_contains(quarters, ?)", [quarter]).fetchone():
-        return con.execute("SELECT indicator, median, spread FROM pages.group_medians "
-                           "WHERE quarter = ? ORDER BY position", [quarter]).df()
+        return _frame(con, "SELECT indicator, median, spread FROM pages.group_medians "
+                           "WHERE quarter = ? ORDER BY position", [quarter])
     return group_medians_computed(con, quarter)
 
 
@@ -1235,14 +1235,14 @@ def groups_medians_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[s
     """group_medians_computed of several quarters, {quarter: its frame}, from one query
     (metrics.pagedata writes every quarter's at publish)."""
     quarters = list(quarters)
-    found = con.execute("""
+    found = _frame(con, """
         SELECT quarter, indicator, median(value) AS median,
                quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
         FROM marts.indicators
         WHERE quarter IN (SELECT unnest(?::VARCHAR[])) AND group_id IS NOT NULL
           AND value IS NOT NULL AND status = 'ok'
         GROUP BY quarter, indicator ORDER BY quarter, indicator
-    """, [quarters]).df()
+    """, [quarters])
     at = found.groupby("quarter", sort=False).indices if len(found) else {}
     columns = ["indicator", "median", "spread"]
     return {quarter: found.iloc[at[quarter]].reset_index(drop=True)[columns]
@@ -1258,7 +1258,7 @@ def comparable_indicators(con: duckdb.DuckDBPyConnection, quarter: str) -> list[
 
 def load_manifest(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per file loaded, newest first (the published manifest: guests counted only)."""
-    return con.execute(
+    return _frame(con,
         """
         SELECT load_id, file_name, kind, format, loaded_at,
                rows_read, rows_loaded, rows_duplicate, rows_quarantined,
@@ -1266,15 +1266,15 @@ def load_manifest(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                array_to_string(notes, '; ') AS notes
         FROM published.load_manifest ORDER BY load_id DESC
         """
-    ).df()
+    )
 
 
 def quarantine_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Quarantined rows counted by file and reason."""
-    return con.execute(
+    return _frame(con,
         "SELECT file_name, reason, count(*) AS rows, min(line) AS first_line "
         "FROM published.quarantine GROUP BY ALL ORDER BY rows DESC, file_name, reason"
-    ).df()
+    )
 
 
 def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> pd.DataFrame:
@@ -1283,7 +1283,7 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) ->
            "ORDER BY load_id DESC, file_name, line")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return con.execute(sql).df()
+    return _frame(con, sql)
 
 
 __all__ = [
