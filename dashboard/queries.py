@@ -21,6 +21,7 @@ display. The only SQL here is the snapshot's table list.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -147,9 +148,11 @@ def _api(snap: Snapshot, name: str, *args, **kwargs):
         return getattr(api, name)(con, *args, **kwargs)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
+@functools.lru_cache(maxsize=4)
 def tables(snap: Snapshot) -> frozenset[str]:
-    """Every 'schema.table' present in the snapshot."""
+    """Every 'schema.table' present in the snapshot. Kept per snapshot version in a plain
+    memo: every cursor asks for it (about twenty a page), and a Streamlit cache lookup
+    (hashing the key, unpickling the set) cost each of them half a millisecond."""
     with _cursor(snap) as con:
         return frozenset(t for (t,) in con.execute(
             "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
