@@ -427,10 +427,9 @@ def review_report(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | Non
 def group_indicators(snap: Snapshot, quarter: str | None, group_ids: tuple[str, ...],
                      indicators: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Indicators of the given groups (one quarter, or all), with each group's name."""
-    frame = _api(snap, "indicators", quarter, list(group_ids))
-    if indicators:
-        frame = frame[frame["indicator"].isin(indicators)]
-    return _with_names(snap, frame.reset_index(drop=True))
+    frame = _api(snap, "indicators", quarter, list(group_ids),
+                 among=list(indicators) if indicators else None)
+    return _with_names(snap, frame)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)

@@ -53,7 +53,8 @@ AUDIENCES = ("lead", "council", "coach")
 #: them through the `finish` hook of publish; hearth.orchestrate passes it). Derived only from
 #: what the snapshot already holds, so they may sit in every audience's snapshot.
 PAGE_TABLES = ("pages.built", "pages.quarters", "pages.program", "pages.group_order",
-               "pages.group_medians", "pages.attention", "pages.rollup", "pages.going_well")
+               "pages.group_medians", "pages.attention", "pages.rollup", "pages.going_well",
+               "pages.group_counts")
 for _audience in AUDIENCES:
     AUDIENCE_TABLES[_audience] = (*AUDIENCE_TABLES[_audience], *PAGE_TABLES)
 
