@@ -345,8 +345,7 @@ def timed(fn: Callable[[], None], repeats: int = 3) -> tuple[float, float]:
     cold, warm = [], []
     for _ in range(repeats):
         st.cache_data.clear()
-        queries.groups.clear()  # a resource per snapshot: cold after a publish too
-        queries.tables.cache_clear()
+        queries.forget_snapshots()  # kept per snapshot: cold after a publish too
         started = time.perf_counter()
         fn()
         cold.append((time.perf_counter() - started) * 1000)
@@ -365,8 +364,7 @@ def page_runs(db: Path, cases: list[tuple[str, str, str, dict]]) -> None:
     for label, audience, page, state_values in cases:
         os.environ["HEARTH_AUDIENCE"] = audience
         st.cache_data.clear()
-        queries.groups.clear()
-        queries.tables.cache_clear()
+        queries.forget_snapshots()
         at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
         for key, value in state_values.items():
             at.session_state[key] = value

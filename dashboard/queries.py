@@ -214,17 +214,28 @@ def groups(snap: Snapshot) -> pd.DataFrame:
     Kept as one shared frame per snapshot (a resource), not copied per read: every page and
     most reads of a rerun ask for it, and st.cache_data pickled the 10,000 rows (1.9 MB) when
     it stored them and unpickled them on every hit, ~15 ms of a cold filtered page. Callers
-    only select from it, never change it in place."""
+    only select from it, never change it in place. So are the frame's other per-group reads
+    below (the pickers' ids, the names, the filters' options): every page's sidebar asks for
+    them, and pickling 10,000 names on each store cost a cold page a few milliseconds."""
     return _api(snap, "groups_by_name")
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
+def forget_snapshots() -> None:
+    """Drop what is kept per snapshot version (its tables and groups): a benchmark's cold
+    runs. The app never needs it: a publish is a new version, with keys of its own."""
+    for kept in (groups, groups_in_name_order, filter_options, group_names):
+        kept.clear()
+    tables.cache_clear()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
 def groups_in_name_order(snap: Snapshot) -> list[str]:
     """Every group_id, in natural name order (the options of the group pickers)."""
     # (tolist first: iterating a string column boxes each of 10,000 values through pandas)
     return [str(g) for g in groups(snap)["group_id"].tolist()]
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
 def filter_options(snap: Snapshot) -> dict[str, list[str]]:
     """For each group filter, the values present in the data (sorted, no blanks)."""
     frame = groups(snap)
@@ -251,7 +262,7 @@ def selected_group_ids(snap: Snapshot, filters: Filters) -> tuple[str, ...] | No
     return tuple(frame.loc[keep, "group_id"].astype(str))
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_FUNCS)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def group_names(snap: Snapshot) -> dict[str, str]:
     """group_id -> the name to show (see display_names)."""
     return display_names(groups(snap).rename(columns={"name": "group_name"}))
