@@ -337,12 +337,14 @@ def scope_indicators(snap: Snapshot, quarter: str, group_ids: tuple[str, ...] | 
 
 
 def _slice_frame(quarter: str, pooled: dict) -> pd.DataFrame:
+    # (the quarter in each row, not assigned after: an assign copies the frame)
     rows = [{"indicator": key, "value": obj.get("value"), "n": obj.get("n"),
              "ci_low": obj.get("ci_low"), "ci_high": obj.get("ci_high"),
              "status": obj.get("status"), "delta": (obj.get("change") or {}).get("delta"),
-             "verdict": (obj.get("change") or {}).get("verdict"), "note": obj.get("note")}
+             "verdict": (obj.get("change") or {}).get("verdict"), "note": obj.get("note"),
+             "quarter": quarter}
             for key, obj in pooled.items()]
-    return pd.DataFrame(rows, columns=SLICE_COLUMNS).assign(quarter=quarter)
+    return pd.DataFrame(rows, columns=[*SLICE_COLUMNS, "quarter"])
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)

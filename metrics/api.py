@@ -186,7 +186,15 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str,
             wanted[field.name] = "float64"
         elif column.null_count and kind in _NULLABLE:
             wanted[field.name] = _NULLABLE[kind]
-    return frame.astype(wanted) if wanted else frame
+    if not wanted:
+        return frame
+    if frame.columns.has_duplicates:
+        return frame.astype(wanted)
+    for name, dtype in wanted.items():
+        # (column by column: the frame's own astype copies every column, 7 ms for the
+        # 10,000 groups' dates, against 0.3 ms for the one column)
+        frame[name] = frame[name].astype(dtype)
+    return frame
 
 
 #: Arrow types read through .df() itself (their cells convert differently).
