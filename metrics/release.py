@@ -149,7 +149,7 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
                            "WHERE quarter >= ?", [since]).df()
     current = _current_stats(con, since)
     publication = con.execute(
-        "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchone()[0]
+        "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchall()[0][0]
     # Figures move in steps of k responses; comment lists (the responses pseudo-indicator) in
     # steps of k_comments: a late batch of k responses with one comment would otherwise add that
     # comment to its group's list, attributed (by comparing publications) to fewer than
@@ -174,10 +174,23 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
              if old_versions.get((q, u)) != v]
     now = set(zip(responses["quarter"].tolist(), responses["unit"].tolist(), strict=True))
     gone = [key for key in old_versions if key not in now]
-    con.execute("DELETE FROM release.survey_ledger WHERE quarter >= ?", [since])
     con.register("_hearth_ledger", ledger)
     try:
-        con.execute("INSERT INTO release.survey_ledger SELECT * FROM _hearth_ledger")
+        # entries that leave the ledger now (their answers vanished)
+        left = con.execute(
+            "SELECT count(*) FROM release.survey_ledger l WHERE l.quarter >= ? AND NOT EXISTS ("
+            "SELECT 1 FROM _hearth_ledger n WHERE n.quarter = l.quarter "
+            "AND n.indicator = l.indicator AND n.unit = l.unit)", [since]).fetchone()[0]
+        # Only the entries that moved now (version = this publication) or left are rewritten:
+        # every other entry is the one published before, as it stands (rewriting the whole
+        # ledger of the rebuilt quarters cost most of this function at 10,000 groups).
+        con.execute(
+            "DELETE FROM release.survey_ledger l WHERE l.quarter >= ? AND NOT EXISTS ("
+            "SELECT 1 FROM _hearth_ledger n WHERE n.quarter = l.quarter "
+            "AND n.indicator = l.indicator AND n.unit = l.unit AND n.version = l.version)",
+            [since])
+        con.execute("INSERT INTO release.survey_ledger SELECT * FROM _hearth_ledger "
+                    "WHERE version = ?", [publication])
     finally:
         con.unregister("_hearth_ledger")
     changed = pd.DataFrame(moved + gone, columns=["quarter", "unit"])
@@ -198,10 +211,7 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
             )
         finally:
             con.unregister("_hearth_moved")
-    # entries that left the ledger now (their answers vanished): their frozen answers go too
-    keys = ["quarter", "indicator", "unit"]
-    left = set(zip(*(previous[c].tolist() for c in keys), strict=True)) \
-        - set(zip(*(ledger[c].tolist() for c in keys), strict=True))
+    # the frozen answers of entries that left the ledger go too
     freeze_answers(con, since, publication, left=bool(left))
     con.execute("INSERT INTO release.publications VALUES (?, ?)",
                 [publication, datetime.now(UTC)])
