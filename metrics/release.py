@@ -51,6 +51,7 @@ from metrics.anonymity import (
 )
 from metrics.audit import determined_hidden  # the auditor is the rule's own test
 from metrics.definitions import SURVEY_KEYS, SURVEY_MEANS
+from metrics.frames import query_frame
 from metrics.scoring import figures_of
 
 UNKNOWN_UNIT = ""  # the unit of responses that name no known group
@@ -121,7 +122,7 @@ def advance_ledger(previous: pd.DataFrame, current: pd.DataFrame, k: int,
 def _current_stats(con: duckdb.DuckDBPyConnection, since: str = "") -> pd.DataFrame:
     """The answers now in the warehouse as per-unit statistics (plus the responses counts),
     of the quarters from `since` on."""
-    return con.execute(
+    return query_frame(con,
         """
         SELECT * FROM (
             SELECT quarter, indicator, coalesce(group_id, '') AS unit, n, sum_score, sum_sq,
@@ -131,8 +132,7 @@ def _current_stats(con: duckdb.DuckDBPyConnection, since: str = "") -> pd.DataFr
             SELECT quarter, 'responses', coalesce(group_id, ''), responses, NULL, NULL, NULL
             FROM stage_survey_responses)
         WHERE quarter >= ?
-        """, [since]
-    ).df()
+        """, [since])
 
 
 def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
@@ -145,8 +145,8 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
     """
     since = since or ""
     # earlier quarters' entries stay as they are (read and scored only from `since` on)
-    previous = con.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM release.survey_ledger "
-                           "WHERE quarter >= ?", [since]).df()
+    previous = query_frame(con, f"SELECT {', '.join(LEDGER_COLUMNS)} FROM release.survey_ledger "
+                           "WHERE quarter >= ?", [since])
     current = _current_stats(con, since)
     publication = con.execute(
         "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchall()[0][0]
@@ -490,27 +490,29 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
         "FROM release.figures WHERE role <> 'allowed' AND quarter IN "
         "(SELECT unnest(?::VARCHAR[])) AND indicator IN (SELECT unnest(?::VARCHAR[]))")
     # Each earlier figure's sum as a key (_sum_key): a figure of one entry (nearly all of them)
-    # comes as that entry alone, only the others with their lists; the lists of every figure
-    # are read only when a pass must solve the system (reading them was most of the work).
-    sums = con.execute(
-        "SELECT indicator, role, figure LIKE 'pooled:%' AS pooled, "
-        "CASE WHEN len(list_distinct(terms)) = 1 THEN terms[1] END AS entry, "
-        f"CASE WHEN len(list_distinct(terms)) <> 1 THEN terms END AS terms {history_of}",
-        [quarters, indicators],
-    ).df()
+    # is read as that entry alone (through Arrow), only the few others with their lists; the
+    # lists of every figure are read only when a pass must solve a system (reading them, and a
+    # set of each, was most of the work at 10,000 groups).
+    sums = query_frame(
+        con, "SELECT indicator, role, figure LIKE 'pooled:%' AS pooled, "
+        f"CASE WHEN len(terms) = 1 THEN terms[1] END AS entry {history_of}",
+        [quarters, indicators])
     spans_quarters = current["figure"].str.startswith("pooled:").any()
     if sums.empty and not spans_quarters:
         return current  # one publication alone: suppress_small_cells' argument covers it
+    single = sums["entry"].notna().to_numpy(dtype=bool)
+    others = con.execute(f"SELECT indicator, role, terms {history_of} AND len(terms) <> 1",
+                         [quarters, indicators]).df()
     # A sum shown before is public for good - an entry shown on its own, or exactly these
     # entries together (last publication's program total, unchanged): hiding it now protects
     # nothing, so it is neither a hidden figure to protect nor a figure worth hiding.
     # (Plain lists, not itertuples over Arrow columns: this runs over every figure.)
-    history_keys = [_sum_key(t) if e is None else e for e, t in zip(
-        sums["entry"].astype(object).where(sums["entry"].notna(), None).tolist(),
-        sums["terms"].tolist(), strict=True)]
-    history_roles = sums["role"].tolist()
-    public = {(i, s) for i, s, r in zip(sums["indicator"].tolist(), history_keys,
-                                        history_roles, strict=True)
+    history_indicators = [*sums["indicator"][single].tolist(), *others["indicator"].tolist()]
+    history_keys = [*sums["entry"][single].tolist(),
+                    *(_sum_key(t) for t in others["terms"].tolist())]
+    history_roles = [*sums["role"][single].tolist(), *others["role"].tolist()]
+    public = {(i, s) for i, s, r in zip(history_indicators, history_keys, history_roles,
+                                        strict=True)
               if r == "shown"}
     # each current figure's sum as a key once (the passes below look at them again)
     current_keys = [_sum_key(t) for t in current["terms"].tolist()]
@@ -527,7 +529,7 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     # its own: only those where this publication adds a sum are solved, and none at all when
     # it adds nothing (the usual refresh after a week of attendance, no ledger entry moving:
     # at 10,000 groups most of a refresh's release work).
-    hidden_before = {(i, s) for i, s, r in zip(sums["indicator"].tolist(), history_keys,
+    hidden_before = {(i, s) for i, s, r in zip(history_indicators, history_keys,
                                                history_roles, strict=True)
                      if r == "hidden"}
     by_quarter = not spans_quarters and not sums["pooled"].any()
