@@ -51,6 +51,7 @@ from metrics.anonymity import (
 )
 from metrics.audit import determined_hidden  # the auditor is the rule's own test
 from metrics.definitions import SURVEY_KEYS, SURVEY_MEANS
+from metrics.frames import query_frame
 from metrics.scoring import figures_of
 
 UNKNOWN_UNIT = ""  # the unit of responses that name no known group
@@ -121,7 +122,7 @@ def advance_ledger(previous: pd.DataFrame, current: pd.DataFrame, k: int,
 def _current_stats(con: duckdb.DuckDBPyConnection, since: str = "") -> pd.DataFrame:
     """The answers now in the warehouse as per-unit statistics (plus the responses counts),
     of the quarters from `since` on."""
-    return con.execute(
+    return query_frame(con,
         """
         SELECT * FROM (
             SELECT quarter, indicator, coalesce(group_id, '') AS unit, n, sum_score, sum_sq,
@@ -131,8 +132,7 @@ def _current_stats(con: duckdb.DuckDBPyConnection, since: str = "") -> pd.DataFr
             SELECT quarter, 'responses', coalesce(group_id, ''), responses, NULL, NULL, NULL
             FROM stage_survey_responses)
         WHERE quarter >= ?
-        """, [since]
-    ).df()
+        """, [since])
 
 
 def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
@@ -145,11 +145,11 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
     """
     since = since or ""
     # earlier quarters' entries stay as they are (read and scored only from `since` on)
-    previous = con.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM release.survey_ledger "
-                           "WHERE quarter >= ?", [since]).df()
+    previous = query_frame(con, f"SELECT {', '.join(LEDGER_COLUMNS)} FROM release.survey_ledger "
+                           "WHERE quarter >= ?", [since])
     current = _current_stats(con, since)
     publication = con.execute(
-        "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchone()[0]
+        "SELECT coalesce(max(publication), 0) + 1 FROM release.publications").fetchall()[0][0]
     # Figures move in steps of k responses; comment lists (the responses pseudo-indicator) in
     # steps of k_comments: a late batch of k responses with one comment would otherwise add that
     # comment to its group's list, attributed (by comparing publications) to fewer than
@@ -174,10 +174,23 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
              if old_versions.get((q, u)) != v]
     now = set(zip(responses["quarter"].tolist(), responses["unit"].tolist(), strict=True))
     gone = [key for key in old_versions if key not in now]
-    con.execute("DELETE FROM release.survey_ledger WHERE quarter >= ?", [since])
     con.register("_hearth_ledger", ledger)
     try:
-        con.execute("INSERT INTO release.survey_ledger SELECT * FROM _hearth_ledger")
+        # entries that leave the ledger now (their answers vanished)
+        left = con.execute(
+            "SELECT count(*) FROM release.survey_ledger l WHERE l.quarter >= ? AND NOT EXISTS ("
+            "SELECT 1 FROM _hearth_ledger n WHERE n.quarter = l.quarter "
+            "AND n.indicator = l.indicator AND n.unit = l.unit)", [since]).fetchone()[0]
+        # Only the entries that moved now (version = this publication) or left are rewritten:
+        # every other entry is the one published before, as it stands (rewriting the whole
+        # ledger of the rebuilt quarters cost most of this function at 10,000 groups).
+        con.execute(
+            "DELETE FROM release.survey_ledger l WHERE l.quarter >= ? AND NOT EXISTS ("
+            "SELECT 1 FROM _hearth_ledger n WHERE n.quarter = l.quarter "
+            "AND n.indicator = l.indicator AND n.unit = l.unit AND n.version = l.version)",
+            [since])
+        con.execute("INSERT INTO release.survey_ledger SELECT * FROM _hearth_ledger "
+                    "WHERE version = ?", [publication])
     finally:
         con.unregister("_hearth_ledger")
     changed = pd.DataFrame(moved + gone, columns=["quarter", "unit"])
@@ -198,10 +211,7 @@ def advance_publication(con: duckdb.DuckDBPyConnection, config: Config,
             )
         finally:
             con.unregister("_hearth_moved")
-    # entries that left the ledger now (their answers vanished): their frozen answers go too
-    keys = ["quarter", "indicator", "unit"]
-    left = set(zip(*(previous[c].tolist() for c in keys), strict=True)) \
-        - set(zip(*(ledger[c].tolist() for c in keys), strict=True))
+    # the frozen answers of entries that left the ledger go too
     freeze_answers(con, since, publication, left=bool(left))
     con.execute("INSERT INTO release.publications VALUES (?, ?)",
                 [publication, datetime.now(UTC)])
@@ -361,19 +371,26 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
     # itertuples does, took seconds at 10,000 groups)
     quarter_of, unit_of, indicator_of = (units[c].tolist() for c in ("quarter", "unit",
                                                                       "indicator"))
-    terms = units.assign(term=[_term(q, u, v) for q, u, v in zip(
-        quarter_of, unit_of, units["version"].tolist(), strict=True)])
-    records = []
-    for q, i, u, term, status, n in zip(quarter_of, indicator_of, unit_of, terms["term"].tolist(),
-                                        shown["status"].tolist(), units["n"].tolist(),
-                                        strict=True):
-        kind = "unknown" if u == UNKNOWN_UNIT else "group"
-        role = "shown" if status == "ok" and kind == "group" else (
-            "allowed" if status == "ok" or n == 0 else "hidden")
-        records.append((publication, q, i, f"{kind}:{u}", role, [term], n))
+    term_of = [_term(q, u, v) for q, u, v in zip(quarter_of, unit_of, units["version"].tolist(),
+                                                 strict=True)]
+    # (built by column, not as a list of row tuples: a frame of 100,000 tuples took seconds)
+    is_group = units["unit"].to_numpy(dtype=object) != UNKNOWN_UNIT
+    ok = shown["status"].to_numpy(dtype=object) == "ok"
+    unanswered = units["n"].to_numpy() == 0
+    unit_figures = pd.DataFrame({
+        "publication": publication, "quarter": quarter_of, "indicator": indicator_of,
+        "figure": [f"group:{u}" if u != UNKNOWN_UNIT else f"unknown:{u}" for u in unit_of],
+        "role": np.where(ok & is_group, "shown",
+                         np.where(ok | unanswered, "allowed", "hidden")).tolist(),
+        "terms": [[term] for term in term_of], "n": units["n"].tolist()})
     # sorted: in the units' order, which changes between publications, an unchanged program
     # figure never matched its earlier row, and the history kept a copy per publication
-    all_terms = terms.groupby(["quarter", "indicator"])["term"].apply(sorted)
+    all_terms: dict[tuple[str, str], list[str]] = {}
+    for q, i, term in zip(quarter_of, indicator_of, term_of, strict=True):
+        all_terms.setdefault((q, i), []).append(term)
+    for sums in all_terms.values():
+        sums.sort()
+    records = []
     for row in program.itertuples(index=False):
         role = "shown" if row.status == "ok" else "hidden"
         records.append((publication, row.quarter, row.indicator, "program", role,
@@ -385,7 +402,9 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         provisional = shown[shown["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
         provisional_pooled = _pooled(provisional, units, k, publication)[1]
         records += [(*r, np.inf) for r in provisional_pooled]
-    records = settle_against_history(con, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"]))
+    records = settle_against_history(con, pd.concat(
+        [unit_figures, pd.DataFrame(records, columns=[*FIGURE_COLUMNS, "n"])],
+        ignore_index=True))
     pooled_hidden = {(q, f.removeprefix("pooled:")) for q, f, r in
                      zip(*(records[c].tolist() for c in ("quarter", "figure", "role")),
                          strict=True)
@@ -403,7 +422,7 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
                                        program["indicator"].tolist(), strict=True)],
                                   dtype=bool)
         program = _hide(program, program_hidden)
-    records = records[list(FIGURE_COLUMNS)].values.tolist()
+    figures = records[list(FIGURE_COLUMNS)]
 
     group_rows = shown[shown["unit"] != UNKNOWN_UNIT].rename(columns={"unit": "group_id"})
     program_rows = program.rename(columns={"unit": "group_id"})
@@ -424,8 +443,6 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
     out["target"] = np.nan
     indicators = out[["quarter", "group_id", "indicator", "value", "n", "ci_low", "ci_high",
                       "status", "pooled", "hits", "target", "note", "sd"]]
-    figures = pd.DataFrame(records, columns=["publication", "quarter", "indicator", "figure",
-                                             "role", "terms"])
     return {
         "indicators": indicators.sort_values(["quarter", "group_id", "indicator"],
                                              na_position="first", ignore_index=True),
@@ -467,30 +484,41 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     """
     current = current.assign(was=current["role"])
     quarters = sorted(current["quarter"].unique())
+    indicators = sorted(current["indicator"].unique())
     # (allowed figures of earlier publications take no part: metrics.audit.determined_hidden)
-    history = con.execute(
-        "SELECT publication, quarter, indicator, figure, role, terms FROM release.figures "
-        "WHERE role <> 'allowed' AND quarter IN (SELECT unnest(?::VARCHAR[])) "
-        "AND indicator IN (SELECT unnest(?::VARCHAR[]))",
-        [quarters, sorted(current["indicator"].unique())],
-    ).df()
+    history_of = (
+        "FROM release.figures WHERE role <> 'allowed' AND quarter IN "
+        "(SELECT unnest(?::VARCHAR[])) AND indicator IN (SELECT unnest(?::VARCHAR[]))")
+    # Each earlier figure's sum as a key (_sum_key): a figure of one entry (nearly all of them)
+    # is read as that entry alone (through Arrow), only the few others with their lists; the
+    # lists of every figure are read only when a pass must solve a system (reading them, and a
+    # set of each, was most of the work at 10,000 groups).
+    sums = query_frame(
+        con, "SELECT indicator, role, figure LIKE 'pooled:%' AS pooled, "
+        f"CASE WHEN len(terms) = 1 THEN terms[1] END AS entry {history_of}",
+        [quarters, indicators])
     spans_quarters = current["figure"].str.startswith("pooled:").any()
-    if history.empty and not spans_quarters:
+    if sums.empty and not spans_quarters:
         return current  # one publication alone: suppress_small_cells' argument covers it
+    single = sums["entry"].notna().to_numpy(dtype=bool)
+    others = con.execute(f"SELECT indicator, role, terms {history_of} AND len(terms) <> 1",
+                         [quarters, indicators]).df()
     # A sum shown before is public for good - an entry shown on its own, or exactly these
     # entries together (last publication's program total, unchanged): hiding it now protects
     # nothing, so it is neither a hidden figure to protect nor a figure worth hiding.
     # (Plain lists, not itertuples over Arrow columns: this runs over every figure.)
-    # (each distinct terms list made a set once: the publications repeat most figures)
-    history_sums = [_entries(t) for t in history["terms"].tolist()]
-    public = {(i, s) for i, s, r in zip(history["indicator"].tolist(), history_sums,
-                                        history["role"].tolist(), strict=True)
+    history_indicators = [*sums["indicator"][single].tolist(), *others["indicator"].tolist()]
+    history_keys = [*sums["entry"][single].tolist(),
+                    *(_sum_key(t) for t in others["terms"].tolist())]
+    history_roles = [*sums["role"][single].tolist(), *others["role"].tolist()]
+    public = {(i, s) for i, s, r in zip(history_indicators, history_keys, history_roles,
+                                        strict=True)
               if r == "shown"}
-    # each current figure's entries, as a set once (the passes below look at them again)
-    current_sums = [_entries(t) for t in current["terms"].tolist()]
+    # each current figure's sum as a key once (the passes below look at them again)
+    current_keys = [_sum_key(t) for t in current["terms"].tolist()]
     single_public = pd.Series(
         [(i, t) in public
-         for i, t in zip(current["indicator"].tolist(), current_sums, strict=True)],
+         for i, t in zip(current["indicator"].tolist(), current_keys, strict=True)],
         index=current.index, dtype=bool)
     current.loc[single_public & current["role"].eq("hidden"), "role"] = "allowed"
     # Every earlier publication was settled against the history before it, so these quarters'
@@ -501,20 +529,24 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
     # its own: only those where this publication adds a sum are solved, and none at all when
     # it adds nothing (the usual refresh after a week of attendance, no ledger entry moving:
     # at 10,000 groups most of a refresh's release work).
-    hidden_before = {(i, s) for i, s, r in zip(history["indicator"].tolist(), history_sums,
-                                               history["role"].tolist(), strict=True)
+    hidden_before = {(i, s) for i, s, r in zip(history_indicators, history_keys,
+                                               history_roles, strict=True)
                      if r == "hidden"}
-    by_quarter = not spans_quarters and not history["figure"].str.startswith("pooled:").any()
+    by_quarter = not spans_quarters and not sums["pooled"].any()
     quarter_list, indicator_list = current["quarter"].tolist(), current["indicator"].tolist()
 
     def adding() -> set:
         """(indicator, quarter) of the figures whose sum (with their role now) is new."""
         return {(i, q if by_quarter else None) for i, q, s, r in zip(
-            indicator_list, quarter_list, current_sums, current["role"].tolist(), strict=True)
+            indicator_list, quarter_list, current_keys, current["role"].tolist(), strict=True)
             if r != "allowed" and (i, s) not in (public if r == "shown" else hidden_before)}
 
     if not adding():
         return current
+    history = con.execute(
+        f"SELECT publication, quarter, indicator, figure, role, terms {history_of}",
+        [quarters, indicators]).df()
+    current_sums = [_entries(t) for t in current["terms"].tolist()]
     # Indicators are independent systems (metrics.audit), and a pass changes roles only within
     # the indicators it found something in: every other indicator's system is as it was and
     # has nothing to find, so each later pass solves only the indicators the last one found in.
@@ -568,6 +600,16 @@ def settle_against_history(con: duckdb.DuckDBPyConnection, current: pd.DataFrame
 def _entries(terms) -> frozenset:
     """A figure's ledger entries as a set (a list, or an array as DuckDB hands them over)."""
     return frozenset(terms.tolist() if isinstance(terms, np.ndarray) else terms)
+
+
+def _sum_key(terms) -> Hashable:
+    """A key equal for two figures exactly when they sum the same ledger entries: the entry
+    itself for a sum of one entry (most figures: building a set for each cost seconds at
+    10,000 groups), else the set of entries."""
+    if len(terms) == 1:
+        return str(terms[0])
+    entries = _entries(terms)
+    return next(iter(entries)) if len(entries) == 1 else entries
 
 
 def _pooled(out: pd.DataFrame, units: pd.DataFrame, k: int, publication: int,
