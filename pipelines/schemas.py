@@ -12,6 +12,7 @@ pandera column; they are listed beside the model in REFERENCES and ROW_RULES.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from zoneinfo import available_timezones
@@ -113,16 +114,23 @@ class SurveyResponses(_Canonical):
 
 
 def survey_schema(instrument: Instrument) -> pa.DataFrameSchema:
-    """SurveyResponses plus one optional, nullable whole-number column per instrument item."""
+    """SurveyResponses plus one optional, nullable whole-number column per instrument item.
+    Built once per set of items (a load asks for it several times; each build deep-copies the
+    schema, ~9 ms): only read the schema returned, it is shared."""
+    return _survey_schema(tuple((i.item_id, i.scale_min, i.scale_max) for i in instrument.items))
+
+
+@functools.lru_cache(maxsize=8)
+def _survey_schema(items: tuple[tuple[str, int, int], ...]) -> pa.DataFrameSchema:
     schema = SurveyResponses.to_schema()
-    items = {
-        item.item_id: pa.Column(
+    columns = {
+        item_id: pa.Column(
             "Int64", nullable=True, required=False, coerce=True,
-            checks=[pa.Check.ge(item.scale_min), pa.Check.le(item.scale_max)],
+            checks=[pa.Check.ge(low), pa.Check.le(high)],
         )
-        for item in instrument.items
+        for item_id, low, high in items
     }
-    return schema.add_columns(items)
+    return schema.add_columns(columns)
 
 
 @dataclass(frozen=True)

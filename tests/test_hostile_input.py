@@ -20,6 +20,7 @@ from hearth.instrument import load_instrument
 from hearth.quoting import sql_identifier, sql_literal
 from pipelines.ingest import ingest_paths
 from tests.community import write_community
+from tests.test_adapters_ingest import EXPORTS
 
 NOT_NUMBERS = ["nan", "inf", "-inf", "1e309", "NaN", "Infinity"]
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -158,12 +159,15 @@ def load_copy(base: Path, path: Path, folder: Path):
     db = folder / "w.duckdb"
     shutil.copy(base, db)
     (summary,) = ingest_paths([path], db=db, config=CONFIG)
-    held = stored(db, "SELECT session_id, member_id, status, minutes FROM core.attendance "
-                      "ORDER BY ALL")
-    held += stored(db, "SELECT session_id, group_id, starts_at FROM core.sessions ORDER BY ALL")
-    held += stored(db, "SELECT r.survey_id, r.group_id, r.submitted_at, a.item_id, a.value "
-                       "FROM core.survey_responses r JOIN core.survey_answers a USING "
-                       "(response_id) ORDER BY ALL")
+    # one connection for the three reads: opening a warehouse costs ~40 ms CPU, the reads less
+    with duckdb.connect(str(db), read_only=True) as con:
+        held = con.execute("SELECT session_id, member_id, status, minutes FROM core.attendance "
+                           "ORDER BY ALL").fetchall()
+        held += con.execute("SELECT session_id, group_id, starts_at FROM core.sessions "
+                            "ORDER BY ALL").fetchall()
+        held += con.execute("SELECT r.survey_id, r.group_id, r.submitted_at, a.item_id, a.value "
+                            "FROM core.survey_responses r JOIN core.survey_answers a USING "
+                            "(response_id) ORDER BY ALL").fetchall()
     return summary, held
 
 
@@ -192,12 +196,20 @@ def test_a_messy_copy_of_an_export_loads_exactly_what_the_original_does(
         relative, roster_warehouse, original, tmp_path):
     as_exported, expected = original(relative)
     assert as_exported.error is None and expected, as_exported.error
+    # A copy whose name and bytes are the original's (a UTF-8 file "saved as UTF-8") or an
+    # earlier copy's (latin-1 and cp1252 of an ASCII file) loads exactly as that file does: the
+    # load is deterministic, so its result is reused instead of loading the same bytes again
+    # (50 of the 252 copies).
+    source = EXPORTS / relative
+    results = {(source.name, source.read_bytes()): (as_exported, expected)}
     wrong = {}
     for variant, (name, data) in messy_copies(relative).items():
-        folder = tmp_path / variant.replace(" ", "_")
-        (folder / "in").mkdir(parents=True)
-        (folder / "in" / name).write_bytes(data)
-        summary, held = load_copy(roster_warehouse, folder / "in" / name, folder)
+        if (name, data) not in results:
+            folder = tmp_path / variant.replace(" ", "_")
+            (folder / "in").mkdir(parents=True)
+            (folder / "in" / name).write_bytes(data)
+            results[name, data] = load_copy(roster_warehouse, folder / "in" / name, folder)
+        summary, held = results[name, data]
         assert reconciles(summary), (variant, summary)
         if summary.error or held != expected:
             wrong[variant] = summary.error or "loaded something else"
