@@ -421,6 +421,7 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         out, _ = _pooled(out, units, k, publication, skip=pooled_hidden,
                          allowed={(r[1], r[3].removeprefix("pooled:"), r[2])
                                   for r in provisional_pooled})
+    out = _listed(out, group_quarters)
     out["target"] = np.nan
     indicators = out[["quarter", "group_id", "indicator", "value", "n", "ci_low", "ci_high",
                       "status", "pooled", "hits", "target", "note", "sd"]]
@@ -432,6 +433,25 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         "units": units_table[["quarter", "group_id", "indicator", *STATS]].reset_index(drop=True),
         "figures": figures,
     }
+
+
+def _listed(out: pd.DataFrame, group_quarters: pd.DataFrame) -> pd.DataFrame:
+    """The rows a publication lists: every group of a quarter (sessions or members then), shown
+    or hidden, and the program of such a quarter; any other row only when it is shown.
+
+    A group with no sessions or members in a quarter has a unit there only when it has
+    responses, so a hidden row of it would say that it has some (one response dated after the
+    last session loaded made a new quarter listing the one group it named); its responses
+    still count in the program and among the hidden siblings. Likewise the program's hidden
+    rows in a quarter that is no group's would say that someone answered then."""
+    listed = set(zip(group_quarters["quarter"].tolist(), group_quarters["group_id"].tolist(),
+                     strict=True))
+    quarters = {q for q, _ in listed}
+    keep = [status != "suppressed"
+            or (q in quarters if g is None or pd.isna(g) else (q, g) in listed)
+            for q, g, status in zip(*(out[c].tolist() for c in ("quarter", "group_id", "status")),
+                                    strict=True)]
+    return out[np.array(keep, dtype=bool)].reset_index(drop=True)
 
 
 FIGURE_COLUMNS = ("publication", "quarter", "indicator", "figure", "role", "terms")

@@ -518,3 +518,31 @@ def test_privacy_check_reports_hidden_responses_that_all_agree(con, sample_wareh
     report = json.loads(capsys.readouterr().out)
     assert report["agreeing_hidden_pools"] == [
         {"quarter": "2026Q2", "indicator": "willingness_to_lead", "units": ["", "g14"]}]
+
+
+def test_a_response_in_a_quarter_without_sessions_does_not_name_its_group(tmp_path):
+    # Red team, session 22: every group of a quarter with sessions has survey rows whether or
+    # not it has responses (no response and 1-4 read the same), but a group with no sessions
+    # or members in the quarter had rows only when it had responses. One response submitted
+    # after the last session loaded (a Google Forms answer dated 2 October, counted in the
+    # quarter of its date) made a new quarter whose only group was the one it named: "g03
+    # Thursday Evening Commons" under 2026Q4 in the review, the quarter list and every page,
+    # for every audience - whose response it was, to a group, from 1 response.
+    seen = {}
+    for sender in ("A", "B", None):
+        con = connect(tmp_path / f"{sender}.duckdb")
+        try:
+            w = world(con, ("A", "B", "C"))
+            respond(w, "A", 6, day="2025-01-20")
+            respond(w, "B", 7, day="2025-01-21")
+            respond(w, "C", 8, day="2025-01-22")
+            if sender is not None:
+                w.response("2025Q2", "2025-04-02", sender, **same("bel", 4, 2))
+            w.refresh()
+            seen[sender] = (api.quarters_computed(con), con.execute(
+                "SELECT quarter, group_id, indicator, status FROM marts.indicators "
+                "WHERE quarter = '2025Q2' ORDER BY ALL").fetchall())
+            assert_auditor_finds_nothing(con)
+        finally:
+            con.close()
+    assert seen["A"] == seen["B"] == seen[None]
