@@ -527,7 +527,9 @@ def test_a_response_in_a_quarter_without_sessions_does_not_name_its_group(tmp_pa
     # after the last session loaded (a Google Forms answer dated 2 October, counted in the
     # quarter of its date) made a new quarter whose only group was the one it named: "g03
     # Thursday Evening Commons" under 2026Q4 in the review, the quarter list and every page,
-    # for every audience - whose response it was, to a group, from 1 response.
+    # for every audience - whose response it was, to a group, from 1 response. (And the
+    # reliability table had a hidden row for each construct it answered, in a quarter the
+    # program's figures did not list.)
     seen = {}
     for sender in ("A", "B", None):
         con = connect(tmp_path / f"{sender}.duckdb")
@@ -541,6 +543,8 @@ def test_a_response_in_a_quarter_without_sessions_does_not_name_its_group(tmp_pa
             w.refresh()
             seen[sender] = (api.quarters_computed(con), con.execute(
                 "SELECT quarter, group_id, indicator, status FROM marts.indicators "
+                "WHERE quarter = '2025Q2' ORDER BY ALL").fetchall(), con.execute(
+                "SELECT quarter, construct, policy FROM marts.reliability "
                 "WHERE quarter = '2025Q2' ORDER BY ALL").fetchall())
             assert_auditor_finds_nothing(con)
         finally:
