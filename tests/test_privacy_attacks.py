@@ -550,3 +550,29 @@ def test_a_response_in_a_quarter_without_sessions_does_not_name_its_group(tmp_pa
         finally:
             con.close()
     assert seen["A"] == seen["B"] == seen[None]
+
+
+def test_a_response_to_a_group_before_it_started_does_not_list_it(tmp_path):
+    # The same rule inside a quarter other groups are part of: D starts in 2025Q2, so 2025Q1
+    # lists A, B and C only; a response naming D with a 2025Q1 survey id listed D in 2025Q1.
+    # It reads now as a response naming no known group does (a hidden sibling either way).
+    seen = {}
+    for sender in ("D", None):
+        con = connect(tmp_path / f"{sender}.duckdb")
+        try:
+            w = world(con, ("A", "B", "C"))
+            w.group("D", "2025-04-01")
+            w.member("D-m", "D", "2025-04-01")
+            w.session("D-s1", "D", "2025-04-07", host="D-m")
+            respond(w, "A", 6, day="2025-01-20")
+            respond(w, "B", 7, day="2025-01-21")
+            w.response(Q, "2025-03-30", sender, **same("bel", 4, 2))
+            w.refresh()
+            seen[sender] = con.execute(
+                "SELECT quarter, group_id, indicator, status FROM marts.indicators "
+                "WHERE quarter = ? AND indicator IN ('belonging', 'peer_support') ORDER BY ALL",
+                [Q]).fetchall()
+            assert_auditor_finds_nothing(con)
+        finally:
+            con.close()
+    assert seen["D"] == seen[None]
