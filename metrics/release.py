@@ -444,14 +444,17 @@ def _listed(out: pd.DataFrame, group_quarters: pd.DataFrame) -> pd.DataFrame:
     last session loaded made a new quarter listing the one group it named); its responses
     still count in the program and among the hidden siblings. Likewise the program's hidden
     rows in a quarter that is no group's would say that someone answered then."""
-    listed = set(zip(group_quarters["quarter"].tolist(), group_quarters["group_id"].tolist(),
-                     strict=True))
-    quarters = {q for q, _ in listed}
-    keep = [status != "suppressed"
-            or (q in quarters if g is None or pd.isna(g) else (q, g) in listed)
-            for q, g, status in zip(*(out[c].tolist() for c in ("quarter", "group_id", "status")),
-                                    strict=True)]
-    return out[np.array(keep, dtype=bool)].reset_index(drop=True)
+    hidden = (out["status"] == "suppressed").to_numpy(dtype=bool)
+    if not hidden.any():
+        return out
+    # (vectorised: a Python test per row took a noticeable part of a second at 10,000 groups)
+    rows = out[hidden]
+    pairs = pd.MultiIndex.from_frame(group_quarters[["quarter", "group_id"]])
+    group_listed = pd.MultiIndex.from_arrays([rows["quarter"], rows["group_id"]]).isin(pairs)
+    quarter_listed = rows["quarter"].isin(group_quarters["quarter"].unique()).to_numpy(dtype=bool)
+    keep = ~hidden
+    keep[hidden] = np.where(rows["group_id"].isna().to_numpy(), quarter_listed, group_listed)
+    return out[keep].reset_index(drop=True)
 
 
 FIGURE_COLUMNS = ("publication", "quarter", "indicator", "figure", "role", "terms")
