@@ -428,3 +428,45 @@ def snapshot_problems(snapshot: duckdb.DuckDBPyConnection, allowed: Iterable[str
 __all__ = ["Finding", "determined_hidden", "read_figures", "shown_is_released",
            "comments_naming", "snapshot_problems", "tests_of_unreleased", "unreleased_citations",
            "unreleased_reliability"]
+
+
+def agreeing_hidden_pools(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Quarter x indicators of the latest publication whose hidden responses all agree.
+
+    The program's figure minus every shown group's gives the hidden units' responses together
+    (at least k of them, or none: secondary suppression). When they all agree - a share of 0%
+    or 100%, or every score the same (their sum of squares is their sum squared over n) - each
+    hidden unit's figure follows too: a count is never below 0, so hidden responses that
+    together hold no one willing hold no one willing in each hidden group. This is range
+    reasoning, which the rank test does not model, and which suppression cannot prevent (to
+    hide more when the hidden answers agree would say that they do: docs/privacy.md, Out of
+    scope); it is reported, not failed. Read from the warehouse: release.survey_ledger (each
+    entry as last published) and marts.indicators (what is shown). Each row: quarter,
+    indicator, units (the hidden units holding responses: group ids, "" for responses naming
+    no known group)."""
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()}
+    if not {"release.survey_ledger", "marts.indicators"} <= present:
+        return []
+    rows = con.execute(
+        """WITH shown AS (SELECT quarter, group_id AS unit, indicator FROM marts.indicators
+                          WHERE group_id IS NOT NULL AND status = 'ok'),
+                program AS (SELECT quarter, indicator FROM marts.indicators
+                            WHERE group_id IS NULL AND status = 'ok' AND NOT coalesce(pooled, false)),
+                pool AS (SELECT l.quarter, l.indicator, list(l.unit ORDER BY l.unit) AS units,
+                                sum(l.n) AS n, sum(l.hits) AS hits, sum(l.sum_score) AS s,
+                                sum(l.sum_sq) AS ss
+                         FROM release.survey_ledger l
+                         SEMI JOIN program USING (quarter, indicator)
+                         ANTI JOIN shown USING (quarter, unit, indicator)
+                         WHERE l.n > 0 AND l.indicator IN ('belonging', 'psychological_safety',
+                               'peer_support', 'loneliness_share', 'willingness_to_lead')
+                         GROUP BY ALL)
+           SELECT quarter, indicator, units FROM pool
+           WHERE len(units) >= 2
+             AND ((indicator IN ('loneliness_share', 'willingness_to_lead')
+                   AND (hits = 0 OR hits = n))
+                  OR abs(ss - s * s / n) <= 1e-9 * greatest(1, abs(ss)))
+           ORDER BY quarter, indicator""").fetchall()
+    return [{"quarter": q, "indicator": i, "units": list(u)} for q, i, u in rows]

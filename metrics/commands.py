@@ -176,6 +176,7 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
         roster = [n for (n,) in con.execute(
             "SELECT name FROM core.members UNION SELECT coach FROM core.groups").fetchall()] \
             if _has_tables(con, "core.members", "core.groups") else []
+        agreeing = audit.agreeing_hidden_pools(con)
     finally:
         con.close()
     findings = audit.determined_hidden(figures)
@@ -200,6 +201,8 @@ def cmd_privacy_check(args: argparse.Namespace) -> int:
         "shown_figures": int((figures["role"] == "shown").sum()),
         "hidden_figures": int((figures["role"] == "hidden").sum()),
         "determined_hidden": [f.as_dict() for f in findings],
+        # range reasoning, reported but not failed (audit.agreeing_hidden_pools)
+        "agreeing_hidden_pools": agreeing,
         "audiences": snapshots,
         "community_update": {"quarters": update["quarters"], "cited": len(update["cited"]),
                              "problems": update["problems"]},
@@ -243,6 +246,16 @@ def format_privacy_check(report: dict[str, Any]) -> str:
     for f in found:
         lines.append(f"  publication {f['publication']} {f['quarter']} {f['indicator']} "
                      f"{f['figure']}")
+    agreeing = report.get("agreeing_hidden_pools") or []
+    if agreeing:
+        lines.append(
+            f"{len(agreeing)} quarter x indicator(s) whose hidden responses all agree, so each "
+            "hidden group's figure there follows from the program's by range reasoning (not "
+            "prevented by suppression, see docs/privacy.md; reported, not failed):")
+        for a in agreeing:
+            named = [u for u in a["units"] if u] + \
+                (["responses naming no known group"] if "" in a["units"] else [])
+            lines.append(f"  {a['quarter']} {a['indicator']}: {', '.join(named)}")
     update = report["community_update"]
     if update["problems"]:
         lines.append("community update: " + "; ".join(update["problems"]))

@@ -440,6 +440,7 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         out, _ = _pooled(out, units, k, publication, skip=pooled_hidden,
                          allowed={(r[1], r[3].removeprefix("pooled:"), r[2])
                                   for r in provisional_pooled})
+    out = _listed(out, group_quarters)
     out["target"] = np.nan
     indicators = out[["quarter", "group_id", "indicator", "value", "n", "ci_low", "ci_high",
                       "status", "pooled", "hits", "target", "note", "sd"]]
@@ -449,6 +450,28 @@ def survey_release(con: duckdb.DuckDBPyConnection, config: Config, publication: 
         "units": units_table[["quarter", "group_id", "indicator", *STATS]].reset_index(drop=True),
         "figures": figures,
     }
+
+
+def _listed(out: pd.DataFrame, group_quarters: pd.DataFrame) -> pd.DataFrame:
+    """The rows a publication lists: every group of a quarter (sessions or members then), shown
+    or hidden, and the program of such a quarter; any other row only when it is shown.
+
+    A group with no sessions or members in a quarter has a unit there only when it has
+    responses, so a hidden row of it would say that it has some (one response dated after the
+    last session loaded made a new quarter listing the one group it named); its responses
+    still count in the program and among the hidden siblings. Likewise the program's hidden
+    rows in a quarter that is no group's would say that someone answered then."""
+    hidden = (out["status"] == "suppressed").to_numpy(dtype=bool)
+    if not hidden.any():
+        return out
+    # (vectorised: a Python test per row took a noticeable part of a second at 10,000 groups)
+    rows = out[hidden]
+    pairs = pd.MultiIndex.from_frame(group_quarters[["quarter", "group_id"]])
+    group_listed = pd.MultiIndex.from_arrays([rows["quarter"], rows["group_id"]]).isin(pairs)
+    quarter_listed = rows["quarter"].isin(group_quarters["quarter"].unique()).to_numpy(dtype=bool)
+    keep = ~hidden
+    keep[hidden] = np.where(rows["group_id"].isna().to_numpy(), quarter_listed, group_listed)
+    return out[keep].reset_index(drop=True)
 
 
 FIGURE_COLUMNS = ("publication", "quarter", "indicator", "figure", "role", "terms")

@@ -57,11 +57,17 @@ def reliability_table(con: duckdb.DuckDBPyConnection, k: int) -> pd.DataFrame:
     quarter's program figures are hidden it would give their count (and alpha, the agreement
     of those few people's answers). Nor does a row show while the program's own figure of that
     construct is hidden that quarter (marts.indicators): its n would count what is hidden.
+    Which rows there are never depends on the answers either: one per quarter and construct
+    whose program figure marts.indicators lists (shown or hidden), answered or not; a row for
+    each quarter and construct anyone answered said that someone had (one response dated
+    after the last session loaded gave its quarter and the constructs it answered).
     """
-    shown = {(q, c) for q, c in con.execute(
+    program = con.execute(
         "SELECT quarter, CASE indicator WHEN 'loneliness_share' THEN 'loneliness' "
-        "ELSE indicator END FROM marts.indicators WHERE group_id IS NULL AND status = 'ok'"
-    ).fetchall()}
+        "ELSE indicator END, status = 'ok' FROM marts.indicators WHERE group_id IS NULL "
+        "AND quarter >= (SELECT since FROM stage_scope)").fetchall()
+    shown = {(q, c) for q, c, ok in program if ok}
+    listed = {(q, c) for q, c, _ in program}
     rows = []
     constructs = con.execute(
         "SELECT construct, list(item_id ORDER BY position) FROM stage_instrument "
@@ -86,17 +92,19 @@ def reliability_table(con: duckdb.DuckDBPyConnection, k: int) -> pd.DataFrame:
         answers = wide[[c for c in items if c in wide.columns]].to_numpy(dtype=float,
                                                                           na_value=np.nan)
         in_quarter = wide.groupby("quarter", sort=True).indices
-        for quarter in sorted(in_quarter):
-            matrix = answers[in_quarter[quarter]]
+        for quarter in sorted(q for q, c in listed if c == construct):
             for policy in ("pairwise", "listwise"):
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    # too few answers give NaN alpha, which is reported as such
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    result = cronbach_alpha_matrix(matrix, policy=policy)
-                if result.n < k or (quarter, construct) not in shown:
+                result = None
+                if (quarter, construct) in shown and quarter in in_quarter:
+                    with warnings.catch_warnings(), np.errstate(all="ignore"):
+                        # too few answers give NaN alpha, which is reported as such
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        result = cronbach_alpha_matrix(answers[in_quarter[quarter]],
+                                                       policy=policy)
+                if result is None or result.n < k:
                     rows.append({"quarter": quarter, "construct": construct, "policy": policy,
                                  "alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                                 "n": None, "n_items": result.n_items, "warning": False})
+                                 "n": None, "n_items": len(items), "warning": False})
                     continue
                 rows.append({
                     "quarter": quarter, "construct": construct, "policy": policy,

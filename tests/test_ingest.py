@@ -135,7 +135,8 @@ def test_a_file_that_fails_midway_leaves_the_warehouse_as_it_was(community, tmp_
 def test_migrations_run_once_and_are_recorded(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT version, name FROM raw.migrations ORDER BY version").fetchall() == [
-        (1, "foundation"), (2, "member_history"), (3, "release"), (4, "frozen_answers")]
+        (1, "foundation"), (2, "member_history"), (3, "release"), (4, "frozen_answers"),
+        (5, "comment_free_ids")]
     assert migrate(con) == []
     assert {s for (s,) in con.execute("SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()").fetchall()} >= {"raw", "core", "marts"}
     con.close()

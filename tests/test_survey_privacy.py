@@ -301,3 +301,129 @@ def test_a_name_rostered_after_its_comment_was_stored_is_scrubbed_everywhere(tmp
     # (her roster entry names her, as every member's does)
     assert not [where for where, text in stored.items() if "Quill keeps" in text]
     assert main(["--db", str(db), "privacy-check"]) == 0
+
+
+def _late_rows(i_range, comment_of):
+    return [f"2025Q2,2025-06-2{i % 9}T19:{i:02d}:{i + 7:02d}+01:00,g01,,4,4,4,4,4,4,4,4,4,4,4,1,1,1,3,"
+            + comment_of(i) for i in i_range]
+
+
+def _manifest(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            "SELECT rows_read, rows_loaded, rows_duplicate, rows_quarantined FROM raw.load_manifest "
+            "WHERE kind = 'survey_responses' ORDER BY load_id").fetchall()
+    finally:
+        con.close()
+
+
+def _responses(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM core.survey_responses").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_re_export_after_the_roster_names_a_commenter_adds_only_its_new_responses(tmp_path):
+    # Red team, session 22: a response without a tool's id was identified by a hash of its
+    # content, the scrubbed comment included. After members.csv added a name a stored comment
+    # mentions, the stored comment was scrubbed again but its id was not; a re-export of the
+    # same survey (one late response more) scrubbed that comment to the new text, so its row
+    # hashed to a new id and loaded again: 11 responses read back as 12 (a file whose
+    # times have no seconds was caught by the minute-copy check).
+    source = tmp_path / "in"
+    header = SURVEY.splitlines()[0]
+    comment = lambda i: "Zara Quill keeps interrupting everyone" if i == 0 else ("fine" if i % 2 else "")  # noqa: E731
+    write_community(source, survey_responses="\n".join([header, *_late_rows(range(10), comment)]) + "\n")
+    db = tmp_path / "out" / "hearth.duckdb"
+    db.parent.mkdir()
+    assert main(["--db", str(db), "ingest", str(source), "--no-refresh"]) == 0
+    assert _responses(db) == 10
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "members.csv").write_text(
+        "member_id,name,email,group_id,joined_on,left_on,role,tier\n"
+        "m09,Zara Quill,,g01,2025-06-01,,member,standard\n", encoding="utf-8")
+    assert main(["--db", str(db), "ingest", str(later / "members.csv"), "--no-refresh"]) == 0
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "survey_responses.csv").write_text(
+        "\n".join([header, *_late_rows(range(11), comment)]) + "\n", encoding="utf-8")
+    assert main(["--db", str(db), "ingest", str(again / "survey_responses.csv"), "--no-refresh"]) == 0
+    assert _responses(db) == 11
+    assert _manifest(db)[-1] == (11, 1, 10, 0)
+    assert all(read == loaded + duplicate + quarantined
+               for read, loaded, duplicate, quarantined in _manifest(db))
+
+
+def test_a_response_s_identity_never_hashes_its_comment(tmp_path):
+    # The id of a response without a tool's id is a hash of its content; were the comment part
+    # of it, the warehouse would keep a hash of the text as first scrubbed, a name not yet on
+    # the roster included ("Zara Quill keeps interrupting"), which a guess can be tested
+    # against. Two warehouses loaded from one file whose comments differ hold the same ids.
+    header = SURVEY.splitlines()[0]
+    ids = []
+    for name, comment in (("named", lambda i: "Zara Quill keeps interrupting everyone"),
+                          ("plain", lambda i: "" if i % 3 else "fine")):
+        source = tmp_path / name / "in"
+        write_community(source, survey_responses="\n".join([header, *_late_rows(range(6), comment)]) + "\n")
+        db = tmp_path / name / "hearth.duckdb"
+        assert main(["--db", str(db), "ingest", str(source), "--no-refresh"]) == 0
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            ids.append(sorted(r for (r,) in con.execute("SELECT response_id FROM core.survey_responses").fetchall()))
+        finally:
+            con.close()
+    assert ids[0] == ids[1] and len(ids[0]) == 6
+
+
+def test_a_warehouse_that_hashed_comments_into_ids_forgets_those_hashes_and_still_finds_re_exports(tmp_path):
+    # Warehouses loaded before comments left the content id hold ids hashed with the comment as
+    # first scrubbed. Migration 005 replaces them (in every table naming them) by random ids,
+    # and a later re-export finds those responses by their content instead of their id.
+    from hearth.warehouse import migrate
+
+    source = tmp_path / "in"
+    header = SURVEY.splitlines()[0]
+    comment = lambda i: "Zara Quill keeps interrupting everyone" if i == 0 else ("fine" if i % 2 else "")  # noqa: E731
+    write_community(source, survey_responses="\n".join([header, *_late_rows(range(10), comment)]) + "\n")
+    db = tmp_path / "out" / "hearth.duckdb"
+    db.parent.mkdir()
+    assert main(["--db", str(db), "ingest", str(source), "--no-refresh"]) == 0
+    con = duckdb.connect(str(db))
+    try:
+        # What an older Hearth stored: 32 hex digits hashed over the comment too.
+        legacy = {i: f"{n:032x}" for n, (i,) in enumerate(con.execute(
+            "SELECT response_id FROM core.survey_responses WHERE comment IS NOT NULL").fetchall())}
+        con.execute("CREATE TEMP TABLE m AS SELECT * FROM (VALUES "
+                    + ", ".join(f"('{a}', '{b}')" for a, b in legacy.items()) + ") v(a, b)")
+        answers_before = con.execute("SELECT count(*) FROM core.survey_answers").fetchone()[0]
+        con.execute("UPDATE core.survey_answers s SET response_id = m.b FROM m WHERE s.response_id = m.a")
+        con.execute("INSERT INTO core.survey_responses SELECT m.b, r.* EXCLUDE (response_id) "
+                    "FROM core.survey_responses r JOIN m ON r.response_id = m.a")
+        con.execute("DELETE FROM core.survey_responses WHERE response_id IN (SELECT a FROM m)")
+        con.execute("DELETE FROM raw.migrations WHERE version = 5")
+        assert migrate(con) == [5]
+        ids = {r for (r,) in con.execute("SELECT response_id FROM core.survey_responses").fetchall()}
+        assert len(ids) == 10 and not ids & set(legacy.values()) and not ids & set(legacy)
+        assert con.execute("SELECT count(*) FROM core.survey_answers WHERE response_id IN "
+                           "(SELECT response_id FROM core.survey_responses)").fetchone()[0] == answers_before
+    finally:
+        con.close()
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "members.csv").write_text(
+        "member_id,name,email,group_id,joined_on,left_on,role,tier\n"
+        "m09,Zara Quill,,g01,2025-06-01,,member,standard\n", encoding="utf-8")
+    assert main(["--db", str(db), "ingest", str(later / "members.csv"), "--no-refresh"]) == 0
+    again = tmp_path / "again"
+    again.mkdir()
+    # The re-export lists its rows in another order, one late response more.
+    rows = _late_rows(range(11), comment)
+    (again / "survey_responses.csv").write_text(
+        "\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
+    assert main(["--db", str(db), "ingest", str(again / "survey_responses.csv"), "--no-refresh"]) == 0
+    assert _responses(db) == 11
+    assert _manifest(db)[-1] == (11, 1, 10, 0)

@@ -409,17 +409,24 @@ def insert_survey(con, summary: LoadSummary, instrument: Instrument, present: se
     # Each answer is computed once (innermost select) and the fingerprint read from it: written
     # out in the fingerprint and its window too, the answers' subqueries took ~190 ms per file
     # (now ~27 ms).
+    # The comment is no part of a response's content identity (its place stays, empty, so a
+    # response without one keeps the id it always had): a comment is scrubbed again when the
+    # roster later names someone it mentions (rescrub_comments), so a re-export would scrub it
+    # differently and load it again, and a hash of the text as first scrubbed would keep in the
+    # warehouse a name the roster did not list yet, testable against a guess.
     fingerprint = " || '|' || ".join(
         ["survey_id", "CAST(CAST(submitted_at AS TIMESTAMPTZ) AS VARCHAR)", "coalesce(_group, '')"]
         + [f"coalesce(CAST({sql_identifier(i)} AS VARCHAR), '')" for i in items]
-        + ["coalesce(_comment, '')"]
+        + ["''"]
     )
     # A response's identity: the keyed hash of the tool's own response id where the export has
     # one (response_keys, from load_export); otherwise its content and how many identical rows
     # came before it in this file. Two people answering alike in the same second are two
     # responses (occurrences 1 and 2), while the same file or a re-export names the same
     # occurrences again and adds nothing. The first occurrence keeps the plain content hash, so
-    # warehouses loaded before this rule still recognise their files.
+    # warehouses loaded before this rule still recognise their files. (Responses stored with a
+    # comment before the comment left the fingerprint are recognised by their content:
+    # _drop_copies.)
     keyed = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'response_keys' AND temporary"
     ).fetchone()[0]
@@ -432,7 +439,7 @@ def insert_survey(con, summary: LoadSummary, instrument: Instrument, present: se
                             md5(content || '#' || occurrence) END) AS response_id,
                    * EXCLUDE (key, content, occurrence)
             FROM (
-                SELECT key, md5(_fingerprint) AS content,
+                SELECT key, key IS NOT NULL AS keyed, md5(_fingerprint) AS content,
                        row_number() OVER (PARTITION BY md5(_fingerprint), key IS NULL
                                           ORDER BY rid) AS occurrence,
                        survey_id, CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at,
@@ -454,6 +461,7 @@ def insert_survey(con, summary: LoadSummary, instrument: Instrument, present: se
             QUALIFY row_number() OVER (PARTITION BY response_id ORDER BY rid) = 1"""
     )
     try:
+        _drop_copies(con, items, seconds=None)
         _drop_minute_copies(con, summary, items)
         con.execute("DELETE FROM responses WHERE response_id IN (SELECT response_id FROM core.survey_responses)")
         summary.rows_loaded = con.execute("SELECT count(*) FROM responses").fetchone()[0]
@@ -486,32 +494,68 @@ def _drop_minute_copies(con, summary: LoadSummary, items: list[str]) -> None:
     writes a long respondent id as `1.14227E+11`. Such a copy of responses already loaded names
     them by neither the second they were submitted nor their id, so their identity (the tool's
     id, or the content to the second) is new and they would count twice. When every time in the
-    file is on the minute, a response whose survey, minute, group, answers and (scrubbed)
-    comment match one already loaded is that response: a duplicate. Occurrences are paired,
-    so two people who answered alike in the same minute remain two (the file's second copy
-    matches only a second one loaded)."""
+    file is on the minute, a response whose survey, minute, group and answers match one already
+    loaded is that response: a duplicate. Occurrences are paired, so two people who answered
+    alike in the same minute remain two (the file's second copy matches only a second one
+    loaded). The comment is not compared: it may have been scrubbed again since it was stored
+    (rescrub_comments), as it is left out of a response's identity."""
     on_the_minute, total = con.execute(
         "SELECT count(*) FILTER (WHERE epoch(submitted_at) % 60 = 0), count(*) FROM responses"
     ).fetchone()
     if not total or on_the_minute < total:
         return
+    copies = _drop_copies(con, items, seconds=60)
+    if copies:
+        summary.notes.append(
+            f"{copies} response(s) match ones already loaded to the minute (this file's "
+            "times have no seconds, as an Excel re-save writes them): counted as duplicates")
+
+
+def _drop_copies(con, items: list[str], seconds: int | None) -> int:
+    """Drop from `responses` the ones already loaded, matched by content; how many.
+
+    The content is the survey, the time (to the second, or within `seconds`), the group and the
+    answers to this file's items, never the comment; equal contents are paired by occurrence.
+    With `seconds` None it compares only the responses without a tool's id that their id does
+    not find, against the stored ones at their exact time that no id of this file names: the
+    responses a warehouse stored under an id hashed with their comment (before the comment
+    left the fingerprint), whose comment has since been scrubbed again, or whose re-export
+    lists alike responses in another order."""
     ordered = sorted(items)
     answers = "concat_ws(';', " + ", ".join(
         f"CASE WHEN {sql_identifier(i)} IS NULL THEN NULL ELSE {sql_literal(i + '=')} || "
         f"CAST({sql_identifier(i)} AS VARCHAR) END" for i in ordered) + ")" if ordered else "''"
+    when = ("epoch_us({a}.submitted_at)" if seconds is None
+            else f"CAST(floor(epoch({{a}}.submitted_at) / {int(seconds)}) AS BIGINT)")
 
     def fingerprint(alias: str, answer_text: str) -> str:
-        return (f"{alias}.survey_id || '|' || CAST(floor(epoch({alias}.submitted_at) / 60) AS "
-                f"BIGINT) || '|' || coalesce({alias}.group_id, '') || '|' || "
-                f"coalesce({answer_text}, '') || '|' || coalesce({alias}.comment, '')")
+        return (f"{alias}.survey_id || '|' || {when.format(a=alias)} || '|' || "
+                f"coalesce({alias}.group_id, '') || '|' || coalesce({answer_text}, '')")
 
-    wanted = ", ".join(sql_literal(i) for i in ordered) or "NULL"
-    copies = con.execute(
-        f"""WITH span AS (SELECT min(submitted_at) - INTERVAL 1 MINUTE AS lo,
-                                 max(submitted_at) + INTERVAL 1 MINUTE AS hi FROM responses),
+    if seconds is None:
+        candidates = ("(NOT keyed AND response_id NOT IN "
+                      "(SELECT response_id FROM core.survey_responses))")
+        loaded = f"""loaded AS (SELECT r.* FROM core.survey_responses r
+                       SEMI JOIN (SELECT survey_id, submitted_at FROM responses
+                                  WHERE {candidates}) c USING (survey_id, submitted_at)
+                       ANTI JOIN responses x USING (response_id))"""
+        # only rows at a time a stored response has need a fingerprint (a first load's have
+        # none): the fingerprint holds the time, so their occurrences number the same
+        near = ("SEMI JOIN (SELECT DISTINCT survey_id, submitted_at FROM loaded) t "
+                "ON t.survey_id = n.survey_id AND t.submitted_at = n.submitted_at")
+        if not con.execute(f"WITH {loaded} SELECT count(*) FROM loaded").fetchone()[0]:
+            return 0  # (the usual case, and the whole query's planning cost 50 ms a file)
+    else:
+        candidates, near = "TRUE", ""
+        loaded = f"""span AS (SELECT min(submitted_at) - INTERVAL {int(seconds)} SECOND AS lo,
+                                 max(submitted_at) + INTERVAL {int(seconds)} SECOND AS hi
+                          FROM responses),
             loaded AS (SELECT r.* FROM core.survey_responses r, span
                        WHERE r.survey_id IN (SELECT survey_id FROM responses)
-                         AND r.submitted_at BETWEEN span.lo AND span.hi),
+                         AND r.submitted_at BETWEEN span.lo AND span.hi)"""
+    wanted = ", ".join(sql_literal(i) for i in ordered) or "NULL"
+    copies = con.execute(
+        f"""WITH {loaded},
             given AS (SELECT response_id, string_agg(item_id || '=' || CAST(value AS VARCHAR), ';'
                                                      ORDER BY item_id) AS answers
                       FROM core.survey_answers
@@ -525,21 +569,20 @@ def _drop_minute_copies(con, summary: LoadSummary, items: list[str]) -> None:
             new AS (SELECT n.rid, {fingerprint('n', answers)} AS fp,
                            row_number() OVER (PARTITION BY {fingerprint('n', answers)}
                                               ORDER BY n.rid) AS occurrence
-                    FROM responses n)
+                    FROM responses n {near} WHERE {candidates})
             SELECT new.rid FROM new JOIN old USING (fp, occurrence)"""
     ).fetchall()
     if copies:
         con.execute(f"DELETE FROM responses WHERE rid IN ({', '.join(str(r) for (r,) in copies)})")
-        summary.notes.append(
-            f"{len(copies)} response(s) match ones already loaded to the minute (this file's "
-            "times have no seconds, as an Excel re-save writes them): counted as duplicates")
+    return len(copies)
 
 
 def _scrub_comments(con, summary: LoadSummary, scrubber: Scrubber) -> None:
     """Replace emails, phones, links and members' names in the comments before they are stored.
 
-    The response fingerprint is taken over the scrubbed text, so no hash of what was removed is
-    kept either. Only the counts per placeholder reach the summary and the manifest.
+    No hash of a comment is kept, scrubbed or not (a response's content id leaves it out), so
+    nothing stored can be tested against a guess of what was removed. Only the counts per
+    placeholder reach the summary and the manifest.
     """
     rows = con.execute(
         "SELECT rowid, comment FROM staged WHERE ok AND comment IS NOT NULL AND trim(comment) <> ''"
