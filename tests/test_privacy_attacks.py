@@ -474,6 +474,18 @@ def test_the_notes_do_not_tell_which_hidden_group_is_the_small_one(con):
             .count("smaller group") == 1  # the note, once: no other field says which
 
 
+def _agreeing_hidden_world(con):
+    """A, B and C shown for willingness to lead; D's 3 responses and 3 naming no group hidden,
+    none of the 6 willing."""
+    w = world(con, ("A", "B", "C", "D"))
+    for group, willing in (("A", (5, 5, 2, 2, 1, 4)), ("B", (1, 4, 4, 2, 5, 3)),
+                           ("C", (2, 2, 5, 4, 1, 5)), ("D", (2, 1, 2)), (None, (1, 2, 1))):
+        for i, score in enumerate(willing):
+            w.response(Q, "2025-03-20", group, lead_1=score, **same("bel", 4, 1 + i % 4))
+    w.refresh()
+    return w
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "range reasoning on the hidden pool: threshold suppression cannot prevent it (hiding more "
     "when the hidden answers all agree says that they do); docs/privacy.md, Out of scope"))
@@ -484,12 +496,7 @@ def test_hidden_answers_that_all_agree_do_not_give_a_hidden_group_s_share(con):
     # 7: 0 willing. A count is never below 0, so g14's hidden share is exactly 0% (and so is
     # every one of its 3 respondents' answer). The auditor finds nothing: hits_g14 + hits_unknown
     # = 0 does not determine hits_g14 by linear algebra alone.
-    w = world(con, ("A", "B", "C", "D"))
-    for group, willing in (("A", (5, 5, 2, 2, 1, 4)), ("B", (1, 4, 4, 2, 5, 3)),
-                           ("C", (2, 2, 5, 4, 1, 5)), ("D", (2, 1, 2)), (None, (1, 2, 1))):
-        for i, score in enumerate(willing):
-            w.response(Q, "2025-03-20", group, lead_1=score, **same("bel", 4, 1 + i % 4))
-    w.refresh()
+    w = _agreeing_hidden_world(con)
     assert w.indicator(Q, "D", "willingness_to_lead")["status"] == "suppressed"
     program = w.indicator(Q, None, "willingness_to_lead")
     visible = [r for g in ("A", "B", "C") if (r := shown(w, g, "willingness_to_lead"))]
@@ -505,12 +512,7 @@ def test_privacy_check_reports_hidden_responses_that_all_agree(con, sample_wareh
     from hearth.cli import main
     from metrics.audit import agreeing_hidden_pools
 
-    w = world(con, ("A", "B", "C", "D"))
-    for group, willing in (("A", (5, 5, 2, 2, 1, 4)), ("B", (1, 4, 4, 2, 5, 3)),
-                           ("C", (2, 2, 5, 4, 1, 5)), ("D", (2, 1, 2)), (None, (1, 2, 1))):
-        for i, score in enumerate(willing):
-            w.response(Q, "2025-03-20", group, lead_1=score, **same("bel", 4, 1 + i % 4))
-    w.refresh()
+    _agreeing_hidden_world(con)
     assert agreeing_hidden_pools(con) == [
         {"quarter": Q, "indicator": "willingness_to_lead", "units": ["", "D"]}]
     # on the sample: g14 (3 responses) and 4 naming no known group, none willing to lead

@@ -326,6 +326,22 @@ def _responses(db: Path) -> int:
         con.close()
 
 
+def _commented(i: int) -> str:
+    return "Zara Quill keeps interrupting everyone" if i == 0 else ("fine" if i % 2 else "")
+
+
+def _ten_commented_responses(tmp_path: Path) -> Path:
+    """A warehouse holding 10 responses without a tool's id, the first commenting on a name
+    the roster does not list yet (_commented)."""
+    source = tmp_path / "in"
+    header = SURVEY.splitlines()[0]
+    write_community(source, survey_responses="\n".join([header, *_late_rows(range(10), _commented)]) + "\n")
+    db = tmp_path / "out" / "hearth.duckdb"
+    db.parent.mkdir()
+    assert main(["--db", str(db), "ingest", str(source), "--no-refresh"]) == 0
+    return db
+
+
 def test_a_re_export_after_the_roster_names_a_commenter_adds_only_its_new_responses(tmp_path):
     # Red team, session 22: a response without a tool's id was identified by a hash of its
     # content, the scrubbed comment included. After members.csv added a name a stored comment
@@ -333,13 +349,8 @@ def test_a_re_export_after_the_roster_names_a_commenter_adds_only_its_new_respon
     # same survey (one late response more) scrubbed that comment to the new text, so its row
     # hashed to a new id and loaded again: 11 responses read back as 12 (a file whose
     # times have no seconds was caught by the minute-copy check).
-    source = tmp_path / "in"
+    db = _ten_commented_responses(tmp_path)
     header = SURVEY.splitlines()[0]
-    comment = lambda i: "Zara Quill keeps interrupting everyone" if i == 0 else ("fine" if i % 2 else "")  # noqa: E731
-    write_community(source, survey_responses="\n".join([header, *_late_rows(range(10), comment)]) + "\n")
-    db = tmp_path / "out" / "hearth.duckdb"
-    db.parent.mkdir()
-    assert main(["--db", str(db), "ingest", str(source), "--no-refresh"]) == 0
     assert _responses(db) == 10
     later = tmp_path / "later"
     later.mkdir()
@@ -350,7 +361,7 @@ def test_a_re_export_after_the_roster_names_a_commenter_adds_only_its_new_respon
     again = tmp_path / "again"
     again.mkdir()
     (again / "survey_responses.csv").write_text(
-        "\n".join([header, *_late_rows(range(11), comment)]) + "\n", encoding="utf-8")
+        "\n".join([header, *_late_rows(range(11), _commented)]) + "\n", encoding="utf-8")
     assert main(["--db", str(db), "ingest", str(again / "survey_responses.csv"), "--no-refresh"]) == 0
     assert _responses(db) == 11
     assert _manifest(db)[-1] == (11, 1, 10, 0)
@@ -385,13 +396,8 @@ def test_a_warehouse_that_hashed_comments_into_ids_forgets_those_hashes_and_stil
     # and a later re-export finds those responses by their content instead of their id.
     from hearth.warehouse import migrate
 
-    source = tmp_path / "in"
+    db = _ten_commented_responses(tmp_path)
     header = SURVEY.splitlines()[0]
-    comment = lambda i: "Zara Quill keeps interrupting everyone" if i == 0 else ("fine" if i % 2 else "")  # noqa: E731
-    write_community(source, survey_responses="\n".join([header, *_late_rows(range(10), comment)]) + "\n")
-    db = tmp_path / "out" / "hearth.duckdb"
-    db.parent.mkdir()
-    assert main(["--db", str(db), "ingest", str(source), "--no-refresh"]) == 0
     con = duckdb.connect(str(db))
     try:
         # What an older Hearth stored: 32 hex digits hashed over the comment too.
@@ -421,7 +427,7 @@ def test_a_warehouse_that_hashed_comments_into_ids_forgets_those_hashes_and_stil
     again = tmp_path / "again"
     again.mkdir()
     # The re-export lists its rows in another order, one late response more.
-    rows = _late_rows(range(11), comment)
+    rows = _late_rows(range(11), _commented)
     (again / "survey_responses.csv").write_text(
         "\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
     assert main(["--db", str(db), "ingest", str(again / "survey_responses.csv"), "--no-refresh"]) == 0
