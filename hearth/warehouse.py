@@ -9,9 +9,10 @@ and cannot read what its audience may not (raw answers, member emails, other aud
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -154,11 +155,31 @@ def published_path(path: str | os.PathLike | None = None, audience: str = "lead"
     return p.with_name(f"{p.stem}.{audience}.published.duckdb")
 
 
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files created inside are their owner's only (0600) from their first byte, including those
+    DuckDB creates itself."""
+    old_umask = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old_umask)
+
+
 def connect(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse for writing, creating it and applying pending migrations."""
+    """Open the warehouse for writing, creating it and applying pending migrations.
+
+    The warehouse holds members' names and emails and the raw answers, and so do the
+    write-ahead log and spill files DuckDB writes beside it as it goes: the process that opens
+    it for writing (`hearth`, the dashboard's upload child) creates every file its owner's only
+    (0600) from here on, and a warehouse an older Hearth left readable by others is made so."""
     p = db_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    os.umask(os.umask(0o077) | 0o077)
     con = duckdb.connect(str(p))
+    with contextlib.suppress(OSError):  # someone else's file (shared read-write): theirs to set
+        if p.stat().st_mode & 0o077:
+            os.chmod(p, 0o600)
     con.execute("SET enable_progress_bar = false")  # it would print into --json output
     # The child process that loads uploads runs under a hard memory limit: DuckDB must spill
     # to disk before reaching it instead of failing to allocate (dashboard/ingest_child.py).
@@ -227,12 +248,8 @@ def publish(con: duckdb.DuckDBPyConnection, path: str | os.PathLike | None = Non
         temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         for leftover in (temp, temp.with_name(temp.name + ".wal")):
             leftover.unlink(missing_ok=True)
-        # DuckDB creates the file: under this umask it is 0600 from its first byte
-        old_umask = os.umask(0o077)
-        try:
+        with private_files():
             con.execute(f"ATTACH {sql_literal(temp)} AS hearth_snapshot")
-        finally:
-            os.umask(old_umask)
         try:
             for table in AUDIENCE_TABLES[audience]:
                 schema, _ = table.split(".")

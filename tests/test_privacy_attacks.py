@@ -237,6 +237,29 @@ def test_each_audience_snapshot_holds_only_its_tables_privately(sample_warehouse
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
 
 
+def test_the_warehouse_and_what_duckdb_writes_beside_it_are_their_owner_s_only(tmp_path):
+    # names, emails and raw answers: not for other accounts on the machine, in the warehouse nor
+    # in the write-ahead log DuckDB keeps beside it while it writes
+    shell_umask = os.umask(0o022)
+    try:
+        older = tmp_path / "older.duckdb"
+        duckdb.connect(str(older)).close()  # as an older Hearth created it
+        assert stat.S_IMODE(older.stat().st_mode) == 0o644
+        connect(older).close()
+        assert stat.S_IMODE(older.stat().st_mode) == 0o600
+
+        os.umask(0o022)
+        con = connect(tmp_path / "hearth.duckdb")
+        con.execute("CREATE TABLE core.notes AS SELECT 'ann@example.org' AS email")
+        written = sorted(tmp_path.glob("hearth.duckdb*"))
+        assert [p.name for p in written] == ["hearth.duckdb", "hearth.duckdb.wal"]
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in written} == \
+            {p.name: 0o600 for p in written}
+        con.close()
+    finally:
+        os.umask(shell_umask)
+
+
 def test_publishing_replaces_an_old_whole_warehouse_copy(tmp_path):
     db = tmp_path / "hearth.duckdb"
     legacy = tmp_path / "hearth.published.duckdb"
