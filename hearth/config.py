@@ -14,6 +14,9 @@ from hearth.access import AccessRules, parse_access
 from hearth.errors import ConfigError
 
 MIN_ALLOWED_K = 3  # the anonymity threshold may be raised, never lowered below this
+#: Comments may be held to more responses, never fewer: a comment's wording can tell its
+#: writer among a few people where a score cannot (BRIEF: comments need 10).
+MIN_ALLOWED_COMMENTS = 10
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,13 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             f"{candidate}: anonymity.min_responses = {k} is below {MIN_ALLOWED_K}; "
             f"Hearth never shows survey figures for fewer than {MIN_ALLOWED_K} responses"
         )
+    min_comments = int(anonymity.get("min_comments", MIN_ALLOWED_COMMENTS))
+    if min_comments < MIN_ALLOWED_COMMENTS:
+        raise ConfigError(
+            f"{candidate}: anonymity.min_comments = {min_comments} is below "
+            f"{MIN_ALLOWED_COMMENTS}; Hearth never shows comments of fewer than "
+            f"{MIN_ALLOWED_COMMENTS} responses (raise it or remove the line)"
+        )
     tz = str(program.get("time_zone", "UTC"))
     try:
         ZoneInfo(tz)
@@ -105,7 +115,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         phone_region=region.upper() if region else None,
         fiscal_year_start_month=month,
         min_responses=k,
-        min_comments=max(int(anonymity.get("min_comments", 10)), k),
+        min_comments=max(min_comments, k),
         pool_quarters=bool(anonymity.get("pool_quarters", False)),
         meetings={str(key): str(v) for key, v in raw.get("meetings", {}).items()},
         question_aliases={str(key): str(v) for key, v in survey.get("aliases", {}).items()},
@@ -135,7 +145,8 @@ fiscal_year_start_month = 1
 [anonymity]
 # Survey figures for fewer responses than this are suppressed (never below 3).
 min_responses = 5
-# Free-text comments are shown only for units with at least this many responses.
+# Free-text comments are shown only for units with at least this many responses (never
+# below 10).
 min_comments = 10
 # Show small groups by pooling two consecutive quarters (labelled as pooled).
 pool_quarters = false

@@ -44,6 +44,10 @@ def test_a_config_below_the_anonymity_floor_is_refused_with_the_reason(tmp_path,
     assert main(["--config", str(config), "--db", str(tmp_path / "w.duckdb"), "ingest", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "min_responses = 2 is below 3" in err and "Traceback" not in err
+    config.write_text("[anonymity]\nmin_comments = 5\n", encoding="utf-8")
+    assert main(["--config", str(config), "--db", str(tmp_path / "w.duckdb"), "ingest", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "min_comments = 5 is below 10" in err and "Traceback" not in err
 
 
 def test_status_lists_files_quarantine_and_freshness(tmp_path, capsys):
