@@ -41,7 +41,7 @@ Tables for pages
     freshness(con) -> DataFrame
 
 The review and flags commands read finished figures, so this module imports neither pandas nor
-scipy: the review is built from plain rows, and frames come from DuckDB (through Arrow: `_frame`) only
+scipy: the review is built from plain rows, and frames come from DuckDB (through Arrow: `metrics.frames`) only
 for the functions that return one. Pooling a selection computes intervals, so it imports
 metrics.release and metrics.statistics when it runs.
 """
@@ -49,7 +49,7 @@ metrics.release and metrics.statistics when it runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ from metrics.anonymity import (
     slice_of_shown_groups,
 )
 from metrics.definitions import BY_KEY, REVIEW_KEYS, SURVEY_KEYS
+from metrics.frames import query_frame
 from metrics.presentation import CANT_TELL
 
 if TYPE_CHECKING:
@@ -157,53 +158,6 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) ->
     cursor = con.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _frame(con: duckdb.DuckDBPyConnection, sql: str,
-           params: Sequence | Mapping[str, Any] = ()) -> pd.DataFrame:
-    """The query's rows as a frame with the dtypes ``.df()`` gives, read through Arrow: for the
-    frames of every group a page reads (10,000 rows at reference scale) DuckDB's own pandas
-    conversion cost twice as long. Where Arrow's conversion differs from ``.df()`` the column
-    is converted as ``.df()`` converts it: a date becomes datetime64[us] (Arrow: object), a
-    decimal a float (Arrow: Decimal objects), and an integer or boolean column holding a NULL
-    pandas' nullable Int32/Int64/boolean (Arrow: float or object)."""
-    # (a relation refuses to run while an execute() result is open, and the table checks
-    # before a read fetch their one row and leave theirs open: run it to its end first)
-    con.complete()
-    params = dict(params) if isinstance(params, Mapping) else list(params)  # ($name or ?)
-    table = con.sql(sql, params=params or None).to_arrow_table()
-    if any(str(field.type).startswith(_NESTED) for field in table.schema):
-        return con.execute(sql, params).df()  # (lists' missing values differ: None, NA)
-    frame = table.to_pandas(date_as_object=False)
-    wanted: dict[str, Any] = {}
-    for field, column in zip(table.schema, table.columns, strict=True):
-        kind = str(field.type)
-        if kind.startswith(("date", "timestamp")):
-            dtype = str(frame[field.name].dtype)
-            wanted[field.name] = dtype.replace("[ms", "[us").replace("[ns", "[us") \
-                .replace("[s", "[us")
-        elif kind.startswith("decimal"):
-            wanted[field.name] = "float64"
-        elif column.null_count and kind in _NULLABLE:
-            wanted[field.name] = _NULLABLE[kind]
-    if not wanted:
-        return frame
-    if frame.columns.has_duplicates:
-        return frame.astype(wanted)
-    for name, dtype in wanted.items():
-        # (column by column: the frame's own astype copies every column, 7 ms for the
-        # 10,000 groups' dates, against 0.3 ms for the one column)
-        frame[name] = frame[name].astype(dtype)
-    return frame
-
-
-#: Arrow types read through .df() itself (their cells convert differently).
-_NESTED = ("list", "large_list", "fixed_size_list", "struct", "map", "union")
-
-#: Arrow types whose column .df() gives as pandas' nullable dtype when it holds a NULL.
-_NULLABLE = {"int8": "Int8", "int16": "Int16", "int32": "Int32", "int64": "Int64",
-             "uint8": "UInt8", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
-             "bool": "boolean"}
 
 
 def _where_groups(group_ids: Iterable[str] | None, column: str = "group_id") -> tuple[str, list]:
@@ -520,7 +474,7 @@ def rollup(con: duckdb.DuckDBPyConnection, quarter: str, config: Config, dimensi
         selections = dict(con.execute(
             f"SELECT coalesce(CAST({column} AS VARCHAR), 'not recorded'), "
             "list(group_id ORDER BY group_id) FROM marts.groups GROUP BY ALL").fetchall())
-        frame = _frame(
+        frame = query_frame(
             con, "SELECT category, groups, indicator, value, n, ci_low, ci_high, status, note "
             "FROM pages.rollup WHERE quarter = ? AND dimension = ? ORDER BY position",
             [quarter, dimension])
@@ -759,7 +713,7 @@ def program_indicators(con: duckdb.DuckDBPyConnection,
     if quarter is not None:
         sql += " AND quarter = ?"
         params.append(quarter)
-    return _frame(con, sql + " ORDER BY indicator, quarter", params)
+    return query_frame(con, sql + " ORDER BY indicator, quarter", params)
 
 
 def movements(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -772,7 +726,7 @@ def movements(con: duckdb.DuckDBPyConnection, quarter: str,
     (Added by the dashboard.)
     """
     where, params = _where_groups(group_ids)
-    return _frame(con,
+    return query_frame(con,
         "SELECT indicator, CASE WHEN delta > 0 THEN 'up' ELSE 'down' END AS direction, "
         "count(*) AS moved, "
         "count(*) FILTER (WHERE verdict = CASE WHEN delta > 0 THEN 'up' ELSE 'down' END) AS clear "
@@ -797,7 +751,7 @@ def flags(
 
         return pd.DataFrame(columns=FLAG_COLUMNS)
     sql, params = _flags_query(quarter, group_ids)
-    return _frame(con, sql, params)
+    return query_frame(con, sql, params)
 
 
 FLAG_COLUMNS = ["quarter", "group_id", "flag", "reason", "evidence", "since", "state", "quarters"]
@@ -851,7 +805,7 @@ def watchlist(
 ) -> pd.DataFrame:
     """Members with withdrawal signals (coach view only: names members)."""
     where, params = ("", []) if group_id is None else (" AND group_id = ?", [group_id])
-    return _frame(con,
+    return query_frame(con,
         "SELECT quarter, group_id, member_id, member_name, signal, reason, last_attended, "
         "consecutive_missed FROM marts.watchlist WHERE quarter = ?" + where +
         " ORDER BY group_id, member_name, signal", [quarter, *params],
@@ -874,12 +828,12 @@ def attention(con: duckdb.DuckDBPyConnection, quarter: str,
             "SELECT 1 FROM pages.attention WHERE quarter = ? LIMIT 1", [quarter]).fetchone()):
         return attention_computed(con, quarter, group_ids)
     if group_ids is None:  # the whole program's names and order were stored as computed
-        return _frame(
+        return query_frame(
             con, "SELECT " + ", ".join(ATTENTION_COLUMNS) + " FROM pages.attention "
             "WHERE quarter = ? ORDER BY position", [quarter])
     named: dict[str, Any] = {"quarter": quarter, "groups": [str(g) for g in group_ids]}
     where = " AND group_id IN (SELECT unnest($groups::VARCHAR[]))"
-    return _frame(con, f"""
+    return query_frame(con, f"""
         WITH chosen AS (
             SELECT a.*, o.name_rank, o.suffixed_rank, o.id_rank,
                    count(*) OVER (PARTITION BY a.name) > 1 AS shared
@@ -1013,7 +967,7 @@ def attentions_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[str],
              "lower": lower}
     if group_ids is not None:
         named["groups"] = [str(g) for g in group_ids]
-    found = _frame(con, sql, named)
+    found = query_frame(con, sql, named)
     at = found.groupby("quarter", sort=False).indices if len(found) else {}
     empty = found.iloc[:0][ATTENTION_COLUMNS]
     return {quarter: found.iloc[at[quarter]].reset_index(drop=True)[ATTENTION_COLUMNS]
@@ -1031,7 +985,7 @@ def drifting_members(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, 
 # --- tables for pages -------------------------------------------------------------------------
 
 def groups(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return _frame(con, "SELECT * FROM marts.groups ORDER BY group_id")
+    return query_frame(con, "SELECT * FROM marts.groups ORDER BY group_id")
 
 
 def group_names_of(con: duckdb.DuckDBPyConnection, group_ids: Sequence[str]) -> dict[str, Any]:
@@ -1065,9 +1019,9 @@ def groups_by_name(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     carries the order as ranks (pages.group_order, written at publish): sorting by regular
     expressions still cost every cold page tens of milliseconds at 10,000 groups."""
     if page_table(con, "group_order"):
-        return _frame(con, "SELECT g.* FROM marts.groups g JOIN pages.group_order o "
+        return query_frame(con, "SELECT g.* FROM marts.groups g JOIN pages.group_order o "
                       "USING (group_id) ORDER BY o.name_rank, o.id_rank")
-    return _frame(con, f"SELECT * FROM marts.groups ORDER BY {_natural_sql('name')}, "
+    return query_frame(con, f"SELECT * FROM marts.groups ORDER BY {_natural_sql('name')}, "
                   f"{_natural_sql('group_id')}")
 
 
@@ -1076,7 +1030,7 @@ def group_order_computed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     name, "name (group_id)" and group_id, of its name, of "name (group_id)" (the name a group
     shows when another selected group shares it) and of its group_id. Equal natural keys get
     equal ranks, so sorting by ranks is sorting by _natural_sql's keys."""
-    return _frame(con, f"""
+    return query_frame(con, f"""
         WITH g AS (SELECT group_id, coalesce(CAST(name AS VARCHAR), '') AS name_text,
                           coalesce(name || ' (' || group_id || ')', '') AS suffixed_text,
                           coalesce(CAST(group_id AS VARCHAR), '') AS id_text
@@ -1116,14 +1070,14 @@ def indicators(
         sql += " AND verdict IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(verdicts))
     where, extra = _where_groups(group_ids)
-    return _frame(con, sql + where + " ORDER BY quarter, group_id NULLS FIRST, indicator",
+    return query_frame(con, sql + where + " ORDER BY quarter, group_id NULLS FIRST, indicator",
                   params + extra)
 
 
 def trend(con: duckdb.DuckDBPyConnection, indicator: str,
           group_id: str | None = None) -> pd.DataFrame:
     """One indicator over quarters for a group (or the program when group_id is None)."""
-    return _frame(con,
+    return query_frame(con,
         "SELECT quarter, value, n, ci_low, ci_high, status, delta, verdict, p_adjusted, pooled, "
         "note FROM marts.indicators WHERE indicator = ? AND group_id IS NOT DISTINCT FROM ? "
         "ORDER BY quarter", [indicator, group_id],
@@ -1135,7 +1089,7 @@ def funnel(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str,
     """Funnel-plot points of one indicator (``group_ids``: only those groups' points; the
     limits are the whole program's either way)."""
     where, params = _where_groups(group_ids)
-    return _frame(con, "SELECT * FROM marts.funnel_points WHERE quarter = ? AND indicator = ?"
+    return query_frame(con, "SELECT * FROM marts.funnel_points WHERE quarter = ? AND indicator = ?"
                   + where + " ORDER BY n", [quarter, indicator, *params])
 
 
@@ -1144,7 +1098,7 @@ def shrunken(con: duckdb.DuckDBPyConnection, quarter: str, indicator: str,
     """Empirical-Bayes estimates of one indicator, ranked over the whole program (``group_ids``:
     only those groups' rows, with their program-wide ranks)."""
     where, params = _where_groups(group_ids)
-    return _frame(con, "SELECT * FROM marts.shrunken WHERE quarter = ? AND indicator = ?"
+    return query_frame(con, "SELECT * FROM marts.shrunken WHERE quarter = ? AND indicator = ?"
                   + where + " ORDER BY rank", [quarter, indicator, *params])
 
 
@@ -1155,18 +1109,18 @@ def session_attendance(con: duckdb.DuckDBPyConnection, group_id: str,
     if quarter is not None:
         sql += " AND quarter = ?"
         params.append(quarter)
-    return _frame(con, sql + " ORDER BY session_date, session_id", params)
+    return query_frame(con, sql + " ORDER BY session_date, session_id", params)
 
 
 def participation_funnel(con: duckdb.DuckDBPyConnection,
                          quarter: str | None = None) -> pd.DataFrame:
     if quarter is None:
-        return _frame(con,
+        return query_frame(con,
             "SELECT stage, sum(members) AS members FROM marts.participation_funnel "
             "GROUP BY stage ORDER BY list_position(['joined', 'first_session', 'regular', "
             "'host'], stage)"
         )
-    return _frame(con,
+    return query_frame(con,
         "SELECT stage, members FROM marts.participation_funnel WHERE quarter = ? "
         "ORDER BY list_position(['joined', 'first_session', 'regular', 'host'], stage)",
         [quarter],
@@ -1174,7 +1128,7 @@ def participation_funnel(con: duckdb.DuckDBPyConnection,
 
 
 def retention_curve(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return _frame(con, "SELECT * FROM marts.retention_curve ORDER BY days")
+    return query_frame(con, "SELECT * FROM marts.retention_curve ORDER BY days")
 
 
 def inclusion(con: duckdb.DuckDBPyConnection, quarter: str,
@@ -1184,7 +1138,7 @@ def inclusion(con: duckdb.DuckDBPyConnection, quarter: str,
     if dimension is not None:
         sql += " AND dimension = ?"
         params.append(dimension)
-    return _frame(con, sql + " ORDER BY dimension, indicator, category", params)
+    return query_frame(con, sql + " ORDER BY dimension, indicator, category", params)
 
 
 RELIABILITY_SQL = "SELECT * FROM marts.reliability"
@@ -1197,14 +1151,14 @@ def reliability(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> p
     if quarter is not None:
         sql += " WHERE quarter = ?"
         params.append(quarter)
-    return _frame(con, sql + RELIABILITY_ORDER, params)
+    return query_frame(con, sql + RELIABILITY_ORDER, params)
 
 
 def comments(con: duckdb.DuckDBPyConnection, quarter: str,
              group_id: str | None = None) -> pd.DataFrame:
     """Comments as plain text (group_id None: the program's), only from units with enough
     responses (marts.comments holds nothing else)."""
-    return _frame(
+    return query_frame(
         con, "SELECT comment FROM marts.comments WHERE quarter = ? "
         "AND group_id IS NOT DISTINCT FROM ? ORDER BY comment", [quarter, group_id])
 
@@ -1219,7 +1173,7 @@ def selection_comments(con: duckdb.DuckDBPyConnection, quarter: str,
     selection's comments are never more than what each group's own list already shows; the
     comments of groups left out are never pooled in, however many of them are selected."""
     selected = sorted(dict.fromkeys(str(g) for g in group_ids))
-    rows = _frame(
+    rows = query_frame(
         con, "SELECT group_id, comment FROM marts.comments WHERE quarter = ? "
         "AND group_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY group_id, comment",
         [quarter, selected])
@@ -1230,7 +1184,7 @@ def selection_comments(con: duckdb.DuckDBPyConnection, quarter: str,
 def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per group: newest session and attendance dates, and the latest quarter with a released
     survey figure (never a survey date: that would date a hidden group's responses)."""
-    return _frame(con,
+    return query_frame(con,
         """
         SELECT f.*, s.latest_survey_quarter FROM marts.freshness f
         LEFT JOIN (SELECT group_id, max(quarter) AS latest_survey_quarter FROM marts.indicators
@@ -1248,7 +1202,7 @@ def group_medians(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
     the snapshot's pages.group_medians when it holds the quarter (metrics.pagedata)."""
     if page_table(con, "group_medians") and con.execute(
             "SELECT 1 FROM pages.built WHERE list_contains(quarters, ?)", [quarter]).fetchone():
-        return _frame(con, "SELECT indicator, median, spread FROM pages.group_medians "
+        return query_frame(con, "SELECT indicator, median, spread FROM pages.group_medians "
                            "WHERE quarter = ? ORDER BY position", [quarter])
     return group_medians_computed(con, quarter)
 
@@ -1263,7 +1217,7 @@ def groups_medians_computed(con: duckdb.DuckDBPyConnection, quarters: Sequence[s
     """group_medians_computed of several quarters, {quarter: its frame}, from one query
     (metrics.pagedata writes every quarter's at publish)."""
     quarters = list(quarters)
-    found = _frame(con, """
+    found = query_frame(con, """
         SELECT quarter, indicator, median(value) AS median,
                quantile_cont(value, 0.75) - quantile_cont(value, 0.25) AS spread
         FROM marts.indicators
@@ -1286,7 +1240,7 @@ def comparable_indicators(con: duckdb.DuckDBPyConnection, quarter: str) -> list[
 
 def load_manifest(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per file loaded, newest first (the published manifest: guests counted only)."""
-    return _frame(con,
+    return query_frame(con,
         """
         SELECT load_id, file_name, kind, format, loaded_at,
                rows_read, rows_loaded, rows_duplicate, rows_quarantined,
@@ -1299,7 +1253,7 @@ def load_manifest(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def quarantine_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Quarantined rows counted by file and reason."""
-    return _frame(con,
+    return query_frame(con,
         "SELECT file_name, reason, count(*) AS rows, min(line) AS first_line "
         "FROM published.quarantine GROUP BY ALL ORDER BY rows DESC, file_name, reason"
     )
@@ -1311,7 +1265,7 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, limit: int | None = None) ->
            "ORDER BY load_id DESC, file_name, line")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return _frame(con, sql)
+    return query_frame(con, sql)
 
 
 __all__ = [
