@@ -3,8 +3,8 @@ only as far as the anonymity rule allows.
 
 Grouping is deliberately simple, so anyone can say why two comments were counted as one: two
 comments are the same when they are equal once case, spacing and punctuation are ignored
-("Glad I came." and "glad i came" are one comment written twice). Nothing fuzzier: a
-near-match that merged different wording would put words in members' mouths.
+("Glad I came." and "glad i came" are one comment written twice: metrics.presentation.comment_key,
+which the community update's quotes follow too).
 
 Which comments exist is decided by the read layer (metrics.release, through dashboard.queries):
 a group's comments are released only when the group reached k_comments responses and secondary
@@ -17,35 +17,23 @@ Comments are data: shown in tables (never Markdown), downloaded through the form
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import queries, ui
+from metrics.presentation import comment_key
 
 PAGE_SIZE = 15  # rows per page: the table stays well inside one screen
 ROW, HEADER = 35, 38  # px: Streamlit's default row and header heights, to show a page unscrolled
-_NOT_WORD = re.compile(r"[^\w\s]+")
-_SPACES = re.compile(r"\s+")
-
-
-def normalised(text: object) -> str:
-    """A comment's text with case, spacing and punctuation ignored: the key two comments must
-    share to be counted as one. (Unicode letters, accents and digits are kept as written.)"""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    folded = unicodedata.normalize("NFKC", str(text)).casefold()
-    return _SPACES.sub(" ", _NOT_WORD.sub(" ", folded).replace("_", " ")).strip()
 
 
 def grouped(comments: pd.Series) -> pd.DataFrame:
     """One row per distinct comment: ``comment`` (its most frequent spelling; the first in
-    alphabetical order on a tie), ``count`` and ``key`` (the normalised text), most written
+    alphabetical order on a tie), ``count`` and ``key`` (metrics.presentation.comment_key), most written
     first, then alphabetically. Blank comments are dropped."""
     frame = pd.DataFrame({"comment": comments.astype("string")}).dropna()
-    frame = frame.assign(key=frame["comment"].map(normalised))
+    frame = frame.assign(key=frame["comment"].map(comment_key))
     frame = frame[frame["key"] != ""]
     if frame.empty:
         return pd.DataFrame({"comment": pd.Series(dtype="string"),
@@ -61,7 +49,7 @@ def grouped(comments: pd.Series) -> pd.DataFrame:
 def matching(table: pd.DataFrame, query: str) -> pd.DataFrame:
     """Rows of ``grouped`` whose text contains ``query`` (case, spacing and punctuation
     ignored, as in the grouping); every row for an empty query."""
-    wanted = normalised(query)
+    wanted = comment_key(query)
     if not wanted:
         return table
     return table[table["key"].str.contains(wanted, regex=False)].reset_index(drop=True)

@@ -33,7 +33,7 @@ from hearth.calendar import previous_quarter
 from hearth.config import Config
 from metrics import api
 from metrics.definitions import BY_KEY, SURVEY_KEYS
-from metrics.presentation import CANT_TELL
+from metrics.presentation import CANT_TELL, comment_key
 from metrics.release import COMMENTS
 
 #: The update's figures: what members recognise, in this order.
@@ -294,7 +294,18 @@ def _quotes(con: duckdb.DuckDBPyConnection, quarter: str, config: Config) -> lis
         # also needs that many comments, so no quote is one of a handful of comments.
         return []
     texts.sort(key=lambda t: hashlib.sha256(f"{quarter}\0{t}".encode()).hexdigest())
-    return [t[:280] for t in texts[:MAX_QUOTES]]
+    # a comment written twice ("Thanks!" and "thanks") is quoted once, as a page lists it once
+    seen: set[str] = set()
+    quotes = []
+    for text in texts:
+        key = comment_key(text)
+        if key in seen:
+            continue
+        seen.add(key)
+        quotes.append(text[:280])
+        if len(quotes) == MAX_QUOTES:
+            break
+    return quotes
 
 
 def community_update(con: duckdb.DuckDBPyConnection, state_con: sqlite3.Connection | None,

@@ -11,6 +11,7 @@ so that `hearth review`, the dashboard and the HTML report say the same thing ab
     verdict_words(verdict) -> str               a change test's verdict: 'clearly up', ...
     TESTED_AT_NEXT_REFRESH                      a follow-up test the snapshot does not hold yet
     print_json(obj)                             a command's --json output
+    comment_key(text) -> str                    what two comments share when they are the same
 
 Light on purpose (no pandas, no numpy): the CLI's read commands import it and must start fast.
 """
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
+import unicodedata
 from typing import Any
 
 from metrics.anonymity import INSUFFICIENT_LABEL, POOLED_LABEL, SUPPRESSED_LABEL, is_missing
@@ -138,3 +141,19 @@ def print_json(obj: Any) -> None:
         print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
     else:
         print(json.dumps(obj, default=str, ensure_ascii=False, separators=(",", ":")))
+
+
+_NOT_WORD = re.compile(r"[^\w\s]+")
+_SPACES = re.compile(r"\s+")
+
+
+def comment_key(text: object) -> str:
+    """A comment's text with case, spacing and punctuation ignored: two comments are the same
+    comment written twice when their keys are equal ("Glad I came." and "glad i came"), on a
+    page and in the community update alike. Nothing fuzzier: a near-match that merged different
+    wording would put words in members' mouths. (Unicode letters, accents and digits are kept
+    as written.)"""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", folded).replace("_", " ")).strip()

@@ -81,6 +81,25 @@ def test_text_from_the_data_cannot_become_markup_in_either_format():
         render(update, "pdf")
 
 
+def test_a_comment_written_several_times_is_quoted_once(monkeypatch):
+    import pandas as pd
+
+    from hearth.config import Config
+    from metrics import going_well
+    from metrics.presentation import comment_key
+
+    # "Thanks" nine times over, three others: the quotes are three different comments (a page
+    # lists the nine as one, written nine times)
+    said = ["Thanks!", "thanks", "THANKS."] * 3 + ["More time, please", "Glad I came.",
+                                                    "The check-in round works."]
+    monkeypatch.setattr(going_well.api, "comments",
+                        lambda con, quarter, group_ids: pd.DataFrame({"comment": said}))
+    for quarter in ("2025Q1", "2025Q2", "2025Q3"):  # (the hash's order differs by quarter)
+        quotes = going_well._quotes(None, quarter, Config())
+        assert len(quotes) == going_well.MAX_QUOTES == 3
+        assert len({comment_key(q) for q in quotes}) == 3
+
+
 def test_actions_commands_add_update_list_and_show_the_follow_up(warehouse, capsys):
     assert hearth(warehouse, "actions", "add", "--group", "g11", "--flag", "low_safety",
                   "--quarter", "2026Q2", "--what", "Coach sits in", "--due", "2026-09-30",

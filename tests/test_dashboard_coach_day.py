@@ -12,6 +12,7 @@ from test_dashboard_access import page_text, signed_in_app
 from dashboard import coach_day, comments, queries
 from hearth.warehouse import published_path
 from metrics import api
+from metrics.presentation import comment_key
 from tests.test_dashboard_pages import app_for, no_exception, open_page
 
 QUARTER = "2026Q3"
@@ -33,9 +34,9 @@ def test_comments_the_same_but_for_case_spacing_and_punctuation_count_as_one():
 
 
 def test_accents_and_non_latin_letters_are_kept_when_grouping():
-    assert comments.normalised("Café — très BIEN !") == "café très bien"
-    assert comments.normalised("楽しい。") == "楽しい"
-    assert comments.normalised(None) == ""
+    assert comment_key("Café — très BIEN !") == "café très bien"
+    assert comment_key("楽しい。") == "楽しい"
+    assert comment_key(None) == ""
 
 
 def test_searching_the_comments_ignores_case_and_punctuation():
