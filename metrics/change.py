@@ -29,6 +29,8 @@ way to order groups of very different sizes.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -268,7 +270,18 @@ def _outside(value, lo95, hi95, lo998, hi998) -> np.ndarray:
     )
 
 
-def _comparable_units(indicators: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+class _Compared(NamedTuple):
+    """The columns funnel points and shrunken estimates read, as arrays."""
+
+    n: np.ndarray           # as stored
+    nf: np.ndarray          # as floats
+    value: np.ndarray
+    hits: np.ndarray
+    sd: np.ndarray | None   # (no sd column: None)
+    group_id: np.ndarray
+
+
+def _comparable_units(indicators: pd.DataFrame) -> tuple[_Compared | None, list]:
     """The group rows funnel points and shrunken estimates compare (shown, not pooled, of a
     comparable indicator), and each (quarter, indicator) unit among them as (quarter,
     indicator, positions in those rows), in the order ``groupby(sort=True)`` gives: the
@@ -278,9 +291,15 @@ def _comparable_units(indicators: pd.DataFrame) -> tuple[pd.DataFrame, list]:
         & indicators["indicator"].isin(FUNNEL_INDICATORS) & ~indicators["pooled"].astype(bool)
     ]
     if rows.empty:
-        return rows, []
+        return None, []
     found = rows.groupby(["quarter", "indicator"], sort=True).indices
-    return rows, [(quarter, key, found[quarter, key]) for quarter, key in sorted(found)]
+    columns = _Compared(
+        n=rows["n"].to_numpy(), nf=rows["n"].to_numpy(float),
+        value=rows["value"].to_numpy(float), hits=rows["hits"].to_numpy(float),
+        sd=rows["sd"].to_numpy(float) if "sd" in rows.columns else None,
+        group_id=rows["group_id"].to_numpy(),
+    )
+    return columns, [(quarter, key, found[quarter, key]) for quarter, key in sorted(found)]
 
 
 def _unit_frame(columns: dict[str, list]) -> pd.DataFrame:
@@ -299,20 +318,14 @@ FUNNEL_COLUMNS = ["quarter", "indicator", "group_id", "value", "n", "target", "l
 
 def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
     """One point per group x quarter x comparable indicator, with its funnel limits."""
-    rows, units = _comparable_units(indicators)
+    compared, units = _comparable_units(indicators)
     if not units:
         return pd.DataFrame(columns=FUNNEL_COLUMNS)
-    all_n = rows["n"].to_numpy()
-    all_nf = rows["n"].to_numpy(float)
-    all_value = rows["value"].to_numpy(float)
-    all_hits = rows["hits"].to_numpy(float)
-    all_sd = rows["sd"].to_numpy(float) if "sd" in rows.columns else None
-    all_group = rows["group_id"].to_numpy()
     columns: dict[str, list] = {name: [] for name in FUNNEL_COLUMNS}
     for quarter, key, at in units:
-        n = all_nf[at]
+        n = compared.nf[at]
         if BY_KEY[key].kind == "proportion":
-            hits = all_hits[at]
+            hits = compared.hits[at]
             target = hits.sum() / n.sum() if n.sum() else np.nan
             if not 0 < target < 1:
                 continue  # every group at 0% or 100%: nothing to compare
@@ -320,8 +333,8 @@ def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
             lo95, hi95 = funnel_limits_proportion(target, n, Z95, phi)
             lo998, hi998 = funnel_limits_proportion(target, n, Z998, phi)
         else:
-            sd = all_sd[at]
-            target = float((all_value[at] * n).sum() / n.sum())
+            sd = compared.sd[at]
+            target = float((compared.value[at] * n).sum() / n.sum())
             dof = np.clip(n - 1, 0, None)
             pooled_var = np.nansum(dof * sd**2) / dof.sum() if dof.sum() else np.nan
             if not np.isfinite(pooled_var):
@@ -329,11 +342,11 @@ def funnel_points(indicators: pd.DataFrame) -> pd.DataFrame:
             phi = np.nan
             lo95, hi95 = funnel_limits_mean(target, float(np.sqrt(pooled_var)), n, Z95)
             lo998, hi998 = funnel_limits_mean(target, float(np.sqrt(pooled_var)), n, Z998)
-        value = all_value[at]
+        value = compared.value[at]
         size = len(at)
         for name, part in (
             ("quarter", _repeat(quarter, size)), ("indicator", _repeat(key, size)),
-            ("group_id", all_group[at]), ("value", value), ("n", all_n[at]),
+            ("group_id", compared.group_id[at]), ("value", value), ("n", compared.n[at]),
             ("target", _repeat(target, size)), ("lo95", lo95), ("hi95", hi95),
             ("lo998", lo998), ("hi998", hi998),
             ("outside", _outside(value, lo95, hi95, lo998, hi998).astype(object)),
@@ -367,26 +380,20 @@ def _rank_min(values: np.ndarray, ascending: bool) -> np.ndarray:
 
 def shrunken_estimates(indicators: pd.DataFrame) -> pd.DataFrame:
     """Empirical-Bayes estimates per group x quarter x comparable indicator, ranked (1 = best)."""
-    rows, units = _comparable_units(indicators)
+    compared, units = _comparable_units(indicators)
     if not units:
         return pd.DataFrame(columns=SHRUNKEN_COLUMNS)
-    all_n = rows["n"].to_numpy()
-    all_nf = rows["n"].to_numpy(float)
-    all_value = rows["value"].to_numpy(float)
-    all_hits = rows["hits"].to_numpy(float)
-    all_sd = rows["sd"].to_numpy(float) if "sd" in rows.columns else None
-    all_group = rows["group_id"].to_numpy()
     columns: dict[str, list] = {name: [] for name in SHRUNKEN_COLUMNS}
     for quarter, key, at in units:
         if BY_KEY[key].kind == "proportion":
-            estimate, low, high = shrunken_proportions(all_hits[at], all_nf[at])
+            estimate, low, high = shrunken_proportions(compared.hits[at], compared.nf[at])
         else:
-            se = all_sd[at] / np.sqrt(all_nf[at])
-            estimate, low, high = shrunken_means(all_value[at], se)
+            se = compared.sd[at] / np.sqrt(compared.nf[at])
+            estimate, low, high = shrunken_means(compared.value[at], se)
         size = len(at)
         for name, part in (
             ("quarter", _repeat(quarter, size)), ("indicator", _repeat(key, size)),
-            ("group_id", all_group[at]), ("raw_value", all_value[at]), ("n", all_n[at]),
+            ("group_id", compared.group_id[at]), ("raw_value", compared.value[at]), ("n", compared.n[at]),
             ("estimate", estimate), ("ci_low", low), ("ci_high", high),
             ("rank", _rank_min(estimate, ascending=not BY_KEY[key].higher_is_better)),
         ):
